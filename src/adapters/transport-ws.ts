@@ -1,0 +1,177 @@
+// The Connection port over a `ws` WebSocket, plus the wiring of socket events into the core.
+//
+// Two write paths:
+//  - 'preframed' (default): every Frame is turned into WebSocket wire bytes once (Sender.frame, cached per
+//    Frame object) and written straight to the underlying TCP socket between cork() and uncork(), so a
+//    publish to 10,000 sockets frames once and costs one writev per socket (DESIGN §2, I5).
+//    This uses ws internals (the private `_socket`) and is only correct while nothing else can reorder
+//    bytes on that socket: no permessage-deflate (ws would deflate asynchronously and our bytes would
+//    overtake its queue) and no Blob sends through ws. Pings and close frames from ws are written
+//    synchronously through the same socket, so they interleave at frame boundaries only. Guarded by
+//    test/adapters/transport-ws.test.ts, which decodes what a real ws client receives; ws is pinned.
+//  - 'send': ws.send() per frame inside one cork/uncork: the documented API, kept as a fallback and used
+//    automatically when an extension was negotiated.
+import type { Duplex } from 'node:stream';
+import * as wsExports from 'ws';
+import { WebSocket } from 'ws';
+import type { Connection, Frame } from '../core/ports.js';
+
+/** ws exports Sender from its ESM wrapper but @types/ws does not declare it (see TOOLCHAIN.md). */
+interface SenderStatic {
+  frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
+}
+const Sender: SenderStatic = (() => {
+  const exported = (wsExports as unknown as { Sender?: SenderStatic }).Sender;
+  if (exported === undefined || typeof exported.frame !== 'function') {
+    throw new Error('ws no longer exports Sender.frame: pre-framed writes need ws 8.x (package.json pins 8.23.0)');
+  }
+  return exported;
+})();
+
+export type WriteMode = 'preframed' | 'send';
+
+const OPCODE_TEXT = 1;
+/** Close reasons are limited to 123 bytes by RFC 6455 §5.5 (125-byte control payload minus the code). */
+const CLOSE_REASON_BYTES_MAX = 123;
+
+/** Wire bytes per Frame: shared frames (one per publish) are framed once, whatever the fan-out. */
+const wireCache = new WeakMap<Frame, Buffer>();
+
+/** The complete unmasked server-to-client text frame (header + payload) for `frame`, framed once. */
+export function wireBytes(frame: Frame): Buffer {
+  let wire = wireCache.get(frame);
+  if (wire === undefined) {
+    const payload = Buffer.from(frame.bytes.buffer, frame.bytes.byteOffset, frame.bytes.byteLength);
+    const parts = Sender.frame(payload, { fin: true, opcode: OPCODE_TEXT, mask: false, readOnly: true, rsv1: false });
+    // One contiguous buffer per frame: one copy per publish, and half the iovecs in every writev after it.
+    wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    wireCache.set(frame, wire);
+  }
+  return wire;
+}
+
+interface WsInternals {
+  _socket: Duplex | null;
+}
+
+function rawSocketOf(ws: WebSocket): Duplex | null {
+  return (ws as unknown as WsInternals)._socket ?? null;
+}
+
+export class WsConnection implements Connection {
+  readonly mode: WriteMode;
+  private readonly socket: Duplex | null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    requested: WriteMode = 'preframed',
+  ) {
+    this.socket = rawSocketOf(ws);
+    // Any negotiated extension (permessage-deflate) changes framing and ordering: use ws's own path.
+    this.mode = requested === 'preframed' && this.socket !== null && ws.extensions === '' ? 'preframed' : 'send';
+  }
+
+  write(frames: readonly Frame[]): void {
+    // After close() the core may still flush a queue; a data frame after our close frame is a protocol
+    // error, so anything written once the socket is not OPEN is dropped (onClosed follows).
+    if (this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
+    const socket = this.socket;
+    if (this.mode === 'preframed' && socket !== null) {
+      if (frames.length === 1) {
+        socket.write(wireBytes(frames[0]!));
+        return;
+      }
+      socket.cork();
+      for (const frame of frames) socket.write(wireBytes(frame));
+      socket.uncork();
+      return;
+    }
+    socket?.cork();
+    for (const frame of frames) this.ws.send(frame.bytes, { binary: false, fin: true });
+    socket?.uncork();
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  ping(): void {
+    // ws throws while CONNECTING and silently inflates bufferedAmount after CLOSING: only ping when OPEN.
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    try {
+      this.ws.close(code, truncateUtf8(reason, CLOSE_REASON_BYTES_MAX));
+    } catch {
+      // An invalid close code is our bug, not the peer's; the connection still has to end.
+      this.ws.terminate();
+    }
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Cuts `text` to at most `bytesMax` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, bytesMax: number): string {
+  if (Buffer.byteLength(text) <= bytesMax) return text;
+  let end = Math.min(text.length, bytesMax);
+  while (end > 0 && Buffer.byteLength(text.slice(0, end)) > bytesMax) end--;
+  // Do not leave half a surrogate pair at the end.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
+}
+
+/** What the socket reports, already bound to one session (see bindWebSocket). */
+export interface SocketEvents {
+  onMessage(text: string): void;
+  onBinaryMessage(): void;
+  onWritable(): void;
+  onPong(): void;
+  onClosed(code: number): void;
+  onError?(error: Error): void;
+}
+
+/**
+ * Pushes socket input into the core. Frames over maxPayload never arrive here: ws closes with 1009 itself
+ * and reports 'error' then 'close'. ws emits no 'drain' of its own, so writability comes from the TCP
+ * socket; it fires once the kernel took everything after a write that went over the socket's high-water
+ * mark (16 KiB on Node 20), which is why the outbound high-water option has that floor.
+ */
+export function bindWebSocket(ws: WebSocket, events: SocketEvents): void {
+  // When ws itself closes for a protocol violation it sends e.g. 1009 but reports 1006 (no close frame
+  // came back from the peer); the core is told the code that explains the close.
+  let closedByWs: number | null = null;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) events.onBinaryMessage();
+    else events.onMessage(textOf(data));
+  });
+  ws.on('pong', () => events.onPong());
+  ws.once('close', (code) => events.onClosed(code === 1006 && closedByWs !== null ? closedByWs : code));
+  // Without an 'error' listener ws errors (bad UTF-8, oversize frame, ECONNRESET) would be thrown.
+  ws.on('error', (error) => {
+    closedByWs ??= statusCodeOf(error);
+    events.onError?.(error);
+  });
+  rawSocketOf(ws)?.on('drain', () => events.onWritable());
+}
+
+/** The close code ws attaches to its protocol errors (a private symbol named 'status-code'). */
+function statusCodeOf(error: Error): number | null {
+  for (const symbol of Object.getOwnPropertySymbols(error)) {
+    if (symbol.description !== 'status-code') continue;
+    const code = (error as unknown as Record<symbol, unknown>)[symbol];
+    return typeof code === 'number' ? code : null;
+  }
+  return null;
+}
+
+function textOf(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
