@@ -39,7 +39,8 @@ export type ClientMessage = SubscribeMessage | UnsubscribeMessage | ReplayMessag
 
 // ---- server → client -------------------------------------------------------------------------------
 
-export type RecoveryFailure = 'epoch_changed' | 'history_expired' | 'too_many';
+/** Why a resume failed. `unavailable`: the broker could not be asked (outage); the client may retry. */
+export type RecoveryFailure = 'epoch_changed' | 'history_expired' | 'too_many' | 'unavailable';
 
 export interface ChannelState extends Position {
   /** Present when the subscribe carried `since` for this channel. */
@@ -80,7 +81,7 @@ export interface EventMessage {
   readonly prev: number | null;
   readonly data: unknown;
 }
-export type GapReason = 'shed' | 'slow' | 'history_expired' | 'too_many' | 'unavailable';
+export type GapReason = 'shed' | 'conflated' | 'history_expired' | 'too_many' | 'unavailable';
 export interface GapMessage {
   readonly type: 'gap';
   readonly ch: string;

@@ -1,0 +1,141 @@
+// Admission, decided before the WebSocket upgrade (DESIGN §5): a refusal is an HTTP response the client
+// can act on (503 + Retry-After, 429), never an accepted connection that is reset later.
+import { TokenBucket } from './token-bucket.js';
+import type { AdmissionOptions } from './options.js';
+
+export interface CapacityInput {
+  readonly configuredMax: number;
+  /** The cgroup memory limit (or configured budget); null when unlimited. */
+  readonly memoryBudgetBytes: number | null;
+  /** Memory the process needs with no connections (runtime, code, history rings). */
+  readonly baselineBytes: number;
+  /** The gateway's own per-connection accounting (docs/operations.md gives the formula). */
+  readonly perConnectionBytes: number;
+  /** RLIMIT_NOFILE soft limit; null when unknown. */
+  readonly fdLimit: number | null;
+  /** Descriptors kept for everything that is not a client: listeners, broker, logs, the accept reserve. */
+  readonly fdReserve: number;
+}
+
+export type CapacityBound = 'config' | 'memory' | 'descriptors';
+
+export interface Capacity {
+  readonly connectionsMax: number;
+  readonly boundBy: CapacityBound;
+  readonly terms: { readonly config: number; readonly memory: number | null; readonly descriptors: number | null };
+}
+
+/** capacity = min(configured max, (memory budget − baseline) / per-connection cost, fd limit − reserve). */
+export function computeCapacity(input: CapacityInput): Capacity {
+  const memory =
+    input.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((input.memoryBudgetBytes - input.baselineBytes) / input.perConnectionBytes));
+  const descriptors = input.fdLimit === null ? null : Math.max(0, input.fdLimit - input.fdReserve);
+  const terms = { config: input.configuredMax, memory, descriptors };
+  // A resource term that ties with the configured one is the more useful answer to "what binds?".
+  let connectionsMax = input.configuredMax;
+  let boundBy: CapacityBound = 'config';
+  if (memory !== null && memory <= connectionsMax) {
+    connectionsMax = memory;
+    boundBy = 'memory';
+  }
+  if (descriptors !== null && descriptors < connectionsMax) {
+    connectionsMax = descriptors;
+    boundBy = 'descriptors';
+  }
+  return { connectionsMax, boundBy, terms };
+}
+
+export interface PeerInfo {
+  readonly ip: string;
+  /** Authenticated user, when known; per-user caps apply only then. */
+  readonly userId: string | null;
+}
+
+export type RefusalReason = 'capacity' | 'per_user' | 'per_ip' | 'handshake_rate' | 'draining' | 'overloaded';
+
+/** A reserved slot between admit() and the end of the upgrade. */
+export interface AdmissionTicket {
+  readonly peer: PeerInfo;
+  state: 'reserved' | 'open' | 'released';
+}
+
+export type Admission =
+  | { readonly ok: true; readonly ticket: AdmissionTicket }
+  | { readonly ok: false; readonly status: 429 | 503; readonly reason: RefusalReason; readonly retryAfterS: number; readonly message: string };
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const next = (map.get(key) ?? 0) + by;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}
+
+export class AdmissionControl {
+  /** Slots held: open connections plus upgrades in flight. Never exceeds capacity (I7). */
+  held = 0;
+  draining = false;
+  overloaded = false;
+  private readonly perUser = new Map<string, number>();
+  private readonly perIp = new Map<string, number>();
+  private readonly handshakeBuckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly options: AdmissionOptions,
+    readonly capacity: Capacity,
+  ) {}
+
+  admit(peer: PeerInfo, nowMs: number): Admission {
+    if (this.draining) return this.refuse(503, 'draining', this.options.retryAfterS, 'the gateway is shutting down; reconnect to another instance');
+    if (this.overloaded) return this.refuse(503, 'overloaded', this.options.retryAfterS, 'the gateway is overloaded; existing connections are being served first');
+    let bucket = this.handshakeBuckets.get(peer.ip);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.options.handshakeBurst, this.options.handshakesPerSecond, nowMs);
+      this.handshakeBuckets.set(peer.ip, bucket);
+    }
+    if (!bucket.take(nowMs)) {
+      const waitS = Math.max(1, Math.ceil(bucket.waitMs(nowMs) / 1000));
+      return this.refuse(429, 'handshake_rate', waitS, `more than ${this.options.handshakesPerSecond} handshakes per second from ${peer.ip}`);
+    }
+    if (this.held >= this.capacity.connectionsMax) {
+      return this.refuse(503, 'capacity', this.options.retryAfterS, `at capacity (${this.capacity.connectionsMax} connections, bound by ${this.capacity.boundBy})`);
+    }
+    if (peer.userId !== null && (this.perUser.get(peer.userId) ?? 0) >= this.options.perUserMax) {
+      return this.refuse(429, 'per_user', this.options.retryAfterS, `user already has ${this.options.perUserMax} connections`);
+    }
+    if ((this.perIp.get(peer.ip) ?? 0) >= this.options.perIpMax) {
+      return this.refuse(429, 'per_ip', this.options.retryAfterS, `address already has ${this.options.perIpMax} connections`);
+    }
+    this.held++;
+    bump(this.perIp, peer.ip, 1);
+    if (peer.userId !== null) bump(this.perUser, peer.userId, 1);
+    return { ok: true, ticket: { peer, state: 'reserved' } };
+  }
+
+  /** Gives the slot back: the upgrade failed, or the connection closed. Idempotent. */
+  release(ticket: AdmissionTicket): void {
+    if (ticket.state === 'released') return;
+    ticket.state = 'released';
+    this.held--;
+    bump(this.perIp, ticket.peer.ip, -1);
+    if (ticket.peer.userId !== null) bump(this.perUser, ticket.peer.userId, -1);
+  }
+
+  /** Forgets handshake buckets that have refilled: a full bucket is the same as no bucket. */
+  sweep(nowMs: number): void {
+    for (const [ip, bucket] of this.handshakeBuckets) if (bucket.isFull(nowMs)) this.handshakeBuckets.delete(ip);
+  }
+
+  usersTop(limit: number): { userId: string; connections: number }[] {
+    return [...this.perUser.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, limit)
+      .map(([userId, connections]) => ({ userId, connections }));
+  }
+
+  get userCount(): number {
+    return this.perUser.size;
+  }
+
+  private refuse(status: 429 | 503, reason: RefusalReason, retryAfterS: number, message: string): Admission {
+    return { ok: false, status, reason, retryAfterS, message };
+  }
+}

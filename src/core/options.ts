@@ -1,0 +1,123 @@
+// Every tunable of the core, with units last in the names, and the defaults. The server's config schema
+// (src/server/config.ts) validates user input into this shape; the simulator builds it directly.
+
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+
+/** How a class of channels degrades for a slow client (DESIGN §4). First matching pattern wins. */
+export interface ChannelClass {
+  readonly pattern: string;
+  readonly priority: Priority;
+  /** Keep only the newest queued event of each such channel when the client falls behind. */
+  readonly conflate: boolean;
+}
+
+export interface HistoryOptions {
+  /** Per-channel ring bounds: count, bytes and age. */
+  readonly eventsMax: number;
+  readonly bytesMax: number;
+  readonly ageMs: number;
+}
+
+export interface OutboundOptions {
+  /** Bytes one session may hold: core queue plus the socket's buffered amount. */
+  readonly queueBytesMax: number;
+  /** Stop writing to a socket whose buffered amount passes this; frames wait in the core queue instead. */
+  readonly socketHighWaterBytes: number;
+  /** Queue fill (fraction of queueBytesMax) at which each throttle level starts: level 1, 2, 3. */
+  readonly throttleLevels: readonly [number, number, number];
+  /** Close 1008 when a critical event could not be queued and the queue has not drained for this long. */
+  readonly slowCloseAfterMs: number;
+}
+
+export interface AdmissionOptions {
+  /** Configured ceiling; the effective capacity is the minimum with the resource-derived terms. */
+  readonly connectionsMax: number;
+  readonly perUserMax: number;
+  readonly perIpMax: number;
+  /** Handshake token bucket per IP. */
+  readonly handshakeBurst: number;
+  readonly handshakesPerSecond: number;
+  /** Retry-After sent with 503 refusals. */
+  readonly retryAfterS: number;
+}
+
+export interface InboundOptions {
+  readonly messageBurst: number;
+  readonly messagesPerSecond: number;
+  /** Rate-limit violations (error frames) tolerated before the connection is closed 1008. */
+  readonly violationsMax: number;
+}
+
+export interface LoadBrakeOptions {
+  /** New handshakes are refused (503) while event-loop delay (p99 over the last sample) exceeds this… */
+  readonly eventLoopDelayMsMax: number;
+  /** …or while event-loop utilisation (0..1) exceeds this. Existing connections keep being served. */
+  readonly utilizationMax: number;
+}
+
+export interface GatewayOptions {
+  readonly heartbeatMs: number;
+  /** A pong not seen this long after a ping ends the connection. */
+  readonly heartbeatTimeoutMs: number;
+  readonly channelsPerRequestMax: number;
+  readonly subscriptionsMax: number;
+  readonly replayEventsMax: number;
+  /** Largest client frame accepted (the transport closes 1009 above it). */
+  readonly messageBytesMax: number;
+  readonly history: HistoryOptions;
+  readonly outbound: OutboundOptions;
+  readonly admission: AdmissionOptions;
+  readonly inbound: InboundOptions;
+  readonly loadBrake: LoadBrakeOptions;
+  readonly channelClasses: readonly ChannelClass[];
+  /** Bound on the whole drain: queued frames flush and clients close within it, or are terminated. */
+  readonly drainTimeoutMs: number;
+  /** On drain, clients are told to come back after a delay spread uniformly over this window. */
+  readonly drainRetryJitterMs: number;
+}
+
+export const defaultGatewayOptions: GatewayOptions = {
+  heartbeatMs: 25_000,
+  heartbeatTimeoutMs: 10_000,
+  channelsPerRequestMax: 100,
+  subscriptionsMax: 1_000,
+  replayEventsMax: 1_000,
+  messageBytesMax: 64 * 1024,
+  history: { eventsMax: 100, bytesMax: 1024 * 1024, ageMs: 30_000 },
+  outbound: {
+    queueBytesMax: 1024 * 1024,
+    socketHighWaterBytes: 64 * 1024,
+    throttleLevels: [0.5, 0.75, 0.9],
+    slowCloseAfterMs: 5_000,
+  },
+  admission: {
+    connectionsMax: 100_000,
+    perUserMax: 5,
+    perIpMax: 10_000,
+    handshakeBurst: 200,
+    handshakesPerSecond: 100,
+    retryAfterS: 5,
+  },
+  inbound: { messageBurst: 100, messagesPerSecond: 10, violationsMax: 10 },
+  loadBrake: { eventLoopDelayMsMax: 500, utilizationMax: 0.98 },
+  channelClasses: [],
+  drainTimeoutMs: 10_000,
+  drainRetryJitterMs: 5_000,
+};
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type GatewayOptionsInput = DeepPartial<GatewayOptions>;
+
+/** Defaults overlaid with `input`, one level of nesting deep (the shape above has no deeper objects). */
+export function gatewayOptions(input: GatewayOptionsInput = {}): GatewayOptions {
+  const d = defaultGatewayOptions;
+  return {
+    ...d,
+    ...input,
+    history: { ...d.history, ...input.history },
+    outbound: { ...d.outbound, ...input.outbound },
+    admission: { ...d.admission, ...input.admission },
+    inbound: { ...d.inbound, ...input.inbound },
+    loadBrake: { ...d.loadBrake, ...input.loadBrake },
+  } as GatewayOptions;
+}

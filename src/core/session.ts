@@ -1,0 +1,50 @@
+// One client connection inside the core: its subscriptions, outbound queue, inbound rate limiter and
+// heartbeat state. Behaviour lives in Gateway; this file is the state it acts on.
+import type { AdmissionTicket } from './admission.js';
+import type { EventRecord } from './history.js';
+import type { Connection, Timer } from './ports.js';
+import { OutboundQueue } from './outbound-queue.js';
+import type { TokenBucket } from './token-bucket.js';
+
+/** Live events of a subscription held back while its reply (and replay) is being prepared. */
+export interface HeldEvents {
+  readonly records: EventRecord[];
+  overflowed: boolean;
+}
+
+export interface Subscription {
+  readonly key: string;
+  readonly pattern: boolean;
+  readonly session: Session;
+  /** Non-null until the subscribe reply is sent: live events wait here, so they follow the replay. */
+  held: HeldEvents | null;
+  /** Live events at or below this offset were already delivered by the replay (the seam, §3). */
+  deliveredThrough: number;
+}
+
+export type SessionState = 'open' | 'closing' | 'closed';
+
+export class Session {
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly queue = new OutboundQueue();
+  state: SessionState = 'open';
+  /** Set while the session waits in the gateway's flush list. */
+  dirty = false;
+  /** Offset of the last live event queued, so overlapping subscriptions deliver an event once. */
+  lastLiveOffset = 0;
+  throttleLevel = 0;
+  /** When a critical event first had to exceed the queue bound; null while within it. */
+  overBoundSinceMs: number | null = null;
+  overBoundTimer: Timer | null = null;
+  violations = 0;
+  awaitingPong = false;
+  heartbeatTimer: Timer | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly conn: Connection,
+    readonly ticket: AdmissionTicket,
+    readonly inbound: TokenBucket,
+    readonly openedAtMs: number,
+  ) {}
+}

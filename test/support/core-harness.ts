@@ -1,0 +1,74 @@
+// Drives the real Gateway and MemoryBroker on a manual clock, with fake connections: the core's unit tests
+// and the property suites speak to it through these few verbs.
+import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
+import type { PeerInfo } from '../../src/core/admission.js';
+import { Gateway, type PublishOutcome, type Session } from '../../src/core/gateway.js';
+import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
+import type { CapacityInput } from '../../src/core/admission.js';
+import { FakeConnection, RecordingTelemetry } from './fakes.js';
+import { ManualClock, seededRandom } from './manual-clock.js';
+
+export interface Client {
+  readonly conn: FakeConnection;
+  readonly session: Session;
+  send(message: unknown): void;
+  sendRaw(text: string): void;
+  close(code?: number): void;
+}
+
+export interface Harness {
+  readonly clock: ManualClock;
+  readonly broker: MemoryBroker;
+  readonly gateway: Gateway;
+  readonly telemetry: RecordingTelemetry;
+  connect(peer?: Partial<PeerInfo>): Client;
+  publish(channel: string, data: unknown): PublishOutcome;
+}
+
+export function harness(
+  options: GatewayOptionsInput = {},
+  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number } = {},
+): Harness {
+  const clock = new ManualClock();
+  const random = seededRandom(extra.seed ?? 7);
+  const telemetry = new RecordingTelemetry();
+  const broker = new MemoryBroker(clock, random, extra.retention);
+  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity);
+  gateway.start();
+  let ipCounter = 0;
+  return {
+    clock,
+    broker,
+    gateway,
+    telemetry,
+    connect(peer = {}) {
+      const admission = gateway.admit({ ip: peer.ip ?? `10.0.0.${++ipCounter % 250}`, userId: peer.userId ?? null });
+      if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
+      const conn = new FakeConnection();
+      const session = gateway.open(conn, admission.ticket);
+      clock.settle();
+      return {
+        conn,
+        session,
+        send(message) {
+          gateway.onMessage(session, JSON.stringify(message));
+          clock.settle();
+        },
+        sendRaw(text) {
+          gateway.onMessage(session, text);
+          clock.settle();
+        },
+        close(code = 1006) {
+          gateway.onClosed(session, code);
+        },
+      };
+    },
+    publish(channel, data) {
+      let outcome: PublishOutcome | undefined;
+      gateway.publish(channel, JSON.stringify(data), (o) => (outcome = o));
+      clock.settle();
+      if (outcome === undefined) throw new Error('publish did not answer');
+      return outcome;
+    },
+  };
+}
