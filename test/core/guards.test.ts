@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { computeCapacity } from '../../src/core/admission.js';
+import { retryHintOf } from '../../src/core/protocol.js';
+import { harness } from '../support/core-harness.js';
+
+const KB = 1024;
+
+describe('slow clients: degrade explicitly, never lose silently (DESIGN §4)', () => {
+  const classes = [
+    { pattern: 'trade.>', priority: 'critical' as const, conflate: false },
+    { pattern: 'price.>', priority: 'normal' as const, conflate: true },
+    { pattern: 'chat.>', priority: 'low' as const, conflate: false },
+  ];
+  const payload = 'x'.repeat(900);
+
+  function slowSetup() {
+    const h = harness({ channelClasses: classes, outbound: { queueBytesMax: 20 * KB, socketHighWaterBytes: 4 * KB, slowCloseAfterMs: 5_000 } });
+    const slow = h.connect();
+    const fast = h.connect();
+    for (const c of [slow, fast]) c.send({ type: 'subscribe', id: 1, channels: ['trade.>', 'price.>', 'chat.>'] });
+    slow.conn.clear();
+    // The slow client's socket is backed up: the gateway must hold frames instead of writing them.
+    slow.conn.buffered = 5 * KB;
+    return { h, slow, fast };
+  }
+
+  it('keeps writing to fast clients while a slow one backs up', () => {
+    const { h, slow, fast } = slowSetup();
+    for (let i = 0; i < 40; i++) h.publish(['trade.a', 'price.a', 'chat.a'][i % 3]!, payload);
+    expect(fast.conn.ofType('event')).toHaveLength(40);
+    expect(slow.conn.writes).toHaveLength(0);
+  });
+
+  it('conflates, sheds low priority with coalesced gaps, and sends throttle notices once drained', () => {
+    const { h, slow } = slowSetup();
+    for (let i = 0; i < 30; i++) h.publish(['trade.a', 'price.a', 'chat.a'][i % 3]!, payload);
+    slow.conn.buffered = 0;
+    h.gateway.onWritable(slow.session);
+    h.clock.settle();
+    const messages = slow.conn.messages();
+    const events = messages.filter((m) => m.type === 'event');
+    const gaps = messages.filter((m) => m.type === 'gap');
+    const throttles = messages.filter((m) => m.type === 'throttle');
+    // Every critical event arrived.
+    expect(events.filter((e) => e.ch === 'trade.a')).toHaveLength(10);
+    // Nothing vanished: each published offset was either delivered or named by a gap notice.
+    const covered = new Set<number>();
+    for (const e of events) covered.add(e.offset);
+    for (const g of gaps) for (let o = g.from; o <= g.to; o++) covered.add(o);
+    for (let o = 1; o <= 30; o++) expect(covered.has(o), `offset ${o}`).toBe(true);
+    expect(gaps.some((g) => g.reason === 'conflated' && g.ch === 'price.a')).toBe(true);
+    expect(gaps.some((g) => g.reason === 'shed' && g.ch === 'chat.a')).toBe(true);
+    // Gaps are coalesced per channel: fewer notices than shed events.
+    expect(gaps.length).toBeLessThan(30 - events.length);
+    expect(throttles.length).toBeGreaterThan(0);
+    expect(throttles[0]).toMatchObject({ level: expect.any(Number), percent: expect.any(Number) });
+  });
+
+  it('closes 1008 when critical events cannot be queued and the client does not catch up in time', () => {
+    const { h, slow } = slowSetup();
+    for (let i = 0; i < 24; i++) h.publish('trade.a', payload);
+    expect(slow.conn.closed).toBeNull();
+    h.clock.advance(5_001);
+    expect(slow.conn.closed).toEqual({ code: 1008, reason: 'slow consumer: resume with since to recover' });
+    expect(h.gateway.stats().slowDisconnects).toBe(1);
+  });
+
+  it('does not close a client that drains before the deadline', () => {
+    const { h, slow } = slowSetup();
+    for (let i = 0; i < 24; i++) h.publish('trade.a', payload);
+    h.clock.advance(2_000);
+    slow.conn.buffered = 0;
+    h.gateway.onWritable(slow.session);
+    h.clock.advance(10_000);
+    expect(slow.conn.closed).toBeNull();
+    expect(slow.conn.ofType('event')).toHaveLength(24);
+  });
+
+  it('bounds a stalled session: it is closed before holding twice its queue bound', () => {
+    const { h, slow } = slowSetup();
+    for (let i = 0; i < 200; i++) h.publish('trade.a', payload);
+    expect(slow.conn.closed?.code).toBe(1008);
+    expect(slow.session.queue.bytes).toBeLessThanOrEqual(2 * 20 * KB);
+  });
+});
+
+describe('inbound rate limit (I8)', () => {
+  it('answers messages over the bucket with rate_limited, then closes 1008 on repeated abuse', () => {
+    const h = harness({ inbound: { messageBurst: 5, messagesPerSecond: 1, violationsMax: 3 } });
+    const c = h.connect();
+    for (let i = 0; i < 8; i++) c.send({ type: 'ping', id: i });
+    expect(c.conn.ofType('pong')).toHaveLength(5);
+    expect(c.conn.ofType('error').map((e) => e.code)).toEqual(['rate_limited', 'rate_limited', 'rate_limited']);
+    expect(c.conn.closed).toBeNull();
+    c.send({ type: 'ping', id: 99 });
+    expect(c.conn.closed?.code).toBe(1008);
+  });
+
+  it('refills at the configured rate', () => {
+    const h = harness({ inbound: { messageBurst: 2, messagesPerSecond: 2, violationsMax: 100 } });
+    const c = h.connect();
+    for (let i = 0; i < 2; i++) c.send({ type: 'ping', id: i });
+    h.clock.advance(1_000);
+    for (let i = 0; i < 3; i++) c.send({ type: 'ping', id: 10 + i });
+    expect(c.conn.ofType('pong')).toHaveLength(4);
+  });
+});
+
+describe('heartbeats', () => {
+  it('pings every interval and terminates a connection whose pong is overdue', () => {
+    const h = harness({ heartbeatMs: 1_000, heartbeatTimeoutMs: 300 });
+    const alive = h.connect();
+    const dead = h.connect();
+    for (let t = 0; t < 5; t++) {
+      h.clock.advance(1_000);
+      h.gateway.onPong(alive.session);
+    }
+    expect(alive.conn.pings).toBe(5);
+    expect(alive.conn.terminated).toBe(false);
+    expect(dead.conn.pings).toBe(1);
+    expect(dead.conn.terminated).toBe(true);
+  });
+});
+
+describe('drain (I9)', () => {
+  it('refuses new handshakes, closes every client 1001 with a jittered hint, and finishes when all are gone', () => {
+    const h = harness({ drainRetryJitterMs: 5_000 });
+    const clients = Array.from({ length: 5 }, () => h.connect());
+    clients[0]!.send({ type: 'subscribe', id: 1, channels: ['a'] });
+    let done = false;
+    h.gateway.drain(() => (done = true));
+    expect(h.gateway.ready()).toBe(false);
+    const refused = h.gateway.admit({ ip: '1.2.3.4', userId: null });
+    expect(refused).toMatchObject({ ok: false, status: 503, reason: 'draining' });
+    const hints = clients.map((c) => {
+      expect(c.conn.closed?.code).toBe(1001);
+      return retryHintOf(c.conn.closed!.reason)!;
+    });
+    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(0), expect(hint).toBeLessThan(5_000);
+    expect(new Set(hints).size).toBeGreaterThan(1);
+    expect(done).toBe(false);
+    for (const c of clients) c.close(1001);
+    expect(done).toBe(true);
+  });
+
+  it('terminates stragglers at the drain timeout', () => {
+    const h = harness({ drainTimeoutMs: 2_000 });
+    const c = h.connect();
+    let done = false;
+    h.gateway.drain(() => (done = true));
+    h.clock.advance(2_000);
+    expect(c.conn.terminated).toBe(true);
+    expect(done).toBe(true);
+  });
+});
+
+describe('admission (I7)', () => {
+  it('admits exactly capacity connections and refuses the rest with 503 and Retry-After', () => {
+    const h = harness({ admission: { connectionsMax: 50, retryAfterS: 7, handshakeBurst: 1_000 } });
+    const results = Array.from({ length: 60 }, (_, i) => h.gateway.admit({ ip: `10.1.0.${i}`, userId: null }));
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    const refused = results.filter((r) => !r.ok);
+    expect(refused).toHaveLength(10);
+    for (const r of refused) expect(r).toMatchObject({ status: 503, reason: 'capacity', retryAfterS: 7 });
+  });
+
+  it('gives a slot back when an upgrade is abandoned or a connection closes', () => {
+    const h = harness({ admission: { connectionsMax: 1 } });
+    const first = h.gateway.admit({ ip: 'a', userId: null });
+    if (!first.ok) throw new Error('expected a slot');
+    expect(h.gateway.admit({ ip: 'b', userId: null }).ok).toBe(false);
+    h.gateway.abandon(first.ticket);
+    const c = h.connect({ ip: 'c' });
+    expect(h.gateway.admit({ ip: 'd', userId: null }).ok).toBe(false);
+    c.close();
+    expect(h.gateway.admit({ ip: 'e', userId: null }).ok).toBe(true);
+  });
+
+  it('caps connections per user (429) and per IP (429)', () => {
+    const h = harness({ admission: { perUserMax: 5, perIpMax: 8 } });
+    const byUser = Array.from({ length: 6 }, () => h.gateway.admit({ ip: 'u', userId: 'alice' }));
+    expect(byUser.slice(0, 5).every((r) => r.ok)).toBe(true);
+    expect(byUser[5]).toMatchObject({ ok: false, status: 429, reason: 'per_user' });
+    const byIp = Array.from({ length: 4 }, () => h.gateway.admit({ ip: 'u', userId: null }));
+    expect(byIp.slice(0, 3).every((r) => r.ok)).toBe(true);
+    expect(byIp[3]).toMatchObject({ ok: false, status: 429, reason: 'per_ip' });
+  });
+
+  it('limits the handshake rate per IP with a token bucket (429)', () => {
+    const h = harness({ admission: { handshakeBurst: 10, handshakesPerSecond: 5 } });
+    const burst = Array.from({ length: 12 }, () => h.gateway.admit({ ip: 'x', userId: null }));
+    expect(burst.filter((r) => r.ok)).toHaveLength(10);
+    expect(burst[11]).toMatchObject({ ok: false, status: 429, reason: 'handshake_rate' });
+    expect(h.gateway.admit({ ip: 'y', userId: null }).ok).toBe(true);
+    h.clock.advance(1_000);
+    expect(Array.from({ length: 6 }, () => h.gateway.admit({ ip: 'x', userId: null })).filter((r) => r.ok)).toHaveLength(5);
+  });
+
+  it('refuses handshakes under the load brake and serves existing connections', () => {
+    const h = harness({ loadBrake: { eventLoopDelayMsMax: 100, utilizationMax: 0.9 } });
+    const c = h.connect();
+    c.send({ type: 'subscribe', id: 1, channels: ['a'] });
+    h.gateway.setLoad({ eventLoopDelayMs: 250, eventLoopUtilization: 0.5 });
+    expect(h.gateway.admit({ ip: 'z', userId: null })).toMatchObject({ ok: false, status: 503, reason: 'overloaded' });
+    h.publish('a', 1);
+    expect(c.conn.ofType('event')).toHaveLength(1);
+    h.gateway.setLoad({ eventLoopDelayMs: 5, eventLoopUtilization: 0.2 });
+    expect(h.gateway.admit({ ip: 'z', userId: null }).ok).toBe(true);
+  });
+
+  it('derives capacity from the smallest of config, memory and descriptors, and names the binding term', () => {
+    const MiB = 1024 * 1024;
+    const base = { configuredMax: 100_000, baselineBytes: 128 * MiB, perConnectionBytes: 180 * KB, fdReserve: 64 };
+    expect(computeCapacity({ ...base, memoryBudgetBytes: 512 * MiB, fdLimit: 1_048_576 })).toMatchObject({ connectionsMax: Math.floor((384 * MiB) / (180 * KB)), boundBy: 'memory' });
+    expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: 1_024 })).toMatchObject({ connectionsMax: 960, boundBy: 'descriptors' });
+    expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: null })).toMatchObject({ connectionsMax: 100_000, boundBy: 'config' });
+    // Doubling the memory budget above the baseline doubles the memory term.
+    const one = computeCapacity({ ...base, memoryBudgetBytes: 1128 * MiB, fdLimit: null }).terms.memory!;
+    const two = computeCapacity({ ...base, memoryBudgetBytes: 2128 * MiB, fdLimit: null }).terms.memory!;
+    expect(two / one).toBeCloseTo(2, 2);
+  });
+});
