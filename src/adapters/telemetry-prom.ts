@@ -60,9 +60,13 @@ export class PromTelemetry implements Telemetry {
         redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
         timestamp: pino.stdTimeFunctions.isoTime,
       },
-      options.destination ?? pino.destination({ dest: 1, sync: false }),
+      // Synchronous: the core logs rarely (never per message), and an async buffer can lose or reorder the
+      // last lines when the process exits right after a drain.
+      options.destination ?? pino.destination({ dest: 1, sync: true }),
     );
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Registered up front so dashboards and alerts see every series (at zero) before its first event.
+    for (const spec of options.catalog) this.metric(spec.name, spec.type, undefined);
   }
 
   count(name: string, labels?: Labels, by = 1): void {

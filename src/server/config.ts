@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultGatewayOptions as d, type ChannelClass, type GatewayOptions } from '../core/options.js';
 import { channelNameProblem } from '../core/protocol.js';
+import { defaultRetention } from '../adapters/broker-memory.js';
 import { bool, fromText, int, json, type Leaf, nullableInt, num, oneOf, secretText, text } from './config-leaves.js';
 
 const KiB = 1024;
@@ -87,6 +88,12 @@ export const configSpec = {
   loadBrake: {
     eventLoopDelayMsMax: num(d.loadBrake.eventLoopDelayMsMax, 0, 60_000, 'Refuse handshakes while event-loop delay p99 exceeds this.', true),
     utilizationMax: num(d.loadBrake.utilizationMax, 0, 1, 'Refuse handshakes while event-loop utilisation exceeds this.', true),
+  },
+  broker: {
+    // The embedded broker's stream retention: how far back a resume beyond the per-channel rings can reach.
+    eventsMax: int(defaultRetention.eventsMax, 1, 100_000_000, 'Events the embedded broker retains over all channels.'),
+    bytesMax: int(defaultRetention.bytesMax, 1 * KiB, 64 * GiB, 'Bytes the embedded broker retains.'),
+    ageMs: int(defaultRetention.ageMs, 1_000, 7 * 86_400_000, 'Age after which the embedded broker forgets an event.'),
   },
   resources: {
     memoryBytes: nullableInt(null, 1 * MiB, 2 ** 50, 'Memory limit; auto reads the cgroup limit (none outside a container).'),

@@ -1,0 +1,133 @@
+// The one `odin` CLI (bin/odin.mjs runs this file through tsx). `serve` is implemented here; `sim`,
+// `doctor` and `bench` delegate to their own modules so each can grow without touching this file.
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
+
+/** Exit code for a configuration mistake (BSD sysexits EX_CONFIG), distinct from crashes (1). */
+const EXIT_CONFIG = 78;
+const EXIT_UNAVAILABLE = 2;
+
+interface ServeFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  path?: string;
+  logLevel?: string;
+  maxConnections?: string;
+  writeMode?: string;
+  set: string[];
+  printConfig?: boolean;
+}
+
+/** Named flags map onto config paths; `--set section.key=value` reaches every other setting. */
+const NAMED_FLAGS: ReadonlyArray<[keyof ServeFlags, string, string]> = [
+  ['port', 'server.port', '--port'],
+  ['host', 'server.host', '--host'],
+  ['path', 'server.path', '--path'],
+  ['logLevel', 'log.level', '--log-level'],
+  ['maxConnections', 'admission.connectionsMax', '--max-connections'],
+  ['writeMode', 'server.writeMode', '--write-mode'],
+];
+
+function flagValues(flags: ServeFlags): FlagValue[] {
+  const values: FlagValue[] = [];
+  for (const [name, path, flag] of NAMED_FLAGS) {
+    const raw = flags[name];
+    if (typeof raw === 'string') values.push({ path, raw, flag });
+  }
+  for (const assignment of flags.set) {
+    const eq = assignment.indexOf('=');
+    const path = eq < 0 ? assignment : assignment.slice(0, eq);
+    values.push({ path, raw: eq < 0 ? '' : assignment.slice(eq + 1), flag: `--set ${path}` });
+  }
+  return values;
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig({ ...(flags.config !== undefined ? { file: flags.config } : {}), env: process.env, flags: flagValues(flags) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  for (const warning of loaded.warnings) process.stderr.write(`config warning: ${warning}\n`);
+  if (flags.printConfig === true) {
+    process.stdout.write(`${JSON.stringify(redactedConfig(loaded.config), null, 2)}\n`);
+    return;
+  }
+  // Loaded lazily so `--help`, `--print-config` and config errors stay fast.
+  const { startServer } = await import('./server/server.js');
+  const running = await startServer(loaded.config);
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    signals++;
+    if (signals > 1) {
+      running.telemetry.log('warn', `${signal} again: exiting without waiting for the drain`);
+      running.telemetry.flush();
+      process.exit(1);
+    }
+    running.telemetry.log('info', `${signal}: graceful shutdown`);
+    void running.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * Runs another module's CLI. The module may export `main(argv)` (or a default function); the promise it
+ * returns, if any, is awaited and a number becomes the exit code.
+ */
+async function delegate(label: string, specifier: string, argv: readonly string[]): Promise<void> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const missingItself = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(specifier.replace(/^\.\.?\//, '').replace(/\.js$/, ''));
+    if (!missingItself) throw error;
+    process.stderr.write(`odin ${label}: not available yet (${specifier} is not part of this build)\n`);
+    process.exit(EXIT_UNAVAILABLE);
+  }
+  const entry = typeof mod.main === 'function' ? mod.main : typeof mod.default === 'function' ? mod.default : null;
+  if (entry === null) return; // the module ran on import
+  const result: unknown = await (entry as (argv: readonly string[]) => unknown)(argv);
+  if (typeof result === 'number') process.exitCode = result;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('odin').description('WebSocket fan-out gateway with offsets, replay and explicit slow-client handling').showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run the gateway (HTTP + WebSocket on one port)')
+    .option('-c, --config <path>', 'JSON config file (also WS_CONFIG)')
+    .option('-p, --port <port>', 'TCP port (WS_PORT)')
+    .option('-H, --host <host>', 'interface to listen on (WS_HOST)')
+    .option('--path <path>', 'WebSocket endpoint path (WS_SERVER_PATH)')
+    .addOption(new Option('--log-level <level>', 'log level (WS_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--max-connections <n>', 'configured connection ceiling (WS_ADMISSION_CONNECTIONS_MAX)')
+    .addOption(new Option('--write-mode <mode>', 'outbound write path (WS_SERVER_WRITE_MODE)').choices(['preframed', 'send']))
+    .option('-s, --set <section.key=value>', 'any setting, repeatable (e.g. --set admission.perUserMax=10)', (v: string, all: string[]) => [...all, v], [])
+    .option('--print-config', 'print the effective configuration (secrets redacted) and exit')
+    .action((flags: ServeFlags) => serve(flags));
+
+  for (const [name, specifier, description] of [
+    ['sim', '../sim/cli.js', 'run a deterministic simulation scenario'],
+    ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway'],
+    ['bench', '../benchmarks/run.js', 'run the benchmarks'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[args...]')
+      .action((args: string[]) => delegate(name, specifier, args));
+  }
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,88 @@
+// The HTTP surface: health, readiness, stats, metrics and publishing. WebSocket upgrades are handled
+// separately (upgrade.ts) because they arrive on the server's 'upgrade' event, not as requests.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Gateway } from '../core/gateway.js';
+import { handlePublish } from './publish.js';
+import { sendError, sendJson } from './respond.js';
+
+export type HttpGateway = Pick<Gateway, 'ready' | 'stats' | 'publish'>;
+
+export interface HttpDeps {
+  readonly gateway: HttpGateway;
+  readonly metrics: { exposition(): Promise<string>; readonly contentType: string };
+  readonly apiKey: string | null;
+  readonly publishBodyBytesMax: number;
+  /** Monotonic ms, for uptime. */
+  readonly nowMs: () => number;
+  readonly startedAtMs: number;
+  readonly wsPath: string;
+  /** A server-level drain flag: readiness turns false the moment shutdown starts. */
+  readonly draining: () => boolean;
+  readonly onError?: (error: Error) => void;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, deps: HttpDeps) => void;
+
+const routes: Readonly<Record<string, { readonly methods: readonly string[]; readonly handle: Route }>> = {
+  '/health': {
+    methods: ['GET', 'HEAD'],
+    // Liveness only: the process answers. Broker trouble shows in /ready, not here, so an orchestrator
+    // does not restart a gateway that is merely waiting for its broker.
+    handle: (_req, res, deps) => sendJson(res, 200, { status: 'ok', uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000) }),
+  },
+  '/ready': {
+    methods: ['GET', 'HEAD'],
+    handle: (_req, res, deps) => {
+      const ready = !deps.draining() && deps.gateway.ready();
+      sendJson(res, ready ? 200 : 503, { ready, draining: deps.draining() });
+    },
+  },
+  '/stats': {
+    methods: ['GET', 'HEAD'],
+    handle: (_req, res, deps) => sendJson(res, 200, deps.gateway.stats()),
+  },
+  '/metrics': {
+    methods: ['GET', 'HEAD'],
+    handle: (_req, res, deps) => {
+      deps.metrics.exposition().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': deps.metrics.contentType, 'Cache-Control': 'no-store' });
+          res.end(res.req.method === 'HEAD' ? undefined : text);
+        },
+        (error: Error) => {
+          deps.onError?.(error);
+          sendError(res, 500, 'internal', 'metrics collection failed');
+        },
+      );
+    },
+  },
+  '/publish': {
+    methods: ['POST'],
+    handle: (req, res, deps) => handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax }),
+  },
+};
+
+export function createHttpHandler(deps: HttpDeps): RequestListener {
+  return (req, res) => {
+    try {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (route === undefined) {
+        const hint = path === deps.wsPath ? ' (WebSocket endpoint: send an Upgrade request)' : '';
+        sendError(res, hint ? 426 : 404, hint ? 'upgrade_required' : 'not_found', `no route for ${path}${hint}`, hint ? { Upgrade: 'websocket' } : {});
+        req.resume();
+        return;
+      }
+      if (!route.methods.includes(req.method ?? '')) {
+        sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${path}; use ${route.methods.join(' or ')}`, { Allow: route.methods.join(', ') });
+        req.resume();
+        return;
+      }
+      route.handle(req, res, deps);
+    } catch (error) {
+      deps.onError?.(error as Error);
+      if (!res.headersSent) sendError(res, 500, 'internal', 'internal error');
+      else res.destroy();
+    }
+  };
+}

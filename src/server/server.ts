@@ -1,0 +1,158 @@
+// Composition root of `odin serve`: real ports + the core Gateway + node:http. Everything I/O-shaped is
+// wired here and nowhere else. startServer() is also what tests use (port 0).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { totalmem } from 'node:os';
+import type { DestinationStream } from 'pino';
+import { computeCapacity, type Capacity, type CapacityInput } from '../core/admission.js';
+import { Gateway } from '../core/gateway.js';
+import { metrics as metricCatalog } from '../core/metrics.js';
+import type { Broker } from '../core/ports.js';
+import { MemoryBroker } from '../adapters/broker-memory.js';
+import { SystemClock } from '../adapters/clock-system.js';
+import { SystemRandom } from '../adapters/random-system.js';
+import { PromTelemetry } from '../adapters/telemetry-prom.js';
+import { toGatewayOptions, type Config } from './config.js';
+import { createHttpHandler } from './http.js';
+import { startLoadMonitor } from './load.js';
+import { detectResources, systemPaths, type DetectedResources, type ResourcePaths } from './resources.js';
+import { createUpgradeHandler } from './upgrade.js';
+
+export interface StartDeps {
+  /** Log destination; stdout when absent. */
+  readonly logDestination?: DestinationStream;
+  /** Another broker (tests, NATS); the embedded memory broker when absent. */
+  readonly broker?: Broker;
+  readonly resourcePaths?: ResourcePaths;
+}
+
+export interface RunningServer {
+  /** http://host:port — the WebSocket endpoint is `${wsUrl}`. */
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly gateway: Gateway;
+  readonly telemetry: PromTelemetry;
+  readonly capacity: Capacity;
+  /** Graceful drain, bounded by gateway.drainTimeoutMs plus a grace; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Beyond the gateway's own drain deadline: time to close the listener and flush logs. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+/** The capacity inputs of DESIGN §5, config overrides first, then what the machine says. */
+export function capacityInputOf(config: Config, detected: DetectedResources, rssBytes: number): CapacityInput {
+  const r = config.resources;
+  const memoryBytes = r.memoryBytes ?? detected.memory.bytes;
+  return {
+    configuredMax: config.admission.connectionsMax,
+    memoryBudgetBytes: memoryBytes === null ? null : Math.floor(memoryBytes * r.memoryBudgetRatio),
+    baselineBytes: r.baselineBytes ?? rssBytes,
+    perConnectionBytes: r.perConnectionBytes,
+    fdLimit: r.fdLimit ?? detected.fd.soft,
+    fdReserve: r.fdReserve,
+  };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startServer(config: Config, deps: StartDeps = {}): Promise<RunningServer> {
+  const telemetry = new PromTelemetry({ catalog: metricCatalog, logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}) });
+  const clock = new SystemClock();
+  const random = new SystemRandom();
+  const options = toGatewayOptions(config);
+
+  const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
+  const capacityInput = capacityInputOf(config, detected, process.memoryUsage().rss);
+  const capacity = computeCapacity(capacityInput);
+  telemetry.log('info', `max connections ${capacity.connectionsMax} (bound by ${capacity.boundBy})`, {
+    terms: capacity.terms,
+    memory: { limitBytes: config.resources.memoryBytes ?? detected.memory.bytes, source: config.resources.memoryBytes === null ? detected.memory.source : 'config resources.memoryBytes' },
+    fd: { soft: config.resources.fdLimit ?? detected.fd.soft, source: config.resources.fdLimit === null ? detected.fd.source : 'config resources.fdLimit' },
+    baselineBytes: capacityInput.baselineBytes,
+    perConnectionBytes: capacityInput.perConnectionBytes,
+  });
+
+  const broker = deps.broker ?? new MemoryBroker(clock, random, { ...config.broker });
+  const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
+  gateway.start();
+
+  let draining = false;
+  const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
+  const server: Server = createServer(
+    createHttpHandler({
+      gateway,
+      metrics: telemetry,
+      apiKey: config.publish.apiKey,
+      publishBodyBytesMax: config.server.publishBodyBytesMax,
+      nowMs: () => clock.nowMs(),
+      startedAtMs: clock.nowMs(),
+      wsPath: config.server.path,
+      draining: () => draining,
+      onError,
+    }),
+  );
+  // Slow-loris bounds for plain HTTP; upgraded sockets leave the HTTP machinery and are not affected.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  const upgrade = createUpgradeHandler(gateway, {
+    path: config.server.path,
+    messageBytesMax: options.messageBytesMax,
+    trustProxy: config.server.trustProxy,
+    writeMode: config.server.writeMode,
+    onError,
+  });
+  server.on('upgrade', upgrade);
+  server.on('clientError', (error, socket) => {
+    onError(error, 'client');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${urlHost(config.server.host)}:${port}`;
+  const wsUrl = `ws://${urlHost(config.server.host)}:${port}${config.server.path}`;
+  const load = startLoadMonitor(config.server.loadSampleMs, (sample) => gateway.setLoad(sample));
+  telemetry.log('info', `listening on ${url} (WebSocket ${wsUrl})`, { port, writeMode: config.server.writeMode, publishAuth: config.publish.apiKey !== null });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      draining = true;
+      telemetry.log('info', 'draining: refusing new connections, closing clients with 1001');
+      let finished = false;
+      const finish = (timedOut: boolean): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(deadline);
+        load.stop();
+        // Stragglers past the deadline are dropped; the gateway already told them to come back.
+        for (const ws of upgrade.sockets) ws.terminate();
+        gateway.stop();
+        server.close(() => {
+          telemetry.log('info', timedOut ? 'drain timed out; stopped' : 'drained; stopped');
+          telemetry.flush();
+          resolve();
+        });
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+      };
+      const deadline = setTimeout(() => finish(true), options.drainTimeoutMs + SHUTDOWN_GRACE_MS);
+      gateway.drain(() => finish(false));
+    });
+    return closing;
+  };
+
+  return { url, wsUrl, port, gateway, telemetry, capacity, close };
+}

@@ -1,0 +1,144 @@
+// The WebSocket handshake. Admission is decided before the upgrade (DESIGN §5, I7): a refusal is a plain
+// HTTP 503/429 with Retry-After written to the socket, never an accepted WebSocket closed a moment later.
+//
+// Order: path → protocol version → gateway.admit → ws handshake → gateway.open. Between admit and open the
+// ticket holds a slot; if the handshake fails or the client leaves first, the slot is given back
+// (abandon) exactly once.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Gateway } from '../core/gateway.js';
+import { SUBPROTOCOL } from '../core/protocol.js';
+import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
+import { refuseUpgrade } from './respond.js';
+
+export type UpgradeGateway = Pick<Gateway, 'admit' | 'abandon' | 'open' | 'onMessage' | 'onBinaryMessage' | 'onWritable' | 'onPong' | 'onClosed'>;
+
+export interface UpgradeOptions {
+  readonly path: string;
+  readonly messageBytesMax: number;
+  readonly trustProxy: boolean;
+  readonly writeMode: WriteMode;
+  readonly onError?: (error: Error, context: string) => void;
+}
+
+export interface UpgradeHandler {
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Live WebSockets, so shutdown can terminate stragglers after the drain deadline. */
+  readonly sockets: ReadonlySet<WebSocket>;
+}
+
+/** `?user=` is a stand-in until authentication lands; it is bounded so it cannot bloat admission tables. */
+const USER_ID_CHARS_MAX = 128;
+
+function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'];
+  return typeof header === 'string' ? header.split(',').map((p) => p.trim()).filter((p) => p !== '') : [];
+}
+
+/** IPv4 clients on a dual-stack listener appear as ::ffff:a.b.c.d; per-IP caps should see one address. */
+function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return normaliseIp(first);
+  }
+  return normaliseIp(req.socket.remoteAddress ?? 'unknown');
+}
+
+/** null when the request may proceed, else why not (as a 400 body). */
+function versionProblem(url: URL, protocols: readonly string[]): string | null {
+  const v = url.searchParams.get('v');
+  if (v !== null && v !== '1') return `protocol version ${JSON.stringify(v.slice(0, 16))} is not supported; this server speaks v=1 (subprotocol ${SUBPROTOCOL})`;
+  if (protocols.length > 0 && !protocols.includes(SUBPROTOCOL) && v !== '1') {
+    return `none of the offered subprotocols is supported; offer ${SUBPROTOCOL} or connect with ?v=1`;
+  }
+  return null;
+}
+
+export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOptions): UpgradeHandler {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.messageBytesMax,
+    // Off: the pre-framed write path needs it off, and deflate costs more CPU than loopback bandwidth here.
+    perMessageDeflate: false,
+    clientTracking: false,
+    // Clients without any subprotocol (but ?v=1, or nothing) get none back; versionProblem already
+    // refused offers that do not include ours.
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  const sockets = new Set<WebSocket>();
+
+  const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // ws installs its own error handling once the handshake completes; until then a reset must not crash.
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== options.path) {
+      refuseUpgrade(socket, 404, { error: 'not_found', message: `no WebSocket endpoint at ${url.pathname}; use ${options.path}` });
+      return;
+    }
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      refuseUpgrade(socket, 400, { error: 'bad_upgrade', message: 'only "Upgrade: websocket" is supported' });
+      return;
+    }
+    const problem = versionProblem(url, offeredProtocols(req));
+    if (problem !== null) {
+      refuseUpgrade(socket, 400, { error: 'unsupported_protocol', message: problem });
+      return;
+    }
+    const user = url.searchParams.get('user');
+    const userId = user === null || user === '' ? null : user.slice(0, USER_ID_CHARS_MAX);
+    const admission = gateway.admit({ ip: clientIp(req, options.trustProxy), userId });
+    if (!admission.ok) {
+      refuseUpgrade(
+        socket,
+        admission.status,
+        { error: admission.reason, message: admission.message },
+        { 'Retry-After': String(Math.max(0, Math.ceil(admission.retryAfterS))) },
+      );
+      return;
+    }
+    const ticket = admission.ticket;
+    let settled = false;
+    // ws gives no callback when it rejects a malformed handshake or the client leaves mid-way; the
+    // socket closing before our callback is the one signal that covers both.
+    const abandonEarly = (): void => {
+      if (settled) return;
+      settled = true;
+      gateway.abandon(ticket);
+    };
+    socket.once('close', abandonEarly);
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', abandonEarly);
+        if (settled) {
+          ws.terminate();
+          return;
+        }
+        settled = true;
+        sockets.add(ws);
+        const session = gateway.open(new WsConnection(ws, options.writeMode), ticket);
+        bindWebSocket(ws, {
+          onMessage: (text) => gateway.onMessage(session, text),
+          onBinaryMessage: () => gateway.onBinaryMessage(session),
+          onWritable: () => gateway.onWritable(session),
+          onPong: () => gateway.onPong(session),
+          onClosed: (code) => {
+            sockets.delete(ws);
+            gateway.onClosed(session, code);
+          },
+          onError: (error) => options.onError?.(error, 'websocket'),
+        });
+      });
+    } catch (error) {
+      abandonEarly();
+      socket.destroy();
+      options.onError?.(error as Error, 'upgrade');
+    }
+  };
+  return Object.assign(handler, { sockets });
+}
