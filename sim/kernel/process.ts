@@ -1,0 +1,83 @@
+// A simulated OS process: its descriptor table, memory account, CPU, sockets and listeners. Killing it
+// (OOM or by a scenario) closes every descriptor the way the kernel does at exit: sockets with unread data
+// send RST, others FIN; listeners reset their queued connections.
+import { Cpu } from './cpu.js';
+import type { Errno } from './errors.js';
+import { FdTable } from './fd-table.js';
+import type { Host } from './host.js';
+import { MemoryAccount } from './memory.js';
+import type { RuntimeProfile } from './runtime.js';
+import { NULL_HANDLER, type SocketHandler, type TcpSocket } from './socket.js';
+import { connect, type ConnectOptions, Listener } from './tcp.js';
+import type { World } from './world.js';
+
+export interface ProcessSpec {
+  readonly name: string;
+  readonly runtime: RuntimeProfile;
+  /** RLIMIT_NOFILE soft and hard limits as the process is started. */
+  readonly nofileSoft: number;
+  readonly nofileHard?: number;
+  /** cgroup memory.max (or the host's RAM when absent). */
+  readonly memoryLimitBytes?: number;
+  /** Descriptors open before any socket: stdio, logs, outbound clients. */
+  readonly fdsReserved?: number;
+}
+
+export class SimProcess {
+  readonly name: string;
+  readonly fds: FdTable;
+  readonly mem: MemoryAccount;
+  readonly cpu: Cpu;
+  readonly sockets = new Set<TcpSocket>();
+  readonly listeners: Listener[] = [];
+  alive = true;
+  exitReason: string | null = null;
+  diedAtMs = -1;
+  /** Told when the process dies (scenarios record it). */
+  onExit: (p: SimProcess, reason: string) => void = () => undefined;
+
+  constructor(
+    readonly world: World,
+    readonly host: Host,
+    readonly spec: ProcessSpec,
+  ) {
+    this.name = spec.name;
+    const rt = spec.runtime;
+    // Node raises its soft limit to the hard limit at start (node.cc); other runtimes keep what they got.
+    const nofile = rt.raisesNofileToHard ? (spec.nofileHard ?? spec.nofileSoft) : spec.nofileSoft;
+    this.fds = new FdTable(nofile);
+    this.fds.reserve(spec.fdsReserved ?? 3);
+    this.mem = new MemoryAccount(spec.memoryLimitBytes ?? host.memoryBytes, rt.gc, () => this.kill('oom'));
+    const cores = rt.threads === 'one' ? 1 : host.cores;
+    this.cpu = new Cpu(world.sched, cores, () => this.mem.stretch());
+  }
+
+  /** socket() + bind() + listen(backlog). Node's default backlog is 511. */
+  listen(addr: string, port: number, backlog: number): Listener | Errno {
+    const fd = this.fds.open();
+    if (fd === 'EMFILE') return 'EMFILE';
+    const l = new Listener(this, addr, port, fd, backlog);
+    this.host.listeners.set(l.key, l);
+    this.listeners.push(l);
+    return l;
+  }
+
+  connect(dstAddr: string, dstPort: number, handler: SocketHandler, ctx: unknown, opts?: ConnectOptions): TcpSocket | Errno {
+    if (!this.alive) throw new Error(`connect from dead process ${this.name}`);
+    return connect(this, dstAddr, dstPort, handler, ctx, opts);
+  }
+
+  /** SIGKILL: the kernel closes every descriptor. Programs get no callbacks. */
+  kill(reason: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.exitReason = reason;
+    this.diedAtMs = this.world.sched.nowMs;
+    for (const l of this.listeners) l.close();
+    for (const s of [...this.sockets]) {
+      s.handler = NULL_HANDLER;
+      s.close();
+    }
+    this.onExit(this, reason);
+  }
+}
