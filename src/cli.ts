@@ -58,8 +58,15 @@ async function serve(flags: ServeFlags): Promise<void> {
     return;
   }
   // Loaded lazily so `--help`, `--print-config` and config errors stay fast.
-  const { startServer } = await import('./server/server.js');
-  const running = await startServer(loaded.config);
+  const { ListenError, startServer } = await import('./server/server.js');
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer(loaded.config);
+  } catch (error) {
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`odin serve: ${error.message}\n`);
+    process.exit(1);
+  }
   let signals = 0;
   const shutdown = (signal: string): void => {
     signals++;

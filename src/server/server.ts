@@ -38,6 +38,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The port is taken or the address is not ours: a start-up failure the CLI reports in one line. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
 /** Beyond the gateway's own drain deadline: time to close the listener and flush logs. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -113,13 +118,19 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    gateway.stop();
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ListenError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, { cause: error });
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(config.server.host)}:${port}`;
   const wsUrl = `ws://${urlHost(config.server.host)}:${port}${config.server.path}`;
