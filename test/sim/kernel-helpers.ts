@@ -25,6 +25,8 @@ export class Recorder implements SocketHandler {
   constructor(
     private readonly world: World,
     private readonly onConnectWrite = 0,
+    /** Close the socket when the peer's FIN arrives (what an HTTP/WebSocket client does). */
+    private readonly closeOnEnd = false,
   ) {}
   track(s: TcpSocket | Errno): TcpSocket {
     if (typeof s === 'string') throw new Error(`connect failed synchronously: ${s}`);
@@ -45,6 +47,7 @@ export class Recorder implements SocketHandler {
   }
   onEnd(s: TcpSocket): void {
     this.o(s).ended = true;
+    if (this.closeOnEnd) s.close();
   }
   onError(s: TcpSocket, code: Errno): void {
     const o = this.o(s);
