@@ -54,14 +54,19 @@ describe('odin CLI', () => {
     expect(config.publish.apiKey).toBe('<redacted>');
   });
 
+  it('hands its arguments to a delegated subcommand (doctor)', async () => {
+    const result = await run(['doctor', '--port', '0', '--host', '127.0.0.1', '--set', 'admission.connectionsMax=77']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('[  ok] preframing');
+    expect(result.stdout).toMatch(/max connections \d+ \(bound by [a-z]+; config 77,/);
+  });
+
   it('says when a delegated subcommand is not available yet', async () => {
-    for (const [command, specifier] of [['doctor', './server/doctor.js'], ['bench', '../benchmarks/run.js']] as const) {
-      const result = await run([command]);
-      // Once the module exists the command runs instead; only the missing case is pinned here.
-      if (result.stderr.includes('not available yet')) {
-        expect(result.code).toBe(2);
-        expect(result.stderr).toContain(specifier);
-      }
+    const result = await run(['bench']);
+    // Once benchmarks/run.ts exists the command runs instead; only the missing case is pinned here.
+    if (result.stderr.includes('not available yet')) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('../benchmarks/run.js');
     }
   });
 
