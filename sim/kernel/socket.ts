@@ -258,7 +258,10 @@ export function deliverReadable(r: TcpSocket): void {
 function onPeerFin(r: TcpSocket): void {
   const sender = r.peer as TcpSocket;
   if (r.tx.finSent) {
-    // We sent FIN first: we are the active closer and hold TIME_WAIT; the peer is done.
+    // We sent FIN first: we are the active closer and hold TIME_WAIT; the peer is done. The flow ended
+    // with a FIN exchange, so its conntrack entry lingers in TIME_WAIT (whichever side carries it).
+    releaseConntrack(r, CONNTRACK_TIME_WAIT_MS);
+    releaseConntrack(sender, CONNTRACK_TIME_WAIT_MS);
     finish(r, true);
     if (sender.state !== 'CLOSED') finish(sender, false);
     return;
@@ -280,7 +283,6 @@ export function finish(s: TcpSocket, timeWait: boolean): void {
   if (s.state === 'CLOSED') return;
   const world = s.world;
   const now = world.sched.nowMs;
-  const wasOpen = s.state !== 'SYN_SENT';
   s.state = 'CLOSED';
   cancelTimer(s);
   if (s.listener !== null) s.listener.q.removeEmbryo(s);
@@ -290,11 +292,14 @@ export function finish(s: TcpSocket, timeWait: boolean): void {
     s.host.serverTimeWait++;
     world.sched.after(s.host.sysctls.timeWaitMs, leaveServerTimeWait, s.host);
   }
-  if (s.ctHost !== null && s.ctHost.conntrack !== null) {
-    s.ctHost.conntrack.releaseAfter(wasOpen && timeWait ? CONNTRACK_TIME_WAIT_MS : CONNTRACK_CLOSE_MS);
-    s.ctHost = null;
-  }
+  // Reaching here with an entry means the flow did not end in a FIN exchange (RST, timeout, eviction).
+  releaseConntrack(s, CONNTRACK_CLOSE_MS);
   if (s.appClosed) s.proc.sockets.delete(s);
+}
+
+function releaseConntrack(s: TcpSocket, lingerMs: number): void {
+  if (s.ctHost !== null && s.ctHost.conntrack !== null) s.ctHost.conntrack.releaseAfter(lingerMs);
+  s.ctHost = null;
 }
 
 function leaveServerTimeWait(h: Host): void {

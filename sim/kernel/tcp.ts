@@ -136,7 +136,9 @@ function onSynTimer(s: TcpSocket): void {
   }
   const dst = s.world.hostByAddr(s.remoteAddr);
   if (dst !== undefined && dst.conntrack !== null && s.peer === null && s.ctHost === dst) {
+    // An unanswered flow's entry lives nf_conntrack_tcp_timeout_syn_sent after its last SYN.
     dst.conntrack.releaseAfter(CONNTRACK_SYN_SENT_MS);
+    s.ctHost = null;
   }
   fail(s, 'ETIMEDOUT');
 }
@@ -206,9 +208,12 @@ function armSynAckTimer(srv: TcpSocket): void {
   const retries = srv.host.sysctls.tcpSynackRetries;
   const rto = srv.host.sysctls.synRtoInitialMs;
   // Cumulative: attempt k (1-based) at rto·(2^k − 1); the request dies one RTO after the last: rto·(2^(n+1) − 1).
-  const k = srv.attempts + 1;
-  const atMs = srv.openedAtMs + rto * (2 ** Math.min(k, retries + 1) - 1);
-  srv.timer = srv.world.sched.at(atMs, onSynAckTimer, srv);
+  // The kernel's request timer runs from creation; ours is armed lazily (only on the paths that need it),
+  // so slots that already passed count as spent retransmissions.
+  const now = srv.world.sched.nowMs;
+  const slot = (k: number): number => srv.openedAtMs + rto * (2 ** Math.min(k, retries + 1) - 1);
+  while (slot(srv.attempts + 1) <= now && srv.attempts < retries) srv.attempts++;
+  srv.timer = srv.world.sched.at(Math.max(now, slot(srv.attempts + 1)), onSynAckTimer, srv);
 }
 
 function onSynAckTimer(srv: TcpSocket): void {
