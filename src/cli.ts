@@ -6,6 +6,8 @@ import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './serve
 /** Exit code for a configuration mistake (BSD sysexits EX_CONFIG), distinct from crashes (1). */
 const EXIT_CONFIG = 78;
 const EXIT_UNAVAILABLE = 2;
+/** Past the drain deadline (and the server's own 2 s listener grace), exit regardless. */
+const HARD_EXIT_GRACE_MS = 5_000;
 
 interface ServeFlags {
   config?: string;
@@ -76,6 +78,12 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.exit(1);
     }
     running.telemetry.log('info', `${signal}: graceful shutdown`);
+    // close() is bounded already; this is the belt to its braces, so a stuck socket cannot hang a deploy.
+    setTimeout(() => {
+      running.telemetry.log('warn', 'shutdown deadline passed: exiting');
+      running.telemetry.flush();
+      process.exit(0);
+    }, loaded.config.gateway.drainTimeoutMs + HARD_EXIT_GRACE_MS).unref();
     void running.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -96,7 +96,7 @@ export const configSpec = {
     ageMs: int(defaultRetention.ageMs, 1_000, 7 * 86_400_000, 'Age after which the embedded broker forgets an event.'),
   },
   resources: {
-    memoryBytes: nullableInt(null, 1 * MiB, 2 ** 50, 'Memory limit; auto reads the cgroup limit (none outside a container).'),
+    memoryBytes: nullableInt(null, 1 * MiB, 2 ** 50, 'Memory limit; auto reads the cgroup limit, else the machine memory.'),
     memoryBudgetRatio: num(0.8, 0, 1, 'Share of the memory limit connections may use (the rest is headroom for GC and spikes).', true),
     fdLimit: nullableInt(null, 16, 2 ** 31, 'Descriptor limit; auto reads RLIMIT_NOFILE from /proc/self/limits.'),
     fdReserve: int(128, 0, 1_000_000, 'Descriptors kept for listeners, the broker and logs.'),

@@ -51,8 +51,12 @@ export interface Refusal {
 
 /** Connects a real ws client: resolves with the open socket and its first message, or with the HTTP refusal. */
 export function connect(url: string, protocols?: string | string[]): Promise<{ ws: WebSocket; welcome: unknown } | { refusal: Refusal }> {
+  return settle(new WebSocket(url, protocols));
+}
+
+/** Waits for an already created client to open (first message) or be refused. */
+export function settle(ws: WebSocket): Promise<{ ws: WebSocket; welcome: unknown } | { refusal: Refusal }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
     ws.once('message', (data) => resolve({ ws, welcome: JSON.parse(String(data)) }));
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
@@ -83,6 +87,21 @@ export async function opened(url: string, protocols?: string | string[]): Promis
 
 export async function refused(url: string, protocols?: string | string[]): Promise<Refusal> {
   const result = await connect(url, protocols);
+  if (!('refusal' in result)) {
+    result.ws.terminate();
+    throw new Error('expected a refusal, got an open WebSocket');
+  }
+  return result.refusal;
+}
+
+export async function openedSocket(ws: WebSocket): Promise<WebSocket> {
+  const result = await settle(ws);
+  if ('refusal' in result) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
+  return result.ws;
+}
+
+export async function refusedSocket(ws: WebSocket): Promise<Refusal> {
+  const result = await settle(ws);
   if (!('refusal' in result)) {
     result.ws.terminate();
     throw new Error('expected a refusal, got an open WebSocket');

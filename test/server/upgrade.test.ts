@@ -4,7 +4,8 @@
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryHintOf, SUBPROTOCOL } from '../../src/core/protocol.js';
-import { opened, refused, start, type Started } from './server-fixture.js';
+import { WebSocket } from 'ws';
+import { opened, openedSocket, refused, refusedSocket, start, type Started } from './server-fixture.js';
 
 let server: Started | undefined;
 afterEach(async () => {
@@ -53,6 +54,23 @@ describe('handshake', () => {
     await closed;
     await new Promise((resolve) => setTimeout(resolve, 50));
     (await opened(`${server.wsUrl}?v=1&user=alice`)).ws.close();
+  });
+
+  it('counts per-IP caps by X-Forwarded-For only when trustProxy is on', async () => {
+    server = await start({ 'admission.perIpMax': '1', 'server.trustProxy': 'true' });
+    const as = (ip: string) => new WebSocket(`${server!.wsUrl}?v=1`, { headers: { 'X-Forwarded-For': `${ip}, 10.0.0.1` } });
+    const first = await openedSocket(as('203.0.113.7'));
+    const second = await refusedSocket(as('203.0.113.7'));
+    expect([second.status, second.body]).toMatchObject([429, { error: 'per_ip' }]);
+    const other = await openedSocket(as('203.0.113.8'));
+    first.close();
+    other.close();
+    await server.close();
+    server = await start({ 'admission.perIpMax': '1' });
+    const direct = await openedSocket(as('203.0.113.7'));
+    // Without trustProxy the header is ignored: both come from 127.0.0.1.
+    expect((await refusedSocket(as('203.0.113.9'))).status).toBe(429);
+    direct.close();
   });
 
   it('gives the slot back when ws rejects a malformed handshake after admission', async () => {
