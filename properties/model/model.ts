@@ -1,0 +1,269 @@
+// The reference model: deliberately tiny and NOT a copy of the gateway. It keeps the list of published
+// events, the broker's retention rule, and per logical client what it has seen and what it is owed; it
+// checks the client-visible stream against DESIGN §6:
+//   I1 per channel, offsets strictly increase      I2 no offset twice, across resumes included
+//   I3 every event after the resume point arrives, or a gap / recovered:false names it
+//   I4 a resume replays exactly the suffix after `since`, or says recovered:false
+//   I5 one publish, one byte sequence, for every recipient
+//   I6 a stalled client's queue stays bounded, and it delays no one (I3 keeps holding for the others)
+// It never looks inside the gateway except for I6's byte bound (queue bytes are not visible on the wire).
+import type { ServerMessage } from '../../src/core/protocol.js';
+import { subjectMatches } from '../../src/core/protocol.js';
+
+export interface Published {
+  readonly channel: string;
+  readonly offset: number;
+  readonly prev: number;
+  readonly data: string;
+  readonly atMs: number;
+}
+
+export interface Retention {
+  readonly eventsMax: number;
+  readonly ageMs: number;
+}
+
+/** What the model knows about one subscription of the current session. */
+export interface SubState {
+  /** Events after this offset are owed (the resume point, or the reply's position). Null until the reply. */
+  baseline: number | null;
+  /** Owed only up to here once unsubscribed. */
+  until: number | null;
+}
+
+export interface PendingSubscribe {
+  readonly keys: readonly string[];
+  readonly since: Readonly<Record<string, number>>;
+}
+
+export class ModelClient {
+  connected = false;
+  stalled = false;
+  /** Resume point per subscription key: the last offset delivered, or the reply's position. */
+  readonly position = new Map<string, number>();
+  /** Last offset delivered per concrete channel, over every session of this client (I1, I2). */
+  readonly lastDelivered = new Map<string, number>();
+  // Per session:
+  readonly subs = new Map<string, SubState>();
+  readonly ended: { key: string; baseline: number; until: number }[] = [];
+  /** Offsets delivered or named by a gap in this session. */
+  readonly covered = new Set<number>();
+  /** Highest offset delivered or named by a gap per channel in this session. */
+  readonly accounted = new Map<string, number>();
+  readonly pending = new Map<number, PendingSubscribe>();
+  welcomed = false;
+
+  constructor(readonly index: number) {}
+
+  newSession(): void {
+    this.connected = true;
+    this.stalled = false;
+    this.welcomed = false;
+    this.subs.clear();
+    this.ended.length = 0;
+    this.covered.clear();
+    this.accounted.clear();
+    this.pending.clear();
+  }
+
+  endSession(): void {
+    this.connected = false;
+    this.stalled = false;
+    this.subs.clear();
+    this.pending.clear();
+  }
+}
+
+export class ModelViolation extends Error {
+  override name = 'ModelViolation';
+}
+
+export function expectThat(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new ModelViolation(message);
+}
+
+const utf8 = new TextDecoder();
+
+export class Model {
+  readonly published: Published[] = [];
+  readonly lastOnChannel = new Map<string, number>();
+  readonly clients: ModelClient[];
+  nowMs = 0;
+  private readonly bytesByOffset = new Map<number, string>();
+  private dataCounter = 0;
+
+  constructor(
+    readonly keys: readonly string[],
+    clients: number,
+    readonly retention: Retention,
+    readonly replayEventsMax: number,
+    readonly epoch: string,
+  ) {
+    this.clients = Array.from({ length: clients }, (_, i) => new ModelClient(i));
+  }
+
+  get head(): number {
+    return this.published.length;
+  }
+
+  nextData(size: number): string {
+    return JSON.stringify(`e${++this.dataCounter}${'x'.repeat(size)}`);
+  }
+
+  record(channel: string, offset: number, data: string): void {
+    expectThat(offset === this.head + 1, `publish acknowledged offset ${offset}, expected ${this.head + 1}`);
+    this.published.push({ channel, offset, prev: this.lastOnChannel.get(channel) ?? 0, data, atMs: this.nowMs });
+    this.lastOnChannel.set(channel, offset);
+  }
+
+  keyOf(channel: string): string {
+    const key = this.keys.find((k) => subjectMatches(k, channel));
+    expectThat(key !== undefined, `event on ${channel}, which no key covers`);
+    return key;
+  }
+
+  /** Published events matching `key` with offset in (after, to]. */
+  suffix(key: string, after: number, to = this.head): Published[] {
+    return this.published.filter((e) => e.offset > after && e.offset <= to && subjectMatches(key, e.channel));
+  }
+
+  /** The broker still holds every event matching `key` after `after` (MemoryBroker's retention rule). */
+  brokerRetains(key: string, after: number): boolean {
+    const cutoff = this.nowMs - this.retention.ageMs;
+    return this.published.every((e) => e.offset <= after || !subjectMatches(key, e.channel) || (e.offset > this.head - this.retention.eventsMax && e.atMs > cutoff));
+  }
+
+  /** The position a reply may name for `key`: not before its last event, not beyond the head. */
+  checkPosition(key: string, offset: number): void {
+    const last = Math.max(0, ...this.published.filter((e) => subjectMatches(key, e.channel)).map((e) => e.offset));
+    expectThat(offset >= last && offset <= this.head, `position ${offset} for ${key}: last event ${last}, head ${this.head}`);
+  }
+
+  /** I5: every copy of one publish is the same bytes, and they say what was published (prev included). */
+  checkEventFrame(bytes: Uint8Array, m: Extract<ServerMessage, { type: 'event' }>): Published {
+    const e = this.published[m.offset - 1];
+    expectThat(e !== undefined && e.channel === m.ch, `event ${m.ch}@${m.offset} was never published there`);
+    expectThat(m.prev === e.prev, `event ${m.offset} says prev ${m.prev}, the channel's previous offset is ${e.prev}`);
+    expectThat(JSON.stringify(m.data) === e.data, `event ${m.offset} carries ${JSON.stringify(m.data)}, published ${e.data}`);
+    const text = utf8.decode(bytes);
+    const first = this.bytesByOffset.get(m.offset);
+    if (first === undefined) this.bytesByOffset.set(m.offset, text);
+    else expectThat(first === text, `I5: two encodings of offset ${m.offset}: ${first} vs ${text}`);
+    return e;
+  }
+
+  /** Folds one stream frame (not a replay answer) of client c into the model, checking I1–I4. */
+  onFrame(c: ModelClient, bytes: Uint8Array): void {
+    const m = JSON.parse(utf8.decode(bytes)) as ServerMessage;
+    switch (m.type) {
+      case 'welcome':
+        expectThat(!c.welcomed, 'second welcome in one session');
+        c.welcomed = true;
+        return;
+      case 'subscribed':
+        return this.onSubscribed(c, m);
+      case 'unsubscribed':
+      case 'throttle':
+        return;
+      case 'event': {
+        this.checkEventFrame(bytes, m);
+        const key = this.keyOf(m.ch);
+        const sub = c.subs.get(key);
+        expectThat(sub !== undefined && sub.baseline !== null, `event ${m.ch}@${m.offset} for a subscription not (yet) confirmed`);
+        expectThat(m.offset > sub.baseline, `I4: event ${m.offset} at or before the resume point ${sub.baseline} of ${key}`);
+        const last = c.lastDelivered.get(m.ch) ?? 0;
+        expectThat(m.offset > last, `I1/I2: ${m.ch}@${m.offset} after ${last} (out of order or duplicate)`);
+        const accounted = c.accounted.get(m.ch) ?? 0;
+        expectThat(m.offset > accounted, `I1: ${m.ch}@${m.offset} after a gap notice that named up to ${accounted}`);
+        c.lastDelivered.set(m.ch, m.offset);
+        c.accounted.set(m.ch, m.offset);
+        c.covered.add(m.offset);
+        c.position.set(key, Math.max(c.position.get(key) ?? 0, m.offset));
+        return;
+      }
+      case 'gap': {
+        const key = this.keyOf(m.ch);
+        const sub = c.subs.get(key);
+        expectThat(sub !== undefined && sub.baseline !== null, `gap on ${m.ch} for a subscription not confirmed`);
+        expectThat(m.from <= m.to && m.to <= this.head, `gap ${m.from}..${m.to} is not a range of the stream (head ${this.head})`);
+        expectThat(m.from > (c.accounted.get(m.ch) ?? 0), `I1: gap ${m.from}..${m.to} on ${m.ch} names offsets already accounted`);
+        expectThat(['shed', 'conflated', 'too_many'].includes(m.reason), `gap reason ${m.reason}`);
+        for (let o = m.from; o <= m.to; o++) if (this.published[o - 1]?.channel === m.ch) c.covered.add(o);
+        c.accounted.set(m.ch, m.to);
+        return;
+      }
+      default:
+        throw new ModelViolation(`unexpected ${m.type} frame in the stream: ${utf8.decode(bytes)}`);
+    }
+  }
+
+  private onSubscribed(c: ModelClient, m: Extract<ServerMessage, { type: 'subscribed' }>): void {
+    const request = c.pending.get(m.id);
+    expectThat(request !== undefined, `subscribed ${m.id} answers no request`);
+    c.pending.delete(m.id);
+    expectThat(Object.keys(m.channels).sort().join() === [...request.keys].sort().join(), `subscribed ${m.id} names ${Object.keys(m.channels)}`);
+    for (const key of request.keys) {
+      const state = m.channels[key]!;
+      const sub = c.subs.get(key);
+      expectThat(sub !== undefined, `reply for ${key}, which the model did not subscribe`);
+      expectThat(state.epoch === this.epoch, `epoch ${state.epoch}`);
+      this.checkPosition(key, state.offset);
+      const since = request.since[key];
+      if (since === undefined) {
+        expectThat(state.recovered === undefined, `recovered without since on ${key}`);
+        sub.baseline = state.offset;
+      } else {
+        const owed = this.suffix(key, since).length;
+        if (state.recovered === true) {
+          // I4: recovered means exactly the suffix after `since`, and never more than the bound.
+          expectThat(state.replayed === owed && owed <= this.replayEventsMax, `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}`);
+          sub.baseline = since;
+        } else {
+          // Refusing is allowed only for a reason that holds (the ring may still recover what the broker lost).
+          const reason = state.reason;
+          const ok = (reason === 'too_many' && owed > this.replayEventsMax) || (reason === 'history_expired' && !this.brokerRetains(key, since));
+          expectThat(ok, `I4: ${key} since ${since}: recovered:false (${reason}) although ${owed} events are owed and the broker ${this.brokerRetains(key, since) ? 'retains' : 'lost'} them`);
+          sub.baseline = state.offset;
+        }
+      }
+      c.position.set(key, Math.max(sub.baseline, c.position.get(key) ?? 0));
+    }
+  }
+
+  /** I3 at a quiet moment: everything owed to client c in this session arrived or was named by a gap. */
+  checkOwed(c: ModelClient): void {
+    const owed: { key: string; baseline: number; until: number }[] = [...c.ended];
+    for (const [key, sub] of c.subs) if (sub.baseline !== null) owed.push({ key, baseline: sub.baseline, until: sub.until ?? this.head });
+    for (const { key, baseline, until } of owed) {
+      for (const e of this.suffix(key, baseline, until)) {
+        expectThat(c.covered.has(e.offset), `I3: client ${c.index} never got ${e.channel}@${e.offset} (owed on ${key} after ${baseline}) nor a gap naming it`);
+      }
+    }
+  }
+
+  /** Checks a replay answer of (from, to] on `channel`: exact, or refused for a reason that holds. */
+  checkReplayAnswer(channel: string, from: number, to: number, frames: readonly Uint8Array[]): number {
+    const messages = frames.map((b) => JSON.parse(utf8.decode(b)) as ServerMessage);
+    const end = messages.findIndex((m) => m.type === 'replayed' || m.type === 'error');
+    expectThat(end >= 0, `replay (${from}, ${to}] got no answer`);
+    const answer = messages[end]!;
+    const expected = this.published.filter((e) => e.channel === channel && e.offset > from && e.offset <= Math.min(to, this.head));
+    if (answer.type === 'error') {
+      const retains = this.brokerRetains(channel, from);
+      const ok =
+        (answer.code === 'replay_too_large' && expected.length > this.replayEventsMax) ||
+        (answer.code === 'history_unavailable' && !retains);
+      expectThat(ok && end === 0, `I4 (replay): (${from}, ${to}] of ${channel} refused ${answer.code}: ${expected.length} events, broker ${retains ? 'retains' : 'lost'} them`);
+      return end + 1;
+    }
+    expectThat(answer.type === 'replayed', 'unreachable');
+    const events = messages.slice(0, end);
+    expectThat(
+      events.map((m) => (m.type === 'event' ? `${m.ch}@${m.offset}` : m.type)).join() === expected.map((e) => `${e.channel}@${e.offset}`).join(),
+      `I4 (replay): (${from}, ${to}] of ${channel}: got ${events.map((m) => (m.type === 'event' ? m.offset : m.type))}, expected ${expected.map((e) => e.offset)}`,
+    );
+    events.forEach((m, i) => m.type === 'event' && this.checkEventFrame(frames[i]!, m));
+    expectThat(answer.count === expected.length && answer.to === Math.min(to, this.head) && answer.from === from, `replayed says ${JSON.stringify(answer)}`);
+    return end + 1;
+  }
+}

@@ -1,0 +1,20 @@
+// How hard the property suites look. `npm test` uses each property's moderate default; a deeper run is one
+// variable: FC_RUNS=2000 npm test (every property gets that many runs), FC_SEED=… to replay a failure.
+import type fc from 'fast-check';
+
+const envRuns = Number(process.env.FC_RUNS ?? '');
+const envSeed = Number(process.env.FC_SEED ?? '');
+
+/** Parameters for fc.assert: `defaultRuns` unless FC_RUNS overrides it. */
+export function runs(defaultRuns: number): fc.Parameters<unknown> {
+  const numRuns = Number.isInteger(envRuns) && envRuns > 0 ? envRuns : defaultRuns;
+  return Number.isInteger(envSeed) && process.env.FC_SEED !== undefined ? { numRuns, seed: envSeed } : { numRuns };
+}
+
+/**
+ * Parameters for a broken-double check: fast-check must find the bug within this budget. The seed is fixed
+ * so the "caught" verdict is reproducible; each double is caught in far fewer runs than allowed.
+ */
+export function hunt(numRuns = 300): fc.Parameters<unknown> {
+  return { numRuns, seed: 20261123, endOnFailure: true };
+}
