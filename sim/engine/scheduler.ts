@@ -32,12 +32,13 @@ export interface RunResult {
   readonly events: number;
 }
 
-function earlier(a: SimEvent, b: SimEvent): boolean {
-  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
-}
-
 export class Scheduler {
-  private heap: SimEvent[] = [];
+  // The heap is three parallel arrays: times and sequence numbers in typed arrays (compared on every sift,
+  // so kept dense and unboxed) and the event objects beside them.
+  private times = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
+  private evs: Array<SimEvent | undefined> = new Array<SimEvent | undefined>(1024);
+  private size = 0;
   private seqNext = 0;
   private now = 0;
   private cancelledInHeap = 0;
@@ -50,7 +51,7 @@ export class Scheduler {
 
   /** Live (not cancelled) events still queued. */
   get pending(): number {
-    return this.heap.length - this.cancelledInHeap;
+    return this.size - this.cancelledInHeap;
   }
 
   /** Schedules `fn(arg)` at absolute virtual time `timeMs` (not before now: that would rewrite the past). */
@@ -72,22 +73,21 @@ export class Scheduler {
     if (ev.cancelled || ev.seq < 0) return false;
     ev.cancelled = true;
     this.cancelledInHeap++;
-    if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.heap.length) this.compact();
+    if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.size) this.compact();
     return true;
   }
 
   /** Time of the next live event, or undefined when idle. */
   nextTimeMs(): number | undefined {
     this.dropCancelledTop();
-    return this.heap[0]?.timeMs;
+    return this.size > 0 ? this.times[0] : undefined;
   }
 
   /** Runs one event. Returns false when idle. */
   step(): boolean {
     this.dropCancelledTop();
-    const ev = this.pop();
-    if (ev === undefined) return false;
-    this.fire(ev);
+    if (this.size === 0) return false;
+    this.fire(this.pop());
     return true;
   }
 
@@ -97,10 +97,9 @@ export class Scheduler {
     let n = 0;
     for (;;) {
       this.dropCancelledTop();
-      const top = this.heap[0];
-      if (top === undefined || top.timeMs > timeMs) break;
+      if (this.size === 0 || (this.times[0] as number) > timeMs) break;
       if (n >= eventsMax) return { reason: 'limit', events: n };
-      this.fire(this.pop() as SimEvent);
+      this.fire(this.pop());
       n++;
     }
     this.now = timeMs;
@@ -112,9 +111,9 @@ export class Scheduler {
     let n = 0;
     for (;;) {
       this.dropCancelledTop();
-      if (this.heap.length === 0) return { reason: 'idle', events: n };
+      if (this.size === 0) return { reason: 'idle', events: n };
       if (n >= eventsMax) return { reason: 'limit', events: n };
-      this.fire(this.pop() as SimEvent);
+      this.fire(this.pop());
       n++;
     }
   }
@@ -128,63 +127,108 @@ export class Scheduler {
   }
 
   private dropCancelledTop(): void {
-    while (this.heap.length > 0 && (this.heap[0] as SimEvent).cancelled) {
+    while (this.size > 0 && (this.evs[0] as SimEvent).cancelled) {
       this.pop();
       this.cancelledInHeap--;
     }
   }
 
   private compact(): void {
-    const live = this.heap.filter((e) => !e.cancelled);
-    // Heapify bottom-up: O(n), and the (timeMs, seq) order is a total order, so the result is unique in
-    // pop order regardless of the array layout.
-    this.heap = live;
+    let j = 0;
+    for (let i = 0; i < this.size; i++) {
+      const ev = this.evs[i] as SimEvent;
+      if (ev.cancelled) continue;
+      this.evs[j] = ev;
+      this.times[j] = ev.timeMs;
+      this.seqs[j] = ev.seq;
+      j++;
+    }
+    for (let i = j; i < this.size; i++) this.evs[i] = undefined;
+    this.size = j;
     this.cancelledInHeap = 0;
-    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    // Heapify bottom-up: O(n). (timeMs, seq) is a total order, so pop order does not depend on layout.
+    for (let i = (j >> 1) - 1; i >= 0; i--) this.siftDown(i, this.evs[i] as SimEvent);
+  }
+
+  private grow(): void {
+    const cap = this.times.length * 2;
+    const t = new Float64Array(cap);
+    t.set(this.times);
+    const s = new Float64Array(cap);
+    s.set(this.seqs);
+    this.times = t;
+    this.seqs = s;
+    this.evs.length = cap;
   }
 
   private push(ev: SimEvent): void {
-    const h = this.heap;
-    h.push(ev);
-    let i = h.length - 1;
+    if (this.size === this.times.length) this.grow();
+    const times = this.times;
+    const seqs = this.seqs;
+    const evs = this.evs;
+    const t = ev.timeMs;
+    const q = ev.seq;
+    let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = h[parent] as SimEvent;
-      if (!earlier(ev, p)) break;
-      h[i] = p;
+      const pt = times[parent] as number;
+      if (pt < t || (pt === t && (seqs[parent] as number) < q)) break;
+      times[i] = pt;
+      seqs[i] = seqs[parent] as number;
+      evs[i] = evs[parent];
       i = parent;
     }
-    h[i] = ev;
+    times[i] = t;
+    seqs[i] = q;
+    evs[i] = ev;
   }
 
-  private pop(): SimEvent | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (h.length > 0) {
-      h[0] = last;
-      this.siftDown(0);
+  private pop(): SimEvent {
+    const top = this.evs[0] as SimEvent;
+    const last = --this.size;
+    if (last > 0) {
+      const ev = this.evs[last] as SimEvent;
+      this.evs[last] = undefined;
+      this.siftDown(0, ev);
+    } else {
+      this.evs[0] = undefined;
     }
     return top;
   }
 
-  private siftDown(start: number): void {
-    const h = this.heap;
-    const n = h.length;
-    const ev = h[start] as SimEvent;
+  /** Places `ev` at the hole `start`, moving earlier children up. */
+  private siftDown(start: number, ev: SimEvent): void {
+    const times = this.times;
+    const seqs = this.seqs;
+    const evs = this.evs;
+    const n = this.size;
+    const t = ev.timeMs;
+    const q = ev.seq;
     let i = start;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
-      const r = l + 1;
       let c = l;
-      if (r < n && earlier(h[r] as SimEvent, h[l] as SimEvent)) c = r;
-      const child = h[c] as SimEvent;
-      if (!earlier(child, ev)) break;
-      h[i] = child;
+      let ct = times[l] as number;
+      let cq = seqs[l] as number;
+      const r = l + 1;
+      if (r < n) {
+        const rt = times[r] as number;
+        const rq = seqs[r] as number;
+        if (rt < ct || (rt === ct && rq < cq)) {
+          c = r;
+          ct = rt;
+          cq = rq;
+        }
+      }
+      if (t < ct || (t === ct && q < cq)) break;
+      times[i] = ct;
+      seqs[i] = cq;
+      evs[i] = evs[c];
       i = c;
     }
-    h[i] = ev;
+    times[i] = t;
+    seqs[i] = q;
+    evs[i] = ev;
   }
 }
