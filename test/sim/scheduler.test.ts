@@ -61,6 +61,39 @@ describe('Scheduler', () => {
     expect(out).toEqual(want);
   });
 
+  it('matches a sorted reference under random schedules, cancels and events scheduled while running', () => {
+    for (const seed of [1, 2, 3]) {
+      const s = new Scheduler();
+      const rng = new Prng(seed);
+      const ran: Array<[number, number]> = [];
+      const ref: Array<[number, number, number]> = []; // time, insertion order, id
+      const evs = new Map<number, ReturnType<Scheduler['at']>>();
+      let ids = 0;
+      let order = 0;
+      const add = (t: number): void => {
+        const id = ids++;
+        evs.set(id, s.at(t, fire, id));
+        ref.push([t, order++, id]);
+      };
+      const fire = (id: number): void => {
+        ran.push([s.nowMs, id]);
+        if (ids < 30_000 && rng.chance(0.5)) add(s.nowMs + rng.int(0, 3));
+      };
+      for (let i = 0; i < 20_000; i++) add(rng.int(0, 500));
+      const cancelled = new Set<number>();
+      for (let i = 0; i < 6_000; i++) {
+        const id = rng.int(0, 19_999);
+        if (s.cancel(evs.get(id)!)) cancelled.add(id);
+      }
+      s.runUntilIdle(100_000);
+      // Reference: every non-cancelled event in (time, insertion) order. Events added while running were
+      // inserted after all earlier-inserted ones, so insertion order is the tie-break here too.
+      const want = ref.filter((r) => !cancelled.has(r[2])).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      expect(ran.map((r) => r[1])).toEqual(want.map((r) => r[2]));
+      expect(s.pending).toBe(0);
+    }
+  });
+
   it('runUntil stops at the time bound and advances the clock to it', () => {
     const s = new Scheduler();
     const out: string[] = [];
