@@ -288,7 +288,7 @@ export class Gateway {
       this.index.remove(existing.key, existing, existing.pattern);
       this.subscriptionCount--;
     }
-    const sub: Subscription = { key, pattern: isPattern(key), session, held: { records: [], overflowed: false }, deliveredThrough: 0 };
+    const sub: Subscription = { key, pattern: isPattern(key), session, held: { records: [], overflowed: false, firstByChannel: new Map() }, deliveredThrough: 0 };
     session.subscriptions.set(key, sub);
     this.index.add(key, sub, sub.pattern);
     this.subscriptionCount++;
@@ -335,9 +335,9 @@ export class Gateway {
     sub.deliveredThrough = resolution.through;
     if (held === null) return;
     if (held.overflowed) {
-      // Too much arrived while the replay loaded: say so rather than send a partial stream.
-      const first = held.records[0];
-      if (first !== undefined) this.queueGap(sub.session, first.channel, first.offset, this.history.streamOffset, 'too_many');
+      // Too much arrived while the replay loaded: say so rather than send a partial stream, on every channel
+      // that had events held back (for a pattern, not only the channel of the first one).
+      for (const [channel, first] of held.firstByChannel) this.queueGap(sub.session, channel, first, this.history.streamOffset, 'too_many');
       sub.deliveredThrough = this.history.streamOffset;
       return;
     }
@@ -391,6 +391,7 @@ export class Gateway {
     const cls = this.classOf(event.channel);
     this.index.forEachMatch(event.channel, (sub) => {
       if (sub.held !== null) {
+        if (!sub.held.firstByChannel.has(record.channel)) sub.held.firstByChannel.set(record.channel, record.offset);
         if (sub.held.records.length < this.options.replayEventsMax) sub.held.records.push(record);
         else sub.held.overflowed = true;
         return;

@@ -10,6 +10,11 @@ import type { TokenBucket } from './token-bucket.js';
 export interface HeldEvents {
   readonly records: EventRecord[];
   overflowed: boolean;
+  /**
+   * First held offset per concrete channel, kept past the bound on records: an overflow must name every
+   * channel it cuts (a pattern subscription spans several, and a gap notice names one concrete channel).
+   */
+  readonly firstByChannel: Map<string, number>;
 }
 
 export interface Subscription {
