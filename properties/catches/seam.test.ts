@@ -8,7 +8,7 @@ import { dropFirstLive, forgetsHeld, seamDuplicate } from './doubles.js';
 
 const cases: [Variant, RegExp][] = [
   [forgetsHeld, /I3/],
-  [seamDuplicate, /I1\/I2/],
+  [seamDuplicate, /I4|I1\/I2/],
   [dropFirstLive, /I3/],
 ];
 
