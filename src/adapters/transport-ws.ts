@@ -3,7 +3,7 @@
 // Two write paths:
 //  - 'preframed' (default): every Frame is turned into WebSocket wire bytes once (Sender.frame, cached per
 //    Frame object) and written straight to the underlying TCP socket between cork() and uncork(), so a
-//    publish to 10,000 sockets frames once and costs one writev per socket (DESIGN §2, I5).
+//    publish to 10,000 sockets frames once and costs one writev per socket (DESIGN §2, I5). The payload is never copied: header and payload go out as two chunks of one writev.
 //    This uses ws internals (the private `_socket`) and is only correct while nothing else can reorder
 //    bytes on that socket: no permessage-deflate (ws would deflate asynchronously and our bytes would
 //    overtake its queue) and no Blob sends through ws. Pings and close frames from ws are written
@@ -34,20 +34,27 @@ const OPCODE_TEXT = 1;
 /** Close reasons are limited to 123 bytes by RFC 6455 §5.5 (125-byte control payload minus the code). */
 const CLOSE_REASON_BYTES_MAX = 123;
 
-/** Wire bytes per Frame: shared frames (one per publish) are framed once, whatever the fan-out. */
-const wireCache = new WeakMap<Frame, Buffer>();
+/**
+ * Wire chunks per Frame: the frame header and a view of the payload (no copy). Shared frames (one per
+ * publish) are framed once, whatever the fan-out. The payload is not copied into one contiguous buffer
+ * because the core keeps event frames in its history rings: a copy would double the memory they hold.
+ */
+const wireCache = new WeakMap<Frame, readonly Buffer[]>();
 
-/** The complete unmasked server-to-client text frame (header + payload) for `frame`, framed once. */
-export function wireBytes(frame: Frame): Buffer {
-  let wire = wireCache.get(frame);
-  if (wire === undefined) {
+/** The unmasked server-to-client text frame for `frame` as [header, payload] (or [header] when empty). */
+export function wireChunks(frame: Frame): readonly Buffer[] {
+  let chunks = wireCache.get(frame);
+  if (chunks === undefined) {
     const payload = Buffer.from(frame.bytes.buffer, frame.bytes.byteOffset, frame.bytes.byteLength);
-    const parts = Sender.frame(payload, { fin: true, opcode: OPCODE_TEXT, mask: false, readOnly: true, rsv1: false });
-    // One contiguous buffer per frame: one copy per publish, and half the iovecs in every writev after it.
-    wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    wireCache.set(frame, wire);
+    chunks = Sender.frame(payload, { fin: true, opcode: OPCODE_TEXT, mask: false, readOnly: true, rsv1: false });
+    wireCache.set(frame, chunks);
   }
-  return wire;
+  return chunks;
+}
+
+/** The whole frame as one buffer (tests and diagnostics; the write path uses wireChunks). */
+export function wireBytes(frame: Frame): Buffer {
+  return Buffer.concat(wireChunks(frame));
 }
 
 interface WsInternals {
@@ -77,12 +84,9 @@ export class WsConnection implements Connection {
     if (this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
     const socket = this.socket;
     if (this.mode === 'preframed' && socket !== null) {
-      if (frames.length === 1) {
-        socket.write(wireBytes(frames[0]!));
-        return;
-      }
+      // Corked even for one frame: header and payload are two chunks and must leave in one writev.
       socket.cork();
-      for (const frame of frames) socket.write(wireBytes(frame));
+      for (const frame of frames) for (const chunk of wireChunks(frame)) socket.write(chunk);
       socket.uncork();
       return;
     }

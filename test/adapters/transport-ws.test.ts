@@ -3,7 +3,7 @@
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameOf } from '../../src/core/codec.js';
-import { bindWebSocket, truncateUtf8, wireBytes } from '../../src/adapters/transport-ws.js';
+import { bindWebSocket, truncateUtf8, wireBytes, wireChunks } from '../../src/adapters/transport-ws.js';
 import { connectClient, startFixture, until, type Fixture } from './ws-fixture.js';
 
 let fixture: Fixture | undefined;
@@ -17,10 +17,13 @@ function eventText(n: number, padBytes = 0): string {
 }
 
 describe('wireBytes', () => {
-  it('frames once per Frame object', () => {
+  it('frames once per Frame object, without copying the payload', () => {
     const frame = frameOf('{"a":1}');
-    expect(wireBytes(frame)).toBe(wireBytes(frame));
-    expect([...wireBytes(frame).subarray(0, 2)]).toEqual([0x81, 7]);
+    expect(wireChunks(frame)).toBe(wireChunks(frame));
+    const [header, payload] = wireChunks(frame);
+    expect([...header!]).toEqual([0x81, 7]);
+    expect(payload!.buffer).toBe(frame.bytes.buffer);
+    expect(wireChunks(frameOf(''))).toHaveLength(1);
   });
 
   it('uses the 16-bit and 64-bit length forms at their thresholds', () => {
@@ -106,8 +109,10 @@ describe('WsConnection write path', () => {
       return write(chunk, encoding, cb);
     };
     conn.write([frameOf(eventText(1)), frameOf(eventText(2)), frameOf(eventText(3))]);
-    await until(() => client.messages.length === 3);
-    expect(calls).toEqual(['writev:3']);
+    conn.write([frameOf(eventText(4))]);
+    await until(() => client.messages.length === 4);
+    // Header and payload of each frame: 3 frames → 6 chunks; a lone frame is still one writev of 2.
+    expect(calls).toEqual(['writev:6', 'writev:2']);
     client.ws.terminate();
   });
 
