@@ -194,3 +194,59 @@ export const unboundedQueue: Variant = {
       };
     }),
 };
+
+interface DrainInternals {
+  sessions: Map<string, Session>;
+  close(session: Session, code: number, reason: string, flush?: boolean): void;
+  admission: { draining: boolean };
+  drainDone: (() => void) | null;
+  finishDrain(timedOut: boolean): void;
+}
+
+/** Drain closes with 1000 and no reconnect hint: clients cannot tell a drain from a goodbye. */
+export const drainWithoutHint: Variant = {
+  name: 'drain without a reconnect hint',
+  makeGateway: (ports, options) => {
+    const gateway = new Gateway(ports, options);
+    const g = gateway as unknown as DrainInternals;
+    gateway.drain = (done) => {
+      g.admission.draining = true;
+      g.drainDone = done;
+      for (const session of [...g.sessions.values()]) g.close(session, 1000, 'bye');
+      g.finishDrain(false);
+    };
+    return gateway;
+  },
+};
+
+/** Drain skips sessions whose socket is backed up: they are never told to go. */
+export const drainSkipsStalled: Variant = {
+  name: 'drain forgets stalled clients',
+  makeGateway: (ports, options) => {
+    const gateway = new Gateway(ports, options);
+    const g = gateway as unknown as DrainInternals;
+    const drain = gateway.drain.bind(gateway);
+    gateway.drain = (done) => {
+      const stalled = [...g.sessions.values()].filter((s) => s.conn.bufferedBytes() > 0);
+      for (const s of stalled) g.sessions.delete(s.id);
+      drain(done);
+      for (const s of stalled) g.sessions.set(s.id, s);
+    };
+    return gateway;
+  },
+};
+
+/** Acknowledges publishes that arrive during the drain, but never hands them to the broker. */
+export const acksWhileDraining: Variant = {
+  name: 'acknowledges publishes during drain and drops them',
+  makeGateway: (ports, options) => {
+    const gateway = new Gateway(ports, options);
+    const publish = gateway.publish.bind(gateway);
+    let next = 0;
+    gateway.publish = (channel, data, done) => {
+      if (!gateway.admission.draining) return publish(channel, data, (o) => (o.ok && (next = o.offset + 1), done(o)));
+      done({ ok: true, epoch: ports.broker.epoch(), offset: next++ });
+    };
+    return gateway;
+  },
+};

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import type { MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { GatewayOptionsInput } from '../../src/core/options.js';
-import { Model, expectThat, type ModelClient } from './model.js';
+import { retryHintOf } from '../../src/core/protocol.js';
+import { Model, expectThat, type ModelClient, type Published } from './model.js';
 import { System, type Link, type SystemConfig, type Variant } from './system.js';
 
 /** Concrete channels and the subscription keys that cover them, one key per channel (no overlaps). */
@@ -37,6 +38,19 @@ export interface Real {
   readonly sys: System;
   readonly links: (Link | null)[];
   nextId: number;
+  /** Set once drain() was called: every close must then be 1001 with a reconnect hint (I9). */
+  draining?: boolean;
+}
+
+/** I9: the client can resume `key` from its position and get `e` back from the broker's history. */
+function recoverable(real: Real, c: ModelClient): (key: string, e: Published) => boolean {
+  return (key, e) => {
+    let found = false;
+    real.sys.memory.readHistory({ subject: key, afterOffset: c.position.get(key) ?? 0, maxEvents: 1e9 }, (r) => {
+      found = r.ok && r.events.some((h) => h.offset === e.offset && h.data === e.data);
+    });
+    return found;
+  };
 }
 
 type Cmd = fc.Command<Model, Real>;
@@ -61,6 +75,16 @@ export function observe(model: Model, real: Real, replay?: { client: number; cha
       frames = frames.slice(used);
     }
     for (const bytes of frames) model.onFrame(c, bytes);
+    if (link.ended !== null && real.draining === true) {
+      // I9: a drain closes everyone with 1001 and a reconnect hint, and loses nothing acknowledged.
+      const hint = retryHintOf(link.ended.reason);
+      const jitter = sys.options.drainRetryJitterMs;
+      expectThat(link.ended.code === 1001 && hint !== null && hint >= 0 && hint < Math.max(1, jitter), `I9: client ${i} closed ${JSON.stringify(link.ended)} at drain`);
+      model.checkOwed(c, recoverable(real, c));
+      c.endSession();
+      real.links[i] = null;
+      return;
+    }
     if (link.ended !== null) {
       // The only close the gateway may start in these runs: a slow consumer, told to resume.
       expectThat(link.ended.code === 1008 && c.stalled, `client ${i} closed ${JSON.stringify(link.ended)} while ${c.stalled ? 'stalled' : 'reading'}`);
