@@ -250,3 +250,36 @@ export const acksWhileDraining: Variant = {
     return gateway;
   },
 };
+
+function withAdmission(name: string, patch: (a: Gateway['admission']) => void): Variant {
+  return {
+    name,
+    makeGateway: (ports, options, capacity) => {
+      const gateway = new Gateway(ports, options, capacity);
+      patch(gateway.admission);
+      return gateway;
+    },
+  };
+}
+
+/** Admission that forgets to give slots back: capacity leaks away with every closed connection. */
+export const admissionForgetsRelease = withAdmission('admission forgets to release', (a) => {
+  a.release = () => {};
+});
+
+/** Capacity checked with `>` instead of `>=`: one connection more than capacity gets in. */
+export const admissionOffByOne = withAdmission('capacity off by one', (a) => {
+  const admit = a.admit.bind(a);
+  a.admit = (peer, nowMs) => {
+    a.held--;
+    const answer = admit(peer, nowMs);
+    a.held++;
+    return answer;
+  };
+});
+
+/** The per-user cap is never applied (the user is dropped on the way in). */
+export const admissionIgnoresUser = withAdmission('per-user cap ignored', (a) => {
+  const admit = a.admit.bind(a);
+  a.admit = (peer, nowMs) => admit({ ip: peer.ip, userId: null }, nowMs);
+});

@@ -3,7 +3,7 @@
 // clock with fake connections (test/support), plus the adapter duty the core leaves to its host: when the
 // gateway closes or terminates a connection, report it back through onClosed.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
-import type { PeerInfo } from '../../src/core/admission.js';
+import type { CapacityInput, PeerInfo } from '../../src/core/admission.js';
 import { Gateway, type GatewayPorts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { Broker, Connection, Random } from '../../src/core/ports.js';
@@ -16,7 +16,7 @@ export interface Variant {
   /** Wraps the broker the gateway talks to (the MemoryBroker stays the source of truth for the model). */
   wrapBroker?(inner: MemoryBroker, clock: ManualClock): Broker;
   /** Builds the gateway (a subclass, or one with a part swapped) from its ports and options. */
-  makeGateway?(ports: GatewayPorts, options: GatewayOptions): Gateway;
+  makeGateway?(ports: GatewayPorts, options: GatewayOptions, capacity?: CapacityInput): Gateway;
   /** Wraps a client's connection as the gateway sees it; `index` counts connections from 0. */
   wrapConnection?(conn: Connection, index: number): Connection;
   /** The gateway's and broker's randomness for a seed. */
@@ -29,6 +29,8 @@ export interface SystemConfig {
   readonly options?: GatewayOptionsInput;
   readonly retention?: MemoryBrokerRetention;
   readonly seed?: number;
+  /** Resource terms of the capacity (DESIGN §5); absent: the configured maximum binds. */
+  readonly capacity?: CapacityInput;
 }
 
 export interface Link {
@@ -59,7 +61,7 @@ export class System {
     this.broker = variant.wrapBroker?.(this.memory, this.clock) ?? this.memory;
     this.options = gatewayOptions(config.options);
     const ports: GatewayPorts = { clock: this.clock, random, broker: this.broker, telemetry: this.telemetry };
-    this.gateway = variant.makeGateway?.(ports, this.options) ?? new Gateway(ports, this.options);
+    this.gateway = variant.makeGateway?.(ports, this.options, config.capacity) ?? new Gateway(ports, this.options, config.capacity);
     this.gateway.start();
   }
 
