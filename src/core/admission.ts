@@ -38,7 +38,8 @@ export function computeCapacity(input: CapacityInput): Capacity {
     connectionsMax = memory;
     boundBy = 'memory';
   }
-  if (descriptors !== null && descriptors < connectionsMax) {
+  // (A tie between the two resource terms keeps memory: either answer is true.)
+  if (descriptors !== null && (descriptors < connectionsMax || (descriptors === connectionsMax && boundBy === 'config'))) {
     connectionsMax = descriptors;
     boundBy = 'descriptors';
   }
