@@ -1,11 +1,11 @@
 // The one `odin` CLI (bin/odin.mjs runs this file through tsx). `serve` is implemented here; `sim`,
 // `doctor` and `bench` delegate to their own modules so each can grow without touching this file.
 import { Command, Option } from 'commander';
+import { delegate } from './cli-delegate.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
 
 /** Exit code for a configuration mistake (BSD sysexits EX_CONFIG), distinct from crashes (1). */
 const EXIT_CONFIG = 78;
-const EXIT_UNAVAILABLE = 2;
 /** Past the drain deadline (and the server's own 2 s listener grace), exit regardless. */
 const HARD_EXIT_GRACE_MS = 5_000;
 
@@ -90,27 +90,6 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/**
- * Runs another module's CLI. The module may export `main(argv)` (or a default function); the promise it
- * returns, if any, is awaited and a number becomes the exit code.
- */
-async function delegate(label: string, specifier: string, argv: readonly string[]): Promise<void> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const missingItself = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(specifier.replace(/^\.\.?\//, '').replace(/\.js$/, ''));
-    if (!missingItself) throw error;
-    process.stderr.write(`odin ${label}: not available yet (${specifier} is not part of this build)\n`);
-    process.exit(EXIT_UNAVAILABLE);
-  }
-  const entry = typeof mod.main === 'function' ? mod.main : typeof mod.default === 'function' ? mod.default : null;
-  if (entry === null) return; // the module ran on import
-  const result: unknown = await (entry as (argv: readonly string[]) => unknown)(argv);
-  if (typeof result === 'number') process.exitCode = result;
-}
-
 export function buildProgram(): Command {
   const program = new Command('odin').description('WebSocket fan-out gateway with offsets, replay and explicit slow-client handling').showHelpAfterError();
 
@@ -140,7 +119,9 @@ export function buildProgram(): Command {
       .allowUnknownOption()
       .allowExcessArguments()
       .argument('[args...]')
-      .action((args: string[]) => delegate(name, specifier, args));
+      .action(async (args: string[]) => {
+        process.exitCode = await delegate(name, specifier, args);
+      });
   }
   return program;
 }

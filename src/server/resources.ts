@@ -105,14 +105,15 @@ export interface DetectedResources {
 }
 
 /**
- * Both limits. Without a cgroup limit the machine's memory is the limit (a bare host still runs out), and
- * a cgroup limit above the machine's memory (v1 reports a huge number outside any limit on some kernels)
- * is replaced by the machine's memory for the same reason.
+ * Both limits. A cgroup limit above the machine's memory (v1 reports a huge number outside any limit on
+ * some kernels) is no limit at all, like "max": the memory term then drops out of the capacity formula
+ * (docs/operations.md) and descriptors or the configured maximum bind.
  */
 export function detectResources(paths: ResourcePaths = systemPaths, totalMemoryBytes?: number): DetectedResources {
   const memory = readMemoryLimit(paths);
-  const fd = readFdLimit(paths);
-  if (totalMemoryBytes === undefined || (memory.bytes !== null && memory.bytes <= totalMemoryBytes)) return { memory, fd };
-  const why = memory.bytes === null ? memory.source : `${memory.source} is above the machine's memory`;
-  return { memory: { bytes: totalMemoryBytes, source: `machine memory (${why})` }, fd };
+  const capped =
+    memory.bytes !== null && totalMemoryBytes !== undefined && memory.bytes > totalMemoryBytes
+      ? { bytes: null, source: `${memory.source} (above the machine's ${totalMemoryBytes} bytes: no limit)` }
+      : memory;
+  return { memory: capped, fd: readFdLimit(paths) };
 }

@@ -61,15 +61,6 @@ describe('odin CLI', () => {
     expect(result.stdout).toMatch(/max connections \d+ \(bound by [a-z]+; config 77,/);
   });
 
-  it('says when a delegated subcommand is not available yet', async () => {
-    const result = await run(['bench']);
-    // Once benchmarks/run.ts exists the command runs instead; only the missing case is pinned here.
-    if (result.stderr.includes('not available yet')) {
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain('../benchmarks/run.js');
-    }
-  });
-
   it('serves, then drains and exits 0 on SIGTERM', async () => {
     let url = '';
     const result = await run(['serve', '--port', '0', '--host', '127.0.0.1'], {}, async (child, stdout) => {

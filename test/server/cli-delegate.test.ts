@@ -1,0 +1,29 @@
+// Delegated subcommands: exit codes pass through, a missing module is "not available yet" (exit 2), and a
+// module that exists but fails to import is an error, not "missing".
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { delegate, EXIT_UNAVAILABLE } from '../../src/cli-delegate.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('delegate', () => {
+  it('calls main(argv) and passes its exit code on', async () => {
+    expect(await delegate('t', '../test/server/fixtures/delegate-target.js', ['3'])).toBe(3);
+    expect(await delegate('t', '../test/server/fixtures/delegate-target.js', [])).toBe(0);
+  });
+
+  it('says "not available yet" and exits 2 when the module does not exist', async () => {
+    const stderr: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    expect(await delegate('bench', '../benchmarks/not-there.js', [])).toBe(EXIT_UNAVAILABLE);
+    expect(stderr.join('')).toBe('odin bench: not available yet (../benchmarks/not-there.js is not part of this build)\n');
+  });
+
+  it('rethrows an import failure from inside an existing module', async () => {
+    await expect(delegate('t', '../test/server/fixtures/delegate-broken.js', [])).rejects.toThrow(/does-not-exist/);
+  });
+});
