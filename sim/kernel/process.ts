@@ -21,6 +21,8 @@ export interface ProcessSpec {
   readonly memoryLimitBytes?: number;
   /** Descriptors open before any socket: stdio, logs, outbound clients. */
   readonly fdsReserved?: number;
+  /** Share another process's CPU (processes competing for one machine's cores). */
+  readonly cpu?: Cpu;
 }
 
 export class SimProcess {
@@ -49,7 +51,12 @@ export class SimProcess {
     this.fds.reserve(spec.fdsReserved ?? 3);
     this.mem = new MemoryAccount(spec.memoryLimitBytes ?? host.memoryBytes, rt.gc, () => this.kill('oom'));
     const cores = rt.threads === 'one' ? 1 : host.cores;
-    this.cpu = new Cpu(world.sched, cores, () => this.mem.stretch());
+    this.cpu = spec.cpu ?? new Cpu(world.sched, cores);
+  }
+
+  /** Queues `costMs` of this process's work, stretched by its GC pressure; `fn(arg)` runs when done. */
+  work<A>(costMs: number, fn: (arg: A) => void, arg: A): void {
+    this.cpu.submit(costMs * this.mem.stretch(), fn, arg);
   }
 
   /** socket() + bind() + listen(backlog). Node's default backlog is 511. */

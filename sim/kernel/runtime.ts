@@ -62,11 +62,13 @@ export interface AcceptStats {
   emfileClosed: number;
   /** go: backoff sleeps taken. */
   backoffs: number;
+  /** Virtual time of the first EMFILE, or -1. */
+  firstEmfileAtMs: number;
 }
 
 /** Drives one listener's accept loop with a runtime's policy; hands each accepted socket to `onAccept`. */
 export class AcceptLoop {
-  readonly stats: AcceptStats = { accepted: 0, emfile: 0, emfileClosed: 0, backoffs: 0 };
+  readonly stats: AcceptStats = { accepted: 0, emfile: 0, emfileClosed: 0, backoffs: 0, firstEmfileAtMs: -1 };
   private scheduled = false;
   private sleeping = false;
   private delayMs = 0;
@@ -111,6 +113,7 @@ export class AcceptLoop {
       }
       if (r === 'EMFILE') {
         this.stats.emfile++;
+        if (this.stats.firstEmfileAtMs < 0) this.stats.firstEmfileAtMs = this.listener.proc.world.sched.nowMs;
         if (this.runtime.accept === 'libuv') this.emfileTrick();
         else this.backoff();
         return;

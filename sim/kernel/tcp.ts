@@ -31,6 +31,8 @@ import {
 export class Listener {
   readonly q: ListenQueues<TcpSocket>;
   closed = false;
+  /** Virtual time of the first SYN this listener dropped, or -1. */
+  firstDropAtMs = -1;
   /** Called when the accept queue goes from empty to non-empty or grows (the runtime's readiness event). */
   onReadable: (l: Listener) => void = () => undefined;
 
@@ -170,7 +172,10 @@ function onSynArrive(c: TcpSocket): void {
     return;
   }
   const verdict = l.q.onSyn();
-  if (verdict === 'drop-syn-queue-full' || verdict === 'drop-accept-queue-full' || verdict === 'drop-syn-backlog') return;
+  if (verdict === 'drop-syn-queue-full' || verdict === 'drop-accept-queue-full' || verdict === 'drop-syn-backlog') {
+    if (l.firstDropAtMs < 0) l.firstDropAtMs = c.world.sched.nowMs;
+    return;
+  }
   if (verdict === 'evict-then-queue') evict(l.q.pickEvictee());
   const srv = new TcpSocket(c.world, host, l.proc, false, -1, c.remoteAddr, c.remotePort, c.localAddr, c.localPort, 'SYN_RECV');
   srv.listener = l;

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../sim/cli.js';
+import { mac4500 } from '../../sim/scenarios/mac-4500.js';
+import { applySets } from '../../sim/scenarios/scenario.js';
+
+function cli(args: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  let t = 0;
+  const code = main(args, { out: (s) => void (out += s), err: (s) => void (err += s), wallMs: () => (t += 1) });
+  return { code, out, err };
+}
+
+describe('mac-4500 (story gateway, TCP level)', () => {
+  const base = mac4500.run(mac4500.defaults, '1', 'story', 'as given');
+  const n = (k: string) => mac4500.defaults[k] as number;
+
+  it('the sessions the gateway holds are exactly its descriptor budget: nofile − reserved − listener', () => {
+    expect(base.metrics['sessionsPeak']).toBe(n('gatewayNofile') - n('gatewayFdsReserved') - 1);
+  });
+
+  it('robots beyond their own descriptor table fail with EMFILE at connect (not resets)', () => {
+    const robotsFds = n('robotsNofile') - n('robotsFdsReserved');
+    expect(base.outcomes['EMFILE@connecting']).toBe(n('users') - robotsFds);
+    expect(Object.keys(base.outcomes).some((k) => k.startsWith('ECONNRESET'))).toBe(false);
+  });
+
+  it('lists the limits earliest first; shifting reserved descriptors changes which side runs out first', () => {
+    expect(base.limits.map((l) => l.firstAtMs)).toEqual([...base.limits.map((l) => l.firstAtMs)].sort((a, b) => a - b));
+    const robotsFirst = mac4500.run(applySets(mac4500.defaults, ['robotsFdsReserved=100']), '1', 'story', 'what-if');
+    expect(robotsFirst.limits[0]?.limit).toMatch(/^robots nofile/);
+    const gatewayFirst = mac4500.run(applySets(mac4500.defaults, ['gatewayFdsReserved=100']), '1', 'story', 'what-if');
+    expect(gatewayFirst.limits[0]?.limit).toMatch(/^gateway nofile/);
+  });
+
+  it('raising nofile on both sides lets every robot in', () => {
+    const r = mac4500.run({ ...mac4500.defaults, ...mac4500.variants['ulimit -n 65535'] }, '1', 'story', 'ulimit');
+    expect(r.outcomes).toEqual({ ok: n('users') });
+  });
+
+  it('the bet herd queues on the CPU; spreading bets over 0–3 s cuts the median latency', () => {
+    const spread = mac4500.run({ ...mac4500.defaults, ...mac4500.variants['spread bets 0–3 s'] }, '1', 'story', 'spread');
+    expect(spread.metrics['betLatencyP50Ms']!).toBeLessThan(base.metrics['betLatencyP50Ms']! / 5);
+    // The herd's median is at least the CPU work of everyone's bet divided by the cores.
+    const perBetMs = n('inboundCpuMs') + n('betCpuMs') + n('outboundCpuMs');
+    expect(base.metrics['betLatencyP50Ms']!).toBeGreaterThan((base.metrics['sessionsAtBetting']! * perBetMs) / n('cores') / 2);
+  });
+});
+
+describe('sim CLI', () => {
+  it('same seed → same report bytes (text and JSON); another seed runs too', () => {
+    const a = cli(['--scenario', 'mac-4500', '--variant', 'as given', '--json']);
+    const b = cli(['--scenario', 'mac-4500', '--variant', 'as given', '--json']);
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+    expect(JSON.parse(a.out).results).toHaveLength(1);
+    const c = cli(['--scenario', 'mac-4500', '--variant', 'spread bets 0–3 s', '--seed', '2']);
+    expect(c.code).toBe(0);
+    expect(c.out).toContain('seed 2');
+  });
+
+  it('--set overrides an input with its type; unknown keys and bad values are refused', () => {
+    const r = cli(['--scenario', 'mac-4500', '--set', 'users=100', '--variant', 'as given', '--json']);
+    expect(JSON.parse(r.out).results[0].outcomes).toEqual({ ok: 100 });
+    expect(cli(['--scenario', 'mac-4500', '--set', 'nope=1']).code).toBe(2);
+    expect(cli(['--scenario', 'mac-4500', '--set', 'users=many']).code).toBe(2);
+  });
+
+  it('--list, --inputs and --html', () => {
+    expect(cli(['--list']).out).toContain('mac-4500');
+    expect(JSON.parse(cli(['--scenario', 'mac-4500', '--inputs']).out)).toEqual(mac4500.defaults);
+    expect(cli(['--scenario', 'mac-4500', '--variant', 'as given', '--html']).out).toMatch(/^<!doctype html>/);
+  });
+
+  it('all variants of mac-4500 run within the 3 s budget', () => {
+    let out = '';
+    const t0 = performance.now();
+    const code = main(['--scenario', 'mac-4500'], { out: (s) => void (out += s), err: () => undefined, wallMs: () => 0 });
+    expect(code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(out.match(/== gateway: story/g)).toHaveLength(4);
+  });
+});
