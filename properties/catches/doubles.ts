@@ -6,6 +6,7 @@ import { Gateway, type GatewayPorts, type Session, type Subscription } from '../
 import { History, type EventRecord, type RingAnswer } from '../../src/core/history.js';
 import type { ChannelClass, GatewayOptions } from '../../src/core/options.js';
 import type { Broker, BrokerSink, Connection, Frame, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
+import { TokenBucket } from '../../src/core/token-bucket.js';
 import type { Variant } from '../model/system.js';
 
 /** The gateway's private parts a double may replace (instance properties shadow the prototype's). */
@@ -283,3 +284,13 @@ export const admissionIgnoresUser = withAdmission('per-user cap ignored', (a) =>
   const admit = a.admit.bind(a);
   a.admit = (peer, nowMs) => admit({ ip: peer.ip, userId: null }, nowMs);
 });
+
+/** A token bucket that refills twice as fast as configured. */
+export const bucketTooFast = (burst: number, perSecond: number, nowMs: number): TokenBucket => new TokenBucket(burst, perSecond * 2, nowMs);
+
+/** A token bucket that starts empty: stingier than the contract (the first burst is refused). */
+export const bucketStartsEmpty = (burst: number, perSecond: number, nowMs: number): TokenBucket => {
+  const bucket = new TokenBucket(burst, perSecond, nowMs);
+  while (bucket.take(nowMs));
+  return bucket;
+};
