@@ -84,6 +84,8 @@ export class WsConnection implements Connection {
     if (this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
     const socket = this.socket;
     if (this.mode === 'preframed' && socket !== null) {
+      // ws reports a reset socket as closed a tick later; writing into it meanwhile only raises errors.
+      if (!socket.writable) return;
       // Corked even for one frame: header and payload are two chunks and must leave in one writev.
       socket.cork();
       for (const frame of frames) for (const chunk of wireChunks(frame)) socket.write(chunk);
