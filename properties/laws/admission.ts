@@ -131,7 +131,7 @@ abstract class TicketCommand implements Cmd {
 }
 
 export class OpenCommand extends TicketCommand {
-  readonly state = 'reserved' as const;
+  override readonly state = 'reserved' as const;
   act(i: number, ticket: Ticket, real: AdmissionReal): void {
     const conn = new FakeConnection();
     const session = real.sys.gateway.open(conn, real.tickets[i]!);
@@ -144,7 +144,7 @@ export class OpenCommand extends TicketCommand {
 }
 
 export class AbandonCommand extends TicketCommand {
-  readonly state = 'reserved' as const;
+  override readonly state = 'reserved' as const;
   act(i: number, ticket: Ticket, real: AdmissionReal): void {
     real.sys.gateway.abandon(real.tickets[i]!);
     ticket.state = 'released';
@@ -155,7 +155,7 @@ export class AbandonCommand extends TicketCommand {
 }
 
 export class CloseCommand extends TicketCommand {
-  readonly state = 'open' as const;
+  override readonly state = 'open' as const;
   act(i: number, ticket: Ticket, real: AdmissionReal): void {
     real.sys.gateway.onClosed(real.links.get(i)!.session, 1000);
     ticket.state = 'released';
@@ -167,7 +167,7 @@ export class CloseCommand extends TicketCommand {
 
 /** Releasing twice (a late abandon, a second close report) must not free a second slot. */
 export class ReleaseAgainCommand extends TicketCommand {
-  readonly state = 'released' as const;
+  override readonly state = 'released' as const;
   act(i: number, _ticket: Ticket, real: AdmissionReal): void {
     const link = real.links.get(i);
     if (link !== undefined) real.sys.gateway.onClosed(link.session, 1000);
