@@ -132,35 +132,35 @@ abstract class TicketCommand implements Cmd {
 
 export class OpenCommand extends TicketCommand {
   override readonly state = 'reserved' as const;
-  act(i: number, ticket: Ticket, real: AdmissionReal): void {
+  override act(i: number, ticket: Ticket, real: AdmissionReal): void {
     const conn = new FakeConnection();
     const session = real.sys.gateway.open(conn, real.tickets[i]!);
     real.links.set(i, { conn, session, read: 0, ended: null });
     ticket.state = 'open';
   }
-  toString(): string {
+  override toString(): string {
     return `open(#${this.k})`;
   }
 }
 
 export class AbandonCommand extends TicketCommand {
   override readonly state = 'reserved' as const;
-  act(i: number, ticket: Ticket, real: AdmissionReal): void {
+  override act(i: number, ticket: Ticket, real: AdmissionReal): void {
     real.sys.gateway.abandon(real.tickets[i]!);
     ticket.state = 'released';
   }
-  toString(): string {
+  override toString(): string {
     return `abandon(#${this.k})`;
   }
 }
 
 export class CloseCommand extends TicketCommand {
   override readonly state = 'open' as const;
-  act(i: number, ticket: Ticket, real: AdmissionReal): void {
+  override act(i: number, ticket: Ticket, real: AdmissionReal): void {
     real.sys.gateway.onClosed(real.links.get(i)!.session, 1000);
     ticket.state = 'released';
   }
-  toString(): string {
+  override toString(): string {
     return `close(#${this.k})`;
   }
 }
@@ -168,12 +168,12 @@ export class CloseCommand extends TicketCommand {
 /** Releasing twice (a late abandon, a second close report) must not free a second slot. */
 export class ReleaseAgainCommand extends TicketCommand {
   override readonly state = 'released' as const;
-  act(i: number, _ticket: Ticket, real: AdmissionReal): void {
+  override act(i: number, _ticket: Ticket, real: AdmissionReal): void {
     const link = real.links.get(i);
     if (link !== undefined) real.sys.gateway.onClosed(link.session, 1000);
     real.sys.gateway.abandon(real.tickets[i]!);
   }
-  toString(): string {
+  override toString(): string {
     return `release-again(#${this.k})`;
   }
 }
