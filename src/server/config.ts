@@ -154,6 +154,28 @@ export function allPaths(): string[] {
   return Object.entries(configSpec).flatMap(([section, leaves]) => Object.keys(leaves).map((key) => `${section}.${key}`));
 }
 
+/** Levenshtein distance, for "did you mean" hints on misspelt names (names are short; O(n·m) is fine). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** ` (did you mean X?)` when one candidate is close enough to be a typo, else ''. */
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 5)) ? ` (did you mean ${best}?)` : '';
+}
+
 // ---- layers -----------------------------------------------------------------------------------------
 
 /** A value as given, and where it came from: the label an error message starts with. */
@@ -225,7 +247,7 @@ function fileLayer(path: string, readFile: (path: string) => string, into: Map<s
   for (const [section, body] of Object.entries(parsed)) {
     if (section === '$schema') continue;
     if (!Object.hasOwn(configSpec, section)) {
-      problems.push(`${path}: unknown section "${section}"; expected one of ${Object.keys(configSpec).join(', ')}`);
+      problems.push(`${path}: unknown section "${section}"${didYouMean(section, Object.keys(configSpec))}; expected one of ${Object.keys(configSpec).join(', ')}`);
       continue;
     }
     const keys = Object.keys(configSpec[section as SectionName]);
@@ -235,7 +257,7 @@ function fileLayer(path: string, readFile: (path: string) => string, into: Map<s
     }
     for (const [key, value] of Object.entries(body)) {
       if (!keys.includes(key)) {
-        problems.push(`${path}: unknown key "${section}.${key}"; ${section} has ${keys.join(', ')}`);
+        problems.push(`${path}: unknown key "${section}.${key}"${didYouMean(key, keys)}; ${section} has ${keys.join(', ')}`);
         continue;
       }
       into.set(`${section}.${key}`, { value, where: `${path}: ${section}.${key}` });
@@ -256,7 +278,8 @@ function envLayer(env: Readonly<Record<string, string | undefined>>, into: Map<s
     if (raw === undefined || name === CONFIG_FILE_ENV) continue;
     const path = envAliases[name] ?? byName.get(name);
     if (path === undefined) {
-      warnings.push(`ignoring unknown environment variable ${name} (settings are WS_<SECTION>_<KEY>, e.g. WS_ADMISSION_PER_USER_MAX)`);
+      const hint = didYouMean(name, [...byName.keys(), ...Object.keys(envAliases)]) || ' (settings are WS_<SECTION>_<KEY>, e.g. WS_ADMISSION_PER_USER_MAX)';
+      warnings.push(`ignoring unknown environment variable ${name}${hint}`);
       continue;
     }
     into.set(path, { value: fromText(leafAt(path)!, raw), where: name, raw });
@@ -267,7 +290,8 @@ function flagLayer(flags: readonly FlagValue[], into: Map<string, Given>, proble
   for (const flag of flags) {
     const leaf = leafAt(flag.path);
     if (leaf === undefined) {
-      problems.push(`${flag.flag}: unknown setting "${flag.path}"; settings are section.key, e.g. admission.perUserMax (see --print-config)`);
+      const hint = didYouMean(flag.path, allPaths()) || '; settings are section.key, e.g. admission.perUserMax (see --print-config)';
+      problems.push(`${flag.flag}: unknown setting "${flag.path}"${hint}`);
       continue;
     }
     into.set(flag.path, { value: fromText(leaf, flag.raw), where: flag.flag, raw: flag.raw });

@@ -84,9 +84,12 @@ describe('precedence', () => {
     expect(redactedConfig(config).publish!.apiKey).toBe('<redacted>');
   });
 
-  it('warns about unknown WS_ variables instead of ignoring them silently', () => {
+  it('warns about unknown WS_ variables instead of ignoring them silently, suggesting the likely name', () => {
     expect(loadConfig({ env: { WS_ADMISION_PER_USER_MAX: '3', HOME: '/root' } }).warnings).toEqual([
-      expect.stringContaining('WS_ADMISION_PER_USER_MAX'),
+      'ignoring unknown environment variable WS_ADMISION_PER_USER_MAX (did you mean WS_ADMISSION_PER_USER_MAX?)',
+    ]);
+    expect(loadConfig({ env: { WS_SOMETHING_ELSE_ENTIRELY: '1' } }).warnings).toEqual([
+      'ignoring unknown environment variable WS_SOMETHING_ELSE_ENTIRELY (settings are WS_<SECTION>_<KEY>, e.g. WS_ADMISSION_PER_USER_MAX)',
     ]);
   });
 
@@ -146,9 +149,9 @@ describe('bad values name the key, the value and what is allowed', () => {
 
   it('rejects unknown sections and keys in the file, listing what exists', () => {
     const [section] = problemsOf(files({ sever: {} }));
-    expect(section).toMatch(/^config error: \/etc\/odin\.json: unknown section "sever"; expected one of server, log, /);
+    expect(section).toMatch(/^config error: \/etc\/odin\.json: unknown section "sever" \(did you mean server\?\); expected one of server, log, /);
     const [key] = problemsOf(files({ server: { prot: 1 } }));
-    expect(key).toMatch(/^config error: \/etc\/odin\.json: unknown key "server\.prot"; server has host, port, path/);
+    expect(key).toMatch(/^config error: \/etc\/odin\.json: unknown key "server\.prot" \(did you mean port\?\); server has host, port, path/);
   });
 
   it('rejects an unreadable or malformed file', () => {
@@ -164,7 +167,10 @@ describe('bad values name the key, the value and what is allowed', () => {
       'config error: --port="x": expected an integer 0..65535',
     ]);
     expect(problemsOf({ flags: [{ path: 'server.nope', raw: '1', flag: '--set server.nope' }] })[0]).toMatch(
-      /^config error: --set server\.nope: unknown setting "server\.nope"/,
+      /^config error: --set server\.nope: unknown setting "server\.nope"; settings are section\.key/,
     );
+    expect(problemsOf({ flags: [{ path: 'admission.perUserMaks', raw: '1', flag: '--set admission.perUserMaks' }] })).toEqual([
+      'config error: --set admission.perUserMaks: unknown setting "admission.perUserMaks" (did you mean admission.perUserMax?)',
+    ]);
   });
 });
