@@ -294,3 +294,9 @@ export const bucketStartsEmpty = (burst: number, perSecond: number, nowMs: numbe
   while (bucket.take(nowMs));
   return bucket;
 };
+
+/** Randomness that ignores the seed (Math.random leaking into the core): runs are not reproducible. */
+export const unseededRandom: Variant = {
+  name: 'randomness ignores the seed',
+  random: () => ({ next: () => Math.random() }),
+};
