@@ -1,32 +1,49 @@
 // Samples event-loop delay and utilisation for the load brake (DESIGN §5): when the loop is saturated,
 // new handshakes are refused so the connections already open keep being served.
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+//
+// Delay is measured with our own drift timer rather than perf_hooks.monitorEventLoopDelay: that monitor
+// drops the first delay after every reset(), so a stall that starts right after a sample boundary — e.g.
+// housekeeping on the same one-second cadence — would never be seen. Our timer keeps its last tick across
+// windows, so every stall lands in some window.
+import { createHistogram, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { LoadSample } from '../core/gateway.js';
 
 export interface LoadMonitor {
   stop(): void;
 }
 
-/** Calls `onSample` every `sampleMs` with the p99 delay and the utilisation over that interval. */
+/** 10 ms: finer costs a wake-up per ms for no decision the brake would make differently. */
+const RESOLUTION_MS = 10;
+
+/** Calls `onSample` every `sampleMs` with the p99 delay (ms) and the utilisation (0..1) of that interval. */
 export function startLoadMonitor(sampleMs: number, onSample: (sample: LoadSample) => void): LoadMonitor {
-  // 10 ms resolution: finer costs a timer wake-up per ms for no decision the brake would make differently.
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  let last: EventLoopUtilization = performance.eventLoopUtilization();
-  const timer = setInterval(() => {
+  const delays = createHistogram();
+  let lastTickMs = performance.now();
+  const tick = setInterval(() => {
+    const now = performance.now();
+    // Microseconds, at least 1: the histogram only takes positive integers.
+    delays.record(Math.max(1, Math.round((now - lastTickMs - RESOLUTION_MS) * 1000)));
+    lastTickMs = now;
+  }, RESOLUTION_MS);
+  tick.unref();
+
+  let lastElu: EventLoopUtilization = performance.eventLoopUtilization();
+  const sample = setInterval(() => {
+    // Count the time since the last tick too, so a stall still in progress at the boundary is not lost.
+    const pendingMs = performance.now() - lastTickMs - RESOLUTION_MS;
+    const p99Ms = Math.max(delays.count > 0 ? delays.percentile(99) / 1000 : 0, pendingMs, 0);
+    delays.reset();
     const now = performance.eventLoopUtilization();
-    const utilization = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    // The histogram includes the resolution itself in every sample; subtract it so an idle loop reads ~0.
-    const p99Ms = delay.count > 0 ? Math.max(0, delay.percentile(99) / 1e6 - 10) : 0;
-    delay.reset();
+    const utilization = performance.eventLoopUtilization(now, lastElu).utilization;
+    lastElu = now;
     onSample({ eventLoopDelayMs: p99Ms, eventLoopUtilization: utilization });
   }, sampleMs);
-  timer.unref();
+  sample.unref();
+
   return {
     stop: () => {
-      clearInterval(timer);
-      delay.disable();
+      clearInterval(tick);
+      clearInterval(sample);
     },
   };
 }

@@ -1,5 +1,5 @@
 // The load sampler that feeds the gateway's load brake: an idle loop reads near zero, a blocked loop
-// shows its delay.
+// shows its delay — including a stall that starts right after a sample boundary.
 import { describe, expect, it } from 'vitest';
 import type { LoadSample } from '../../src/core/gateway.js';
 import { startLoadMonitor } from '../../src/server/load.js';
