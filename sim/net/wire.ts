@@ -14,8 +14,18 @@ export function frameBytes(payloadBytes: number, masked: boolean): number {
   return payloadBytes + 2 + ext + (masked ? 4 : 0);
 }
 
+import type { Frame } from '../../src/core/ports.js';
+
 export type WireMessage =
-  | { readonly k: 'upgrade'; readonly user: number }
+  /** The HTTP Upgrade request; `user` stands for the ?user= parameter (per-user caps). */
+  | { readonly k: 'upgrade'; readonly user: number | string }
   | { readonly k: 'http'; readonly status: number; readonly retryAfterMs?: number }
+  /** A text frame of the story models: `kind` names the message, no real JSON. */
   | { readonly k: 'ws'; readonly kind: string; readonly text?: string }
+  /** Text frames as our gateway encodes them (shared Frame objects: encode once, I5). */
+  | { readonly k: 'frames'; readonly frames: readonly Frame[] }
+  /** A client's text frame carrying real protocol JSON. */
+  | { readonly k: 'text'; readonly text: string }
+  | { readonly k: 'ping' }
+  | { readonly k: 'pong' }
   | { readonly k: 'close'; readonly code: number; readonly reason: string };

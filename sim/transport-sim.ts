@@ -1,0 +1,184 @@
+// The simulated twin of the WebSocket transport (src/adapters/transport-ws.ts + src/server/upgrade.ts):
+// our real Gateway behind a listening socket of the kernel model. Same order as the real upgrade path:
+// HTTP Upgrade read → gateway.admit → refusal as an HTTP response (503/429 + Retry-After) *before* any
+// upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
+//
+// CPU: the handshake, each inbound message and each outbound write cost CPU on the process (Node: one
+// thread), so the gateway's work queues under a herd exactly as the process's event loop would.
+import type { Gateway, Session } from '../src/core/gateway.js';
+import type { Connection, Frame } from '../src/core/ports.js';
+import type { Errno } from './kernel/errors.js';
+import type { SimProcess } from './kernel/process.js';
+import { AcceptLoop } from './kernel/runtime.js';
+import type { SocketHandler, TcpSocket } from './kernel/socket.js';
+import type { Listener } from './kernel/tcp.js';
+import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from './net/wire.js';
+
+export interface SimTransportSpec {
+  readonly port: number;
+  readonly backlog: number;
+  readonly handshakeCpuMs: number;
+  readonly inboundCpuMs: number;
+  /** Per write() call (one syscall carrying every frame coalesced in this turn). */
+  readonly writeCpuMs: number;
+}
+
+type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
+
+class SimConnection implements Connection {
+  state: ConnState = 'http';
+  session: Session | null = null;
+  closeCode = 1006;
+
+  constructor(
+    readonly transport: SimTransport,
+    readonly sock: TcpSocket,
+  ) {}
+
+  write(frames: readonly Frame[]): void {
+    if (this.state !== 'open' || frames.length === 0) return;
+    let bytes = 0;
+    for (const f of frames) bytes += frameBytes(f.bytes.length, false);
+    const msg: WireMessage = { k: 'frames', frames };
+    this.transport.proc.work(this.transport.spec.writeCpuMs, doWrite, { conn: this, bytes, msg });
+  }
+
+  bufferedBytes(): number {
+    return this.sock.bufferedBytes();
+  }
+
+  ping(): void {
+    if (this.state === 'open') this.sock.write(2, { k: 'ping' } satisfies WireMessage);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state !== 'open') return;
+    this.closeCode = code;
+    this.sock.write(frameBytes(2 + reason.length, false), { k: 'close', code, reason } satisfies WireMessage);
+    this.sock.close();
+    this.transport.closed(this, code);
+  }
+
+  terminate(): void {
+    if (this.state === 'closed') return;
+    this.sock.destroy();
+    this.transport.closed(this, 1006);
+  }
+}
+
+interface WriteJob {
+  readonly conn: SimConnection;
+  readonly bytes: number;
+  readonly msg: WireMessage;
+}
+function doWrite(j: WriteJob): void {
+  if (j.conn.state === 'open') j.conn.sock.write(j.bytes, j.msg);
+}
+function handshakeDone(c: SimConnection): void {
+  c.transport.upgrade(c);
+}
+interface InboundJob {
+  readonly conn: SimConnection;
+  readonly text: string;
+}
+function inboundDone(j: InboundJob): void {
+  const s = j.conn.session;
+  if (j.conn.state === 'open' && s !== null) j.conn.transport.gateway.onMessage(s, j.text);
+}
+
+export class SimTransport implements SocketHandler {
+  readonly listener: Listener;
+  readonly accept: AcceptLoop;
+  readonly stats = { refused: 0, opened: 0, closed: 0 };
+
+  constructor(
+    readonly proc: SimProcess,
+    readonly gateway: Gateway,
+    readonly spec: SimTransportSpec,
+  ) {
+    const l = proc.listen('*', spec.port, spec.backlog);
+    if (typeof l === 'string') throw new Error(`sim transport cannot listen: ${l}`);
+    this.listener = l;
+    this.accept = new AcceptLoop(l, proc.spec.runtime, (s) => s.attach(this, new SimConnection(this, s)));
+  }
+
+  onConnect(): void {}
+
+  onData(sock: TcpSocket, payload: unknown): void {
+    const c = sock.ctx as SimConnection;
+    const msg = payload as WireMessage;
+    switch (msg.k) {
+      case 'upgrade':
+        if (c.state !== 'http') return;
+        c.state = 'upgrading';
+        this.proc.work(this.spec.handshakeCpuMs, handshakeDone, c);
+        return;
+      case 'text':
+        if (c.state === 'open') this.proc.work(this.spec.inboundCpuMs, inboundDone, { conn: c, text: msg.text });
+        return;
+      case 'pong':
+        if (c.state === 'open' && c.session !== null) this.gateway.onPong(c.session);
+        return;
+      case 'close':
+        if (c.state === 'open') {
+          sock.close();
+          this.closed(c, msg.code);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The handshake's CPU is spent: decide admission before the upgrade (DESIGN §5). */
+  upgrade(c: SimConnection): void {
+    if (c.state !== 'upgrading' || c.sock.state === 'CLOSED') return;
+    const ctx = c.sock;
+    const admission = this.gateway.admit({ ip: ctx.remoteAddr, userId: null });
+    if (!admission.ok) {
+      this.stats.refused++;
+      c.state = 'closed';
+      const refusal: WireMessage = { k: 'http', status: admission.status, retryAfterMs: Math.max(0, Math.ceil(admission.retryAfterS)) * 1000 };
+      c.sock.write(HTTP_REFUSAL_BYTES, refusal);
+      c.sock.close();
+      return;
+    }
+    c.state = 'open';
+    this.stats.opened++;
+    c.sock.write(UPGRADE_RESPONSE_BYTES, { k: 'http', status: 101 } satisfies WireMessage);
+    c.session = this.gateway.open(c, admission.ticket);
+  }
+
+  onEnd(sock: TcpSocket): void {
+    const c = sock.ctx as SimConnection;
+    if (c.state === 'open') {
+      sock.close();
+      this.closed(c, 1006);
+    } else if (c.state !== 'closed') {
+      c.state = 'closed';
+      sock.close();
+    }
+  }
+
+  onError(sock: TcpSocket, _code: Errno): void {
+    const c = sock.ctx as SimConnection;
+    if (c.state === 'open') this.closed(c, 1006);
+    c.state = 'closed';
+  }
+
+  onDrain(sock: TcpSocket): void {
+    const c = sock.ctx as SimConnection;
+    if (c.state === 'open' && c.session !== null) this.gateway.onWritable(c.session);
+  }
+
+  closed(c: SimConnection, code: number): void {
+    if (c.state === 'closed' && c.session === null) return;
+    const s = c.session;
+    c.state = 'closed';
+    c.session = null;
+    if (s !== null) {
+      this.stats.closed++;
+      this.gateway.onClosed(s, code);
+    }
+  }
+}

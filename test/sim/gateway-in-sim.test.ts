@@ -1,0 +1,97 @@
+// The real Gateway and the real client, inside the lab: sim transport + sim sockets over the kernel model.
+import { describe, expect, it } from 'vitest';
+import { OdinClient } from '../../src/client/client.js';
+import { Gateway } from '../../src/core/gateway.js';
+import { gatewayOptions } from '../../src/core/options.js';
+import { SimBroker } from '../../sim/broker-sim.js';
+import { SimClock, SimRandom } from '../../sim/engine/clock-sim.js';
+import { runGuarded } from '../../sim/engine/determinism-guard.js';
+import { NODE } from '../../sim/kernel/runtime.js';
+import { World } from '../../sim/kernel/world.js';
+import { SimSocketFactory } from '../../sim/socket-sim.js';
+import { SimTelemetry } from '../../sim/telemetry-sim.js';
+import { SimTransport } from '../../sim/transport-sim.js';
+
+const GIB = 1024 ** 3;
+/** Descriptors kept free so over-capacity handshakes can still be accepted and answered 503. */
+const REFUSAL_HEADROOM_FDS = 16;
+
+function build(seed: string, clients: number, gatewayNofile: number, headroomFds = REFUSAL_HEADROOM_FDS) {
+  const world = new World(seed);
+  const clock = new SimClock(world.sched);
+  const sh = world.addHost({ name: 'gw', os: 'linux', addresses: ['10.0.0.1'], memoryBytes: 8 * GIB, cores: 4 });
+  const ch = world.addHost({ name: 'users', os: 'linux', addresses: ['10.0.1.1'], memoryBytes: 8 * GIB, cores: 4 });
+  const proc = world.spawn(sh, { name: 'odin', runtime: { ...NODE, raisesNofileToHard: false }, nofileSoft: gatewayNofile, fdsReserved: 10 });
+  const users = world.spawn(ch, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
+  const broker = new SimBroker(world.sched, clock, new SimRandom(world.rng.fork('broker')));
+  const telemetry = new SimTelemetry(clock);
+  const options = gatewayOptions();
+  // Descriptors: the listener and libuv's reserve are opened by the transport below; keep them out too.
+  // Refusing needs a descriptor as well (accept, write 503, close), so admission must leave headroom for
+  // refusals in flight — without it the 503 path itself hits EMFILE and libuv's trick closes the socket.
+  const fdReserve = proc.fds.used + 2 + headroomFds;
+  const gw = new Gateway({ clock, random: new SimRandom(world.rng.fork('gateway')), broker, telemetry }, options, {
+    configuredMax: options.admission.connectionsMax,
+    memoryBudgetBytes: null,
+    baselineBytes: 0,
+    perConnectionBytes: 1,
+    fdLimit: proc.fds.softLimit,
+    fdReserve,
+  });
+  gw.start();
+  const transport = new SimTransport(proc, gw, { port: 80, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
+  const sockets = new SimSocketFactory(users, '10.0.0.1', 80);
+  const received: number[] = new Array<number>(clients).fill(0);
+  const errors: string[] = [];
+  for (let i = 0; i < clients; i++) {
+    // One client per 12 ms (≈83/s): under the per-IP handshake rate (100/s), so refusals are capacity only.
+    world.sched.at(i * 12, () => {
+      const c = new OdinClient({
+        url: `ws://10.0.0.1/ws?user=u${i}`,
+        socketFactory: sockets.factory,
+        clock,
+        random: new SimRandom(world.rng.fork(`client${i}`)),
+        reconnect: { maxAttempts: 0 },
+        onError: (e) => errors.push(e.code),
+      });
+      c.subscribe('odin.game.1.round', { onEvent: () => void received[i]!++ });
+      c.connect();
+    }, null);
+  }
+  world.sched.at(5_000, () => broker.publish('odin.game.1.round', '{"phase":"start betting"}', () => undefined), null);
+  return { world, gw, transport, sockets, received, errors, capacity: gatewayNofile - fdReserve, telemetry };
+}
+
+describe('our Gateway inside the lab', () => {
+  it('without refusal headroom the descriptor term cannot be enforced by 503: the overflow meets EMFILE instead', () => {
+    // Same set-up with fdReserve = listener + libuv reserve only (headroom 0): the lab shows why it is needed.
+    const run = build('a', 300, 200, 0);
+    run.world.sched.runUntil(10_000);
+    expect(run.transport.stats.refused).toBe(0);
+    expect(run.sockets.outcomes['http-503']).toBeUndefined();
+    expect(run.transport.accept.stats.emfileClosed).toBeGreaterThan(0);
+  });
+
+  it('admits up to the descriptor-derived capacity and refuses the rest with HTTP 503 before the upgrade', () => {
+    const run = build('a', 300, 200);
+    run.world.sched.runUntil(10_000);
+    expect(run.capacity).toBeGreaterThan(100);
+    expect(run.transport.stats.opened).toBe(run.capacity);
+    expect(run.sockets.outcomes['http-503']).toBe(300 - run.capacity);
+    // Every admitted client got the broadcast exactly once; nobody saw a reset.
+    expect(run.received.filter((n) => n === 1)).toHaveLength(run.capacity);
+    expect(run.received.every((n) => n <= 1)).toBe(true);
+    expect(Object.keys(run.sockets.outcomes).some((k) => k.startsWith('ECONNRESET'))).toBe(false);
+    expect(run.gw.admission.capacity.boundBy).toBe('descriptors');
+  });
+
+  it('is deterministic and runs under the guard (no wall clock or Math.random in gateway or client)', () => {
+    const trace = (seed: string) =>
+      runGuarded(() => {
+        const run = build(seed, 60, 100);
+        run.world.sched.runUntil(10_000);
+        return JSON.stringify([run.sockets.outcomes, run.received, run.world.sched.executed, [...run.telemetry.counters]]);
+      });
+    expect(trace('x')).toBe(trace('x'));
+  });
+});
