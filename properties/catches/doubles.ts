@@ -7,6 +7,8 @@ import { History, type EventRecord, type RingAnswer } from '../../src/core/histo
 import type { ChannelClass, GatewayOptions } from '../../src/core/options.js';
 import type { Broker, BrokerSink, Connection, Frame, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
 import { TokenBucket } from '../../src/core/token-bucket.js';
+import type { ChannelEvent, TrackLimits } from '../../src/client/positions.js';
+import { realTrack, type Track } from '../laws/positions.js';
 import type { Variant } from '../model/system.js';
 
 /** The gateway's private parts a double may replace (instance properties shadow the prototype's). */
@@ -299,4 +301,41 @@ export const bucketStartsEmpty = (burst: number, perSecond: number, nowMs: numbe
 export const unseededRandom: Variant = {
   name: 'randomness ignores the seed',
   random: () => ({ next: () => Math.random() }),
+};
+
+/** A client track that ignores `prev`: holes in the stream go unnoticed. */
+export const trackIgnoresPrev = (last: number, limits: TrackLimits): Track => {
+  const track = realTrack(last, limits);
+  return {
+    get offset() {
+      return track.offset;
+    },
+    get repairing() {
+      return track.repairing;
+    },
+    onEvent: (e, out) => track.onEvent({ ...e, prev: null }, out),
+    onGapNotice: (...args) => track.onGapNotice(...args),
+    onReplayDone: (...args) => track.onReplayDone(...args),
+  };
+};
+
+/** A client track that passes a duplicate through when it comes right after the original. */
+export const trackKeepsDuplicates = (last: number, limits: TrackLimits): Track => {
+  const track = realTrack(last, limits);
+  let previous: ChannelEvent | null = null;
+  return {
+    get offset() {
+      return track.offset;
+    },
+    get repairing() {
+      return track.repairing;
+    },
+    onEvent: (e, out) => {
+      if (previous?.offset === e.offset && !track.repairing) out.push({ kind: 'deliver', event: e });
+      else track.onEvent(e, out);
+      previous = e;
+    },
+    onGapNotice: (...args) => track.onGapNotice(...args),
+    onReplayDone: (...args) => track.onReplayDone(...args),
+  };
 };
