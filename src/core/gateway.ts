@@ -82,6 +82,9 @@ export class Gateway {
   private housekeeping: ReturnType<Clock['setTimer']> | null = null;
   private drainDone: (() => void) | null = null;
   private readonly counters = { published: 0, delivered: 0, bytesOut: 0, gaps: 0, slowDisconnects: 0 };
+  private readonly queueTotals = { bytes: 0 };
+  /** Sessions at each throttle level 0..3. */
+  private readonly throttled = [0, 0, 0, 0];
   private readonly limits: SessionLimits;
 
   constructor(
@@ -174,8 +177,9 @@ export class Gateway {
     const now = this.ports.clock.nowMs();
     const id = `${(++this.sessionCounter).toString(36)}-${Math.floor(this.ports.random.next() * 0xffffffff).toString(16).padStart(8, '0')}`;
     const inbound = new TokenBucket(this.options.inbound.messageBurst, this.options.inbound.messagesPerSecond, now);
-    const session = new Session(id, conn, ticket, inbound, now);
+    const session = new Session(id, conn, ticket, inbound, now, this.queueTotals);
     this.sessions.set(id, session);
+    this.throttled[0]!++;
     this.ports.telemetry.gauge(M.connections, this.sessions.size);
     this.send(session, { type: 'welcome', session: id, heartbeatMs: this.options.heartbeatMs, limits: this.limits });
     this.armHeartbeat(session, this.options.heartbeatMs);
@@ -190,6 +194,8 @@ export class Gateway {
     this.subscriptionCount -= session.subscriptions.size;
     session.subscriptions.clear();
     this.sessions.delete(session.id);
+    this.throttled[session.throttleLevel]!--;
+    session.queue.discard();
     this.admission.release(session.ticket);
     const t = this.ports.telemetry;
     t.count(M.disconnects, { code });
@@ -464,6 +470,8 @@ export class Gateway {
     // Hysteresis: step down only once clearly below the threshold, so notices do not flap.
     if (level < session.throttleLevel && fill > thresholds[session.throttleLevel - 1]! - 0.1) level = session.throttleLevel;
     if (level !== session.throttleLevel) {
+      this.throttled[session.throttleLevel]!--;
+      this.throttled[level]!++;
       session.throttleLevel = level;
       const percent = Math.min(100, Math.round(fill * 100));
       const message =
@@ -601,6 +609,8 @@ export class Gateway {
       t.count(M.eventsDelivered, undefined, this.counters.delivered - this.reported.delivered);
       this.reported = { published: this.counters.published, delivered: this.counters.delivered };
       t.gauge(M.subscriptions, this.subscriptionCount);
+      t.gauge(M.queueBytes, this.queueTotals.bytes);
+      for (let level = 1; level < this.throttled.length; level++) t.gauge(M.throttledSessions, this.throttled[level]!, { level });
       t.gauge(M.channels, this.history.channelCount);
       this.scheduleHousekeeping();
     });
@@ -619,12 +629,6 @@ export class Gateway {
 
   stats(): GatewayStats {
     const capacity = this.admission.capacity;
-    let queueBytes = 0;
-    const throttled = [0, 0, 0, 0];
-    for (const session of this.sessions.values()) {
-      queueBytes += session.queue.bytes;
-      throttled[session.throttleLevel] = (throttled[session.throttleLevel] ?? 0) + 1;
-    }
     return {
       ready: this.ready(),
       draining: this.admission.draining,
@@ -643,8 +647,8 @@ export class Gateway {
       historyChannels: this.history.channelCount,
       events: { published: this.counters.published, delivered: this.counters.delivered, bytesOut: this.counters.bytesOut, gaps: this.counters.gaps },
       slowDisconnects: this.counters.slowDisconnects,
-      outboundQueueBytes: queueBytes,
-      throttledSessions: { level1: throttled[1]!, level2: throttled[2]!, level3: throttled[3]! },
+      outboundQueueBytes: this.queueTotals.bytes,
+      throttledSessions: { level1: this.throttled[1]!, level2: this.throttled[2]!, level3: this.throttled[3]! },
       overloaded: this.admission.overloaded,
     };
   }

@@ -31,11 +31,22 @@ const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, h
 
 export type EnqueueOutcome = 'queued' | 'conflated' | 'shed' | 'overflow';
 
+/** Bytes queued over all sessions, kept up to date by every queue (a gauge without a sweep). */
+export interface QueueTotals {
+  bytes: number;
+}
+
 export class OutboundQueue {
   private slots: Slot[] = [];
   /** The newest slot of each channel, while it is still the newest and unsent. */
   private readonly tail = new Map<string, Slot>();
-  bytes = 0;
+  private queued = 0;
+
+  constructor(private readonly totals: QueueTotals = { bytes: 0 }) {}
+
+  get bytes(): number {
+    return this.queued;
+  }
 
   get length(): number {
     return this.slots.length;
@@ -43,13 +54,13 @@ export class OutboundQueue {
 
   pushControl(frame: Frame): void {
     this.slots.push({ record: null, control: frame, channel: '', priority: 'critical', gapFrom: 0, gapTo: 0, gapReason: null, bytes: frame.bytes.byteLength });
-    this.bytes += frame.bytes.byteLength;
+    this.grow(frame.bytes.byteLength);
   }
 
   pushEvent(record: EventRecord, priority: Priority): void {
     const slot: Slot = { record, control: null, channel: record.channel, priority, gapFrom: 0, gapTo: 0, gapReason: null, bytes: record.frame.bytes.byteLength };
     this.slots.push(slot);
-    this.bytes += slot.bytes;
+    this.grow(slot.bytes);
     this.tail.set(record.channel, slot);
   }
 
@@ -58,7 +69,7 @@ export class OutboundQueue {
     const slot = this.tail.get(record.channel);
     if (slot === undefined || slot.record === null) return false;
     this.widenGap(slot, slot.record.offset, 'conflated');
-    this.bytes += record.frame.bytes.byteLength - slot.record.frame.bytes.byteLength;
+    this.grow(record.frame.bytes.byteLength - slot.record.frame.bytes.byteLength);
     slot.bytes += record.frame.bytes.byteLength - slot.record.frame.bytes.byteLength;
     slot.record = record;
     return true;
@@ -73,7 +84,7 @@ export class OutboundQueue {
     }
     const gap: Slot = { record: null, control: null, channel: record.channel, priority: 'critical', gapFrom: record.offset, gapTo: record.offset, gapReason: reason, bytes: GAP_FRAME_BYTES };
     this.slots.push(gap);
-    this.bytes += GAP_FRAME_BYTES;
+    this.grow(GAP_FRAME_BYTES);
     this.tail.set(record.channel, gap);
   }
 
@@ -92,7 +103,7 @@ export class OutboundQueue {
         slot.record = null;
         slot.bytes = GAP_FRAME_BYTES;
         freed += before - GAP_FRAME_BYTES;
-        this.bytes -= before - GAP_FRAME_BYTES;
+        this.grow(GAP_FRAME_BYTES - before);
       }
     }
     return freed >= needBytes;
@@ -110,8 +121,15 @@ export class OutboundQueue {
     }
     this.slots = [];
     this.tail.clear();
-    this.bytes = 0;
+    this.grow(-this.queued);
     return frames;
+  }
+
+  /** Drops everything queued: the session is gone (its client resumes from history). */
+  discard(): void {
+    this.slots = [];
+    this.tail.clear();
+    this.grow(-this.queued);
   }
 
   /** Gap ranges and events currently queued, for tests and the verify mode. */
@@ -121,12 +139,17 @@ export class OutboundQueue {
       .map((slot) => ({ channel: slot.channel, event: slot.record?.offset ?? null, gap: slot.gapReason === null ? null : ([slot.gapFrom, slot.gapTo] as const) }));
   }
 
+  private grow(delta: number): void {
+    this.queued += delta;
+    this.totals.bytes += delta;
+  }
+
   private widenGap(slot: Slot, offset: number, reason: GapReason): void {
     if (slot.gapReason === null) {
       slot.gapReason = reason;
       slot.gapFrom = offset;
       slot.bytes += GAP_FRAME_BYTES;
-      this.bytes += GAP_FRAME_BYTES;
+      this.grow(GAP_FRAME_BYTES);
     }
     slot.gapTo = offset;
   }

@@ -3,7 +3,7 @@
 import type { AdmissionTicket } from './admission.js';
 import type { EventRecord } from './history.js';
 import type { Connection, Timer } from './ports.js';
-import { OutboundQueue } from './outbound-queue.js';
+import { OutboundQueue, type QueueTotals } from './outbound-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Live events of a subscription held back while its reply (and replay) is being prepared. */
@@ -31,7 +31,7 @@ export type SessionState = 'open' | 'closing' | 'closed';
 
 export class Session {
   readonly subscriptions = new Map<string, Subscription>();
-  readonly queue = new OutboundQueue();
+  readonly queue: OutboundQueue;
   state: SessionState = 'open';
   /** Set while the session waits in the gateway's flush list. */
   dirty = false;
@@ -51,5 +51,8 @@ export class Session {
     readonly ticket: AdmissionTicket,
     readonly inbound: TokenBucket,
     readonly openedAtMs: number,
-  ) {}
+    totals: QueueTotals,
+  ) {
+    this.queue = new OutboundQueue(totals);
+  }
 }

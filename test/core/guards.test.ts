@@ -65,6 +65,21 @@ describe('slow clients: degrade explicitly, never lose silently (DESIGN §4)', (
     expect(h.gateway.stats().slowDisconnects).toBe(1);
   });
 
+  it('accounts queued bytes and throttled sessions in stats and gauges, and forgets them on close', () => {
+    const { h, slow } = slowSetup();
+    for (let i = 0; i < 15; i++) h.publish('trade.a', payload);
+    const during = h.gateway.stats();
+    expect(during.outboundQueueBytes).toBe(slow.session.queue.bytes);
+    expect(during.outboundQueueBytes).toBeGreaterThan(10 * KB);
+    expect(during.throttledSessions.level1 + during.throttledSessions.level2 + during.throttledSessions.level3).toBe(1);
+    h.clock.advance(1_000);
+    expect(h.telemetry.gauges.get('odin_outbound_queue_bytes')).toBe(during.outboundQueueBytes);
+    slow.close();
+    const after = h.gateway.stats();
+    expect(after.outboundQueueBytes).toBe(0);
+    expect(after.throttledSessions).toEqual({ level1: 0, level2: 0, level3: 0 });
+  });
+
   it('does not close a client that drains before the deadline', () => {
     const { h, slow } = slowSetup();
     for (let i = 0; i < 24; i++) h.publish('trade.a', payload);
