@@ -1,0 +1,108 @@
+// The shared history rings (src/core/history.ts) against the true stream: a ring that says it covers a
+// range must hand back exactly the stream's events of that channel in it (never a partial replay presented
+// as complete, DESIGN §3 and I4), including events from before the gateway started reading; and it must
+// cover what it certainly still holds (the newest event of a channel, right after it arrived).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { frameOf } from '../src/core/codec.js';
+import { History } from '../src/core/history.js';
+import type { BrokerEvent } from '../src/core/ports.js';
+import { runs } from './support/runs.js';
+
+const CH = ['a', 'b', 'c'];
+
+interface Step {
+  readonly channel: number;
+  readonly dtMs: number;
+  readonly size: number;
+  readonly probe: { channel: number; back: number; span: number } | null;
+  readonly expireAtMs: number | null;
+}
+
+const steps = fc.array(
+  fc.record({
+    channel: fc.nat(2),
+    dtMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 400 })),
+    size: fc.constantFrom(1, 10, 100),
+    probe: fc.option(fc.record({ channel: fc.nat(2), back: fc.nat(12), span: fc.oneof(fc.constant(-1), fc.nat(12)) }), { freq: 2 }),
+    expireAtMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { freq: 6 }),
+  }),
+  { maxLength: 120 },
+);
+
+function play(limits: { eventsMax: number; bytesMax: number; ageMs: number }, skip: number, unknownPrev: boolean, script: readonly Step[]): void {
+  const history = new History(limits);
+  const truth: BrokerEvent[] = [];
+  const last = new Map<string, number>();
+  const seenLast = new Map<string, number>();
+  let now = 0;
+  script.forEach((step, i) => {
+    const channel = CH[step.channel]!;
+    const event: BrokerEvent = { channel, offset: i + 1, prev: last.get(channel) ?? 0, data: JSON.stringify('x'.repeat(step.size)) };
+    last.set(channel, event.offset);
+    truth.push(event);
+    now += step.dtMs;
+    if (i < skip) return; // the stream before the gateway started reading it
+    const seen = unknownPrev && i === skip ? { ...event, prev: null } : event;
+    seenLast.set(channel, event.offset);
+    history.append(seen, frameOf(`{"o":${event.offset},"d":${event.data}}`), now);
+    expect(history.streamOffset).toBe(event.offset);
+    // The newest event of a channel is always in its ring: a read from just before it is covered.
+    if (seen.prev !== null) expect(history.read(channel, seen.prev)).toEqual({ covered: true, records: [expect.objectContaining({ offset: event.offset })] });
+    expect(history.read(channel, event.offset)).toEqual({ covered: true, records: [] });
+    expect(history.position(channel)).toBe(event.offset);
+    if (step.expireAtMs !== null) {
+      now += step.expireAtMs;
+      history.expire(now);
+    }
+    if (step.probe !== null) {
+      const ch = CH[step.probe.channel]!;
+      const after = Math.max(0, event.offset - step.probe.back);
+      const to = step.probe.span < 0 ? undefined : after + step.probe.span;
+      const answer = history.read(ch, after, to);
+      const end = to ?? history.streamOffset;
+      const expected = truth.filter((e) => e.channel === ch && e.offset > after && e.offset <= end).map((e) => e.offset);
+      if (answer.covered) {
+        // Sound: exactly the stream's events, in order, however many were evicted or never seen.
+        expect(answer.records.map((r) => r.offset)).toEqual(expected);
+        for (const r of answer.records) expect(r.evicted).toBe(false);
+      }
+      const position = history.position(ch);
+      // A reply's position: not before the channel's newest event (else a resume from it would replay it).
+      expect(position).toBeGreaterThanOrEqual(seenLast.get(ch) ?? 0);
+      expect(position).toBeLessThanOrEqual(history.streamOffset);
+    }
+  });
+}
+
+describe('history rings', () => {
+  it('never present a partial range as complete, and cover the newest event of each channel', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ eventsMax: fc.integer({ min: 1, max: 4 }), bytesMax: fc.constantFrom(30, 120, 1e6), ageMs: fc.constantFrom(1, 500, 2_000, 1e9) }),
+        fc.nat(6),
+        fc.boolean(),
+        steps,
+        (limits, skip, unknownPrev, script) => play(limits, skip, unknownPrev, script),
+      ),
+      runs(300),
+    );
+  });
+
+  it('stay exact over long streams (the rings and the age list compact themselves)', () => {
+    const script: Step[] = Array.from({ length: 3_000 }, (_, i) => ({ channel: i % 7 === 0 ? 1 : 0, dtMs: 1, size: 1, probe: i % 97 === 0 ? { channel: i % 2, back: 5, span: -1 } : null, expireAtMs: null }));
+    play({ eventsMax: 3, bytesMax: 1e6, ageMs: 2_500 }, 0, false, script);
+    play({ eventsMax: 100, bytesMax: 1e6, ageMs: 50 }, 0, false, script);
+  });
+
+  it('forget everything on reset (a new epoch)', () => {
+    const history = new History({ eventsMax: 5, bytesMax: 1e6, ageMs: 1e9 });
+    history.append({ channel: 'a', offset: 3, prev: 0, data: '1' }, frameOf('x'), 0);
+    history.reset();
+    expect(history.streamOffset).toBe(0);
+    expect(history.channelCount).toBe(0);
+    expect(history.read('a', 0)).toEqual({ covered: false });
+    history.append({ channel: 'a', offset: 1, prev: 0, data: '1' }, frameOf('x'), 0);
+    expect(history.read('a', 0)).toMatchObject({ covered: true, records: [{ offset: 1 }] });
+  });
+});
