@@ -124,7 +124,8 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
         io.err(`sim: ${s.name} has no "${g}" gateway yet\n`);
         return 2;
       }
-      for (const v of variantNames) {
+      const names = g === 'ours' && args.variant === 'all' ? ['as given', ...(s.oursVariants ?? [])] : variantNames;
+      for (const v of names) {
         const overrides = v === 'as given' ? {} : s.variants[v];
         if (overrides === undefined) {
           io.err(`sim: unknown variant ${JSON.stringify(v)}; variants: ${Object.keys(s.variants).join(', ')}\n`);

@@ -54,6 +54,8 @@ function fireClose(j: { readonly s: SimClientSocket; readonly info: CloseInfo })
 
 export class SimSocketFactory implements SocketHandler {
   readonly outcomes: SocketOutcomeCounts = {};
+  /** Virtual time each outcome kind was first seen. */
+  readonly firstAtMs: SocketOutcomeCounts = {};
   /** The factory to hand to OdinClient. */
   readonly factory: SocketFactory;
   private users = 0;
@@ -69,6 +71,7 @@ export class SimSocketFactory implements SocketHandler {
 
   count(kind: string): void {
     this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
+    if (this.firstAtMs[kind] === undefined) this.firstAtMs[kind] = this.proc.world.sched.nowMs;
   }
 
   private openSocket(url: string, handlers: SocketHandlers): ClientSocket {

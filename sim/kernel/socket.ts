@@ -14,6 +14,7 @@
 // - an orphaned FIN_WAIT2 (closed by its program, peer never sends FIN) dies after tcp_fin_timeout,
 //   without TIME_WAIT.
 import type { SimEvent } from '../engine/scheduler.js';
+import type { Link } from '../net/link.js';
 import { Pipe, type Segment } from '../net/socket-buffer.js';
 import { CONNTRACK_CLOSE_MS, CONNTRACK_TIME_WAIT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
@@ -69,6 +70,12 @@ export class TcpSocket implements Queued {
   reading = true;
   appClosed = false;
   endSeen = false;
+  /** The peer's FIN arrived before this side had sent its own: the peer is the active closer. */
+  peerClosedFirst = false;
+  /** A reader wake-up is already scheduled for this instant. */
+  readScheduled = false;
+  /** The link toward the peer, looked up once. */
+  linkOut: Link | null = null;
   wantDrain = false;
   /** One pending timer at a time: SYN retransmit, SYN-ACK retransmit or FIN_WAIT2 timeout. */
   timer: SimEvent | null = null;
@@ -194,9 +201,9 @@ function cancelTimer(s: TcpSocket): void {
 }
 
 /** Arrival time of a packet from `from` toward `to`; a lost packet arrives one RTO later (retransmitted). */
-export function arrivalMs(world: World, from: Host, to: Host, bytes: number): number {
+export function arrivalMs(world: World, from: Host, to: Host, bytes: number, cached?: Link): number {
   const now = world.sched.nowMs;
-  const link = world.net.link(from.name, to.name);
+  const link = cached ?? world.net.link(from.name, to.name);
   const t = link.transit(now, bytes + HEADER_BYTES);
   return t >= 0 ? t : now + TCP_RTO_MIN_MS + link.spec.latencyMs;
 }
@@ -207,10 +214,14 @@ export function pump(s: TcpSocket): void {
   const peer = s.peer;
   if (peer === null) return;
   const sched = s.world.sched;
+  const now = sched.nowMs;
   for (let seg = p.nextSegment(); seg !== null; seg = p.nextSegment()) {
-    let t = arrivalMs(s.world, s.host, peer.host, seg.bytes);
+    // A FIN sent in the same instant as data rides on the last data segment (one packet: FIN|PSH).
+    if (s.linkOut === null) s.linkOut = s.world.net.link(s.host.name, peer.host.name);
+    let t = seg.fin && p.lastSendMs === now ? p.lastArrivalMs : arrivalMs(s.world, s.host, peer.host, seg.bytes, s.linkOut);
     if (t < p.lastArrivalMs) t = p.lastArrivalMs;
     p.lastArrivalMs = t;
+    p.lastSendMs = now;
     sched.at(t, onSegmentArrive, seg);
   }
   if (s.wantDrain && p.userBytes === 0 && s.state !== 'CLOSED' && !s.appClosed) {
@@ -229,7 +240,20 @@ function onSegmentArrive(seg: Segment): void {
     else if (sender.state !== 'CLOSED') sendRst(r?.host ?? sender.host, sender);
     return;
   }
+  // The kernel moves to CLOSE_WAIT when the FIN arrives, whether or not the program has read what came
+  // before it; who closed first is decided here, not when the program gets to the end of the data.
+  if (seg.fin && !r.tx.finSent) r.peerClosedFirst = true;
   p.arrive(seg);
+  // The program hears about it after the kernel has processed everything arriving at this instant (an
+  // epoll wake-up), so data and the FIN right behind it are both in before the program reacts.
+  if (!r.readScheduled) {
+    r.readScheduled = true;
+    r.world.sched.after(0, wakeReader, r);
+  }
+}
+
+function wakeReader(r: TcpSocket): void {
+  r.readScheduled = false;
   deliverReadable(r);
 }
 
@@ -257,7 +281,7 @@ export function deliverReadable(r: TcpSocket): void {
 
 function onPeerFin(r: TcpSocket): void {
   const sender = r.peer as TcpSocket;
-  if (r.tx.finSent) {
+  if (r.tx.finSent && !r.peerClosedFirst) {
     // We sent FIN first: we are the active closer and hold TIME_WAIT; the peer is done. The flow ended
     // with a FIN exchange, so its conntrack entry lingers in TIME_WAIT (whichever side carries it).
     releaseConntrack(r, CONNTRACK_TIME_WAIT_MS);

@@ -49,6 +49,8 @@ export class Pipe {
   finArrived = false;
   /** Last scheduled arrival: arrivals stay in order although links jitter. */
   lastArrivalMs = 0;
+  /** When the last segment was sent (a FIN sent in the same instant shares its packet). */
+  lastSendMs = -1;
 
   constructor(
     public sndCapBytes: number,

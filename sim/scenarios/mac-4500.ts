@@ -8,7 +8,10 @@
 import { Cpu } from '../kernel/cpu.js';
 import { GO } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
+import { NODE } from '../kernel/runtime.js';
+import { startOurGateway } from '../profiles/ours.js';
 import { StoryGateway } from '../profiles/story-gateway.js';
+import { ClientRobotFleet } from '../robots/client-robots.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/mac-4500.json' with { type: 'json' };
@@ -23,8 +26,14 @@ const EVENTS_MAX = 50_000_000;
 /** Go on macOS, as the story's binaries: `ulimit -n` already set soft = hard, so raising changes nothing. */
 const GO_AS_STARTED = { ...GO, raisesNofileToHard: false };
 
+const CHANNEL = 'odin.game.1.round';
+
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
-  if (gateway === 'ours') throw new Error('mac-4500: the "ours" gateway needs the simulated transport (stage 2)');
+  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+}
+
+function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+  const gateway: GatewayKind = 'story';
   const n = (k: string) => num(inputs, k);
   const world = new World(`mac-4500/${seed}`);
   const laptop = world.addHost({
@@ -169,6 +178,110 @@ function diagnose(outcomes: Readonly<Record<string, number>>, limits: readonly L
   return out;
 }
 
+/** Our gateway with our defaults on the same laptop, robots running the real client. */
+function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const world = new World(`mac-4500/${seed}`);
+  const laptop = world.addHost({
+    name: 'laptop',
+    os: 'macos',
+    addresses: [ADDR],
+    memoryBytes: n('memoryGiB') * 1024 ** 3,
+    cores: n('cores'),
+    sysctls: { somaxconn: n('somaxconn') },
+  });
+  const gwProc = world.spawn(laptop, {
+    name: 'gateway',
+    runtime: NODE,
+    // `ulimit -n` sets soft and hard alike, so Node's raise to the hard limit changes nothing here.
+    nofileSoft: n('gatewayNofile'),
+    nofileHard: n('gatewayNofile'),
+    fdsReserved: n('gatewayFdsReserved'),
+  });
+  const robotProc = world.spawn(laptop, {
+    name: 'robots',
+    runtime: GO_AS_STARTED,
+    nofileSoft: n('robotsNofile'),
+    fdsReserved: n('robotsFdsReserved'),
+  });
+  const ours = startOurGateway(gwProc, {
+    port: PORT,
+    backlog: 511, // Node's listen() default
+    handshakeCpuMs: n('handshakeCpuMs'),
+    inboundCpuMs: n('inboundCpuMs'),
+    writeCpuMs: n('outboundCpuMs'),
+    baselineBytes: n('oursBaselineMiB') * 1024 ** 2,
+  });
+  const fleet = new ClientRobotFleet(robotProc, ours.clock, { dstAddr: ADDR, dstPort: PORT, channel: CHANNEL });
+  const users = n('users');
+  const rampMs = n('rampMs');
+  for (let i = 0; i < users; i++) fleet.add((rampMs * i) / users);
+  const bettingAtMs = n('bettingAtMs');
+  world.sched.at(bettingAtMs, () => ours.broker.publish(CHANNEL, '{"phase":"start betting"}', () => undefined), null);
+  const r = world.sched.runUntil(bettingAtMs + n('endAfterBettingMs'), EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`mac-4500/ours: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
+
+  const outcomes: Record<string, number> = {};
+  const latencies: number[] = [];
+  for (const rb of fleet.robots) {
+    const state = rb.client?.state ?? 'not-started';
+    const key = `${state}${rb.firstEventMs >= 0 ? '+got-start' : ''}`;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    if (rb.firstEventMs >= 0) latencies.push(rb.firstEventMs - bettingAtMs);
+  }
+  latencies.sort((a, b) => a - b);
+  const sorted: Record<string, number> = {};
+  for (const k of Object.keys(outcomes).sort()) sorted[k] = outcomes[k] as number;
+  const sockets = fleet.sockets;
+  const attempts: Record<string, number> = {};
+  for (const k of Object.keys(sockets.outcomes).sort()) attempts[`attempt:${k}`] = sockets.outcomes[k] as number;
+
+  const limits: LimitHit[] = [];
+  const refusedAt = sockets.firstAtMs['http-503'];
+  if (refusedAt !== undefined) limits.push({ limit: `gateway capacity (${ours.gateway.admission.capacity.boundBy}): HTTP 503 before upgrade`, firstAtMs: refusedAt, count: sockets.outcomes['http-503'] as number });
+  const emfileAt = sockets.firstAtMs['EMFILE'];
+  if (emfileAt !== undefined) limits.push({ limit: 'robots nofile: connect() → EMFILE', firstAtMs: emfileAt, count: sockets.outcomes['EMFILE'] as number });
+  if (ours.transport.accept.stats.emfile > 0) {
+    limits.push({ limit: 'gateway nofile: accept() → EMFILE', firstAtMs: ours.transport.accept.stats.firstEmfileAtMs, count: ours.transport.accept.stats.emfile });
+  }
+  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  const cap = ours.gateway.admission.capacity;
+  const metrics: Record<string, number> = {
+    robots: users,
+    capacity: cap.connectionsMax,
+    capacityDescriptorTerm: cap.terms.descriptors ?? -1,
+    capacityMemoryTerm: cap.terms.memory ?? -1,
+    sessionsOpenedTotal: ours.transport.stats.opened,
+    refusalsTotal: ours.transport.stats.refused,
+    ...attempts,
+    startLatencyP50Ms: round(percentile(latencies, 50)),
+    startLatencyP99Ms: round(percentile(latencies, 99)),
+    startLatencyMaxMs: round(latencies[latencies.length - 1] ?? 0),
+  };
+  const resets = Object.entries(sockets.outcomes).filter(([k]) => k.startsWith('ECONNRESET')).reduce((s, [, v]) => s + v, 0);
+  const diagnosis = [
+    `Capacity ${cap.connectionsMax}, bound by ${cap.boundBy} (descriptors ${cap.terms.descriptors}, memory ${cap.terms.memory}, configured ${cap.terms.config}).`,
+    refusedAt === undefined
+      ? 'No handshake was refused.'
+      : `Over capacity, handshakes got HTTP 503 with Retry-After before any upgrade (first at ${(refusedAt / 1000).toFixed(3)} s); refused clients retried per the client's policy.`,
+    resets === 0 ? 'No client socket saw ECONNRESET.' : `${resets} client sockets saw ECONNRESET.`,
+    `"start betting" reached ${latencies.length} robots: p50 ${metrics['startLatencyP50Ms']} ms, p99 ${metrics['startLatencyP99Ms']} ms after the publish.`,
+  ];
+  return {
+    scenario: 'mac-4500',
+    gateway: 'ours',
+    variant,
+    seed,
+    inputs,
+    outcomes: sorted,
+    limits,
+    metrics,
+    diagnosis,
+    events: world.sched.executed,
+    virtualMs: world.sched.nowMs,
+  };
+}
+
 export const mac4500: Scenario = {
   name: 'mac-4500',
   story: 'SCENARIOS.md mac-4500: "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
@@ -178,6 +291,7 @@ export const mac4500: Scenario = {
     'somaxconn 1024': { somaxconn: 1_024 },
     'spread bets 0–3 s': { betSpreadMs: 3_000 },
   },
-  gateways: ['story'],
+  gateways: ['story', 'ours'],
+  oursVariants: ['ulimit -n 65535'],
   run,
 };

@@ -39,6 +39,8 @@ export interface Scenario {
   /** Fixes to compare, each a set of input overrides. */
   readonly variants: Readonly<Record<string, Inputs>>;
   readonly gateways: readonly GatewayKind[];
+  /** Variants that apply to "ours" when all are asked for (the story's fixes mostly do not). */
+  readonly oursVariants?: readonly string[];
   run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult;
 }
 

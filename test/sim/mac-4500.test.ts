@@ -81,3 +81,23 @@ describe('sim CLI', () => {
     expect(out.match(/== gateway: story/g)).toHaveLength(4);
   });
 });
+
+describe('mac-4500, ours (real Gateway and real client in the lab)', () => {
+  const ours = mac4500.run(mac4500.defaults, '1', 'ours', 'as given');
+  const n = (k: string) => mac4500.defaults[k] as number;
+
+  it('capacity comes from the descriptor limit minus our reserve, and binds', () => {
+    expect(ours.metrics['capacity']).toBe(n('gatewayNofile') - 128);
+    expect(ours.metrics['sessionsOpenedTotal']).toBe(ours.metrics['capacity']);
+    expect(ours.diagnosis[0]).toMatch(/bound by descriptors/);
+  });
+
+  it('the overflow is answered with HTTP 503 before the upgrade: no resets, no EMFILE at the gateway', () => {
+    expect(ours.metrics['attempt:http-503']).toBeGreaterThan(0);
+    expect(Object.keys(ours.metrics).some((k) => k.includes('ECONNRESET'))).toBe(false);
+    expect(ours.limits.some((l) => l.limit.startsWith('gateway nofile'))).toBe(false);
+    // Everyone admitted got the broadcast; the rest are still retrying, none gave up.
+    expect(ours.outcomes['open+got-start']).toBe(ours.metrics['capacity']);
+    expect(ours.outcomes['reconnecting']).toBe(n('users') - ours.metrics['capacity']!);
+  });
+});

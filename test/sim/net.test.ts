@@ -117,3 +117,22 @@ describe('slow reader over TCP', () => {
     expect(err).toBe('ECONNRESET');
   });
 });
+
+describe('who closes first', () => {
+  it('a client that reads a response and closes after the server already sent FIN is the passive closer', () => {
+    const p = pair({ clientSysctls: { portLo: 50_000, portHi: 50_009 } });
+    const l = p.server.listen('*', 80, 511);
+    if (typeof l === 'string') throw new Error(l);
+    // The server answers (an HTTP 503) and closes at once: data then FIN.
+    new AcceptLoop(l, NODE, (s) => {
+      s.attach(holdHandler, null);
+      s.write(150, '503');
+      s.close();
+    });
+    const c = p.client.connect(p.serverAddr, 80, { ...holdHandler, onData: (s) => s.close() }, null);
+    if (typeof c === 'string') throw new Error(c);
+    p.world.sched.runUntil(1_000);
+    expect(p.client.host.ports.timeWaitCount(1_000)).toBe(0);
+    expect(p.server.host.serverTimeWait).toBe(1);
+  });
+});

@@ -1,0 +1,49 @@
+// "ours": our real Gateway (src/core/gateway.ts) with our defaults, on a process of the kernel model,
+// behind the simulated transport, fed by the simulated broker. Capacity is derived the way the server
+// derives it (src/server/server.ts): min(configured, (memory − baseline)/perConnection, nofile − reserve).
+import { Gateway } from '../../src/core/gateway.js';
+import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
+import { SimBroker } from '../broker-sim.js';
+import { SimClock, SimRandom } from '../engine/clock-sim.js';
+import type { SimProcess } from '../kernel/process.js';
+import { SimTelemetry } from '../telemetry-sim.js';
+import { SimTransport, type SimTransportSpec } from '../transport-sim.js';
+
+/** src/server/config.ts defaults: descriptors kept back, and the per-connection memory budget. */
+export const OUR_FD_RESERVE = 128;
+export const OUR_PER_CONNECTION_BYTES = 64 * 1024;
+
+export interface OurGatewaySpec extends SimTransportSpec {
+  readonly options?: GatewayOptionsInput;
+  /** Memory with no connections (the server measures its RSS at start). */
+  readonly baselineBytes: number;
+  readonly perConnectionBytes?: number;
+  readonly fdReserve?: number;
+}
+
+export interface OurGateway {
+  readonly gateway: Gateway;
+  readonly transport: SimTransport;
+  readonly broker: SimBroker;
+  readonly telemetry: SimTelemetry;
+  readonly clock: SimClock;
+}
+
+export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGateway {
+  const world = proc.world;
+  const clock = new SimClock(world.sched);
+  const broker = new SimBroker(world.sched, clock, new SimRandom(world.rng.fork(`broker:${proc.name}`)));
+  const telemetry = new SimTelemetry(clock);
+  const options = gatewayOptions(spec.options ?? {});
+  const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker, telemetry }, options, {
+    configuredMax: options.admission.connectionsMax,
+    memoryBudgetBytes: proc.mem.limitBytes,
+    baselineBytes: spec.baselineBytes,
+    perConnectionBytes: spec.perConnectionBytes ?? OUR_PER_CONNECTION_BYTES,
+    fdLimit: proc.fds.softLimit,
+    fdReserve: spec.fdReserve ?? OUR_FD_RESERVE,
+  });
+  gateway.start();
+  const transport = new SimTransport(proc, gateway, spec);
+  return { gateway, transport, broker, telemetry, clock };
+}

@@ -1,0 +1,84 @@
+// Simulated users running the real client (src/client/client.ts) over simulated sockets. Each robot is
+// an OdinClient with its own seeded Random, subscribed to the scenario's channels; the fleet records when
+// each robot got each event, and what became of every socket the clients opened.
+import { OdinClient } from '../../src/client/client.js';
+import type { ReconnectOptions } from '../../src/client/types.js';
+import type { SimClock } from '../engine/clock-sim.js';
+import { SimRandom } from '../engine/clock-sim.js';
+import type { SimProcess } from '../kernel/process.js';
+import { SimSocketFactory } from '../socket-sim.js';
+
+export interface ClientRobotSpec {
+  readonly dstAddr: string;
+  readonly dstPort: number;
+  readonly channel: string;
+  readonly reconnect?: Partial<ReconnectOptions>;
+  readonly connectTimeoutMs?: number;
+}
+
+export interface ClientRobot {
+  readonly index: number;
+  client: OdinClient | null;
+  /** Virtual time of the first event received on the channel, or -1. */
+  firstEventMs: number;
+  events: number;
+  errors: number;
+}
+
+interface StartJob {
+  readonly fleet: ClientRobotFleet;
+  readonly r: ClientRobot;
+}
+function startClient(j: StartJob): void {
+  j.fleet.start(j.r);
+}
+
+export class ClientRobotFleet {
+  readonly robots: ClientRobot[] = [];
+  readonly sockets: SimSocketFactory;
+
+  constructor(
+    readonly proc: SimProcess,
+    readonly clock: SimClock,
+    readonly spec: ClientRobotSpec,
+  ) {
+    this.sockets = new SimSocketFactory(proc, spec.dstAddr, spec.dstPort);
+  }
+
+  add(atMs: number): ClientRobot {
+    const r: ClientRobot = { index: this.robots.length, client: null, firstEventMs: -1, events: 0, errors: 0 };
+    this.robots.push(r);
+    this.proc.world.sched.at(atMs, startClient, { fleet: this, r });
+    return r;
+  }
+
+  start(r: ClientRobot): void {
+    const c = new OdinClient({
+      url: `ws://${this.spec.dstAddr}/ws?user=r${r.index}`,
+      socketFactory: this.sockets.factory,
+      clock: this.clock,
+      random: new SimRandom(this.proc.world.rng.fork(`robot${r.index}`)),
+      ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),
+      ...(this.spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.spec.connectTimeoutMs } : {}),
+      onError: () => void r.errors++,
+    });
+    c.subscribe(this.spec.channel, {
+      onEvent: () => {
+        r.events++;
+        if (r.firstEventMs < 0) r.firstEventMs = this.clock.nowMs();
+      },
+    });
+    r.client = c;
+    c.connect();
+  }
+
+  /** Robots by client state at the end (open, reconnecting, closed, …). */
+  states(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.robots) {
+      const s = r.client?.state ?? 'not-started';
+      out[s] = (out[s] ?? 0) + 1;
+    }
+    return out;
+  }
+}
