@@ -99,11 +99,11 @@ export class OutboundQueue {
         if (freed >= needBytes) break;
         if (slot.record === null || PRIORITY_RANK[slot.priority] !== rank) continue;
         const before = slot.bytes;
-        this.widenGap(slot, slot.record.offset, 'shed');
+        this.widenGap(slot, slot.record.offset, 'shed'); // counts a new gap notice's bytes already
         slot.record = null;
+        this.grow(GAP_FRAME_BYTES - slot.bytes);
         slot.bytes = GAP_FRAME_BYTES;
         freed += before - GAP_FRAME_BYTES;
-        this.grow(GAP_FRAME_BYTES - before);
       }
     }
     return freed >= needBytes;
