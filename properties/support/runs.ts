@@ -2,12 +2,12 @@
 // variable: FC_RUNS=2000 npm test (every property gets that many runs), FC_SEED=… to replay a failure.
 import type fc from 'fast-check';
 
-const envRuns = Number(process.env.FC_RUNS ?? '');
-const envSeed = Number(process.env.FC_SEED ?? '');
-
-/** Parameters for fc.assert: `defaultRuns` unless FC_RUNS overrides it. */
+/** Parameters for fc.assert: `defaultRuns` unless FC_RUNS overrides it (FC_RUNS_SCALE scales defaults). */
 export function runs(defaultRuns: number): fc.Parameters<unknown> {
-  const numRuns = Number.isInteger(envRuns) && envRuns > 0 ? envRuns : defaultRuns;
+  const envRuns = Number(process.env.FC_RUNS ?? '');
+  const envSeed = Number(process.env.FC_SEED ?? '');
+  const scale = Number(process.env.FC_RUNS_SCALE ?? '1');
+  const numRuns = Number.isInteger(envRuns) && envRuns > 0 ? envRuns : Math.max(10, Math.ceil(defaultRuns * (scale > 0 ? scale : 1)));
   return Number.isInteger(envSeed) && process.env.FC_SEED !== undefined ? { numRuns, seed: envSeed } : { numRuns };
 }
 
