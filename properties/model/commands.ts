@@ -40,6 +40,8 @@ export interface Real {
   nextId: number;
   /** Set once drain() was called: every close must then be 1001 with a reconnect hint (I9). */
   draining?: boolean;
+  /** Set once any reader stalled: notices may then be counted but never seen. */
+  stalledEver?: boolean;
 }
 
 /** I9: the client can resume `key` from its position and get `e` back from the broker's history. */
@@ -98,6 +100,45 @@ export function observe(model: Model, real: Real, replay?: { client: number; cha
     // I3 and I6: a reading client has everything it is owed, whoever else is stalled.
     if (!c.stalled) model.checkOwed(c);
   });
+  checkAccounting(model, real);
+}
+
+/**
+ * The gateway's own accounting (stats() and its counters, what operators see) agrees with what the clients
+ * saw: connections, subscriptions, events and bytes written, queue bytes, throttle levels, recoveries.
+ */
+export function checkAccounting(model: Model, real: Real): void {
+  const { sys } = real;
+  const stats = sys.gateway.stats();
+  const open = sys.links.filter((l) => l.ended === null);
+  const written = sys.links.flatMap((l) => l.conn.frames());
+  const count = (key: string): number => sys.telemetry.counts.get(key) ?? 0;
+  const same = (what: string, actual: number, expected: number): void => expectThat(actual === expected, `accounting: ${what} is ${actual}, expected ${expected}`);
+  same('connections', stats.connections.current, open.length);
+  same('subscriptions', stats.subscriptions, open.reduce((n, l) => n + l.session.subscriptions.size, 0));
+  same('events published', stats.events.published, model.head);
+  same('stream offset', stats.broker.streamOffset, model.head);
+  same('frames written', stats.events.delivered, written.length);
+  same('bytes written', stats.events.bytesOut, written.reduce((n, f) => n + f.bytes.byteLength, 0));
+  same('queued bytes', stats.outboundQueueBytes, open.reduce((n, l) => n + l.session.queue.bytes, 0));
+  for (const level of [1, 2, 3] as const) same(`sessions at throttle level ${level}`, stats.throttledSessions[`level${level}`], open.filter((l) => l.session.throttleLevel === level).length);
+  same('slow disconnects', stats.slowDisconnects, sys.links.filter((l) => l.ended?.code === 1008).length);
+  same('handshakes accepted', count('odin_handshakes_total{"outcome":"accepted"}'), sys.links.length);
+  for (const [type, n] of sys.sent) same(`${type} messages counted`, count(`odin_inbound_messages_total{"type":"${type}"}`), n);
+  for (const [code, n] of model.errors) same(`${code} errors counted`, count(`odin_protocol_errors_total{"code":"${code}"}`), n);
+  for (const [outcome, n] of model.resumes) {
+    const counted = ['ring', 'broker', 'check'].reduce((k, source) => k + count(`odin_resumes_total{"outcome":"${outcome}","source":"${source}"}`), 0);
+    // Racing replies: a resolution is counted when made; its reply may still wait for the request's other
+    // channels, or never leave (the session closed meanwhile).
+    if (model.racing) expectThat(counted >= n, `accounting: resumes ${outcome} counted ${counted}, seen ${n}`);
+    else same(`resumes ${outcome}`, counted, n);
+  }
+  // Notices still queued for a stalled reader, or dropped with a slow consumer, were counted but not seen.
+  const notices = [0, 1, 2, 3].reduce((k, level) => k + count(`odin_throttle_notices_total{"level":${level}}`), 0);
+  const quiet = real.stalledEver !== true;
+  expectThat(quiet ? notices === model.throttleNotices : notices >= model.throttleNotices, `accounting: ${notices} throttle notices counted, ${model.throttleNotices} seen`);
+  expectThat(stats.ready === (real.draining !== true) && stats.draining === (real.draining === true), `ready ${stats.ready}, draining ${stats.draining}`);
+  for (const log of sys.telemetry.logs) expectThat(log.message.length > 5, `empty log line at ${log.level}`);
 }
 
 const connectedAndReading = (c: ModelClient | undefined): c is ModelClient => c !== undefined && c.connected && !c.stalled;
@@ -240,6 +281,7 @@ export class StallCommand implements Cmd {
   }
   run(model: Model, real: Real): void {
     real.links[this.client]!.conn.buffered = STALL_BYTES;
+    real.stalledEver = true;
     model.clients[this.client]!.stalled = true;
     observe(model, real);
   }

@@ -95,6 +95,11 @@ export class Model {
    * stream itself: everything after the resume point arrives (I3), once and in order (I1, I2).
    */
   racing = false;
+  /** Error frames seen, by code; recovery outcomes of subscribe replies (for the telemetry check). */
+  readonly errors = new Map<string, number>();
+  readonly resumes = new Map<string, number>();
+  readonly replays = new Map<string, number>();
+  throttleNotices = 0;
   private readonly bytesByOffset = new Map<number, string>();
   private dataCounter = 0;
 
@@ -169,7 +174,11 @@ export class Model {
       case 'subscribed':
         return this.onSubscribed(c, m);
       case 'unsubscribed':
+        return;
       case 'throttle':
+        this.throttleNotices++;
+        expectThat(m.level >= 0 && m.level <= 3 && m.percent >= 0 && m.percent <= 100 && m.message.length > 10, `throttle notice ${JSON.stringify(m)}`);
+        expectThat((m.level === 0) === m.message.startsWith('caught up'), `throttle notice ${JSON.stringify(m)}`);
         return;
       case 'event': {
         this.checkEventFrame(bytes, m);
@@ -220,6 +229,8 @@ export class Model {
         expectThat(state.recovered === undefined, `recovered without since on ${key}`);
         sub.baseline = state.offset;
       } else {
+        const outcome = state.recovered === true ? 'recovered' : String(state.reason);
+        this.resumes.set(outcome, (this.resumes.get(outcome) ?? 0) + 1);
         const owed = this.suffix(key, since).length;
         if (state.recovered === true) {
           // I4: recovered means exactly the suffix after `since`, and never more than the bound.
@@ -264,6 +275,8 @@ export class Model {
     const answer = messages[end]!;
     const expected = this.published.filter((e) => e.channel === channel && e.offset > from && e.offset <= Math.min(to, this.head));
     if (answer.type === 'error') {
+      this.errors.set(answer.code, (this.errors.get(answer.code) ?? 0) + 1);
+      expectThat(answer.message.length > 10, `error ${answer.code} without an explanation`);
       const retains = this.brokerRetains(channel, from);
       const ok =
         (answer.code === 'replay_too_large' && expected.length > this.replayEventsMax) ||

@@ -49,7 +49,7 @@ export class System {
   readonly broker: Broker;
   readonly gateway: Gateway;
   readonly options: GatewayOptions;
-  private readonly links: Link[] = [];
+  readonly links: Link[] = [];
   private connections = 0;
 
   constructor(
@@ -78,7 +78,12 @@ export class System {
     return link;
   }
 
+  /** Client messages sent, by type (the inbound counters must agree). */
+  readonly sent = new Map<string, number>();
+
   send(link: Link, message: unknown): void {
+    const type = String((message as { type?: unknown }).type);
+    this.sent.set(type, (this.sent.get(type) ?? 0) + 1);
     this.gateway.onMessage(link.session, JSON.stringify(message));
     this.settle();
   }
