@@ -28,6 +28,8 @@ export interface FanoutOptions {
   /** Parse and check every event in the clients (slower; for tests). */
   readonly verify: boolean;
   readonly roundTimeoutMs: number;
+  /** odin's outbound write path (config server.writeMode); preframed is the default. */
+  readonly odinWriteMode?: 'preframed' | 'send';
   readonly log?: (line: string) => void;
 }
 
@@ -58,6 +60,14 @@ export interface FanoutResult {
   readonly rounds: readonly RoundResult[];
   readonly summary: Readonly<Record<string, { readonly odin: VariantSummary; readonly naive: VariantSummary; readonly throughputRatio: number; readonly cpuRatio: number; readonly events: number; readonly batch: number }>>;
   readonly connectMs: Readonly<Record<ServerVariant, number>>;
+  /** Server memory per subscribed connection (after a full GC; kernel socket buffers not included). */
+  readonly memory: Readonly<Record<ServerVariant, MemoryPerConnection>>;
+}
+
+export interface MemoryPerConnection {
+  readonly rssBytesPerConnection: number;
+  readonly heapBytesPerConnection: number;
+  readonly externalBytesPerConnection: number;
 }
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -73,8 +83,9 @@ class Child<In, Out extends { type: string }> {
     readonly name: string,
     file: string,
     args: readonly string[],
+    execArgv: readonly string[] = [],
   ) {
-    this.process = fork(here(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.process = fork(here(file), args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.process.on('message', (message: Out) => {
       if (message.type === 'failed') {
         this.fail(new Error(`${name}: ${(message as unknown as { message: string }).message}`));
@@ -196,18 +207,33 @@ function summarise(rounds: readonly RoundResult[]): VariantSummary {
 export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
   const log = options.log ?? (() => undefined);
   const servers: Record<ServerVariant, ServerChild> = {
-    odin: new Child('odin server', './fanout/server-child.ts', ['odin']),
-    naive: new Child('naive server', './fanout/server-child.ts', ['naive']),
+    odin: new Child('odin server', './fanout/server-child.ts', ['odin', options.odinWriteMode ?? 'preframed'], ['--expose-gc']),
+    naive: new Child('naive server', './fanout/server-child.ts', ['naive'], ['--expose-gc']),
   };
   const clients: ClientsChild = new Child('clients', './fanout/client-child.ts', []);
   try {
     const connectMs = { odin: 0, naive: 0 };
+    const memory: Record<ServerVariant, MemoryPerConnection> = {
+      odin: { rssBytesPerConnection: 0, heapBytesPerConnection: 0, externalBytesPerConnection: 0 },
+      naive: { rssBytesPerConnection: 0, heapBytesPerConnection: 0, externalBytesPerConnection: 0 },
+    };
+    const memoryOf = async (variant: ServerVariant, tag: string): Promise<Extract<FromServer, { type: 'memory' }>> => {
+      servers[variant].send({ cmd: 'memory', tag });
+      return servers[variant].next((m): m is Extract<FromServer, { type: 'memory' }> => m.type === 'memory' && m.tag === tag, 10_000, 'memory');
+    };
     for (const variant of ['odin', 'naive'] as const) {
       const listening = await servers[variant].next(is('listening'), 20_000, 'listening');
+      const before = await memoryOf(variant, 'before');
       clients.send({ cmd: 'connect', set: variant, url: listening.url, clients: options.clients, channel: CHANNEL, verify: options.verify });
       const connected = await clients.next((m): m is Extract<FromClients, { type: 'connected' }> => m.type === 'connected' && m.set === variant, 60_000, `${options.clients} subscribed clients`);
       check(connected.clients === options.clients, `${variant}: ${connected.clients} clients connected`);
       connectMs[variant] = connected.ms;
+      const after = await memoryOf(variant, 'after');
+      memory[variant] = {
+        rssBytesPerConnection: Math.round((after.rssBytes - before.rssBytes) / options.clients),
+        heapBytesPerConnection: Math.round((after.heapUsedBytes - before.heapUsedBytes) / options.clients),
+        externalBytesPerConnection: Math.round((after.externalBytes - before.externalBytes) / options.clients),
+      };
       log(`fanout: ${options.clients} clients subscribed to ${variant} in ${connected.ms} ms`);
     }
     const results: RoundResult[] = [];
@@ -239,7 +265,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
         cpuRatio: round(naive.serverCpuNsPerDeliveryP50 / odin.serverCpuNsPerDeliveryP50, 2),
       };
     }
-    return { clients: options.clients, rounds: results, summary, connectMs };
+    return { clients: options.clients, rounds: results, summary, connectMs, memory };
   } finally {
     await Promise.all([servers.odin.stop({ cmd: 'stop' }), servers.naive.stop({ cmd: 'stop' }), clients.stop({ cmd: 'stop' })]);
   }
@@ -301,6 +327,10 @@ export const bench: BenchModule = {
         itemName: 'delivery',
       });
     }
+    for (const variant of ['odin', 'naive'] as const) {
+      const m = result.memory[variant];
+      options.print(`${variant}: ${m.rssBytesPerConnection} B RSS, ${m.heapBytesPerConnection} B heap, ${m.externalBytesPerConnection} B external per subscribed connection`);
+    }
     for (const [label, s] of Object.entries(result.summary)) {
       options.print(
         `${label}: odin ${s.odin.deliveriesPerSecP50.toLocaleString('en')} deliveries/s (server CPU ${s.odin.serverCpuNsPerDeliveryP50} ns/delivery) · ` +
@@ -315,7 +345,7 @@ export const bench: BenchModule = {
       oursIs: 'startServer() as `odin serve` runs it: embedded broker, Gateway (history ring, index, queues, slow-client policy), preframed coalesced writes',
       machine: machine(),
       comparisons,
-      extra: { clients: result.clients, connectMs: result.connectMs, summary: result.summary, rounds: result.rounds },
+      extra: { clients: result.clients, connectMs: result.connectMs, memory: result.memory, summary: result.summary, rounds: result.rounds },
       notes: [
         `${fanoutOptions.clients} clients in one child process, each server in its own; ${fanoutOptions.rounds} measured rounds per server and scenario after ${fanoutOptions.warmupRounds} warm-up, alternating`,
         'wall time = publish start in the server → last event received by the last client (CLOCK_MONOTONIC across processes); the client process may bound it on 2 cores, server CPU is the cleaner figure',

@@ -8,12 +8,15 @@ export type ServerVariant = 'odin' | 'naive';
 export type ToServer =
   | { readonly cmd: 'publish'; readonly round: number; readonly events: number; readonly batch: number; readonly padBytes: number }
   | { readonly cmd: 'measure'; readonly round: number }
+  /** Reports memory after a full GC (the child runs with --expose-gc). */
+  | { readonly cmd: 'memory'; readonly tag: string }
   | { readonly cmd: 'stop' };
 
 export type FromServer =
   | { readonly type: 'listening'; readonly url: string; readonly variant: ServerVariant }
   | { readonly type: 'published'; readonly round: number; readonly t0Ns: string; readonly publishNs: string }
   | { readonly type: 'measured'; readonly round: number; readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly elapsedNs: string }
+  | { readonly type: 'memory'; readonly tag: string; readonly rssBytes: number; readonly heapUsedBytes: number; readonly externalBytes: number }
   | { readonly type: 'failed'; readonly message: string };
 
 export type ToClients =

@@ -2,7 +2,7 @@
 // runs it) or the naive hub. Publishes on command and reports its own CPU time (process.cpuUsage), so
 // the figure is the server's work alone — the clients live in another process.
 //
-// Usage (forked by fanout.bench.ts with --import tsx): server-child.ts odin|naive
+// Usage (forked by fanout.bench.ts with --import tsx): server-child.ts odin|naive [preframed|send]
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
 import { startNaiveHub } from './naive-hub.js';
@@ -18,7 +18,7 @@ function send(message: FromServer): void {
   process.send?.(message);
 }
 
-async function startOdin(): Promise<Target> {
+async function startOdin(writeMode: string): Promise<Target> {
   const flags = Object.entries({
     'server.port': '0',
     'server.host': '127.0.0.1',
@@ -31,6 +31,7 @@ async function startOdin(): Promise<Target> {
     'loadBrake.eventLoopDelayMsMax': '60000',
     'loadBrake.utilizationMax': '1',
     'gateway.heartbeatMs': '3600000',
+    'server.writeMode': writeMode,
   }).map(([path, raw]) => ({ path, raw, flag: `bench ${path}` }));
   const { config } = loadConfig({ env: {}, flags });
   const running = await startServer(config);
@@ -49,7 +50,7 @@ async function startOdin(): Promise<Target> {
 async function main(): Promise<void> {
   const variant = process.argv[2] as ServerVariant;
   if (variant !== 'odin' && variant !== 'naive') throw new Error(`usage: server-child.ts odin|naive (got ${String(variant)})`);
-  const target: Target = variant === 'odin' ? await startOdin() : await startNaiveHub();
+  const target: Target = variant === 'odin' ? await startOdin(process.argv[3] ?? 'preframed') : await startNaiveHub();
   let cpu0 = process.cpuUsage();
   let t0 = 0n;
   process.on('message', (message: ToServer) => {
@@ -73,6 +74,14 @@ async function main(): Promise<void> {
       case 'measure': {
         const used = process.cpuUsage(cpu0);
         send({ type: 'measured', round: message.round, cpuUserUs: used.user, cpuSystemUs: used.system, elapsedNs: (process.hrtime.bigint() - t0).toString() });
+        return;
+      }
+      case 'memory': {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        gc?.();
+        const m = process.memoryUsage();
+        send({ type: 'memory', tag: message.tag, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external });
         return;
       }
       case 'stop':

@@ -74,6 +74,7 @@ describe('bench setups', () => {
       expect(round.cpuUs).toBeGreaterThan(0);
     }
     expect(Object.keys(result.summary)).toEqual(['steady', 'burst']);
+    expect(Object.keys(result.memory).sort()).toEqual(['naive', 'odin']);
   });
 });
 
