@@ -59,6 +59,7 @@ export class SimSocketFactory implements SocketHandler {
   /** The factory to hand to OdinClient. */
   readonly factory: SocketFactory;
   private users = 0;
+  private opened = 0;
 
   constructor(
     readonly proc: SimProcess,
@@ -77,7 +78,7 @@ export class SimSocketFactory implements SocketHandler {
   private openSocket(url: string, handlers: SocketHandlers): ClientSocket {
     const user = /[?&]user=([^&]*)/.exec(url)?.[1] ?? String(this.users++);
     const s = new SimClientSocket(this, handlers, user);
-    const src = this.srcAddrs.length > 0 ? this.srcAddrs[this.users % this.srcAddrs.length] : undefined;
+    const src = this.srcAddrs.length > 0 ? this.srcAddrs[this.opened++ % this.srcAddrs.length] : undefined;
     const tcp = this.proc.connect(this.dstAddr, this.dstPort, this, s, src === undefined ? {} : { srcAddr: src });
     if (typeof tcp === 'string') s.finish({ code: 1006, reason: tcp }, tcp);
     else s.tcp = tcp;

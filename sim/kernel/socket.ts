@@ -72,8 +72,6 @@ export class TcpSocket implements Queued {
   endSeen = false;
   /** The peer's FIN arrived before this side had sent its own: the peer is the active closer. */
   peerClosedFirst = false;
-  /** A reader wake-up is already scheduled for this instant. */
-  readScheduled = false;
   /** The link toward the peer, looked up once. */
   linkOut: Link | null = null;
   wantDrain = false;
@@ -216,12 +214,19 @@ export function pump(s: TcpSocket): void {
   const sched = s.world.sched;
   const now = sched.nowMs;
   for (let seg = p.nextSegment(); seg !== null; seg = p.nextSegment()) {
-    // A FIN sent in the same instant as data rides on the last data segment (one packet: FIN|PSH).
+    // A FIN sent in the same instant as data rides on the last data segment (one packet: FIN|PSH), so
+    // the receiver's kernel sees both before its program reacts to the data.
+    const last = p.lastSegment;
+    if (seg.fin && last !== null && p.lastSendMs === now && p.lastArrivalMs > now) {
+      last.fin = true;
+      continue;
+    }
     if (s.linkOut === null) s.linkOut = s.world.net.link(s.host.name, peer.host.name);
-    let t = seg.fin && p.lastSendMs === now ? p.lastArrivalMs : arrivalMs(s.world, s.host, peer.host, seg.bytes, s.linkOut);
+    let t = arrivalMs(s.world, s.host, peer.host, seg.bytes, s.linkOut);
     if (t < p.lastArrivalMs) t = p.lastArrivalMs;
     p.lastArrivalMs = t;
     p.lastSendMs = now;
+    p.lastSegment = seg;
     sched.at(t, onSegmentArrive, seg);
   }
   if (s.wantDrain && p.userBytes === 0 && s.state !== 'CLOSED' && !s.appClosed) {
@@ -243,17 +248,8 @@ function onSegmentArrive(seg: Segment): void {
   // The kernel moves to CLOSE_WAIT when the FIN arrives, whether or not the program has read what came
   // before it; who closed first is decided here, not when the program gets to the end of the data.
   if (seg.fin && !r.tx.finSent) r.peerClosedFirst = true;
+  if (p.lastSegment === seg) p.lastSegment = null;
   p.arrive(seg);
-  // The program hears about it after the kernel has processed everything arriving at this instant (an
-  // epoll wake-up), so data and the FIN right behind it are both in before the program reacts.
-  if (!r.readScheduled) {
-    r.readScheduled = true;
-    r.world.sched.after(0, wakeReader, r);
-  }
-}
-
-function wakeReader(r: TcpSocket): void {
-  r.readScheduled = false;
   deliverReadable(r);
 }
 

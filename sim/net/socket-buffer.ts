@@ -27,7 +27,8 @@ export interface Segment {
   readonly pipe: Pipe;
   readonly bytes: number;
   readonly done: Chunk | null;
-  readonly fin: boolean;
+  /** Carries the FIN (alone, or piggybacked on the last data segment sent in the same instant). */
+  fin: boolean;
 }
 
 export class Pipe {
@@ -49,8 +50,9 @@ export class Pipe {
   finArrived = false;
   /** Last scheduled arrival: arrivals stay in order although links jitter. */
   lastArrivalMs = 0;
-  /** When the last segment was sent (a FIN sent in the same instant shares its packet). */
+  /** When the last segment was sent, and that segment (a FIN sent in the same instant shares its packet). */
   lastSendMs = -1;
+  lastSegment: Segment | null = null;
 
   constructor(
     public sndCapBytes: number,
@@ -136,13 +138,12 @@ export class Pipe {
 
   /** A segment reached the receive buffer. */
   arrive(seg: Segment): void {
-    if (seg.fin) {
-      this.finArrived = true;
-      return;
+    if (seg.bytes > 0) {
+      this.wireBytes -= seg.bytes;
+      this.rcvBytes += seg.bytes;
+      if (seg.done !== null) this.readable.push(seg.done);
     }
-    this.wireBytes -= seg.bytes;
-    this.rcvBytes += seg.bytes;
-    if (seg.done !== null) this.readable.push(seg.done);
+    if (seg.fin) this.finArrived = true;
   }
 
   /** The receiving program reads one whole chunk, or gets null when none is complete. */

@@ -12,6 +12,8 @@ import { SimTransport, type SimTransportSpec } from '../transport-sim.js';
 /** src/server/config.ts defaults: descriptors kept back, and the per-connection memory budget. */
 export const OUR_FD_RESERVE = 128;
 export const OUR_PER_CONNECTION_BYTES = 64 * 1024;
+/** src/server/config.ts resources.memoryBudgetRatio: the share of the memory limit connections may use. */
+export const OUR_MEMORY_BUDGET_RATIO = 0.8;
 
 export interface OurGatewaySpec extends SimTransportSpec {
   readonly options?: GatewayOptionsInput;
@@ -19,6 +21,8 @@ export interface OurGatewaySpec extends SimTransportSpec {
   readonly baselineBytes: number;
   readonly perConnectionBytes?: number;
   readonly fdReserve?: number;
+  /** Share of the memory limit the capacity formula may use (server.ts: memoryBytes × ratio). */
+  readonly memoryBudgetRatio?: number;
 }
 
 export interface OurGateway {
@@ -37,7 +41,7 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
   const options = gatewayOptions(spec.options ?? {});
   const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker, telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
-    memoryBudgetBytes: proc.mem.limitBytes,
+    memoryBudgetBytes: Math.floor(proc.mem.limitBytes * (spec.memoryBudgetRatio ?? OUR_MEMORY_BUDGET_RATIO)),
     baselineBytes: spec.baselineBytes,
     perConnectionBytes: spec.perConnectionBytes ?? OUR_PER_CONNECTION_BYTES,
     fdLimit: proc.fds.softLimit,

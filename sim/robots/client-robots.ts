@@ -14,6 +14,8 @@ export interface ClientRobotSpec {
   readonly channel: string;
   readonly reconnect?: Partial<ReconnectOptions>;
   readonly connectTimeoutMs?: number;
+  /** Source addresses used in turn (one load host with several addresses). */
+  readonly srcAddrs?: readonly string[];
 }
 
 export interface ClientRobot {
@@ -42,7 +44,7 @@ export class ClientRobotFleet {
     readonly clock: SimClock,
     readonly spec: ClientRobotSpec,
   ) {
-    this.sockets = new SimSocketFactory(proc, spec.dstAddr, spec.dstPort);
+    this.sockets = new SimSocketFactory(proc, spec.dstAddr, spec.dstPort, spec.srcAddrs ?? []);
   }
 
   add(atMs: number): ClientRobot {

@@ -1,0 +1,301 @@
+// A load generator's virtual users at the TCP/HTTP level, for the capacity stories (loadgen-ports,
+// syn-backlog, docker-nofile-1024): each user connects, sends the HTTP Upgrade, waits for 101 and then
+// holds the connection (answering pings) until the run ends. A user that fails — an errno from connect(),
+// no 101 within `handshakeTimeoutMs` (dial + upgrade, like gorilla's Dialer.HandshakeTimeout), an HTTP
+// refusal, a reset — closes its socket and, if it has attempts left, retries after `retryDelayMs` (or the
+// server's Retry-After when that is longer).
+//
+// Why closing matters: a user that gives up on a *connected* socket closes first, so its side holds
+// TIME_WAIT and parks the source port for the OS's TIME_WAIT (KERNEL.md behaviour 4). A user that gives up
+// in SYN_SENT frees its port at once. Retries therefore cost ports only when they follow a connected attempt.
+//
+// Addressing (the 4-tuple rule): user i connects from `srcAddrs[i mod n]` to `dstPorts[i mod m]`, so extra
+// source addresses or server ports spread users over more (source, destination) port spaces.
+//
+// `ShortConnections` adds the other thing that parks ports on the load box: connections the box itself
+// opens and closes at a steady rate toward the same server IP:port (health checks, short HTTP calls) — the
+// box closes first, so each parks a port for TIME_WAIT.
+//
+// One handler object serves every user; per-user state lives in plain objects; a user holds at most one
+// scheduler entry of its own at a time (deadline or retry).
+import type { SimEvent } from '../engine/scheduler.js';
+import type { Errno } from '../kernel/errors.js';
+import type { SimProcess } from '../kernel/process.js';
+import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
+import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from '../net/wire.js';
+
+export type LoadPhase = 'idle' | 'connecting' | 'upgrading' | 'open' | 'waiting' | 'done';
+
+export interface LoadUser {
+  readonly index: number;
+  phase: LoadPhase;
+  sock: TcpSocket | null;
+  timer: SimEvent | null;
+  attempts: number;
+  startMs: number;
+  openMs: number;
+  /** Last failure kind ("" while none). */
+  lastFailure: string;
+}
+
+export interface LoadSpec {
+  readonly dstAddr: string;
+  readonly dstPorts: readonly number[];
+  readonly srcAddrs: readonly string[];
+  /** From connect() to the 101: the load tool's dial + upgrade deadline. */
+  readonly handshakeTimeoutMs: number;
+  readonly retryDelayMs: number;
+  /** Attempts per user including the first (1 = no retries). */
+  readonly attemptsMax: number;
+}
+
+const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
+const PONG: WireMessage = { k: 'pong' };
+
+/**
+ * Start time of user `i` of `n` when the arrival rate ramps linearly from `r0` to `r1` per second: the
+ * count started by t is r0·t + (r1 − r0)·t²/(2T) with T = 2n/(r0 + r1).
+ */
+export function rampStartMs(i: number, n: number, r0: number, r1: number): number {
+  if (!(r0 > 0 && r1 > 0)) throw new RangeError(`ramp rates ${r0}, ${r1}`);
+  if (r0 === r1) return (1000 * i) / r0;
+  const T = (2 * n) / (r0 + r1);
+  const a = (r1 - r0) / (2 * T);
+  return (1000 * (-r0 + Math.sqrt(r0 * r0 + 4 * a * i))) / (2 * a);
+}
+
+export interface LoadStats {
+  /** Failed attempts by kind ("ETIMEDOUT", "timeout@upgrading", "http-503", …). */
+  readonly failures: Record<string, number>;
+  readonly firstFailureMs: Record<string, number>;
+  /** Virtual time of every failed attempt, in order (for windows such as "during the ramp"). */
+  readonly failureTimesMs: number[];
+  /** Failed attempts that had connected, so the user's close parked a port in TIME_WAIT. */
+  closesAfterConnect: number;
+  opened: number;
+  openNow: number;
+  openPeak: number;
+  /** Connect latencies (connect() to SYN-ACK) of attempts that connected, in ms. */
+  readonly connectMs: number[];
+}
+
+export class LoadFleet implements SocketHandler {
+  readonly users: LoadUser[] = [];
+  readonly stats: LoadStats = {
+    failures: {},
+    firstFailureMs: {},
+    failureTimesMs: [],
+    closesAfterConnect: 0,
+    opened: 0,
+    openNow: 0,
+    openPeak: 0,
+    connectMs: [],
+  };
+
+  constructor(
+    readonly proc: SimProcess,
+    readonly spec: LoadSpec,
+  ) {
+    if (spec.dstPorts.length === 0 || spec.srcAddrs.length === 0) throw new RangeError('load fleet needs ports and addresses');
+    if (!(spec.attemptsMax >= 1)) throw new RangeError(`attemptsMax ${spec.attemptsMax}`);
+  }
+
+  add(atMs: number): LoadUser {
+    const u: LoadUser = { index: this.users.length, phase: 'idle', sock: null, timer: null, attempts: 0, startMs: atMs, openMs: -1, lastFailure: '' };
+    this.users.push(u);
+    this.proc.world.sched.at(atMs, startUser, { fleet: this, u });
+    return u;
+  }
+
+  attempt(u: LoadUser): void {
+    u.timer = null;
+    if (u.phase === 'done' || !this.proc.alive) return;
+    u.attempts++;
+    u.phase = 'connecting';
+    const src = this.spec.srcAddrs[u.index % this.spec.srcAddrs.length] as string;
+    const port = this.spec.dstPorts[u.index % this.spec.dstPorts.length] as number;
+    const s = this.proc.connect(this.spec.dstAddr, port, this, u, { srcAddr: src });
+    if (typeof s === 'string') {
+      this.fail(u, s, 0);
+      return;
+    }
+    u.sock = s;
+    u.timer = this.proc.world.sched.after(this.spec.handshakeTimeoutMs, deadline, { fleet: this, u });
+  }
+
+  onConnect(s: TcpSocket): void {
+    const u = s.ctx as LoadUser;
+    if (u.sock !== s || u.phase !== 'connecting') return;
+    u.phase = 'upgrading';
+    this.stats.connectMs.push(s.connectedAtMs - s.openedAtMs);
+    s.write(UPGRADE_REQUEST_BYTES, UPGRADE);
+  }
+
+  onData(s: TcpSocket, payload: unknown): void {
+    const u = s.ctx as LoadUser;
+    if (u.sock !== s) return;
+    const msg = payload as WireMessage;
+    if (msg.k === 'ping') {
+      s.write(frameBytes(0, true), PONG);
+      return;
+    }
+    if (msg.k === 'close') {
+      if (u.phase === 'open') this.lostOpen(u);
+      this.fail(u, 'closed-by-server', 0);
+      return;
+    }
+    if (msg.k !== 'http' || u.phase !== 'upgrading') return;
+    if (msg.status === 101) {
+      this.clearTimer(u);
+      u.phase = 'open';
+      u.openMs = this.proc.world.sched.nowMs;
+      const st = this.stats;
+      st.opened++;
+      st.openNow++;
+      if (st.openNow > st.openPeak) st.openPeak = st.openNow;
+      return;
+    }
+    this.fail(u, `http-${msg.status}`, msg.retryAfterMs ?? 0);
+  }
+
+  onEnd(s: TcpSocket): void {
+    const u = s.ctx as LoadUser;
+    if (u.sock !== s) return;
+    const wasOpen = u.phase === 'open';
+    if (wasOpen) this.lostOpen(u);
+    this.fail(u, wasOpen ? 'eof@open' : 'eof', 0);
+  }
+
+  onError(s: TcpSocket, code: Errno): void {
+    const u = s.ctx as LoadUser;
+    if (u.sock !== s) return;
+    u.sock = null; // the kernel already closed it
+    const wasOpen = u.phase === 'open';
+    if (wasOpen) this.lostOpen(u);
+    this.fail(u, `${code}${wasOpen ? '@open' : ''}`, 0);
+  }
+
+  onDrain(): void {}
+
+  expired(u: LoadUser): void {
+    u.timer = null;
+    if (u.phase === 'connecting' || u.phase === 'upgrading') this.fail(u, `timeout@${u.phase}`, 0);
+  }
+
+  private lostOpen(u: LoadUser): void {
+    u.phase = 'upgrading'; // no longer open; fail() records and retries
+    this.stats.openNow--;
+  }
+
+  private clearTimer(u: LoadUser): void {
+    if (u.timer !== null) {
+      this.proc.world.sched.cancel(u.timer);
+      u.timer = null;
+    }
+  }
+
+  /** Records a failed attempt, closes the socket (parking its port if it had connected) and maybe retries. */
+  fail(u: LoadUser, kind: string, retryAfterMs: number): void {
+    if (u.phase === 'done' || u.phase === 'waiting') return;
+    this.clearTimer(u);
+    const st = this.stats;
+    const now = this.proc.world.sched.nowMs;
+    st.failures[kind] = (st.failures[kind] ?? 0) + 1;
+    if (st.firstFailureMs[kind] === undefined) st.firstFailureMs[kind] = now;
+    st.failureTimesMs.push(now);
+    u.lastFailure = kind;
+    const s = u.sock;
+    u.sock = null;
+    if (s !== null && s.state !== 'CLOSED') {
+      if (s.state === 'ESTABLISHED') st.closesAfterConnect++;
+      s.close();
+    }
+    if (u.attempts >= this.spec.attemptsMax) {
+      u.phase = 'done';
+      return;
+    }
+    u.phase = 'waiting';
+    u.timer = this.proc.world.sched.after(Math.max(this.spec.retryDelayMs, retryAfterMs), retryUser, { fleet: this, u });
+  }
+
+  /** Users by where they ended: "open", or their last failure kind, or "pending" (still trying). */
+  finalStates(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const u of this.users) {
+      const k = u.phase === 'open' ? 'open' : u.phase === 'done' ? `failed:${u.lastFailure}` : u.phase === 'idle' ? 'not-started' : 'pending';
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    const sorted: Record<string, number> = {};
+    for (const k of Object.keys(out).sort()) sorted[k] = out[k] as number;
+    return sorted;
+  }
+}
+
+interface UserJob {
+  readonly fleet: LoadFleet;
+  readonly u: LoadUser;
+}
+function startUser(j: UserJob): void {
+  j.fleet.attempt(j.u);
+}
+function retryUser(j: UserJob): void {
+  j.u.phase = 'idle';
+  j.fleet.attempt(j.u);
+}
+function deadline(j: UserJob): void {
+  j.fleet.expired(j.u);
+}
+
+export interface ShortSpec {
+  readonly dstAddr: string;
+  readonly dstPorts: readonly number[];
+  readonly srcAddrs: readonly string[];
+  readonly perSecond: number;
+  readonly fromMs: number;
+  readonly untilMs: number;
+}
+
+/** Short connections the load box opens and closes itself (it closes first: TIME_WAIT on its side). */
+export class ShortConnections implements SocketHandler {
+  readonly outcomes: Record<string, number> = {};
+  readonly firstAtMs: Record<string, number> = {};
+  private k = 0;
+
+  constructor(
+    readonly proc: SimProcess,
+    readonly spec: ShortSpec,
+  ) {
+    if (spec.perSecond > 0) proc.world.sched.at(spec.fromMs, nextShort, this);
+  }
+
+  private count(kind: string): void {
+    this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
+    if (this.firstAtMs[kind] === undefined) this.firstAtMs[kind] = this.proc.world.sched.nowMs;
+  }
+
+  tick(): void {
+    const sched = this.proc.world.sched;
+    if (sched.nowMs >= this.spec.untilMs || !this.proc.alive) return;
+    const i = this.k++;
+    const src = this.spec.srcAddrs[i % this.spec.srcAddrs.length] as string;
+    const port = this.spec.dstPorts[i % this.spec.dstPorts.length] as number;
+    const s = this.proc.connect(this.spec.dstAddr, port, this, null, { srcAddr: src });
+    if (typeof s === 'string') this.count(s);
+    sched.after(1000 / this.spec.perSecond, nextShort, this);
+  }
+
+  onConnect(s: TcpSocket): void {
+    this.count('ok');
+    s.close();
+  }
+  onData(): void {}
+  onEnd(): void {}
+  onError(_s: TcpSocket, code: Errno): void {
+    this.count(code);
+  }
+  onDrain(): void {}
+}
+
+function nextShort(c: ShortConnections): void {
+  c.tick();
+}

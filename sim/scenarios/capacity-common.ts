@@ -1,0 +1,70 @@
+// Small helpers shared by the capacity stories (loadgen-ports, syn-backlog, docker-nofile-1024): input
+// parsing, addressing, and the bookkeeping every report needs. No model lives here.
+import type { InputValue, Inputs, LimitHit } from './scenario.js';
+
+export const MiB = 1024 ** 2;
+export const GiB = 1024 ** 3;
+
+/** "32768-60999" → inclusive bounds (Linux ip_local_port_range syntax, with a dash). */
+export function parsePortRange(text: string): { lo: number; hi: number; size: number } {
+  const m = /^\s*(\d+)\s*[-–\s]\s*(\d+)\s*$/.exec(text);
+  if (m === null) throw new Error(`port range ${JSON.stringify(text)}: expected "lo-hi"`);
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (!(lo >= 1 && hi <= 65_535 && hi >= lo)) throw new Error(`port range ${text}: out of 1..65535 or reversed`);
+  return { lo, hi, size: hi - lo + 1 };
+}
+
+/** `n` source addresses for a load box: 10.0.1.1, 10.0.1.2, … */
+export function loadgenAddresses(n: number): string[] {
+  if (!(Number.isInteger(n) && n >= 1 && n <= 250)) throw new RangeError(`loadgen.sourceAddresses ${n}`);
+  return Array.from({ length: n }, (_, i) => `10.0.1.${i + 1}`);
+}
+
+export function bool(inputs: Inputs, key: string): boolean {
+  const v: InputValue | undefined = inputs[key];
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  throw new Error(`input ${key} must be a boolean`);
+}
+
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function sortedRecord(r: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k] as number;
+  return out;
+}
+
+/** Adds `prefix` to every key (outcome groups in one flat record). */
+export function prefixed(prefix: string, r: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(r).sort()) out[`${prefix}${k}`] = r[k] as number;
+  return out;
+}
+
+export function byTime(limits: LimitHit[]): LimitHit[] {
+  return limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Failures per window of `windowMs`, as "0–20 s: 12" strings for the non-empty windows. */
+export function failureWindows(timesMs: readonly number[], windowMs: number): string[] {
+  const counts = new Map<number, number>();
+  for (const t of timesMs) {
+    const w = Math.floor(t / windowMs);
+    counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([w, c]) => `${(w * windowMs) / 1000}–${((w + 1) * windowMs) / 1000} s: ${c}`);
+}

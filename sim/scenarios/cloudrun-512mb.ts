@@ -1,0 +1,281 @@
+// cloudrun-512mb — SCENARIOS.md "exactly 2,184 connections, then 503".
+//
+// A 512 MiB, 2 vCPU container runs the story's Go gateway. Its admission is a slot semaphore sized by its
+// own accounting: slots = (container − runtime overhead) / per-connection budget; a handshake that finds
+// no slot waits up to 5 s, then gets HTTP 503. The cap is computed here from the inputs at run time, never
+// written down: the lab checks the accounting by changing it (memory limit, per-connection cost, the
+// earlier 50 KiB accounting) and watching the cap move. "ours" runs our Gateway in the same container:
+// capacity = (limit × memoryBudgetRatio − baseline) / perConnectionBytes (src/server/config.ts defaults),
+// refusals are prompt 503s with Retry-After, and refused clients retry per the real client's policy.
+// Inputs: sim/scenarios/inputs/cloudrun-512mb.json (story inputs only).
+import { GO, NODE } from '../kernel/runtime.js';
+import { World } from '../kernel/world.js';
+import { trackOurMemory } from '../profiles/ours-memory.js';
+import { startOurGateway } from '../profiles/ours.js';
+import { StoryGateway } from '../profiles/story-gateway.js';
+import { FeedClientFleet } from '../robots/feed-clients.js';
+import { RobotFleet } from '../robots/game-robots.js';
+import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
+import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
+
+const SERVER = '10.0.0.2';
+const PORT = 8080;
+const MiB = 1024 * 1024;
+const EVENTS_MAX = 50_000_000;
+const CHANNEL = 'odin.global.status';
+
+/** The story's slot count: floor((container − overhead) / per-connection budget), in bytes. */
+export function storySlots(inputs: Inputs): number {
+  const n = (k: string) => num(inputs, k);
+  return Math.floor(((n('container.memoryMiB') - n('story.overheadMiB')) * MiB) / (n('story.perConnectionKiB') * 1024));
+}
+
+/** Connections to open: `load.connections`, or cap + `load.aboveCap` when that is ≥ 0. */
+function connectionsFor(inputs: Inputs, cap: number): number {
+  const above = num(inputs, 'load.aboveCap');
+  return above >= 0 ? cap + above : num(inputs, 'load.connections');
+}
+
+function buildWorld(inputs: Inputs, seed: string) {
+  const n = (k: string) => num(inputs, k);
+  const world = new World(`cloudrun-512mb/${seed}`);
+  const server = world.addHost({
+    name: 'cloudrun',
+    os: 'linux',
+    addresses: [SERVER],
+    memoryBytes: n('container.memoryMiB') * MiB,
+    cores: n('container.vcpu'),
+    sysctls: serverSysctls(inputs),
+  });
+  const lgSpec = loadgenHost(inputs);
+  const lg = world.addHost(lgSpec);
+  const robotsProc = world.spawn(lg, { name: 'robots', runtime: GO, nofileSoft: n('robots.nofile') });
+  return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
+}
+
+function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+}
+
+function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const { world, server, robotsProc } = buildWorld(inputs, seed);
+  const gwProc = world.spawn(server, {
+    name: 'gateway',
+    runtime: GO,
+    nofileSoft: n('gateway.nofile'),
+    memoryLimitBytes: n('container.memoryMiB') * MiB,
+    fdsReserved: n('gateway.fdsReserved'),
+  });
+  // The runtime overhead the story budgets is resident before the first connection.
+  if (!gwProc.mem.charge(n('story.overheadMiB') * MiB)) throw new Error('cloudrun-512mb: overhead exceeds the container');
+  const slots = storySlots(inputs);
+  const gw = new StoryGateway(gwProc, {
+    port: PORT,
+    backlog: n('host.somaxconn'), // Go listens with the system's somaxconn
+    handshakeCpuMs: n('story.handshakeCpuMs'),
+    inboundCpuMs: 0.02,
+    outboundCpuMs: 0.02,
+    perConnectionBytes: n('story.perConnectionKiB') * 1024,
+    sendBufferMessages: n('story.sendChannelSlots'),
+    writeWaitMs: 10_000,
+    betCpuMs: 0,
+    gameServiceMs: 0,
+    slots,
+    slotWaitMs: n('story.slotWaitMs'),
+  });
+  const fleet = new RobotFleet(
+    robotsProc,
+    { dstAddr: SERVER, dstPort: PORT, handshakeTimeoutMs: n('loadgen.handshakeTimeoutMs'), betSpreadMs: 0 },
+    world.rng.fork('robots'),
+  );
+  const total = connectionsFor(inputs, slots);
+  const gapMs = 1000 / n('load.rampPerSecond');
+  for (let i = 0; i < total; i++) fleet.add(i * gapMs);
+  const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
+  const r = world.sched.runUntil(endMs, EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`cloudrun-512mb: event bound reached at ${world.sched.nowMs} ms`);
+
+  const outcomes: Record<string, number> = {};
+  const firstAt: Record<string, number> = {};
+  const waits503: number[] = [];
+  for (const rb of fleet.robots) {
+    const key = rb.phase === 'open' ? 'connected' : `${rb.outcome}@${rb.outcomePhase}`;
+    bump(outcomes, key);
+    const at = rb.phase === 'open' ? rb.openMs : rb.outcomeMs;
+    if (firstAt[key] === undefined || at < (firstAt[key] as number)) firstAt[key] = at;
+    if (rb.outcome === 'http-503') waits503.push(rb.outcomeMs - rb.connectedMs);
+  }
+  waits503.sort((a, b) => a - b);
+  const limits: LimitHit[] = [];
+  if (gw.stats.refused503 > 0) {
+    limits.push({
+      limit: `container.memoryMiB via the story's accounting: ${slots} slots = (container.memoryMiB − story.overheadMiB) / story.perConnectionKiB; then HTTP 503 after story.slotWaitMs`,
+      firstAtMs: firstAt['http-503@upgrading'] ?? 0,
+      count: gw.stats.refused503,
+    });
+  }
+  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+
+  const componentsKiB = (n('story.sendChannelSlots') * n('story.messageBytes') + n('story.replayBufferMessages') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
+  const channelOnlyKiB = (n('story.sendChannelSlots') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
+  const metrics: Record<string, number> = {
+    connectionsAttempted: total,
+    slots,
+    sessionsPeak: gw.stats.peakSessions,
+    refused503: gw.stats.refused503,
+    refusalWaitMinMs: round3(waits503[0] ?? 0),
+    refusalWaitP50Ms: round3(percentile(waits503, 50)),
+    refusalWaitMaxMs: round3(waits503[waits503.length - 1] ?? 0),
+    memoryPeakMiB: round3(gwProc.mem.peakBytes / MiB),
+    memoryLimitMiB: n('container.memoryMiB'),
+    storyComponentsKiB: round3(componentsKiB),
+    storyChannelOnlyKiB: round3(channelOnlyKiB),
+    memoryIfChannelsFullMiB: round3(n('story.overheadMiB') + (gw.stats.peakSessions * channelOnlyKiB) / 1024),
+  };
+  const outs = sortedCounts(outcomes);
+  const diagnosis: string[] = [
+    `The story's accounting gives floor((${n('container.memoryMiB')} − ${n('story.overheadMiB')}) MiB / ${n('story.perConnectionKiB')} KiB) = ${slots} slots; ` +
+      `${total} connections: ${outs['connected'] ?? 0} connected, ${gw.stats.refused503} got HTTP 503.`,
+  ];
+  if (waits503.length > 0) {
+    diagnosis.push(
+      `Each 503 came after the semaphore's wait: ${(metrics['refusalWaitMinMs']! / 1000).toFixed(3)}–${(metrics['refusalWaitMaxMs']! / 1000).toFixed(3)} s from the Upgrade ` +
+        `(story.slotWaitMs ${n('story.slotWaitMs')} ms + handshake CPU); every refused client held a socket and a goroutine that long.`,
+    );
+  }
+  diagnosis.push(
+    `Memory peaked at ${metrics['memoryPeakMiB']} MiB of ${n('container.memoryMiB')} MiB: the semaphore keeps the accounted usage under the limit by construction.`,
+    `The story's own components add up to ${metrics['storyComponentsKiB']} KiB (send channel ${n('story.sendChannelSlots')} × ${n('story.messageBytes')} B, ` +
+      `replay ${n('story.replayBufferMessages')} × ${n('story.messageBytes')} B, ${n('story.stateKiB')} KiB state); its ${n('story.perConnectionKiB')} KiB budget is that, rounded up.`,
+  );
+  if (n('story.perConnectionKiB') < channelOnlyKiB) {
+    diagnosis.push(
+      `Unsafe accounting: ${n('story.perConnectionKiB')} KiB is less than a full send channel alone (${metrics['storyChannelOnlyKiB']} KiB). ` +
+        `With every channel full, ${gw.stats.peakSessions} connections would need ${metrics['memoryIfChannelsFullMiB']} MiB — over the ${n('container.memoryMiB')} MiB container (OOM kill, not 503s).`,
+    );
+  }
+  const resets = Object.entries(outs).filter(([k]) => k.startsWith('ECONNRESET')).reduce((s, [, v]) => s + v, 0);
+  diagnosis.push(
+    resets === 0
+      ? 'No client saw ECONNRESET: the semaphore refuses with HTTP responses. Resets in the field need another mechanism (the platform front end, the load tool) — not in this model.'
+      : `${resets} clients saw ECONNRESET.`,
+  );
+  return { scenario: 'cloudrun-512mb', gateway: 'story', variant, seed, inputs, outcomes: outs, limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+}
+
+function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const { world, server, robotsProc, srcAddrs } = buildWorld(inputs, seed);
+  const gwProc = world.spawn(server, {
+    name: 'gateway',
+    runtime: NODE,
+    nofileSoft: n('gateway.nofile'),
+    nofileHard: n('gateway.nofile'),
+    memoryLimitBytes: n('container.memoryMiB') * MiB,
+    fdsReserved: n('gateway.fdsReserved'),
+  });
+  const perConnectionBytes = n('ours.perConnectionKiB') * 1024;
+  const baselineBytes = n('ours.baselineMiB') * MiB;
+  const ours = startOurGateway(gwProc, {
+    port: PORT,
+    backlog: 511, // Node's listen() default; the kernel clamps to somaxconn
+    handshakeCpuMs: n('ours.handshakeCpuMs'),
+    inboundCpuMs: 0.02,
+    writeCpuMs: 0.02,
+    baselineBytes,
+    perConnectionBytes,
+    memoryBudgetRatio: n('ours.memoryBudgetRatio'),
+  });
+  trackOurMemory(gwProc, ours, baselineBytes, perConnectionBytes);
+  const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs });
+  const total = connectionsFor(inputs, storySlots(inputs));
+  const gapMs = 1000 / n('load.rampPerSecond');
+  for (let i = 0; i < total; i++) fleet.add(i * gapMs, { connectTimeoutMs: n('loadgen.handshakeTimeoutMs') });
+  const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
+  const r = world.sched.runUntil(endMs, EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`cloudrun-512mb/ours: event bound reached at ${world.sched.nowMs} ms`);
+  return oursResult('cloudrun-512mb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
+}
+
+/** The report for "ours" runs that open connections and hold them (shared with memory-7gb). */
+export function oursResult(
+  scenario: string,
+  inputs: Inputs,
+  seed: string,
+  variant: string,
+  events: number,
+  virtualMs: number,
+  fleet: FeedClientFleet,
+  ours: ReturnType<typeof startOurGateway>,
+  memoryPeakBytes: number,
+  oomAtMs: number,
+): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const cap = ours.gateway.admission.capacity;
+  const outcomes: Record<string, number> = {};
+  const refusalMs: number[] = [];
+  const timeoutMs: number[] = [];
+  let firstRefusalMs = -1;
+  for (const rb of fleet.robots) {
+    const first = rb.attempts[0];
+    bump(outcomes, `first attempt: ${first?.outcome ?? 'pending'}`);
+    bump(outcomes, rb.openedMs >= 0 ? 'connected (at end of run)' : `not connected: last attempt ${rb.attempts[rb.attempts.length - 1]?.outcome ?? 'pending'}`);
+    for (const a of rb.attempts) {
+      if (a.outcome === 'http-503') {
+        refusalMs.push(a.endMs - a.startMs);
+        if (firstRefusalMs < 0 || a.endMs < firstRefusalMs) firstRefusalMs = a.endMs;
+      }
+      if (a.outcome === 'timeout') timeoutMs.push(a.endMs - a.startMs);
+    }
+  }
+  refusalMs.sort((a, b) => a - b);
+  const attempts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(fleet.attemptCounts)) attempts[`attempts ${k}`] = v;
+  const limits: LimitHit[] = [];
+  if (refusalMs.length > 0) {
+    const key = cap.boundBy === 'memory' ? 'container.memoryMiB' : cap.boundBy === 'descriptors' ? 'gateway.nofile' : 'admission.connectionsMax';
+    limits.push({ limit: `${key}: our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
+  }
+  if (oomAtMs >= 0) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
+  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  const metrics: Record<string, number> = {
+    connectionsAttempted: fleet.robots.length,
+    capacity: cap.connectionsMax,
+    capacityMemoryTerm: cap.terms.memory ?? -1,
+    capacityDescriptorTerm: cap.terms.descriptors ?? -1,
+    ourPerConnectionKiB: n('ours.perConnectionKiB'),
+    ourMemoryBudgetRatio: n('ours.memoryBudgetRatio'),
+    sessionsAtEnd: ours.gateway.sessionCount(),
+    refusals503: refusalMs.length,
+    refusalLatencyP50Ms: round3(percentile(refusalMs, 50)),
+    refusalLatencyMaxMs: round3(refusalMs[refusalMs.length - 1] ?? 0),
+    timeouts: timeoutMs.length,
+    memoryPeakMiB: round3(memoryPeakBytes / MiB),
+    ...sortedCounts(attempts),
+  };
+  const diagnosis = [
+    `Our capacity in ${n('container.memoryMiB')} MiB: min(config ${cap.terms.config}, memory floor((${n('container.memoryMiB')} MiB × ${n('ours.memoryBudgetRatio')} − ${n('ours.baselineMiB')} MiB) / ${n('ours.perConnectionKiB')} KiB) = ${cap.terms.memory}, descriptors ${cap.terms.descriptors}) = ${cap.connectionsMax}, bound by ${cap.boundBy}.`,
+    refusalMs.length === 0
+      ? `Every one of the ${fleet.robots.length} clients was admitted; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
+      : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began; refused clients retried per the client's backoff.`,
+    timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
+  ];
+  if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);
+  return { scenario, gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events, virtualMs };
+}
+
+export const cloudrun512mb: Scenario = {
+  name: 'cloudrun-512mb',
+  story: 'SCENARIOS.md cloudrun-512mb: a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
+  defaults: defaults as Inputs,
+  variants: {
+    'cap + 1 connections': { 'load.aboveCap': 1 },
+    'earlier accounting (50 KiB, no replay buffer)': { 'story.perConnectionKiB': 50, 'story.replayBufferMessages': 0 },
+  },
+  oursVariants: ['cap + 1 connections'],
+  gateways: ['story', 'ours'],
+  run,
+};
