@@ -27,7 +27,7 @@ const steps = fc.array(
     probe: fc.option(fc.record({ channel: fc.nat(2), back: fc.nat(12), span: fc.oneof(fc.constant(-1), fc.nat(12)) }), { freq: 2 }),
     expireAtMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { freq: 6 }),
   }),
-  { maxLength: 120 },
+  { maxLength: 120, size: 'max' },
 );
 
 function play(limits: { eventsMax: number; bytesMax: number; ageMs: number }, skip: number, unknownPrev: boolean, script: readonly Step[]): void {

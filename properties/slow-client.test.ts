@@ -9,6 +9,7 @@ import type { EventRecord } from '../src/core/history.js';
 import type { Priority } from '../src/core/options.js';
 import { OutboundQueue } from '../src/core/outbound-queue.js';
 import type { ServerMessage } from '../src/core/protocol.js';
+import { System, realCore } from './model/system.js';
 import { runs } from './support/runs.js';
 
 const CH = ['a', 'b', 'c'];
@@ -26,7 +27,7 @@ const op = fc.oneof(
 describe('outbound queue (slow-client policy)', () => {
   it('accounts for every event (delivered or named by a gap), in order per channel, and counts its bytes truly', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 60, size: 'max' }), (ops) => {
         const queue = new OutboundQueue();
         let offset = 0;
         const handed = new Map<string, number[]>(); // offsets given to the queue since the last take
@@ -107,5 +108,94 @@ describe('outbound queue (slow-client policy)', () => {
       }),
       runs(400),
     );
+  });
+});
+
+// ---- the policy of DESIGN §4, through the gateway ------------------------------------------------------
+
+const CLASSES = [
+  { pattern: 'c', priority: 'critical' as const, conflate: false },
+  { pattern: 'h', priority: 'high' as const, conflate: false },
+  { pattern: 'n', priority: 'normal' as const, conflate: false },
+  { pattern: 'nc', priority: 'normal' as const, conflate: true },
+  { pattern: 'l', priority: 'low' as const, conflate: false },
+  { pattern: 'lc', priority: 'low' as const, conflate: true },
+];
+const MAX = 4_000;
+const LEVELS = [0.5, 0.75, 0.9] as const;
+
+describe('slow-client policy (DESIGN §4): conflate, then shed by priority, critical never', () => {
+  it('takes exactly the step the fill level calls for, and tells the client its level', () => {
+    const seen = { queued: 0, conflated: 0, shed: 0, closed: 0 };
+    const step = fc.oneof(
+      { weight: 20, arbitrary: fc.record({ channel: fc.oneof(fc.constant(0), fc.nat(CLASSES.length - 1)), size: fc.integer({ min: 1, max: 900 }) }) },
+      { weight: 1, arbitrary: fc.record({ unstall: fc.integer({ min: 0, max: 1_600 }) }) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 1_600 }), fc.array(step, { maxLength: 60, size: 'max' }), (buffered, steps) => {
+        const sys = new System(realCore, {
+          options: { heartbeatMs: 1e9, channelClasses: CLASSES, outbound: { queueBytesMax: MAX, socketHighWaterBytes: 100, throttleLevels: [...LEVELS], slowCloseAfterMs: 1e9 } },
+        });
+        const link = sys.connect({ ip: '10.0.0.1', userId: null })!;
+        sys.send(link, { type: 'subscribe', id: 1, channels: CLASSES.map((c) => c.pattern) });
+        link.conn.buffered = buffered;
+        const session = link.session;
+        for (const s of steps) {
+          if ('unstall' in s) {
+            link.conn.buffered = 0;
+            sys.gateway.onWritable(session);
+            sys.settle();
+            expect(session.queue.length).toBe(0);
+            expect(session.throttleLevel).toBe(0); // caught up: the level steps down once the queue is empty
+            link.conn.buffered = Math.max(100, s.unstall);
+            continue;
+          }
+          if (link.ended !== null) break;
+          const cls = CLASSES[s.channel]!;
+          const pressure = session.queue.bytes + link.conn.buffered;
+          const fill = pressure / MAX;
+          const previous = session.throttleLevel;
+          const tail = [...session.queue.snapshot()].reverse().find((slot) => slot.channel === cls.pattern);
+          const [offset] = sys.publish([{ channel: cls.pattern, data: JSON.stringify('x'.repeat(s.size)) }]);
+          const size = JSON.stringify({ type: 'event', ch: cls.pattern, offset, prev: 0, data: 'x'.repeat(s.size) }).length;
+          // The level: thresholds crossed, stepping down only once clearly (0.1) below the one left.
+          let level = LEVELS.filter((t) => fill >= t).length;
+          if (level < previous && fill > LEVELS[previous - 1]! - 0.1) level = previous;
+          const ended = link.ended as { code: number } | null;
+          if (ended !== null) {
+            seen.closed++;
+            expect(cls.priority).toBe('critical');
+            expect(ended.code).toBe(1008);
+            expect(pressure + size).toBeGreaterThan(2 * MAX - 200); // frames' prev field varies a little
+            break;
+          }
+          expect(session.throttleLevel).toBe(level);
+          const after = session.queue.snapshot();
+          const mine = after.filter((slot) => slot.channel === cls.pattern);
+          const queued = mine.some((slot) => slot.event === offset);
+          const shed = mine.some((slot) => slot.event !== offset && slot.gap !== null && slot.gap[0] <= offset! && offset! <= slot.gap[1]);
+          const over = pressure + size > MAX + 50;
+          const under = pressure + size < MAX - 50;
+          if (cls.priority === 'critical') {
+            expect(queued).toBe(true);
+          } else if (cls.conflate && level >= 1 && tail?.event != null) {
+            // Conflated: the newest queued event of the channel is replaced, its offset joins the gap.
+            expect(queued).toBe(true);
+            expect(mine.at(-1)?.gap?.[1]).toBe(tail.event);
+          } else if ((cls.priority === 'low' && level >= 2) || (cls.priority === 'normal' && level >= 3) || over) {
+            expect(shed).toBe(true);
+          } else if (under) {
+            expect(queued).toBe(true);
+          }
+          expect(queued !== shed).toBe(true);
+          if (shed) seen.shed++;
+          else if (tail?.event != null && mine.at(-1)?.gap?.[1] === tail.event) seen.conflated++;
+          else seen.queued++;
+        }
+      }),
+      runs(200),
+    );
+    // Guards the generator: every branch of the policy was taken.
+    expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ const cases: [Variant, RegExp][] = [
   [offByOneRing, /I[34]:/],
   [reversedRing, /I1/],
   [seamDuplicate, /I[124]|I1\/I2/],
-  [loseFirstEvent, /I3|publish acknowledged/],
+  [loseFirstEvent, /I3|accounting: events published/],
   [dropFirstLive, /I3/],
   [perClientEncoding, /I5/],
   [headOfLineBlocking, /I3/],

@@ -20,9 +20,9 @@ export const realTrack: TrackFactory = (last, limits) => new ChannelTrack('c', '
 type Fate = 'deliver' | 'drop' | 'duplicate' | 'notice' | 'lossy-notice' | 'answer' | 'fail';
 
 export const trackScenarios = fc.record({
-  steps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 40 }),
+  steps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 40, size: 'max' }),
   start: fc.nat(5),
-  fates: fc.array(fc.constantFrom<Fate>('deliver', 'deliver', 'deliver', 'drop', 'duplicate', 'notice', 'lossy-notice', 'answer', 'answer', 'fail'), { maxLength: 60 }),
+  fates: fc.array(fc.constantFrom<Fate>('deliver', 'deliver', 'deliver', 'drop', 'duplicate', 'notice', 'lossy-notice', 'answer', 'answer', 'fail'), { maxLength: 60, size: 'max' }),
   bufferEventsMax: fc.integer({ min: 1, max: 8 }),
   replayOffsetsMax: fc.integer({ min: 3, max: 120 }),
 });

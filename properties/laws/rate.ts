@@ -33,6 +33,7 @@ export const bucketScenarios = fc.record({
   start: fc.integer({ min: 0, max: 10_000 }),
   steps: fc.array(fc.record({ dtMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 5_000 })), probe: fc.constantFrom('take', 'take', 'take', 'wait', 'full') }), {
     maxLength: 150,
+    size: 'max',
   }),
 });
 
@@ -74,7 +75,7 @@ export function bucketProperty(make: BucketFactory): fc.IPropertyWithHooks<[Buck
 export const handshakeRateProperty = fc.property(
   fc.integer({ min: 1, max: 8 }),
   fc.constantFrom(1, 2, 5),
-  fc.array(fc.integer({ min: 0, max: 1_500 }), { maxLength: 80 }),
+  fc.array(fc.integer({ min: 0, max: 1_500 }), { maxLength: 80, size: 'max' }),
   (burst, perSecond, gaps) => {
     const sys = new System(realCore, { options: { heartbeatMs: 1e9, admission: { handshakeBurst: burst, handshakesPerSecond: perSecond, perIpMax: 1e6, perUserMax: 1e6, connectionsMax: 1e6 } } });
     const accepted: number[] = [];
@@ -107,7 +108,7 @@ export const inboundRateProperty = fc.property(
   fc.integer({ min: 1, max: 8 }),
   fc.constantFrom(1, 2, 5),
   fc.integer({ min: 0, max: 4 }),
-  fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 60 }),
+  fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 60, size: 'max' }),
   (burst, perSecond, violationsMax, gaps) => {
     const sys = new System(realCore, { options: { heartbeatMs: 1e9, inbound: { messageBurst: burst, messagesPerSecond: perSecond, violationsMax } } });
     const link = sys.connect({ ip: '10.0.0.1', userId: null })!;
