@@ -31,7 +31,7 @@ export function storySlots(inputs: Inputs): number {
   return Math.floor(((n('container.memoryMiB') - n('story.overheadMiB')) * MiB) / (n('story.perConnectionKiB') * 1024));
 }
 
-/** Connections to open: `load.connections`, or cap + `load.aboveCap` when that is ≥ 0. */
+/** Connections to open: `load.connections`, or the gateway's cap + `load.aboveCap` when that is ≥ 0 (-1: off). */
 function connectionsFor(inputs: Inputs, cap: number): number {
   const above = num(inputs, 'load.aboveCap');
   return above >= 0 ? cap + above : num(inputs, 'load.connections');
@@ -149,7 +149,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   diagnosis.push(
     `Memory peaked at ${metrics['memoryPeakMiB']} MiB of ${n('container.memoryMiB')} MiB: the semaphore keeps the accounted usage under the limit by construction.`,
     `The story's own components add up to ${metrics['storyComponentsKiB']} KiB (send channel ${n('story.sendChannelSlots')} × ${n('story.messageBytes')} B, ` +
-      `replay ${n('story.replayBufferMessages')} × ${n('story.messageBytes')} B, ${n('story.stateKiB')} KiB state); its ${n('story.perConnectionKiB')} KiB budget is that, rounded up.`,
+      `replay ${n('story.replayBufferMessages')} × ${n('story.messageBytes')} B, ${n('story.stateKiB')} KiB state); its ${n('story.perConnectionKiB')} KiB budget is ${n('story.perConnectionKiB') >= componentsKiB ? 'that, rounded up' : 'less than that'}.`,
   );
   if (n('story.perConnectionKiB') < channelOnlyKiB) {
     diagnosis.push(
@@ -190,8 +190,10 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
     memoryBudgetRatio: n('ours.memoryBudgetRatio'),
   });
   trackOurMemory(gwProc, ours, baselineBytes, perConnectionBytes);
-  const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs });
-  const total = connectionsFor(inputs, storySlots(inputs));
+  // Like the story's load tool, each client tries once and counts a failure (no reconnects).
+  const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
+  // "cap + N" is relative to our own capacity here: each gateway is checked against its own accounting.
+  const total = connectionsFor(inputs, ours.gateway.admission.capacity.connectionsMax);
   const gapMs = 1000 / n('load.rampPerSecond');
   for (let i = 0; i < total; i++) fleet.add(i * gapMs, { connectTimeoutMs: n('loadgen.handshakeTimeoutMs') });
   const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
@@ -260,7 +262,7 @@ export function oursResult(
     `Our capacity in ${n('container.memoryMiB')} MiB: min(config ${cap.terms.config}, memory floor((${n('container.memoryMiB')} MiB × ${n('ours.memoryBudgetRatio')} − ${n('ours.baselineMiB')} MiB) / ${n('ours.perConnectionKiB')} KiB) = ${cap.terms.memory}, descriptors ${cap.terms.descriptors}) = ${cap.connectionsMax}, bound by ${cap.boundBy}.`,
     refusalMs.length === 0
       ? `Every one of the ${fleet.robots.length} clients was admitted; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
-      : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began; refused clients retried per the client's backoff.`,
+      : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : '; refused clients retried per the client\'s backoff'}.`,
     timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
   ];
   if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);
