@@ -12,6 +12,7 @@
 // Inputs: sim/scenarios/inputs/syn-backlog.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
+import { LAN } from '../net/link.js';
 import { startOurGateway } from '../profiles/ours.js';
 import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
 import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
@@ -68,6 +69,10 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     cores: LOADGEN_CORES,
     sysctls: { portLo: range.lo, portHi: range.hi, tcpTwReuse: n('loadgen.twReuse') as 0 | 1 | 2 },
   });
+  // The path between load box and server, both ways: half the round trip each.
+  const oneWayMs = n('net.rttMs') / 2;
+  world.net.setLink('loadgen', 'server', { ...LAN, latencyMs: oneWayMs });
+  world.net.setLink('server', 'loadgen', { ...LAN, latencyMs: oneWayMs });
   const gwProc = world.spawn(server, {
     name: 'gateway',
     runtime: gateway === 'ours' ? NODE : GO,
@@ -218,7 +223,8 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
       `accept queue holds ${fmt(B + 1)}; SYN queue "full" at ${fmt(B)} — ` +
       (cookies > 0
         ? `with syncookies=${cookies} an overflowing SYN queue answers with cookies, so tcp_max_syn_backlog (${fmt(n('host.synBacklog'))}) drops nothing.`
-        : `without syncookies SYNs are also dropped once ¾ of tcp_max_syn_backlog (${fmt(Math.floor((3 * n('host.synBacklog')) / 4))}) requests wait.`),
+        : `without syncookies SYNs are also dropped once ¾ of tcp_max_syn_backlog (${fmt(Math.floor((3 * n('host.synBacklog')) / 4))}) requests wait — ` +
+          `at ${fmt(f.r1)}/s that needs each handshake half-open for ${round3((0.75 * n('host.synBacklog')) / f.r1)} s (RTT here ${n('net.rttMs')} ms).`),
   );
   out.push(
     `The accept loop serves ${fmt(mu)}/s (${f.gateway === 'ours' ? 'event loop: accept + upgrade' : `${n('gateway.acceptCpuMs')} ms per accept on one thread`}); ` +
@@ -242,22 +248,37 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   if (failed === 0) out.push(`All ${fmt(users)} connections succeeded.`);
   else {
     const kinds = Object.entries(f.failures).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-    out.push(`${fmt(failed)} of ${fmt(users)} attempts failed (${m['failedPct']} %): ${kinds}. By window: ${failureWindows(f.failureTimes, 20_000).join('; ')}.`);
+    out.push(`${fmt(failed)} of ${fmt(users)} attempts failed (${m['failedPct']} %): ${kinds}. By window: ${failureWindows(f.failureTimes, 20_000).join('; ')} (the ramp ends at ${m['rampSeconds']} s).`);
   }
   const cpu = m['serverCpuUtilisationPct'] as number;
+  const timeoutS = n('load.handshakeTimeoutMs') / 1000;
+  const connectTimeouts = (f.failures['timeout@connecting'] ?? 0) + (f.failures['ETIMEDOUT'] ?? 0);
+  const upgradeTimeouts = f.failures['timeout@upgrading'] ?? 0;
   if (f.gateway === 'story') {
-    if (mu > muStar) {
+    const peakQ = m['acceptQueuePeak'] as number;
+    if (mu >= f.r1) {
       out.push(
-        `Verdict: under the story's numbers the explanation does not hold. An accept loop at ${fmt(mu)}/s keeps both queues near empty, so neither ` +
-          `somaxconn nor tcp_max_syn_backlog binds and raising both to 8,192 changes nothing. Queue overflow needs the loop below ${fmt(muStar)}/s — ` +
-          `a loop doing ≥ ${round3(1000 / Math.max(muStar, 1e-9))} ms of work per connection on one thread, which shows as only 1/${f.cores} ` +
-          `(${round3(100 / f.cores)} %) of this host's CPU: an "idle" CPU is compatible with a saturated single-threaded loop, not with a fast one.`,
+        `Verdict: under the story's numbers the explanation does not hold. An accept loop at ${fmt(mu)}/s outruns the ramp's ${fmt(f.r1)}/s, so the accept ` +
+          `queue never holds more than ${fmt(peakQ)} and no SYN is dropped; raising somaxconn and tcp_max_syn_backlog to 8,192 changes nothing. ` +
+          `Overflow needs the loop below ${fmt(muStar)}/s — ≥ ${round3(1000 / Math.max(muStar, 1e-9))} ms of work per connection on one thread, which shows as only ` +
+          `1/${f.cores} (${round3(100 / f.cores)} %) of this host's CPU: an "idle" CPU fits a saturated single-threaded loop, not a fast one.`,
       );
     } else {
       out.push(
-        `Verdict: with an accept loop at ${fmt(mu)}/s (< ${fmt(muStar)}/s) the accept queue overflows mid-ramp and SYN drops turn into retransmits and connect timeouts, ` +
-          `as the story says — while the server's CPU reads ${cpu} % (one saturated thread of ${f.cores} cores). ` +
-          `A bigger queue helps only while it can absorb the ramp's excess ∫(λ − μ)dt; syncookies do not bypass a full accept queue.`,
+        `The loop (${fmt(mu)}/s) is slower than the ramp's peak (${fmt(f.r1)}/s): the accept queue grew to ${fmt(peakQ)} of ${fmt(B + 1)}, so a connection ` +
+          `waited up to ${round3(m['acceptQueueWaitMaxMs'] as number / 1000)} s in the kernel after its handshake had completed (full queue ÷ loop rate = ` +
+          `${round3((B + 1) / mu)} s), against the load tool's ${timeoutS} s. Failures: ${fmt(connectTimeouts)} connect timeouts (SYNs dropped on the full queue, ` +
+          `retransmitted at 1, 3, 7, 15, 31 s) and ${fmt(upgradeTimeouts)} upgrade timeouts (connected, never accepted in time).`,
+      );
+      out.push(
+        drops > 0
+          ? `Verdict: in this what-if the story's mechanism is real — the accept queue overflowed — while the CPU reads ${cpu} % (one saturated thread of ${f.cores}). ` +
+              `But it needs the slow loop, not just the queue sizes: syncookies do not bypass a full accept queue, and a bigger queue only turns drops into waits ` +
+              `— with ${fmt(B + 1)} slots at ${fmt(mu)}/s a queued client waits ${round3((B + 1) / mu)} s.`
+          : `Verdict: the queue never overflowed (its ${fmt(B + 1)} slots absorbed the ramp's excess), so no SYN was dropped; ` +
+              (upgradeTimeouts > 0
+                ? `the failures are clients that waited in the queue longer than ${timeoutS} s — a bigger queue traded drops for waits; only a faster loop fixes it.`
+                : 'every queued client was accepted within its timeout.'),
       );
     }
   } else {
