@@ -17,6 +17,7 @@ import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { oursResult } from './ours-report.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
@@ -200,73 +201,6 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`cloudrun-512mb/ours: event bound reached at ${world.sched.nowMs} ms`);
   return oursResult('cloudrun-512mb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
-}
-
-/** The report for "ours" runs that open connections and hold them (shared with memory-7gb). */
-export function oursResult(
-  scenario: string,
-  inputs: Inputs,
-  seed: string,
-  variant: string,
-  events: number,
-  virtualMs: number,
-  fleet: FeedClientFleet,
-  ours: ReturnType<typeof startOurGateway>,
-  memoryPeakBytes: number,
-  oomAtMs: number,
-): RunResult {
-  const n = (k: string) => num(inputs, k);
-  const cap = ours.gateway.admission.capacity;
-  const outcomes: Record<string, number> = {};
-  const refusalMs: number[] = [];
-  const timeoutMs: number[] = [];
-  let firstRefusalMs = -1;
-  for (const rb of fleet.robots) {
-    const first = rb.attempts[0];
-    bump(outcomes, `first attempt: ${first?.outcome ?? 'pending'}`);
-    bump(outcomes, rb.openedMs >= 0 ? 'connected (at end of run)' : `not connected: last attempt ${rb.attempts[rb.attempts.length - 1]?.outcome ?? 'pending'}`);
-    for (const a of rb.attempts) {
-      if (a.outcome === 'http-503') {
-        refusalMs.push(a.endMs - a.startMs);
-        if (firstRefusalMs < 0 || a.endMs < firstRefusalMs) firstRefusalMs = a.endMs;
-      }
-      if (a.outcome === 'timeout') timeoutMs.push(a.endMs - a.startMs);
-    }
-  }
-  refusalMs.sort((a, b) => a - b);
-  const attempts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(fleet.attemptCounts)) attempts[`attempts ${k}`] = v;
-  const limits: LimitHit[] = [];
-  if (refusalMs.length > 0) {
-    const key = cap.boundBy === 'memory' ? 'container.memoryMiB' : cap.boundBy === 'descriptors' ? 'gateway.nofile' : 'admission.connectionsMax';
-    limits.push({ limit: `${key}: our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
-  }
-  if (oomAtMs >= 0) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
-  const metrics: Record<string, number> = {
-    connectionsAttempted: fleet.robots.length,
-    capacity: cap.connectionsMax,
-    capacityMemoryTerm: cap.terms.memory ?? -1,
-    capacityDescriptorTerm: cap.terms.descriptors ?? -1,
-    ourPerConnectionKiB: n('ours.perConnectionKiB'),
-    ourMemoryBudgetRatio: n('ours.memoryBudgetRatio'),
-    sessionsAtEnd: ours.gateway.sessionCount(),
-    refusals503: refusalMs.length,
-    refusalLatencyP50Ms: round3(percentile(refusalMs, 50)),
-    refusalLatencyMaxMs: round3(refusalMs[refusalMs.length - 1] ?? 0),
-    timeouts: timeoutMs.length,
-    memoryPeakMiB: round3(memoryPeakBytes / MiB),
-    ...sortedCounts(attempts),
-  };
-  const diagnosis = [
-    `Our capacity in ${n('container.memoryMiB')} MiB: min(config ${cap.terms.config}, memory floor((${n('container.memoryMiB')} MiB × ${n('ours.memoryBudgetRatio')} − ${n('ours.baselineMiB')} MiB) / ${n('ours.perConnectionKiB')} KiB) = ${cap.terms.memory}, descriptors ${cap.terms.descriptors}) = ${cap.connectionsMax}, bound by ${cap.boundBy}.`,
-    refusalMs.length === 0
-      ? `Every one of the ${fleet.robots.length} clients was admitted; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
-      : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : '; refused clients retried per the client\'s backoff'}.`,
-    timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
-  ];
-  if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);
-  return { scenario, gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events, virtualMs };
 }
 
 export const cloudrun512mb: Scenario = {
