@@ -72,7 +72,9 @@ export class Gateway {
   private readonly history: History;
   private readonly index = new ChannelIndex<Subscription>();
   private readonly sessions = new Map<string, Session>();
-  private readonly dirty: Session[] = [];
+  /** Sessions with frames to write this turn; swapped with `flushing` so neither is reallocated. */
+  private dirty: Session[] = [];
+  private flushing: Session[] = [];
   private flushScheduled = false;
   private brokerStatus: BrokerStatus = 'connecting';
   private epoch: string;
@@ -534,7 +536,9 @@ export class Gateway {
 
   private flush(): void {
     this.flushScheduled = false;
-    const sessions = this.dirty.splice(0);
+    const sessions = this.dirty;
+    this.dirty = this.flushing;
+    this.flushing = sessions;
     for (const session of sessions) {
       session.dirty = false;
       if (session.state !== 'open') continue;
@@ -542,6 +546,7 @@ export class Gateway {
       this.writeAll(session);
       this.updateThrottle(session, session.conn.bufferedBytes() / this.options.outbound.queueBytesMax);
     }
+    sessions.length = 0;
   }
 
   private writeAll(session: Session): void {

@@ -3,43 +3,58 @@
 // event that will not be sent leaves a gap notice in its place, so a slow client is degraded explicitly,
 // never silently.
 //
-// A slot is an event, a gap notice, or both: conflating channel c replaces the queued event of c with the
-// newest one and widens the gap notice in front of it (gap 41..57, then event 58). Shedding appends or
-// widens a gap-only slot. Conflation gaps say `conflated`: the client should not replay them, the channel
-// was configured to want only its newest value. Order per channel is preserved: a slot is only rewritten while it is the newest
-// of its channel.
+// The common case costs no allocation per subscriber: an event is queued as the shared EventRecord itself
+// (its frame is the one every subscriber gets). Only the policy creates slots: a control frame, a gap
+// notice, or a gap notice with the newest event of a conflated channel behind it (gap 41..57, then event
+// 58). Conflation gaps say `conflated`: the client should not replay them, the channel was configured to
+// want only its newest value. Order per channel is preserved: an item is rewritten only while it is the
+// newest of its channel.
 import { encodeMessage } from './codec.js';
 import type { EventRecord } from './history.js';
 import type { Priority } from './options.js';
 import type { Frame } from './ports.js';
 import type { GapReason } from './protocol.js';
 
-interface Slot {
-  record: EventRecord | null;
-  control: Frame | null;
-  channel: string;
-  priority: Priority;
-  gapFrom: number;
-  gapTo: number;
-  gapReason: GapReason | null;
-  bytes: number;
+class Slot {
+  constructor(
+    readonly channel: string,
+    public record: EventRecord | null,
+    readonly control: Frame | null,
+    public gapFrom: number,
+    public gapTo: number,
+    public gapReason: GapReason | null,
+  ) {}
 }
+
+type Item = EventRecord | Slot;
 
 /** Rough size of a gap notice on the wire, counted against the queue bound. */
 const GAP_FRAME_BYTES = 96;
 const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, critical: 3 };
-
-export type EnqueueOutcome = 'queued' | 'conflated' | 'shed' | 'overflow';
+/** Past this many remembered channels the tail index is rebuilt from scratch (a pattern may span many). */
+const TAIL_CHANNELS_MAX = 4_096;
+/** Arrays up to this length are kept between turns (refilling them allocates nothing); longer ones are freed. */
+const KEEP_ITEMS_MAX = 1_024;
 
 /** Bytes queued over all sessions, kept up to date by every queue (a gauge without a sweep). */
 export interface QueueTotals {
   bytes: number;
 }
 
+function sizeOf(item: Item): number {
+  if (!(item instanceof Slot)) return item.frame.bytes.byteLength;
+  return (item.control?.bytes.byteLength ?? 0) + (item.gapReason === null ? 0 : GAP_FRAME_BYTES) + (item.record?.frame.bytes.byteLength ?? 0);
+}
+
 export class OutboundQueue {
-  private slots: Slot[] = [];
-  /** The newest slot of each channel, while it is still the newest and unsent. */
-  private readonly tail = new Map<string, Slot>();
+  /** items[0..count) are queued; later entries are stale leftovers kept only to reuse the array. */
+  private readonly items: Item[] = [];
+  /** Priority rank of each item, parallel to `items` (control frames and gaps count as critical). */
+  private readonly ranks: number[] = [];
+  private count = 0;
+  /** Sequence number of each channel's newest item; valid while ≥ `base` (the sequence of items[0]). */
+  private readonly tail = new Map<string, number>();
+  private base = 0;
   private queued = 0;
 
   constructor(private readonly totals: QueueTotals = { bytes: 0 }) {}
@@ -49,43 +64,45 @@ export class OutboundQueue {
   }
 
   get length(): number {
-    return this.slots.length;
+    return this.count;
   }
 
   pushControl(frame: Frame): void {
-    this.slots.push({ record: null, control: frame, channel: '', priority: 'critical', gapFrom: 0, gapTo: 0, gapReason: null, bytes: frame.bytes.byteLength });
-    this.grow(frame.bytes.byteLength);
+    this.push(new Slot('', null, frame, 0, 0, null), PRIORITY_RANK.critical);
   }
 
   pushEvent(record: EventRecord, priority: Priority): void {
-    const slot: Slot = { record, control: null, channel: record.channel, priority, gapFrom: 0, gapTo: 0, gapReason: null, bytes: record.frame.bytes.byteLength };
-    this.slots.push(slot);
-    this.grow(slot.bytes);
-    this.tail.set(record.channel, slot);
+    this.markTail(record.channel);
+    this.push(record, PRIORITY_RANK[priority]);
   }
 
   /** Replaces the channel's newest queued event with `record`, if there is one. */
   conflate(record: EventRecord): boolean {
-    const slot = this.tail.get(record.channel);
-    if (slot === undefined || slot.record === null) return false;
-    this.widenGap(slot, slot.record.offset, 'conflated');
-    this.grow(record.frame.bytes.byteLength - slot.record.frame.bytes.byteLength);
-    slot.bytes += record.frame.bytes.byteLength - slot.record.frame.bytes.byteLength;
-    slot.record = record;
+    const i = this.newestIndex(record.channel);
+    if (i < 0) return false;
+    const item = this.items[i]!;
+    const before = sizeOf(item);
+    if (item instanceof Slot) {
+      if (item.record === null) return false;
+      widen(item, item.record.offset, 'conflated');
+      item.record = record;
+    } else {
+      this.items[i] = new Slot(record.channel, record, null, item.offset, item.offset, 'conflated');
+    }
+    this.grow(sizeOf(this.items[i]!) - before);
     return true;
   }
 
   /** Records that `record` will not be sent: widens the channel's trailing gap or appends one. */
   shed(record: EventRecord, reason: GapReason): void {
-    const slot = this.tail.get(record.channel);
-    if (slot !== undefined && slot.record === null && slot.gapReason !== null) {
-      slot.gapTo = record.offset;
+    const i = this.newestIndex(record.channel);
+    const item = i < 0 ? undefined : this.items[i];
+    if (item instanceof Slot && item.record === null && item.gapReason !== null) {
+      item.gapTo = record.offset;
       return;
     }
-    const gap: Slot = { record: null, control: null, channel: record.channel, priority: 'critical', gapFrom: record.offset, gapTo: record.offset, gapReason: reason, bytes: GAP_FRAME_BYTES };
-    this.slots.push(gap);
-    this.grow(GAP_FRAME_BYTES);
-    this.tail.set(record.channel, gap);
+    this.markTail(record.channel);
+    this.push(new Slot(record.channel, null, null, record.offset, record.offset, reason), PRIORITY_RANK.critical);
   }
 
   /**
@@ -95,15 +112,21 @@ export class OutboundQueue {
   evictBelow(above: Priority, needBytes: number): boolean {
     let freed = 0;
     for (let rank = 0; rank < PRIORITY_RANK[above] && freed < needBytes; rank++) {
-      for (const slot of this.slots) {
-        if (freed >= needBytes) break;
-        if (slot.record === null || PRIORITY_RANK[slot.priority] !== rank) continue;
-        const before = slot.bytes;
-        this.widenGap(slot, slot.record.offset, 'shed'); // counts a new gap notice's bytes already
-        slot.record = null;
-        this.grow(GAP_FRAME_BYTES - slot.bytes);
-        slot.bytes = GAP_FRAME_BYTES;
-        freed += before - GAP_FRAME_BYTES;
+      for (let i = 0; i < this.count && freed < needBytes; i++) {
+        if (this.ranks[i] !== rank) continue;
+        const item = this.items[i]!;
+        const before = sizeOf(item);
+        if (item instanceof Slot) {
+          if (item.record === null) continue;
+          widen(item, item.record.offset, 'shed');
+          item.record = null;
+        } else {
+          this.items[i] = new Slot(item.channel, null, null, item.offset, item.offset, 'shed');
+        }
+        const after = sizeOf(this.items[i]!);
+        this.ranks[i] = PRIORITY_RANK.critical;
+        freed += before - after;
+        this.grow(after - before);
       }
     }
     return freed >= needBytes;
@@ -111,48 +134,77 @@ export class OutboundQueue {
 
   /** Takes every queued frame, in order, for one coalesced write. */
   take(): Frame[] {
-    const frames: Frame[] = [];
-    for (const slot of this.slots) {
-      if (slot.control !== null) frames.push(slot.control);
-      if (slot.gapReason !== null) {
-        frames.push(encodeMessage({ type: 'gap', ch: slot.channel, from: slot.gapFrom, to: slot.gapTo, reason: slot.gapReason }));
-      }
-      if (slot.record !== null) frames.push(slot.record.frame);
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[i]!;
+      n += item instanceof Slot ? Number(item.control !== null) + Number(item.gapReason !== null) + Number(item.record !== null) : 1;
     }
-    this.slots = [];
-    this.tail.clear();
-    this.grow(-this.queued);
+    const frames = new Array<Frame>(n);
+    let f = 0;
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[i]!;
+      if (!(item instanceof Slot)) {
+        frames[f++] = item.frame;
+        continue;
+      }
+      if (item.control !== null) frames[f++] = item.control;
+      if (item.gapReason !== null) frames[f++] = encodeMessage({ type: 'gap', ch: item.channel, from: item.gapFrom, to: item.gapTo, reason: item.gapReason });
+      if (item.record !== null) frames[f++] = item.record.frame;
+    }
+    this.discard();
     return frames;
   }
 
-  /** Drops everything queued: the session is gone (its client resumes from history). */
+  /** Drops everything queued: sent, or the session is gone (its client resumes from history). */
   discard(): void {
-    this.slots = [];
-    this.tail.clear();
+    this.base += this.count;
+    this.count = 0;
+    if (this.items.length > KEEP_ITEMS_MAX) {
+      this.items.length = 0;
+      this.ranks.length = 0;
+    }
+    if (this.tail.size > TAIL_CHANNELS_MAX) this.tail.clear();
     this.grow(-this.queued);
   }
 
   /** Gap ranges and events currently queued, for tests and the verify mode. */
   snapshot(): readonly { channel: string; event: number | null; gap: readonly [number, number] | null }[] {
-    return this.slots
-      .filter((slot) => slot.control === null)
-      .map((slot) => ({ channel: slot.channel, event: slot.record?.offset ?? null, gap: slot.gapReason === null ? null : ([slot.gapFrom, slot.gapTo] as const) }));
+    const out: { channel: string; event: number | null; gap: readonly [number, number] | null }[] = [];
+    for (const item of this.items.slice(0, this.count)) {
+      if (!(item instanceof Slot)) out.push({ channel: item.channel, event: item.offset, gap: null });
+      else if (item.control === null) out.push({ channel: item.channel, event: item.record?.offset ?? null, gap: item.gapReason === null ? null : [item.gapFrom, item.gapTo] });
+    }
+    return out;
+  }
+
+  private push(item: Item, rank: number): void {
+    this.items[this.count] = item;
+    this.ranks[this.count] = rank;
+    this.count++;
+    this.grow(sizeOf(item));
+  }
+
+  private markTail(channel: string): void {
+    this.tail.set(channel, this.base + this.count);
+  }
+
+  private newestIndex(channel: string): number {
+    const seq = this.tail.get(channel);
+    return seq === undefined || seq < this.base ? -1 : seq - this.base;
   }
 
   private grow(delta: number): void {
     this.queued += delta;
     this.totals.bytes += delta;
   }
+}
 
-  private widenGap(slot: Slot, offset: number, reason: GapReason): void {
-    if (slot.gapReason === null) {
-      slot.gapReason = reason;
-      slot.gapFrom = offset;
-      slot.bytes += GAP_FRAME_BYTES;
-      this.grow(GAP_FRAME_BYTES);
-    }
-    slot.gapTo = offset;
+function widen(slot: Slot, offset: number, reason: GapReason): void {
+  if (slot.gapReason === null) {
+    slot.gapReason = reason;
+    slot.gapFrom = offset;
   }
+  slot.gapTo = offset;
 }
 
 export function priorityRank(priority: Priority): number {
