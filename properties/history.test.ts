@@ -106,3 +106,19 @@ describe('history rings', () => {
     expect(history.read('a', 0)).toMatchObject({ covered: true, records: [{ offset: 1 }] });
   });
 });
+
+describe('invariants asserted in code', () => {
+  it('fail loudly (InvariantError, with the numbers) when offsets go backwards', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 100 }), (first, back) => {
+        const history = new History({ eventsMax: 5, bytesMax: 1e6, ageMs: 1e9 });
+        history.append({ channel: 'a', offset: first, prev: 0, data: '1' }, frameOf('x'), 0);
+        const next = first - (back % (first + 1));
+        expect(() => history.append({ channel: 'b', offset: next, prev: 0, data: '1' }, frameOf('x'), 0)).toThrowError(
+          expect.objectContaining({ name: 'InvariantError', message: `stream offset went from ${first} to ${next}` }),
+        );
+      }),
+      runs(50),
+    );
+  });
+});

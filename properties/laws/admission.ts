@@ -70,7 +70,11 @@ function checkCounts(model: AdmissionModel, real: AdmissionReal): void {
   for (const { userId, connections } of top) {
     expectThat(users.get(userId) === connections && connections <= model.limits.perUserMax, `I7: user ${userId} holds ${connections}`);
   }
-  for (let i = 1; i < top.length; i++) expectThat(top[i - 1]!.connections >= top[i]!.connections, 'usersTop is not sorted by connections');
+  for (let i = 1; i < top.length; i++) {
+    const [a, b] = [top[i - 1]!, top[i]!];
+    expectThat(a.connections > b.connections || (a.connections === b.connections && a.userId < b.userId), 'usersTop is not sorted by connections, then user');
+  }
+  expectThat(JSON.stringify(stats.topUsers) === JSON.stringify(top.slice(0, 10)) && stats.users === users.size && stats.held === held, 'stats: users');
 }
 
 export class AdmitCommand implements Cmd {
