@@ -220,9 +220,23 @@ export class Gateway {
 
   onMessage(session: Session, text: string): void {
     if (session.state !== 'open') return;
+    try {
+      this.handleMessage(session, text);
+    } catch (error) {
+      // Our bug, not the peer's: this session ends with 1011, every other session carries on.
+      this.ports.telemetry.log('error', 'internal error while handling a client message', { session: session.id, error: String(error) });
+      this.sendError(session, 'internal', 'internal error; reconnect and resume');
+      this.close(session, CloseCodes.internal, 'internal error');
+    }
+  }
+
+  private handleMessage(session: Session, text: string): void {
     session.awaitingPong = false;
-    if (!session.inbound.take(this.ports.clock.nowMs())) {
+    const now = this.ports.clock.nowMs();
+    if (!session.inbound.take(now)) {
+      if (now - session.lastViolationMs > this.options.inbound.violationWindowMs) session.violations = 0;
       session.violations++;
+      session.lastViolationMs = now;
       if (session.violations > this.options.inbound.violationsMax) {
         this.close(session, CloseCodes.policy, 'rate limit exceeded repeatedly');
         return;

@@ -44,8 +44,10 @@ export interface AdmissionOptions {
 export interface InboundOptions {
   readonly messageBurst: number;
   readonly messagesPerSecond: number;
-  /** Rate-limit violations (error frames) tolerated before the connection is closed 1008. */
+  /** Rate-limit violations (error frames) tolerated before the connection is closed 1008… */
   readonly violationsMax: number;
+  /** …counted within this window: a quiet spell this long forgives earlier violations. */
+  readonly violationWindowMs: number;
 }
 
 export interface LoadBrakeOptions {
@@ -98,7 +100,7 @@ export const defaultGatewayOptions: GatewayOptions = {
     handshakesPerSecond: 100,
     retryAfterS: 5,
   },
-  inbound: { messageBurst: 100, messagesPerSecond: 10, violationsMax: 10 },
+  inbound: { messageBurst: 100, messagesPerSecond: 10, violationsMax: 10, violationWindowMs: 60_000 },
   loadBrake: { eventLoopDelayMsMax: 500, utilizationMax: 0.98 },
   channelClasses: [],
   drainTimeoutMs: 10_000,

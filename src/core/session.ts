@@ -42,6 +42,7 @@ export class Session {
   overBoundSinceMs: number | null = null;
   overBoundTimer: Timer | null = null;
   violations = 0;
+  lastViolationMs = 0;
   awaitingPong = false;
   heartbeatTimer: Timer | null = null;
 

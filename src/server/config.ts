@@ -84,6 +84,7 @@ export const configSpec = {
     messageBurst: int(d.inbound.messageBurst, 1, 1_000_000, 'Client message token bucket size.'),
     messagesPerSecond: num(d.inbound.messagesPerSecond, 0, 1_000_000, 'Client message refill rate.', true),
     violationsMax: int(d.inbound.violationsMax, 0, 1_000_000, 'Rate-limit violations before a 1008 close.'),
+    violationWindowMs: int(d.inbound.violationWindowMs, 1_000, 86_400_000, 'A quiet spell this long forgives earlier rate-limit violations.'),
   },
   loadBrake: {
     eventLoopDelayMsMax: num(d.loadBrake.eventLoopDelayMsMax, 0, 60_000, 'Refuse handshakes while event-loop delay p99 exceeds this.', true),

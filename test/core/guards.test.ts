@@ -111,6 +111,18 @@ describe('inbound rate limit (I8)', () => {
     expect(c.conn.closed?.code).toBe(1008);
   });
 
+  it('forgives violations after a quiet window, so only sustained abuse is closed', () => {
+    const h = harness({ inbound: { messageBurst: 1, messagesPerSecond: 1, violationsMax: 2, violationWindowMs: 10_000 } });
+    const c = h.connect();
+    for (let round = 0; round < 5; round++) {
+      c.send({ type: 'ping', id: 1 });
+      c.send({ type: 'ping', id: 2 }); // over the bucket: one violation per round
+      h.clock.advance(11_000);
+    }
+    expect(c.conn.ofType('error').map((e) => e.code)).toEqual(Array(5).fill('rate_limited'));
+    expect(c.conn.closed).toBeNull();
+  });
+
   it('refills at the configured rate', () => {
     const h = harness({ inbound: { messageBurst: 2, messagesPerSecond: 2, violationsMax: 100 } });
     const c = h.connect();
@@ -118,6 +130,23 @@ describe('inbound rate limit (I8)', () => {
     h.clock.advance(1_000);
     for (let i = 0; i < 3; i++) c.send({ type: 'ping', id: 10 + i });
     expect(c.conn.ofType('pong')).toHaveLength(4);
+  });
+});
+
+describe('an internal fault', () => {
+  it('ends only the session it happened in, with an internal error and close 1011', () => {
+    const h = harness();
+    const victim = h.connect();
+    const bystander = h.connect();
+    bystander.send({ type: 'subscribe', id: 1, channels: ['a'] });
+    // Simulate a core bug on one session's path: its subscription table throws when read.
+    Object.defineProperty(victim.session, 'subscriptions', { get: () => { throw new Error('boom'); } });
+    victim.send({ type: 'subscribe', id: 1, channels: ['a'] });
+    expect(victim.conn.ofType('error').map((e) => e.code)).toEqual(['internal']);
+    expect(victim.conn.closed?.code).toBe(1011);
+    expect(h.telemetry.logs.some((l) => l.level === 'error')).toBe(true);
+    h.publish('a', 1);
+    expect(bystander.conn.ofType('event')).toHaveLength(1);
   });
 });
 
