@@ -5,6 +5,7 @@ import {
   type ChannelState,
   type ErrorCode,
   type GapReason,
+  RecoveryFailures,
   type RecoveryFailure,
   type ServerMessage,
   type SessionLimits,
@@ -18,7 +19,7 @@ class Malformed {
   constructor(readonly problem: string) {}
 }
 
-const RECOVERY_FAILURES: readonly string[] = ['epoch_changed', 'history_expired', 'too_many'] satisfies RecoveryFailure[];
+const RECOVERY_FAILURES: readonly string[] = RecoveryFailures;
 const ERROR_CODES: readonly string[] = ErrorCodes;
 
 function isObject(value: unknown): value is Obj {

@@ -40,7 +40,8 @@ export type ClientMessage = SubscribeMessage | UnsubscribeMessage | ReplayMessag
 // ---- server → client -------------------------------------------------------------------------------
 
 /** Why a resume failed. `unavailable`: the broker could not be asked (outage); the client may retry. */
-export type RecoveryFailure = 'epoch_changed' | 'history_expired' | 'too_many' | 'unavailable';
+export const RecoveryFailures = ['epoch_changed', 'history_expired', 'too_many', 'unavailable'] as const;
+export type RecoveryFailure = (typeof RecoveryFailures)[number];
 
 export interface ChannelState extends Position {
   /** Present when the subscribe carried `since` for this channel. */
