@@ -315,9 +315,22 @@ export class AdvanceCommand implements Cmd {
     return true;
   }
   run(model: Model, real: Real): void {
+    const endedBefore = real.sys.links.filter((l) => l.ended !== null).length;
     real.sys.advance(this.ms);
     model.nowMs += this.ms;
     observe(model, real);
+    if (this.ms >= 1_000) {
+      // Housekeeping ran during the advance: the periodic counters and gauges caught up.
+      const { sys } = real;
+      const stats = sys.gateway.stats();
+      expectThat((sys.telemetry.counts.get('odin_events_published_total') ?? 0) === model.head, 'housekeeping: events published counter');
+      expectThat((sys.telemetry.counts.get('odin_events_delivered_total') ?? 0) <= stats.events.delivered, 'housekeeping: events delivered counter');
+      expectThat(sys.telemetry.gauges.get('odin_history_channels') === stats.historyChannels, 'housekeeping: history channels gauge');
+      if (sys.links.filter((l) => l.ended !== null).length === endedBefore) {
+        expectThat(sys.telemetry.gauges.get('odin_subscriptions') === stats.subscriptions, 'housekeeping: subscriptions gauge');
+        expectThat(sys.telemetry.gauges.get('odin_outbound_queue_bytes') === stats.outboundQueueBytes, 'housekeeping: queue bytes gauge');
+      }
+    }
   }
   toString(): string {
     return `advance(${this.ms})`;
