@@ -5,9 +5,10 @@ import { scale100k } from './scale-100k.js';
 import { cloudrun512mb } from './cloudrun-512mb.js';
 import { dockerNofile1024 } from './docker-nofile-1024.js';
 import { synBacklog } from './syn-backlog.js';
+import { memory7gb } from './memory-7gb.js';
 import type { Scenario } from './scenario.js';
 
-export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024];
+export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
