@@ -12,12 +12,13 @@
 // Addressing (the 4-tuple rule): user i connects from `srcAddrs[i mod n]` to `dstPorts[i mod m]`, so extra
 // source addresses or server ports spread users over more (source, destination) port spaces.
 //
-// `ShortConnections` adds the other thing that parks ports on the load box: connections the box itself
-// opens and closes at a steady rate toward the same server IP:port (health checks, short HTTP calls) — the
-// box closes first, so each parks a port for TIME_WAIT.
+// Churn (`churnOne`): an open user closes and reconnects at once — the load box closes first, so each churn
+// parks a port for TIME_WAIT while the user takes a fresh one. At c churns/s the box holds c·TIME_WAIT
+// parked ports on top of the open ones: the ceiling range − c·TIME_WAIT of KERNEL.md's calibration note.
 //
 // One handler object serves every user; per-user state lives in plain objects; a user holds at most one
 // scheduler entry of its own at a time (deadline or retry).
+import type { Prng } from '../engine/prng.js';
 import type { SimEvent } from '../engine/scheduler.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';
@@ -36,6 +37,8 @@ export interface LoadUser {
   openMs: number;
   /** Last failure kind ("" while none). */
   lastFailure: string;
+  /** Index in the fleet's list of open users, or -1. */
+  slot: number;
 }
 
 export interface LoadSpec {
@@ -73,6 +76,8 @@ export interface LoadStats {
   /** Failed attempts that had connected, so the user's close parked a port in TIME_WAIT. */
   closesAfterConnect: number;
   opened: number;
+  /** Open users that closed and reconnected (churn). */
+  churned: number;
   openNow: number;
   openPeak: number;
   /** Connect latencies (connect() to SYN-ACK) of attempts that connected, in ms. */
@@ -81,12 +86,14 @@ export interface LoadStats {
 
 export class LoadFleet implements SocketHandler {
   readonly users: LoadUser[] = [];
+  private readonly open: LoadUser[] = [];
   readonly stats: LoadStats = {
     failures: {},
     firstFailureMs: {},
     failureTimesMs: [],
     closesAfterConnect: 0,
     opened: 0,
+    churned: 0,
     openNow: 0,
     openPeak: 0,
     connectMs: [],
@@ -101,7 +108,7 @@ export class LoadFleet implements SocketHandler {
   }
 
   add(atMs: number): LoadUser {
-    const u: LoadUser = { index: this.users.length, phase: 'idle', sock: null, timer: null, attempts: 0, startMs: atMs, openMs: -1, lastFailure: '' };
+    const u: LoadUser = { index: this.users.length, phase: 'idle', sock: null, timer: null, attempts: 0, startMs: atMs, openMs: -1, lastFailure: '', slot: -1 };
     this.users.push(u);
     this.proc.world.sched.at(atMs, startUser, { fleet: this, u });
     return u;
@@ -149,6 +156,8 @@ export class LoadFleet implements SocketHandler {
       this.clearTimer(u);
       u.phase = 'open';
       u.openMs = this.proc.world.sched.nowMs;
+      u.slot = this.open.length;
+      this.open.push(u);
       const st = this.stats;
       st.opened++;
       st.openNow++;
@@ -185,6 +194,34 @@ export class LoadFleet implements SocketHandler {
   private lostOpen(u: LoadUser): void {
     u.phase = 'upgrading'; // no longer open; fail() records and retries
     this.stats.openNow--;
+    this.unlist(u);
+  }
+
+  private unlist(u: LoadUser): void {
+    const i = u.slot;
+    if (i < 0) return;
+    const last = this.open.pop() as LoadUser;
+    if (last !== u) {
+      this.open[i] = last;
+      last.slot = i;
+    }
+    u.slot = -1;
+  }
+
+  /** One open user (chosen by `rng`) closes — first, so its port parks in TIME_WAIT — and reconnects. */
+  churnOne(rng: Prng): boolean {
+    if (this.open.length === 0) return false;
+    const u = this.open[rng.int(0, this.open.length - 1)] as LoadUser;
+    this.unlist(u);
+    this.stats.openNow--;
+    this.stats.churned++;
+    const s = u.sock;
+    u.sock = null;
+    s?.close();
+    u.attempts = 0;
+    u.phase = 'idle';
+    this.attempt(u);
+    return true;
   }
 
   private clearTimer(u: LoadUser): void {
@@ -244,58 +281,4 @@ function retryUser(j: UserJob): void {
 }
 function deadline(j: UserJob): void {
   j.fleet.expired(j.u);
-}
-
-export interface ShortSpec {
-  readonly dstAddr: string;
-  readonly dstPorts: readonly number[];
-  readonly srcAddrs: readonly string[];
-  readonly perSecond: number;
-  readonly fromMs: number;
-  readonly untilMs: number;
-}
-
-/** Short connections the load box opens and closes itself (it closes first: TIME_WAIT on its side). */
-export class ShortConnections implements SocketHandler {
-  readonly outcomes: Record<string, number> = {};
-  readonly firstAtMs: Record<string, number> = {};
-  private k = 0;
-
-  constructor(
-    readonly proc: SimProcess,
-    readonly spec: ShortSpec,
-  ) {
-    if (spec.perSecond > 0) proc.world.sched.at(spec.fromMs, nextShort, this);
-  }
-
-  private count(kind: string): void {
-    this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
-    if (this.firstAtMs[kind] === undefined) this.firstAtMs[kind] = this.proc.world.sched.nowMs;
-  }
-
-  tick(): void {
-    const sched = this.proc.world.sched;
-    if (sched.nowMs >= this.spec.untilMs || !this.proc.alive) return;
-    const i = this.k++;
-    const src = this.spec.srcAddrs[i % this.spec.srcAddrs.length] as string;
-    const port = this.spec.dstPorts[i % this.spec.dstPorts.length] as number;
-    const s = this.proc.connect(this.spec.dstAddr, port, this, null, { srcAddr: src });
-    if (typeof s === 'string') this.count(s);
-    sched.after(1000 / this.spec.perSecond, nextShort, this);
-  }
-
-  onConnect(s: TcpSocket): void {
-    this.count('ok');
-    s.close();
-  }
-  onData(): void {}
-  onEnd(): void {}
-  onError(_s: TcpSocket, code: Errno): void {
-    this.count(code);
-  }
-  onDrain(): void {}
-}
-
-function nextShort(c: ShortConnections): void {
-  c.tick();
 }

@@ -1,146 +1,319 @@
 // loadgen-ports — SCENARIOS.md "one load generator runs out of source ports".
 //
-// One Linux load generator (defaults: ports 32768–60999, TIME_WAIT 60 s, tcp_tw_reuse off) opens
-// connections to one server IP:port at a fixed rate and retries failures; optionally some users close and
-// reconnect (churn), which parks their ports in TIME_WAIT on the load generator. The server is healthy
-// (plenty of descriptors, accepts everything). The run shows when ports really run out — the 4-tuple
-// ceiling range − TIME_WAIT·closes/s — and what each knob of the story's fix changes.
-import { AcceptLoop, NODE } from '../kernel/runtime.js';
-import { NULL_HANDLER } from '../kernel/socket.js';
+// One Linux load box (ports 32768–60999, TIME_WAIT 60 s, tcp_tw_reuse off) ramps WebSocket users toward a
+// single server IP:port at ~100 new connections/s and retries failures; the server is healthy. The run
+// shows when the box's ports really run out: the 4-tuple rule gives one space of `range` ports per
+// (source address, server IP:port); an open connection holds one; a connection the *box* closes first
+// parks one more for TIME_WAIT (60 s, fixed — tcp_fin_timeout is FIN_WAIT2, not TIME_WAIT); so
+// EADDRNOTAVAIL starts when open + closes/s × 60 s reaches spaces × range (KERNEL.md behaviour 4 and the
+// calibration note). Each of the story's knobs is a variant; since the story's own inputs leave the ports
+// far from full, the knobs are also shown against a what-if in which users close and reconnect (churn).
+// (An earlier TCP-level version of this scenario, with the R − 60·c tests now in loadgen-ports.test.ts,
+// used sim/robots/tcp-users.ts; this one runs the story's Go server and our gateway behind the same load.)
+// Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
+import { GO, NODE } from '../kernel/runtime.js';
+import { linuxConntrackMax } from '../kernel/host.js';
 import { World } from '../kernel/world.js';
-import { TcpUsers } from '../robots/tcp-users.js';
+import { startOurGateway } from '../profiles/ours.js';
+import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
+import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
+import { SimTransport } from '../transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import {
+  byTime,
+  failureWindows,
+  fmt,
+  GiB,
+  loadgenAddresses,
+  MiB,
+  parsePortRange,
+  prefixed,
+  round3,
+  seconds,
+  sortedRecord,
+} from './capacity-common.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
 
-const SERVER = '10.0.0.1';
-const EVENTS_MAX = 100_000_000;
-const WINDOW_MS = 20_000;
+const NAME = 'loadgen-ports';
+const SERVER_ADDR = '10.0.0.10';
+const FIRST_PORT = 8080;
+/** Far above what the story needs (~2 M events with the what-if churn), low enough to stop a livelock. */
+const EVENTS_MAX = 40_000_000;
+/** The load box's RAM and cores do not enter this story; they only size its process. */
+const LOADGEN_MEMORY_BYTES = 16 * GiB;
+const LOADGEN_CORES = 8;
+
+interface Probe {
+  timeWaitPeak: number;
+  portsBusyPeak: number;
+  /** Once a second: [time, open-by-users, ports in use, TIME_WAIT, box closes so far]. */
+  readonly samples: [number, number, number, number, number][];
+}
 
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
   const n = (k: string) => num(inputs, k);
-  const world = new World(`loadgen-ports/${seed}`);
-  const gib = 1024 ** 3;
-  const srcAddrs = Array.from({ length: n('sourceAddresses') }, (_, i) => `10.9.0.${i + 1}`);
-  const load = world.addHost({
-    name: 'loadgen',
-    os: 'linux',
-    addresses: srcAddrs,
-    memoryBytes: 16 * gib,
-    cores: 8,
-    sysctls: {
-      portLo: n('portLo'),
-      portHi: n('portHi'),
-      tcpTwReuse: n('tcpTwReuse') as 0 | 1 | 2,
-      finTimeoutMs: n('finTimeoutMs'),
-    },
-  });
+  const range = parsePortRange(str(inputs, 'loadgen.portRange'));
+  const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
+  const serverPorts = Array.from({ length: n('server.ports') }, (_, i) => FIRST_PORT + i);
+  const world = new World(`${NAME}/${seed}`);
+  const serverMem = n('host.memoryGiB') * GiB;
+  const ctMax = n('host.conntrackMax') > 0 ? n('host.conntrackMax') : linuxConntrackMax(serverMem);
   const server = world.addHost({
     name: 'server',
     os: 'linux',
-    addresses: [SERVER],
-    memoryBytes: 64 * gib,
-    cores: 16,
-    sysctls: { conntrackMax: n('serverConntrackMax') },
+    addresses: [SERVER_ADDR],
+    memoryBytes: serverMem,
+    cores: n('host.cores'),
+    sysctls: {
+      somaxconn: n('host.somaxconn'),
+      tcpMaxSynBacklog: n('host.synBacklog'),
+      tcpSyncookies: n('host.syncookies') as 0 | 1 | 2,
+      conntrackMax: ctMax,
+    },
   });
-  const srvProc = world.spawn(server, { name: 'server', runtime: NODE, nofileSoft: 1_048_576 });
-  const ports = Array.from({ length: n('serverPorts') }, (_, i) => 8080 + i);
-  for (const port of ports) {
-    const l = srvProc.listen('*', port, 4096);
-    if (typeof l === 'string') throw new Error(l);
-    // A healthy server: accepts everything and holds it (when the client closes, it closes too).
-    new AcceptLoop(l, NODE, (s) => s.attach({ ...NULL_HANDLER, onEnd: (x) => x.close() }, null));
-  }
-  const loadProc = world.spawn(load, { name: 'loadgen', runtime: NODE, nofileSoft: 1_048_576 });
-  const users = new TcpUsers(loadProc, { dstAddr: SERVER, dstPorts: ports, srcAddrs, retryDelayMs: n('retryDelayMs') }, world.rng.fork('churn'));
-  const total = n('users');
-  const gapMs = 1000 / n('connectsPerSec');
-  for (let i = 0; i < total; i++) users.add(i * gapMs);
-  const closes = n('closesPerSec');
-  if (closes > 0) {
-    const every = 1000 / closes;
-    const churn = (): void => {
-      users.churnOne();
-      world.sched.after(every, churn, null);
-    };
-    world.sched.after(every, churn, null);
-  }
-  // Sample connected counts per window (one scheduler entry per window).
-  const samples: number[] = [];
-  const sample = (): void => {
-    samples.push(users.connected);
-    world.sched.after(WINDOW_MS, sample, null);
-  };
-  world.sched.after(WINDOW_MS, sample, null);
-  const r = world.sched.runUntil(n('durationMs'), EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error('loadgen-ports: event bound reached');
+  const loadgen = world.addHost({
+    name: 'loadgen',
+    os: 'linux',
+    addresses: srcAddrs,
+    memoryBytes: LOADGEN_MEMORY_BYTES,
+    cores: LOADGEN_CORES,
+    sysctls: {
+      portLo: range.lo,
+      portHi: range.hi,
+      tcpTwReuse: n('loadgen.twReuse') as 0 | 1 | 2,
+      timeWaitMs: n('loadgen.timeWaitMs'),
+      finTimeoutMs: n('loadgen.finTimeoutMs'),
+    },
+  });
 
-  const outcomes: Record<string, number> = {};
-  const byWindow: Record<string, number> = {};
-  let firstPortFailMs = -1;
-  for (const f of users.failures) {
-    outcomes[f.code] = (outcomes[f.code] ?? 0) + 1;
-    const w = Math.floor(f.atMs / WINDOW_MS);
-    const key = `failures ${(w * WINDOW_MS) / 1000}–${((w + 1) * WINDOW_MS) / 1000} s`;
-    byWindow[key] = (byWindow[key] ?? 0) + 1;
-    if (f.code === 'EADDRNOTAVAIL' && firstPortFailMs < 0) firstPortFailMs = f.atMs;
+  // ---- the server: healthy in the story; story = a Go server, ours = our gateway ----
+  const gwProc = world.spawn(server, {
+    name: 'gateway',
+    runtime: gateway === 'ours' ? NODE : GO,
+    nofileSoft: n('gateway.nofile'),
+    nofileHard: n('gateway.nofileHard'),
+  });
+  let capacityLine = '';
+  const storyServers: PacedAcceptServer[] = [];
+  let ours: ReturnType<typeof startOurGateway> | null = null;
+  if (gateway === 'story') {
+    gwProc.mem.charge(n('story.overheadMiB') * MiB);
+    for (const port of serverPorts) {
+      storyServers.push(
+        new PacedAcceptServer(gwProc, {
+          port,
+          backlog: n('host.somaxconn'), // Go listens with somaxconn (net/sock_linux.go maxListenerBacklog)
+          acceptCpuMs: n('gateway.acceptCpuMs'),
+          handshakeCpuMs: n('gateway.handshakeCpuMs'),
+          perConnectionBytes: n('story.perConnectionKiB') * 1024,
+        }),
+      );
+    }
+  } else {
+    const spec = { backlog: 511, handshakeCpuMs: n('gateway.acceptCpuMs') + n('gateway.handshakeCpuMs'), inboundCpuMs: 0.02, writeCpuMs: 0.02 };
+    const admission = { handshakesPerSecond: n('ours.handshakesPerSecondPerIp'), handshakeBurst: n('ours.handshakeBurstPerIp'), perIpMax: n('ours.connectionsPerIpMax') };
+    const o = startOurGateway(gwProc, { ...spec, port: serverPorts[0] as number, baselineBytes: n('ours.baselineMiB') * MiB, options: { admission } });
+    for (const port of serverPorts.slice(1)) new SimTransport(gwProc, o.gateway, { ...spec, port });
+    const cap = o.gateway.admission.capacity;
+    capacityLine = `Our gateway's capacity ${fmt(cap.connectionsMax)} (bound by ${cap.boundBy}) was never the limit here.`;
+    ours = o;
   }
-  outcomes['connected at end'] = users.connected;
-  const range = n('portHi') - n('portLo') + 1;
-  const spaces = n('sourceAddresses') * n('serverPorts');
-  const twS = load.sysctls.timeWaitMs / 1000;
-  const ceiling = n('tcpTwReuse') === 1 ? spaces * range - closes * 1 : spaces * range - closes * twS;
+  void ours;
+
+  // ---- the load box ----
+  const boxProc = world.spawn(loadgen, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
+  const fleet = new LoadFleet(boxProc, {
+    dstAddr: SERVER_ADDR,
+    dstPorts: serverPorts,
+    srcAddrs,
+    handshakeTimeoutMs: n('load.handshakeTimeoutMs'),
+    retryDelayMs: n('load.retryDelayMs'),
+    attemptsMax: n('load.attemptsMax'),
+  });
+  const users = n('load.connections');
+  const rate = n('load.rampPerSecond');
+  for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
+  const rampEndMs = (1000 * users) / rate;
+  const endMs = rampEndMs + n('load.holdMs');
+  // Churn: open users close (first) and reconnect at a steady rate — what parks ports in TIME_WAIT.
+  const shortRate = n('loadgen.closesPerSecond');
+  const churnRng = world.rng.fork('churn');
+  const churn = (): void => {
+    fleet.churnOne(churnRng);
+    if (world.sched.nowMs + 1000 / shortRate <= endMs) world.sched.after(1000 / shortRate, churn, null);
+  };
+  if (shortRate > 0) world.sched.after(1000 / shortRate, churn, null);
+
+  // Once a second: the box's ports in use and in TIME_WAIT (the quantity the 4-tuple rule bounds).
+  const probe: Probe = { timeWaitPeak: 0, portsBusyPeak: 0, samples: [] };
+  const sample = (): void => {
+    const now = world.sched.nowMs;
+    const tw = loadgen.ports.timeWaitCount(now);
+    let used = 0;
+    for (const src of srcAddrs) for (const p of serverPorts) used += loadgen.ports.inUse(src, `${SERVER_ADDR}:${p}`);
+    if (tw > probe.timeWaitPeak) probe.timeWaitPeak = tw;
+    if (tw + used > probe.portsBusyPeak) probe.portsBusyPeak = tw + used;
+    probe.samples.push([now, fleet.stats.openNow, used, tw, fleet.stats.churned + fleet.stats.closesAfterConnect]);
+    if (now + 1000 <= endMs) world.sched.after(1000, sample, null);
+  };
+  world.sched.at(0, sample, null);
+
+  const r = world.sched.runUntil(endMs, EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
+
+  // ---- results ----
+  const st = fleet.stats;
+  const outcomes = { ...prefixed('users:', fleet.finalStates()), ...prefixed('attempts failed:', st.failures) };
+  const spaces = srcAddrs.length * serverPorts.length;
+  const portBudget = spaces * range.size;
+  const twS = n('loadgen.timeWaitMs') / 1000;
   const limits: LimitHit[] = [];
-  if (firstPortFailMs >= 0) limits.push({ limit: 'ephemeral ports toward server IP:port → EADDRNOTAVAIL', firstAtMs: firstPortFailMs, count: outcomes['EADDRNOTAVAIL'] ?? 0 });
+  const exhaustedAt = st.firstFailureMs['EADDRNOTAVAIL'] ?? Infinity;
+  const exhausted = st.failures['EADDRNOTAVAIL'] ?? 0;
+  if (exhausted > 0) limits.push({ limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL: ports in use + TIME_WAIT fill every (source, server IP:port) space', firstAtMs: exhaustedAt, count: exhausted });
+  const emfile = st.failures['EMFILE'] ?? 0;
+  if (emfile > 0) limits.push({ limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: emfile });
   const ct = server.conntrack;
-  if (ct !== null && ct.drops > 0) limits.push({ limit: 'server conntrack table full: SYN dropped', firstAtMs: -1, count: ct.drops });
+  if (ct !== null && ct.drops > 0) limits.push({ limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
+  const listenDrops = storyServers.reduce((s, g) => s + g.listener.q.stats.dropsAcceptQueueFull, 0);
+  if (listenDrops > 0) limits.push({ limit: 'host.somaxconn — accept queue full: SYN dropped', firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))), count: listenDrops });
+  byTime(limits);
+
+  const openAtEnd = st.openNow;
   const metrics: Record<string, number> = {
-    peakConnected: users.peakConnected,
-    connectedAtEnd: users.connected,
+    users,
+    openPeak: st.openPeak,
+    openAtEnd,
+    attemptsFailed: st.failureTimesMs.length,
     portSpaces: spaces,
-    portsPerSpace: range,
-    predictedCeiling: Math.max(0, Math.round(ceiling)),
-    timeWaitAtEnd: load.ports.timeWaitCount(world.sched.nowMs),
-    closesDone: users.closesDone,
-    ...byWindow,
+    portBudget,
+    loadgenPortsBusyPeak: probe.portsBusyPeak,
+    loadgenTimeWaitPeak: probe.timeWaitPeak,
+    loadgenTimeWaitReused: loadgen.ports.reused,
+    closesByLoadgenAfterConnect: st.closesAfterConnect,
+    churned: st.churned,
+    serverTimeWait: server.serverTimeWait,
+    conntrackMax: ctMax,
+    conntrackPeak: ct?.peak ?? 0,
+    conntrackDrops: ct?.drops ?? 0,
+    serverListenDrops: listenDrops,
+    serverCpuUtilisationPct: round3(gwProc.cpu.utilisation() * 100),
   };
-  samples.forEach((c, i) => (metrics[`connected at ${((i + 1) * WINDOW_MS) / 1000} s`] = c));
-  const sortedOutcomes: Record<string, number> = {};
-  for (const k of Object.keys(outcomes).sort()) sortedOutcomes[k] = outcomes[k] as number;
-  const diagnosis: string[] = [
-    `Port spaces: ${spaces} (source addresses × server ports) × ${range} ports; TIME_WAIT ${twS} s on the closing side (the load generator when it closes first).`,
-    `Predicted concurrent ceiling range − TIME_WAIT × closes/s = ${Math.max(0, Math.round(ceiling))}${n('tcpTwReuse') === 1 ? ' (tw_reuse: ports reusable after ~1 s)' : ''}; peak connected ${users.peakConnected} of ${total} users.`,
-    firstPortFailMs < 0
-      ? `Ports never ran out: at ${closes} closes/s the target of ${total} connections fits. A plateau far below the port range needs a much higher close rate, fewer ports, or another limit.`
-      : `Ports ran out first at ${(firstPortFailMs / 1000).toFixed(1)} s (${outcomes['EADDRNOTAVAIL']} EADDRNOTAVAIL; retries keep failing while ports sit in TIME_WAIT).`,
-    `tcp_fin_timeout (${n('finTimeoutMs') / 1000} s) bounds orphaned FIN_WAIT2 only; it does not shorten TIME_WAIT, so it does not move the ceiling.`,
-  ];
-  return {
-    scenario: 'loadgen-ports',
-    gateway,
-    variant,
-    seed,
-    inputs,
-    outcomes: sortedOutcomes,
-    limits,
-    metrics,
-    diagnosis,
-    events: world.sched.executed,
-    virtualMs: world.sched.nowMs,
-  };
+  // The box's closes per second over the last TIME_WAIT period: what holds ports parked at the end.
+  const last = probe.samples[probe.samples.length - 1];
+  const before = probe.samples.find((x) => x[0] >= (last?.[0] ?? 0) - n('loadgen.timeWaitMs'));
+  metrics['loadgenClosesPerSecondLastTimeWait'] = last !== undefined && before !== undefined && last[0] > before[0] ? round3((last[4] - before[4]) / ((last[0] - before[0]) / 1000)) : 0;
+  const atExhaustion = probe.samples.find((x) => x[0] >= exhaustedAt);
+  if (atExhaustion !== undefined) {
+    metrics['atExhaustionPortsInUse'] = atExhaustion[2];
+    metrics['atExhaustionTimeWait'] = atExhaustion[3];
+  }
+  const diagnosis = diagnose(inputs, metrics, { exhaustedAt, rampEndMs, failureTimes: st.failureTimesMs, failures: st.failures, shortRate, twS, rangeSize: range.size, gateway, capacityLine });
+  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
+interface Facts {
+  readonly exhaustedAt: number;
+  readonly rampEndMs: number;
+  readonly failureTimes: readonly number[];
+  readonly failures: Readonly<Record<string, number>>;
+  readonly shortRate: number;
+  readonly twS: number;
+  readonly rangeSize: number;
+  readonly gateway: GatewayKind;
+  readonly capacityLine: string;
+}
+
+/** Sentences from the numbers: whether and when ports ran out, why, and what each knob did. */
+function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts): string[] {
+  const n = (k: string) => num(inputs, k);
+  const out: string[] = [];
+  const users = m['users'] as number;
+  const budget = m['portBudget'] as number;
+  const spaces = m['portSpaces'] as number;
+  out.push(
+    `Port budget: ${spaces} (source address, server IP:port) space${spaces > 1 ? 's' : ''} × ${fmt(f.rangeSize)} ports = ${fmt(budget)} ` +
+      `(the 4-tuple rule: a port is unique per destination, so each extra source address or server port adds a whole range).`,
+  );
+  const rate = n('load.rampPerSecond');
+  const closesToBind = (budget - users) / f.twS;
+  if (f.exhaustedAt === Infinity) {
+    out.push(
+      `Ports never ran out: at most ${fmt(m['loadgenPortsBusyPeak'] as number)} of ${fmt(budget)} were busy (open + TIME_WAIT); ` +
+        `${fmt(m['openPeak'] as number)} of ${fmt(users)} users connected.`,
+    );
+    out.push(
+      `So a plateau below ${fmt(users)} does not follow from ${f.shortRate === 0 ? "the story's inputs" : 'these inputs'}: ${fmt(users)} open connections need ${fmt(users)} ports, and ` +
+        `TIME_WAIT is held only by the side that closes first — the load box closed ${fmt(m['closesByLoadgenAfterConnect'] as number)} connected sockets ` +
+        `(retries after a connected attempt) and churned ${fmt(f.shortRate)} users/s (close, then reconnect). For EADDRNOTAVAIL before ${fmt(users)} the box must close ` +
+        `more than (${fmt(budget)} − ${fmt(users)}) / ${f.twS} s = ${fmt(closesToBind)} connections/s toward this server IP:port; ` +
+        `a steady c closes/s leaves a plateau at ${fmt(budget)} − c × ${f.twS} s (or a range / TIME_WAIT that small).`,
+    );
+  } else {
+    // Offered load: users open at `rate`/s and the box closes `c`/s; TIME_WAIT only grows for its first TW
+    // seconds. Ports run out at t = budget / (rate + c) if that comes before TW, else when the open
+    // connections reach budget − c·TW.
+    const c = f.shortRate;
+    const tPred = (rate + c) * f.twS >= budget ? budget / (rate + c) : f.twS + (budget - c * f.twS - rate * f.twS) / rate;
+    out.push(
+      `Ports ran out at ${seconds(f.exhaustedAt)} (the mechanism predicts ${seconds(tPred * 1000)}: ${fmt(rate)} opens/s + ${fmt(c)} closes/s parked for ${f.twS} s ` +
+        `against ${fmt(budget)} ports): ${fmt(m['atExhaustionPortsInUse'] ?? 0)} in use + ${fmt(m['atExhaustionTimeWait'] ?? 0)} in TIME_WAIT.`,
+    );
+    const cEnd = m['loadgenClosesPerSecondLastTimeWait'] as number;
+    out.push(
+      `From then on every port leaving TIME_WAIT is contested by retries and churned users' reconnects; the box's closes settled at ` +
+        `${fmt(cEnd)}/s, which parks ${fmt(cEnd * f.twS)} ports and leaves ≈ ${fmt(Math.max(0, budget - cEnd * f.twS))} for users ` +
+        `(plateau = budget − closes/s × TIME_WAIT); users connected: peak ${fmt(m['openPeak'] as number)} of ${fmt(users)}, ${fmt(m['openAtEnd'] as number)} at the end.`,
+    );
+  }
+  if (f.failureTimes.length > 0) out.push(`Failed attempts by window: ${failureWindows(f.failureTimes, 20_000).join('; ')}.`);
+  if (n('loadgen.twReuse') === 1) {
+    out.push(`tcp_tw_reuse=1: connect() took ${fmt(m['loadgenTimeWaitReused'] as number)} ports from TIME_WAIT entries older than 1 s — it is the knob that turns the box's own closes back into usable ports.`);
+  }
+  if (n('loadgen.finTimeoutMs') !== defaults['loadgen.finTimeoutMs']) {
+    out.push(`tcp_fin_timeout=${n('loadgen.finTimeoutMs') / 1000} s bounds orphaned FIN_WAIT2 only; TIME_WAIT stays ${f.twS} s on Linux, so the parked ports are unchanged (docs/lab.md).`);
+  }
+  out.push(
+    `Conntrack on the server: peak ${fmt(m['conntrackPeak'] as number)} flows of max ${fmt(m['conntrackMax'] as number)} (${(m['conntrackDrops'] as number) > 0 ? `${fmt(m['conntrackDrops'] as number)} SYNs dropped` : 'never full'}; ` +
+      `entries linger 120 s after a FIN, so churn costs conntrack slots too, but ${fmt(m['conntrackMax'] as number)} is far from that here).`,
+  );
+  if (f.gateway === 'ours') {
+    const r429 = Object.entries(f.failures).filter(([k]) => k === 'http-429').reduce((a, [, v]) => a + v, 0);
+    if (r429 > 0) {
+      out.push(
+        `${fmt(r429)} attempts got a prompt HTTP 429 with Retry-After: one load box is one IP, and its handshakes (ramp + reconnects) exceed our per-IP rate ` +
+          `(${n('ours.handshakesPerSecondPerIp')}/s, burst ${n('ours.handshakeBurstPerIp')}); that refusal is ours and configurable, the port limit below is not.`,
+      );
+    }
+    out.push(
+      `${f.capacityLine} The limit is on the client: connect() fails with EADDRNOTAVAIL on the load box before any packet leaves, so the gateway never sees ` +
+        `those attempts — no gateway setting (admission, backlog, descriptors) can fix it; only the box's range, addresses, tw_reuse or fewer closes can.`,
+    );
+  }
+  return out;
+}
+
+const CHURN = 400;
+const churn = { 'loadgen.closesPerSecond': CHURN };
+const LOAD_TEST_LIMITS = { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handshakeBurstPerIp': 2_000, 'ours.connectionsPerIpMax': 100_000 };
+
 export const loadgenPorts: Scenario = {
-  name: 'loadgen-ports',
-  story: 'SCENARIOS.md loadgen-ports: one load generator runs out of source ports',
+  name: NAME,
+  story: 'SCENARIOS.md loadgen-ports: one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
   defaults: defaults as Inputs,
   variants: {
-    'what-if churn 400 closes/s': { closesPerSec: 400 },
-    'churn 400 + range 1024–65535': { closesPerSec: 400, portLo: 1024, portHi: 65_535 },
-    'churn 400 + tcp_tw_reuse=1': { closesPerSec: 400, tcpTwReuse: 1 },
-    'churn 400 + tcp_fin_timeout=15': { closesPerSec: 400, finTimeoutMs: 15_000 },
-    'churn 400 + 2 source addresses': { closesPerSec: 400, sourceAddresses: 2 },
-    'churn 400 + server conntrack 200000': { closesPerSec: 400, serverConntrackMax: 200_000 },
+    'story fixes together': { 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },
+    [`what-if: box closes ${CHURN}/s`]: churn,
+    [`range 1024-65535 (+${CHURN} closes/s)`]: { ...churn, 'loadgen.portRange': '1024-65535' },
+    [`tw_reuse=1 (+${CHURN} closes/s)`]: { ...churn, 'loadgen.twReuse': 1 },
+    [`fin_timeout 15 s (+${CHURN} closes/s)`]: { ...churn, 'loadgen.finTimeoutMs': 15_000 },
+    [`conntrack max 200000 (+${CHURN} closes/s)`]: { ...churn, 'host.conntrackMax': 200_000 },
+    [`story fixes together (+${CHURN} closes/s)`]: { ...churn, 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },
+    [`2 source addresses (+${CHURN} closes/s)`]: { ...churn, 'loadgen.sourceAddresses': 2 },
+    [`2 server ports (+${CHURN} closes/s)`]: { ...churn, 'server.ports': 2 },
+    [`ours: per-IP limits raised (+${CHURN} closes/s)`]: { ...churn, ...LOAD_TEST_LIMITS },
   },
-  gateways: ['story'],
+  gateways: ['story', 'ours'],
+  oursVariants: [`what-if: box closes ${CHURN}/s`, `ours: per-IP limits raised (+${CHURN} closes/s)`],
   run,
 };
