@@ -28,7 +28,8 @@ export class Link {
   bytes = 0;
 
   constructor(
-    readonly spec: LinkSpec,
+    /** Replaceable mid-run (partitions, degradations): sockets hold the Link, not the spec. */
+    public spec: LinkSpec,
     private readonly rng: Prng,
   ) {}
 
