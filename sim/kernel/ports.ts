@@ -36,6 +36,8 @@ class PortSpace {
   private readonly twPorts: number[] = [];
   private readonly twStamps: number[] = [];
   private twHead = 0;
+  /** Ports freed since they were last handed out (may hold stale rows: checked on pop). */
+  private readonly freed: number[] = [];
 
   constructor(
     readonly size: number,
@@ -64,9 +66,38 @@ class PortSpace {
       if (this.state[i] === TIME_WAIT && this.twSinceMs[i] === since) {
         this.state[i] = FREE;
         this.timeWait--;
+        this.freed.push(i);
       }
       this.twHead++;
     }
+    this.compactTimeWait();
+  }
+
+  /** A port known to be free, or -1 (O(1) amortised; the cursor scan covers ports never handed out). */
+  takeFreed(): number {
+    while (this.freed.length > 0) {
+      const i = this.freed.pop() as number;
+      if (this.state[i] === FREE) return i;
+    }
+    return -1;
+  }
+
+  markFreed(i: number): void {
+    this.freed.push(i);
+  }
+
+  /** The oldest live TIME_WAIT entry if it entered TIME_WAIT at or before `enteredByMs`, else -1. */
+  oldestTimeWait(enteredByMs: number): number {
+    while (this.twHead < this.twPorts.length) {
+      const i = this.twPorts[this.twHead] as number;
+      const since = this.twStamps[this.twHead] as number;
+      if (this.state[i] === TIME_WAIT && this.twSinceMs[i] === since) return since <= enteredByMs ? i : -1;
+      this.twHead++; // stale row: the port was reused or freed since
+    }
+    return -1;
+  }
+
+  private compactTimeWait(): void {
     if (this.twHead > 4096 && this.twHead * 2 > this.twPorts.length) {
       this.twPorts.splice(0, this.twHead);
       this.twStamps.splice(0, this.twHead);
@@ -110,6 +141,27 @@ export class EphemeralPorts {
       this.exhausted++;
       return 'EADDRNOTAVAIL';
     }
+    // Fast paths with the same counts as the scan below (which port is taken does not matter to the
+    // model): a port freed since it was last handed out; with no free port and tw_reuse, the oldest
+    // TIME_WAIT entry (if any entry is old enough, the oldest is). The scan then covers untouched ports.
+    const f = sp.takeFreed();
+    if (f >= 0) {
+      sp.state[f] = USED;
+      sp.used++;
+      return this.range.lo + f;
+    }
+    if (free === 0) {
+      const i = sp.oldestTimeWait(nowMs - this.range.twReuseAfterMs);
+      if (i < 0) {
+        this.exhausted++;
+        return 'EADDRNOTAVAIL';
+      }
+      sp.state[i] = USED;
+      sp.timeWait--;
+      sp.used++;
+      this.reused++;
+      return this.range.lo + i;
+    }
     for (let k = 0; k < this.size; k++) {
       const i = (sp.cursor + k) % this.size;
       const st = sp.state[i];
@@ -139,6 +191,7 @@ export class EphemeralPorts {
     else {
       sp.state[i] = FREE;
       sp.used--;
+      sp.markFreed(i);
     }
   }
 
