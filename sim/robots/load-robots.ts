@@ -2,8 +2,8 @@
 // syn-backlog, docker-nofile-1024): each user connects, sends the HTTP Upgrade, waits for 101 and then
 // holds the connection (answering pings) until the run ends. A user that fails — an errno from connect(),
 // no 101 within `handshakeTimeoutMs` (dial + upgrade, like gorilla's Dialer.HandshakeTimeout), an HTTP
-// refusal, a reset — closes its socket and, if it has attempts left, retries after `retryDelayMs` (or the
-// server's Retry-After when that is longer).
+// refusal, a reset — closes its socket and, if it has attempts left, retries after `retryDelayMs` doubling
+// up to `retryDelayMaxMs` (or the server's Retry-After when that is longer).
 //
 // Why closing matters: a user that gives up on a *connected* socket closes first, so its side holds
 // TIME_WAIT and parks the source port for the OS's TIME_WAIT (KERNEL.md behaviour 4). A user that gives up
@@ -48,6 +48,8 @@ export interface LoadSpec {
   /** From connect() to the 101: the load tool's dial + upgrade deadline. */
   readonly handshakeTimeoutMs: number;
   readonly retryDelayMs: number;
+  /** Retry delays double from retryDelayMs up to this (equal to retryDelayMs: a fixed delay). */
+  readonly retryDelayMaxMs?: number;
   /** Attempts per user including the first (1 = no retries). */
   readonly attemptsMax: number;
 }
@@ -252,7 +254,8 @@ export class LoadFleet implements SocketHandler {
       return;
     }
     u.phase = 'waiting';
-    u.timer = this.proc.world.sched.after(Math.max(this.spec.retryDelayMs, retryAfterMs), retryUser, { fleet: this, u });
+    const backoff = Math.min(this.spec.retryDelayMs * 2 ** Math.min(u.attempts - 1, 30), this.spec.retryDelayMaxMs ?? this.spec.retryDelayMs);
+    u.timer = this.proc.world.sched.after(Math.max(backoff, retryAfterMs), retryUser, { fleet: this, u });
   }
 
   /** Users by where they ended: "open", or their last failure kind, or "pending" (still trying). */

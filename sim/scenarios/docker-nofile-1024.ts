@@ -208,7 +208,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   // What a limit of `soft` descriptors can and cannot explain.
   const maxFromSoft = soft - before;
   out.push(
-    `What ${fmt(soft)} permits: ${raised && eff > soft ? `nothing binds at ${fmt(soft)} for this runtime — it runs with ${fmt(eff)}; a runtime that keeps the soft limit tops out at ` : 'at most '}` +
+    `What ${fmt(soft)} permits: ${raised && eff > soft ? `nothing binds at ${fmt(soft)} for this runtime — it runs with ${fmt(eff)}; kept at ${fmt(soft)}, the same ${before} held descriptors would leave ` : 'at most '}` +
       `${fmt(maxFromSoft)} connections (${fmt(soft)} − ${before}). A ${fmt(soft)}-descriptor table cannot produce any plateau above that: a plateau at P connections ` +
       `from descriptors needs a limit of P + ${before}, and it caps at a count, not at a fraction of the target.`,
   );

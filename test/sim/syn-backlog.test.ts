@@ -86,7 +86,7 @@ describe('syn-backlog (ours)', () => {
     const r = run(small, 'ours');
     expect(r.outcomes['attempts failed:http-429']).toBeGreaterThan(0);
     expect(Object.keys(r.outcomes).filter((k) => /timeout|ECONNRESET|eof/.test(k))).toEqual([]);
-    const raised = run({ ...small, ...(synBacklog.variants['ours: per-IP limits raised for a load test'] as Inputs) }, 'ours');
+    const raised = run({ ...(synBacklog.variants['ours: per-IP limits raised, 18,000'] as Inputs), ...small }, 'ours');
     expect(raised.outcomes).toEqual({ 'users:open': 3_000 });
   });
 });
