@@ -178,8 +178,9 @@ export class Host {
   readonly conntrack: Conntrack | null;
   /** Listening sockets by "addr:port"; "*:port" is the wildcard address. */
   readonly listeners = new Map<string, Listener>();
-  /** TIME_WAIT entries this host holds as the active closer of accepted (server-side) connections. */
-  serverTimeWait = 0;
+  /** Expiry times of server-side TIME_WAIT entries, in order (the duration is fixed per host). */
+  private readonly twExpiryMs: number[] = [];
+  private twHead = 0;
 
   constructor(
     spec: HostSpec,
@@ -200,6 +201,24 @@ export class Host {
       rng.fork(`ports:${spec.name}`),
     );
     this.conntrack = s.conntrackMax > 0 ? new Conntrack(sched, s.conntrackMax) : null;
+  }
+
+  /**
+   * TIME_WAIT entries this host holds as the active closer of accepted (server-side) connections. Expired
+   * lazily on read: no scheduler event per entry.
+   */
+  get serverTimeWait(): number {
+    const now = this.sched.nowMs;
+    while (this.twHead < this.twExpiryMs.length && (this.twExpiryMs[this.twHead] as number) <= now) this.twHead++;
+    if (this.twHead > 4096 && this.twHead * 2 > this.twExpiryMs.length) {
+      this.twExpiryMs.splice(0, this.twHead);
+      this.twHead = 0;
+    }
+    return this.twExpiryMs.length - this.twHead;
+  }
+
+  enterServerTimeWait(nowMs: number): void {
+    this.twExpiryMs.push(nowMs + this.sysctls.timeWaitMs);
   }
 
   /** tw_reuse applies to this destination (mode 2 = loopback destinations only). */

@@ -309,8 +309,7 @@ export function finish(s: TcpSocket, timeWait: boolean): void {
   if (s.isClient) {
     s.host.ports.release(s.localAddr, s.dstKey, s.localPort, now, timeWait);
   } else if (timeWait) {
-    s.host.serverTimeWait++;
-    world.sched.after(s.host.sysctls.timeWaitMs, leaveServerTimeWait, s.host);
+    s.host.enterServerTimeWait(now);
   }
   // Reaching here with an entry means the flow did not end in a FIN exchange (RST, timeout, eviction).
   releaseConntrack(s, CONNTRACK_CLOSE_MS);
@@ -320,10 +319,6 @@ export function finish(s: TcpSocket, timeWait: boolean): void {
 function releaseConntrack(s: TcpSocket, lingerMs: number): void {
   if (s.ctHost !== null && s.ctHost.conntrack !== null) s.ctHost.conntrack.releaseAfter(lingerMs);
   s.ctHost = null;
-}
-
-function leaveServerTimeWait(h: Host): void {
-  h.serverTimeWait--;
 }
 
 /** Local failure or reset: closes `s`, frees its descriptor (the runtime closes failed sockets) and tells its program. */

@@ -148,13 +148,18 @@ describe('SimClock', () => {
     const s = new Scheduler();
     const c = new SimClock(s);
     const out: string[] = [];
-    c.setTimer(0, () => {
+    const at: number[] = [];
+    c.setTimer(5, () => {
       out.push('first');
-      c.defer(() => out.push('deferred'));
+      at.push(c.nowMs());
+      c.defer(() => {
+        out.push('deferred');
+        at.push(c.nowMs());
+      });
     });
-    c.setTimer(0, () => out.push('second'));
+    c.setTimer(5, () => out.push('second'));
     s.runUntilIdle(10);
     expect(out).toEqual(['first', 'second', 'deferred']);
-    expect(s.nowMs).toBe(0);
+    expect(at).toEqual([5, 5]);
   });
 });
