@@ -39,8 +39,11 @@ export class SimClock implements Clock {
   }
 
   setTimer(delayMs: number, fn: () => void): Timer {
-    // Real timers clamp negative or NaN delays to "as soon as possible"; do the same rather than throw.
-    const d = delayMs > 0 ? delayMs : 0;
+    // Real timers clamp: Node's setTimeout turns any delay below 1 ms (negative, NaN, 0.000001) into 1 ms
+    // (timers.md). Clamping here too matters on virtual time: a timer re-armed for "the rest" of a
+    // period (deadline − now, a few ulps after float rounding) would otherwise fire at the same instant
+    // forever — the client's silence check did exactly that with a 1e-11 ms remainder.
+    const d = delayMs >= 1 ? delayMs : 1;
     return new SimTimer(this.sched, this.sched.after(d, runThunk, fn));
   }
 
