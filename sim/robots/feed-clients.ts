@@ -10,6 +10,7 @@
 //   through the client's own handlers — the lab checks "never silently" with the client's view.
 import { OdinClient } from '../../src/client/client.js';
 import type { ClientSocket, CloseInfo, SocketHandlers } from '../../src/client/ports.js';
+import type { Frame } from '../../src/core/ports.js';
 import type { GapInfo, ReconnectOptions } from '../../src/client/types.js';
 import type { SimClock } from '../engine/clock-sim.js';
 import { SimRandom } from '../engine/clock-sim.js';
@@ -68,11 +69,22 @@ interface StartJob {
 function startRobot(j: StartJob): void {
   j.fleet.start(j.r);
 }
-function resumeReading(s: TcpSocket): void {
-  if (s.state !== 'CLOSED') s.resume();
+interface PacedRead {
+  readonly factory: PacedSocketFactory;
+  readonly tcp: TcpSocket;
+  readonly frames: readonly Frame[];
+  next: number;
+  readonly gapMs: number;
+}
+function readNextFrame(j: PacedRead): void {
+  j.factory.step(j);
 }
 
-/** The socket twin with per-user read pacing (users are "r<index>", as the fleet names them). */
+/**
+ * The socket twin with per-user read pacing (users are "r<index>", as the fleet names them). A slow
+ * reader takes the frames of a chunk one at a time, 1/rate apart, and reads nothing else from the socket
+ * meanwhile (it is paused), so control frames and the close stay in order behind the data.
+ */
 class PacedSocketFactory extends SimSocketFactory {
   constructor(
     proc: SimProcess,
@@ -85,14 +97,28 @@ class PacedSocketFactory extends SimSocketFactory {
   }
 
   override onData(tcp: TcpSocket, payload: unknown): void {
-    super.onData(tcp, payload);
     const msg = payload as WireMessage;
-    if (msg.k !== 'frames' || tcp.state === 'CLOSED') return;
-    const rate = this.rateOf((tcp.ctx as { readonly user: string }).user);
-    if (!Number.isFinite(rate)) return;
+    const rate = msg.k === 'frames' ? this.rateOf((tcp.ctx as { readonly user: string }).user) : Infinity;
+    if (msg.k !== 'frames' || !Number.isFinite(rate)) {
+      super.onData(tcp, payload);
+      return;
+    }
     tcp.pause();
-    this.proc.world.sched.after((msg.frames.length * 1000) / rate, resumeReading, tcp);
+    this.step({ factory: this, tcp, frames: msg.frames, next: 0, gapMs: 1000 / rate });
   }
+
+  /** Hands one frame to the client, then waits 1/rate before the next frame (or before reading on). */
+  step(j: PacedRead): void {
+    if (j.tcp.state === 'CLOSED') return;
+    const frame = j.frames[j.next++];
+    if (frame !== undefined) super.onData(j.tcp, { k: 'frames', frames: [frame] } satisfies WireMessage);
+    if (j.next < j.frames.length) this.proc.world.sched.after(j.gapMs, readNextFrame, j);
+    else this.proc.world.sched.after(j.gapMs, resumeReading, j.tcp);
+  }
+}
+
+function resumeReading(s: TcpSocket): void {
+  if (s.state !== 'CLOSED') s.resume();
 }
 
 export class FeedClientFleet {

@@ -1,0 +1,427 @@
+// slow-clients — SCENARIOS.md "full send buffers".
+//
+// One server broadcasts a feed of several channels (trades, a ticker, trade confirmations) to many
+// clients; most read as fast as frames arrive, some read slower than the feed is published. Every client's
+// send buffer holds 256 messages. The story's server closes a client the moment its buffer is full; its
+// later plan (a variant) drops messages that find the buffer full and throttles the client to 75/50/25 %
+// after 3 consecutive failures, recovering after 30 s, confirmations always delivered. "ours" runs our
+// Gateway with the same buffer expressed in bytes (256 × one event frame) and our slow-client policy
+// (conflate, shed by priority with gap notices, throttle notices, critical never shed, 1008 last); the
+// clients run the real client, which repairs gaps by replay and reports what it cannot repair (onGap,
+// onReset). The report checks, per slow client and channel: delivered + named in gaps/resets = published —
+// anything else is silent loss.
+// Inputs: sim/scenarios/inputs/slow-clients.json (story inputs only).
+import { encodeEvent } from '../../src/core/codec.js';
+import type { ChannelClass, Priority } from '../../src/core/options.js';
+import { GO, NODE } from '../kernel/runtime.js';
+import { World } from '../kernel/world.js';
+import { startOurGateway } from '../profiles/ours.js';
+import { type FeedMessage, StoryFanoutGateway } from '../profiles/story-fanout.js';
+import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
+import { SubscriberFleet } from '../robots/feed-robots.js';
+import type { WireMessage } from '../net/wire.js';
+import defaults from './inputs/slow-clients.json' with { type: 'json' };
+import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
+import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
+
+const SERVER = '10.0.0.2';
+const PORT = 8080;
+const MiB = 1024 * 1024;
+const EVENTS_MAX = 50_000_000;
+
+interface FeedChannel {
+  readonly name: string;
+  readonly priority: Priority;
+  readonly perSecond: number;
+  readonly conflate: boolean;
+}
+
+/** "trades:normal:40,ticker:low:20:conflate,…" → channels (name, priority, events per second, conflatable). */
+export function feedChannels(inputs: Inputs): FeedChannel[] {
+  return str(inputs, 'feed.channels')
+    .split(',')
+    .map((part) => {
+      const [name, priority, rate, flag] = part.trim().split(':');
+      if (name === undefined || !/^[a-z][a-z0-9_-]*$/.test(name)) throw new Error(`feed.channels: bad name in ${JSON.stringify(part)}`);
+      if (priority !== 'critical' && priority !== 'high' && priority !== 'normal' && priority !== 'low') throw new Error(`feed.channels: bad priority in ${JSON.stringify(part)}`);
+      const perSecond = Number(rate);
+      if (!(perSecond > 0)) throw new Error(`feed.channels: bad rate in ${JSON.stringify(part)}`);
+      return { name, priority, perSecond, conflate: flag === 'conflate' };
+    });
+}
+
+const subject = (c: FeedChannel): string => `odin.feed.${c.name}`;
+
+/** Slow clients spread evenly over the fleet: client i is slow when ⌊(i+1)·k/N⌋ > ⌊i·k/N⌋, k = round(N·fraction). */
+export function isSlow(i: number, total: number, fraction: number): boolean {
+  const k = Math.round(total * fraction);
+  return Math.floor(((i + 1) * k) / total) > Math.floor((i * k) / total);
+}
+
+/** Publish times of every channel, merged in time order (ties keep channel order). */
+function publishPlan(inputs: Inputs, channels: readonly FeedChannel[]): { atMs: number; channel: number }[] {
+  const start = num(inputs, 'feed.startMs');
+  const end = start + num(inputs, 'feed.durationMs');
+  const plan: { atMs: number; channel: number }[] = [];
+  channels.forEach((c, ci) => {
+    for (let k = 0; ; k++) {
+      const at = start + (k * 1000) / c.perSecond;
+      if (at >= end) break;
+      plan.push({ atMs: at, channel: ci });
+    }
+  });
+  return plan.sort((a, b) => a.atMs - b.atMs || a.channel - b.channel);
+}
+
+function buildWorld(inputs: Inputs, seed: string) {
+  const n = (k: string) => num(inputs, k);
+  const world = new World(`slow-clients/${seed}`);
+  const server = world.addHost({ name: 'server', os: 'linux', addresses: [SERVER], memoryBytes: 16 * 1024 * MiB, cores: n('host.cores'), sysctls: serverSysctls(inputs) });
+  const lgSpec = loadgenHost(inputs);
+  const lg = world.addHost(lgSpec);
+  const robotsProc = world.spawn(lg, { name: 'clients', runtime: GO, nofileSoft: n('robots.nofile') });
+  return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
+}
+
+function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+}
+
+// ---- the story's server -------------------------------------------------------------------------------
+
+function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const channels = feedChannels(inputs);
+  const { world, server, robotsProc } = buildWorld(inputs, seed);
+  const gwProc = world.spawn(server, { name: 'gateway', runtime: GO, nofileSoft: n('gateway.nofile') });
+  const onFull = str(inputs, 'story.onFull');
+  if (onFull !== 'close' && onFull !== 'plan') throw new Error('story.onFull must be close or plan');
+  const gw = new StoryFanoutGateway(gwProc, {
+    port: PORT,
+    backlog: n('host.somaxconn'),
+    handshakeCpuMs: n('story.handshakeCpuMs'),
+    inboundCpuMs: 0.02,
+    outboundCpuMs: n('story.outboundCpuMs'),
+    perConnectionBytes: 0,
+    sendBufferMessages: n('story.sendBufferMessages'),
+    writeWaitMs: n('story.writeWaitMs'),
+    betCpuMs: 0,
+    gameServiceMs: 0,
+    slots: null,
+    slotWaitMs: 0,
+    onFull,
+    plan: {
+      failuresToThrottle: n('story.planFailuresToThrottle'),
+      levelsPct: str(inputs, 'story.planLevelsPct').split(',').map(Number),
+      recoverMs: n('story.planRecoverMs'),
+    },
+  });
+  const fleet = new SubscriberFleet(robotsProc, SERVER, PORT, channels.length);
+  const total = n('load.connections');
+  for (let i = 0; i < total; i++) fleet.add((i * 1000) / n('load.rampPerSecond'), isSlow(i, total, n('clients.slowFraction')) ? n('clients.slowReadPerSecond') : Infinity);
+  const published = channels.map(() => 0);
+  let offset = 0;
+  const payloadBytes = n('feed.messageBytes');
+  for (const p of publishPlan(inputs, channels)) {
+    world.sched.at(
+      p.atMs,
+      (ci: number) => {
+        published[ci]!++;
+        const msg: FeedMessage = { k: 'ws', kind: 'event', channel: ci, offset: ++offset, critical: channels[ci]!.priority === 'critical', publishedMs: world.sched.nowMs, percent: 100, payloadBytes };
+        gw.broadcast(msg as unknown as WireMessage);
+      },
+      p.channel,
+    );
+  }
+  const endMs = n('feed.startMs') + n('feed.durationMs') + n('feed.drainMs');
+  const r = world.sched.runUntil(endMs, EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`slow-clients: event bound reached at ${world.sched.nowMs} ms`);
+
+  const publishedTotal = published.reduce((a, b) => a + b, 0);
+  const outcomes: Record<string, number> = {};
+  let slowDelivered = 0;
+  let slowPublished = 0;
+  let slowCriticalMissed = 0;
+  let slowClosed = 0;
+  let firstCloseMs = -1;
+  let slowNotices = 0;
+  let fastIncomplete = 0;
+  for (const s of fleet.subscribers) {
+    const slow = Number.isFinite(s.readPerSecond);
+    const got = s.received.reduce((a, b) => a + b, 0);
+    if (!slow) {
+      const complete = s.received.every((v, c) => v === published[c]);
+      if (!complete) fastIncomplete++;
+      bump(outcomes, complete ? 'fast: every event delivered' : `fast: missed events (${s.ended || 'open'})`);
+      continue;
+    }
+    slowDelivered += got;
+    slowPublished += publishedTotal;
+    slowNotices += s.throttleNotices;
+    channels.forEach((c, ci) => {
+      if (c.priority === 'critical') slowCriticalMissed += published[ci]! - s.received[ci]!;
+    });
+    if (s.ended === 'closed-by-server') {
+      slowClosed++;
+      if (firstCloseMs < 0 || s.endedMs < firstCloseMs) firstCloseMs = s.endedMs;
+    }
+    const how = s.ended === '' ? (got === publishedTotal ? 'every event delivered' : s.throttleNotices > 0 ? `throttled to ${s.throttlePctMin} %, events missed unnamed` : 'events missed unnamed') : `${s.ended}, events after it missed unnamed`;
+    bump(outcomes, `slow: ${how}`);
+  }
+  fleet.fastLatenciesMs.sort((a, b) => a - b);
+  const fastLat = fleet.fastLatenciesMs;
+  const slowCount = fleet.subscribers.filter((s) => Number.isFinite(s.readPerSecond)).length;
+  const metrics: Record<string, number> = {
+    clients: fleet.subscribers.length,
+    slowClients: slowCount,
+    published: publishedTotal,
+    ...Object.fromEntries(channels.map((c, ci) => [`published ${c.name}`, published[ci]!])),
+    fastIncomplete,
+    fastLatencyP50Ms: round3(percentile(fastLat, 50)),
+    fastLatencyP99Ms: round3(percentile(fastLat, 99)),
+    fastLatencyMaxMs: round3(fastLat[fastLat.length - 1] ?? 0),
+    slowClosedByServer: slowClosed,
+    slowDeliveredPct: round3(slowPublished > 0 ? (100 * slowDelivered) / slowPublished : 100),
+    slowNamedInGaps: 0,
+    slowUnaccounted: slowPublished - slowDelivered,
+    slowCriticalMissed,
+    slowThrottleNotices: slowNotices,
+    gatewayDropped: gw.fanout.dropped,
+    gatewayClosedSlow: gw.stats.closedSlow,
+    gatewayClosedWriteWait: gw.stats.closedWriteWait,
+  };
+  const limits: LimitHit[] = [];
+  if (gw.stats.closedSlow > 0) limits.push({ limit: `story.sendBufferMessages (${n('story.sendBufferMessages')}) full → client closed`, firstAtMs: firstCloseMs, count: gw.stats.closedSlow });
+  if (gw.fanout.dropped > 0) limits.push({ limit: `story.sendBufferMessages (${n('story.sendBufferMessages')}) full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
+  if (gw.stats.closedWriteWait > 0) limits.push({ limit: `story.writeWaitMs (${n('story.writeWaitMs')}) expired → client closed`, firstAtMs: -1, count: gw.stats.closedWriteWait });
+  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  const readVsFeed = `${n('clients.slowReadPerSecond')} messages/s read vs ${channels.reduce((a, c) => a + c.perSecond, 0)} published/s`;
+  const diagnosis = [
+    fastIncomplete === 0
+      ? `Fast clients unaffected: all ${fleet.subscribers.length - slowCount} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`
+      : `${fastIncomplete} fast clients missed events.`,
+    onFull === 'close'
+      ? `Slow clients (${readVsFeed}): ${slowClosed} of ${slowCount} closed when their ${n('story.sendBufferMessages')}-message buffer filled (first at ${(firstCloseMs / 1000).toFixed(3)} s); ` +
+        `they got ${metrics['slowDeliveredPct']} % of the feed and nothing tells them which events they missed — the protocol has no offsets to resume from.`
+      : `Slow clients (${readVsFeed}): ${gw.fanout.dropped} messages dropped, ${gw.fanout.throttleNotices} throttle notices; they got ${metrics['slowDeliveredPct']} % of the feed. ` +
+        `The notice announces a share, not the messages: ${metrics['slowUnaccounted']} missed events are named nowhere, so nothing can be replayed.`,
+    slowCriticalMissed === 0 ? 'No slow client missed a confirmation.' : `Slow clients missed ${slowCriticalMissed} confirmations (critical) in all.`,
+  ];
+  return { scenario: 'slow-clients', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+}
+
+// ---- ours ---------------------------------------------------------------------------------------------
+
+/**
+ * One client's account of the feed, kept as events and gaps arrive: each published offset is unaccounted,
+ * delivered, or named in a gap the client reported (onGap). Offsets are the stream's 1..N, so a byte each.
+ */
+class Ledger {
+  readonly marks: Uint8Array;
+  delivered = 0;
+  gapNamed = 0;
+  /** Offsets named in a gap and delivered later anyway (the client reports "from last + 1": too much, never too little). */
+  overlap = 0;
+  readonly gapReasons: Record<string, number> = {};
+  readonly resets: { readonly channel: number; readonly atMs: number }[] = [];
+
+  constructor(offsetsMax: number) {
+    this.marks = new Uint8Array(offsetsMax + 1);
+  }
+
+  deliver(offset: number): void {
+    const m = this.marks[offset];
+    if (m === 1) return;
+    if (m === 2) {
+      this.gapNamed--;
+      this.overlap++;
+    }
+    this.marks[offset] = 1;
+    this.delivered++;
+  }
+
+  gap(channel: number, from: number, to: number, reason: string, channelOf: readonly number[]): void {
+    bump(this.gapReasons, reason);
+    for (let o = Math.max(1, from); o <= to && o < this.marks.length; o++) {
+      if (channelOf[o] !== channel) continue;
+      if (this.marks[o] === 0) {
+        this.marks[o] = 2;
+        this.gapNamed++;
+      } else if (this.marks[o] === 1) this.overlap++;
+    }
+  }
+}
+
+function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const channels = feedChannels(inputs);
+  const subjects = channels.map(subject);
+  const { world, server, robotsProc, srcAddrs } = buildWorld(inputs, seed);
+  const gwProc = world.spawn(server, { name: 'gateway', runtime: NODE, nofileSoft: n('gateway.nofile'), nofileHard: n('gateway.nofile') });
+  const data = JSON.stringify('x'.repeat(Math.max(0, n('feed.messageBytes') - 2)));
+  // The story's buffer in our unit: 256 event frames of the longest channel name at a five-digit offset.
+  const longest = subjects.reduce((a, c) => (c.length > a.length ? c : a));
+  const frameBytes = encodeEvent({ channel: longest, offset: 99_999, prev: 99_998, data }).bytes.byteLength;
+  const queueBytesMax = n('story.sendBufferMessages') * frameBytes;
+  const classes: ChannelClass[] = channels.map((c) => ({ pattern: subject(c), priority: c.priority, conflate: c.conflate }));
+  const ours = startOurGateway(gwProc, {
+    port: PORT,
+    backlog: 511,
+    handshakeCpuMs: n('ours.handshakeCpuMs'),
+    inboundCpuMs: 0.02,
+    writeCpuMs: n('ours.writeCpuMs'),
+    baselineBytes: n('ours.baselineMiB') * MiB,
+    options: { outbound: { queueBytesMax }, channelClasses: classes },
+  });
+  const plan = publishPlan(inputs, channels);
+  const publishedAt: number[] = [];
+  const channelOf: number[] = [];
+  const fastLatencies: number[] = [];
+  const ledgers: Ledger[] = [];
+  const fleet = new FeedClientFleet(
+    robotsProc,
+    ours.clock,
+    { dstAddr: SERVER, dstPort: PORT, channels: subjects, srcAddrs },
+    {
+      onEvent: (r, _ch, offset) => {
+        ledgers[r.index]!.deliver(offset);
+        if (!Number.isFinite(r.readPerSecond)) fastLatencies.push(world.sched.nowMs - (publishedAt[offset] as number));
+      },
+      onGap: (r, channel, gap) => ledgers[r.index]!.gap(subjects.indexOf(channel), gap.from, gap.to, gap.reason, channelOf),
+      onReset: (r, channel) => void ledgers[r.index]!.resets.push({ channel: subjects.indexOf(channel), atMs: world.sched.nowMs }),
+    },
+  );
+  const total = n('load.connections');
+  for (let i = 0; i < total; i++) {
+    fleet.add((i * 1000) / n('load.rampPerSecond'), { readPerSecond: isSlow(i, total, n('clients.slowFraction')) ? n('clients.slowReadPerSecond') : Infinity });
+    ledgers.push(new Ledger(plan.length));
+  }
+  const offsetsByChannel: number[][] = channels.map(() => []);
+  for (const p of plan) {
+    world.sched.at(
+      p.atMs,
+      (ci: number) => {
+        const at = world.sched.nowMs;
+        ours.broker.publish(subjects[ci]!, data, (res) => {
+          if (!res.ok) return;
+          publishedAt[res.offset] = at;
+          channelOf[res.offset] = ci;
+          offsetsByChannel[ci]!.push(res.offset);
+        });
+      },
+      p.channel,
+    );
+  }
+  // Run the feed, then let the slow clients read their backlog and settle their repairs: stop as soon as
+  // every client has every published offset delivered or named, or at the drain bound.
+  const feedEndMs = n('feed.startMs') + n('feed.durationMs');
+  const settled = (): boolean => ledgers.every((l) => l.delivered + l.gapNamed >= publishedAt.length - 1);
+  let r = world.sched.runUntil(feedEndMs, EVENTS_MAX);
+  for (let t = feedEndMs + 1000; r.reason !== 'limit' && t <= feedEndMs + n('feed.drainMs') && !settled(); t += 1000) r = world.sched.runUntil(t, EVENTS_MAX);
+  if (r.reason === 'limit') throw new Error(`slow-clients/ours: event bound reached at ${world.sched.nowMs} ms`);
+
+  // ---- the ledger: delivered + named = published, per client ----
+  const published = publishedAt.length - 1;
+  const totals = { slowPublished: 0, slowDelivered: 0, slowGapNamed: 0, slowResetNamed: 0, unaccounted: 0, overlap: 0, slowCriticalGapNamed: 0 };
+  const outcomes: Record<string, number> = {};
+  const gapReasons: Record<string, number> = {};
+  let exact = 0;
+  let fastIncomplete = 0;
+  for (const rb of fleet.robots) {
+    const l = ledgers[rb.index]!;
+    const slow = Number.isFinite(rb.readPerSecond);
+    // An offset never delivered nor named in a gap is still named if a reset (recovered:false) on its
+    // channel came after it was published: the client was told everything since its position is gone.
+    let resetNamed = 0;
+    for (let o = 1; o <= published; o++) {
+      if (l.marks[o] !== 0) continue;
+      if (l.resets.some((x) => x.channel === channelOf[o] && x.atMs >= (publishedAt[o] as number))) resetNamed++;
+    }
+    const unaccounted = published - l.delivered - l.gapNamed - resetNamed;
+    totals.unaccounted += unaccounted;
+    totals.overlap += l.overlap;
+    if (slow) {
+      totals.slowPublished += published;
+      totals.slowDelivered += l.delivered;
+      totals.slowGapNamed += l.gapNamed;
+      totals.slowResetNamed += resetNamed;
+      for (const [k, v] of Object.entries(l.gapReasons)) bump(gapReasons, `slowGaps ${k}`, v);
+      channels.forEach((c, ci) => {
+        if (c.priority !== 'critical') return;
+        for (const o of offsetsByChannel[ci]!) if (l.marks[o] === 2) totals.slowCriticalGapNamed++;
+      });
+      if (unaccounted === 0) exact++;
+      bump(outcomes, unaccounted > 0 ? 'slow: events lost silently' : l.delivered < published ? 'slow: degraded explicitly (delivered + named = published)' : 'slow: every event delivered');
+    } else {
+      if (l.delivered !== published) fastIncomplete++;
+      bump(outcomes, l.delivered === published ? 'fast: every event delivered' : unaccounted > 0 ? 'fast: events lost silently' : 'fast: degraded explicitly');
+    }
+  }
+  fastLatencies.sort((a, b) => a - b);
+  const stats = ours.gateway.stats();
+  const slowRobots = fleet.robots.filter((rb) => Number.isFinite(rb.readPerSecond));
+  const sum = (f: (rb: FeedRobot) => number) => slowRobots.reduce((a, rb) => a + f(rb), 0);
+  const metrics: Record<string, number> = {
+    clients: fleet.robots.length,
+    slowClients: slowRobots.length,
+    published,
+    settledAtMs: round3(world.sched.nowMs),
+    ...Object.fromEntries(channels.map((c, ci) => [`published ${c.name}`, offsetsByChannel[ci]!.length])),
+    queueBytesMax,
+    fastIncomplete,
+    fastLatencyP50Ms: round3(percentile(fastLatencies, 50)),
+    fastLatencyP99Ms: round3(percentile(fastLatencies, 99)),
+    fastLatencyMaxMs: round3(fastLatencies[fastLatencies.length - 1] ?? 0),
+    slowPublished: totals.slowPublished,
+    slowDelivered: totals.slowDelivered,
+    slowNamedInGaps: totals.slowGapNamed,
+    slowNamedInResets: totals.slowResetNamed,
+    slowUnaccounted: totals.unaccounted,
+    slowDeliveredPct: round3(totals.slowPublished > 0 ? (100 * totals.slowDelivered) / totals.slowPublished : 100),
+    slowCriticalNamedInGaps: totals.slowCriticalGapNamed,
+    deliveredAndNamedOverlap: totals.overlap,
+    slowThrottleNotices: sum((rb) => rb.throttleNotices),
+    slowThrottleLevelMax: slowRobots.reduce((a, rb) => Math.max(a, rb.throttleLevelMax), 0),
+    slowReplaysRequested: sum((rb) => rb.client?.counters.replaysRequested ?? 0),
+    slowReplaysFailed: sum((rb) => rb.client?.counters.replaysFailed ?? 0),
+    slowReconnects: sum((rb) => rb.client?.counters.reconnects ?? 0),
+    ...sortedCounts(gapReasons),
+    gatewayGaps: stats.events.gaps,
+    gatewaySlowDisconnects: stats.slowDisconnects,
+  };
+  const limits: LimitHit[] = [];
+  if (metrics['slowThrottleNotices']! > 0 || stats.events.gaps > 0) {
+    limits.push({ limit: `story.sendBufferMessages as bytes (${queueBytesMax} B outbound queue) filling → throttle, conflate, shed with gap notices`, firstAtMs: n('feed.startMs'), count: stats.events.gaps });
+  }
+  if (stats.slowDisconnects > 0) limits.push({ limit: 'outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: n('feed.startMs'), count: stats.slowDisconnects });
+  const diagnosis = [
+    fastIncomplete === 0
+      ? `Fast clients unaffected: all ${fleet.robots.length - slowRobots.length} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`
+      : `${fastIncomplete} fast clients did not get every event.`,
+    `Slow clients (${n('clients.slowReadPerSecond')} frames/s read): ${metrics['slowDeliveredPct']} % of the feed delivered; ${totals.slowGapNamed} offsets named in gap notices they could not repair, ` +
+      `${totals.slowResetNamed} covered by resets; ${metrics['slowThrottleNotices']} throttle notices (up to level ${metrics['slowThrottleLevelMax']}); ${metrics['slowReplaysRequested']} replays requested.`,
+    `Per slow client, delivered + named = published for ${exact} of ${slowRobots.length}; ${totals.unaccounted} offsets unaccounted over all clients ` +
+      `(at ${(world.sched.nowMs / 1000).toFixed(3)} s${settled() ? ', every client settled' : ', the drain bound: still unread or held behind a repair'}).`,
+    metrics['slowReplaysFailed']! === 0
+      ? 'Every replay a slow client asked for was answered in time.'
+      : `${metrics['slowReplaysFailed']} of ${metrics['slowReplaysRequested']} replays failed (replay_timeout): the answer queues behind the same backlog that caused the gap, ` +
+        'so a client reading well below the feed rate gets its repair too late and reports the range lost (named, not silent).',
+    totals.overlap === 0 ? 'No offset was both named in a gap and delivered.' : `${totals.overlap} offsets were named in a gap and delivered anyway (the client reports a failed repair from its last position: too much, never too little).`,
+    totals.slowCriticalGapNamed === 0 ? 'Critical channels: no slow client had a confirmation shed.' : `Critical channels: ${totals.slowCriticalGapNamed} confirmation offsets reached slow clients only as gaps.`,
+    stats.slowDisconnects === 0 ? 'No client was closed as a slow consumer (1008).' : `${stats.slowDisconnects} slow-consumer closes (1008); those clients resumed with since.`,
+  ];
+  return { scenario: 'slow-clients', gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+}
+
+export const slowClients: Scenario = {
+  name: 'slow-clients',
+  story: 'SCENARIOS.md slow-clients: full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
+  defaults: defaults as Inputs,
+  variants: {
+    'later plan: throttle 75/50/25 %, confirmations always': { 'story.onFull': 'plan' },
+    'slower clients (half the read rate)': { 'clients.slowReadPerSecond': 15 },
+  },
+  oursVariants: ['slower clients (half the read rate)'],
+  gateways: ['story', 'ours'],
+  run,
+};
