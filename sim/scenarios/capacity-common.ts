@@ -68,3 +68,35 @@ export function failureWindows(timesMs: readonly number[], windowMs: number): st
     .sort((a, b) => a[0] - b[0])
     .map(([w, c]) => `${(w * windowMs) / 1000}–${((w + 1) * windowMs) / 1000} s: ${c}`);
 }
+
+/** The input key that names each of our admission refusals (limits are named by input key). */
+const REFUSAL_KEY: Readonly<Record<string, string>> = {
+  handshake_rate: 'ours.handshakesPerSecondPerIp',
+  per_ip: 'ours.connectionsPerIpMax',
+  per_user: 'ours.perUserMax',
+  overloaded: 'ours.loadBrake',
+  draining: 'ours.draining',
+};
+const CAPACITY_KEY: Readonly<Record<string, string>> = { descriptors: 'gateway.nofile', memory: 'container.memoryMiB', config: 'ours.connectionsMax' };
+
+/**
+ * Our gateway's refusals as limits, one per reason, from its handshake counter
+ * (odin_handshakes_total{outcome=reason}); `firstAtMs` is when the clients first saw that HTTP status.
+ */
+export function oursRefusalLimits(
+  counters: ReadonlyMap<string, number>,
+  boundBy: string,
+  firstByStatusMs: Readonly<Record<string, number>>,
+): LimitHit[] {
+  const out: LimitHit[] = [];
+  const prefix = 'odin_handshakes_total{outcome=';
+  for (const [k, v] of counters) {
+    if (!k.startsWith(prefix)) continue;
+    const reason = k.slice(prefix.length, -1);
+    if (reason === 'accepted' || v === 0) continue;
+    const status = reason === 'capacity' || reason === 'overloaded' || reason === 'draining' ? 503 : 429;
+    const key = reason === 'capacity' ? (CAPACITY_KEY[boundBy] ?? 'ours.capacity') : (REFUSAL_KEY[reason] ?? `ours.${reason}`);
+    out.push({ limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
+  }
+  return out;
+}

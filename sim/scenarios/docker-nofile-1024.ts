@@ -18,7 +18,7 @@ import { OUR_FD_RESERVE, startOurGateway } from '../profiles/ours.js';
 import { StoryGateway } from '../profiles/story-gateway.js';
 import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
-import { byTime, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord } from './capacity-common.js';
+import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord } from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
 
 const NAME = 'docker-nofile-1024';
@@ -135,9 +135,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   }
   const q = listener.q.stats;
   if (q.dropsAcceptQueueFull > 0) limits.push({ limit: `host.somaxconn — accept queue (${listener.q.backlog} + 1) full: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
-  for (const [k, v] of Object.entries(st.failures)) {
-    if (k.startsWith('http-')) limits.push({ limit: `gateway admission — HTTP ${k.slice(5)} before the upgrade`, firstAtMs: st.firstFailureMs[k] as number, count: v });
-  }
+  if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
   if ((st.failures['EMFILE'] ?? 0) > 0) limits.push({ limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: st.failures['EMFILE'] as number });
   if ((st.failures['EADDRNOTAVAIL'] ?? 0) > 0) limits.push({ limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs['EADDRNOTAVAIL'] as number, count: st.failures['EADDRNOTAVAIL'] as number });
   if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill', firstAtMs: gwProc.diedAtMs, count: 1 });

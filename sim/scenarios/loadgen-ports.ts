@@ -21,6 +21,7 @@ import { SimTransport } from '../transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
 import {
   byTime,
+  oursRefusalLimits,
   failureWindows,
   fmt,
   GiB,
@@ -118,7 +119,6 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     capacityLine = `Our gateway's capacity ${fmt(cap.connectionsMax)} (bound by ${cap.boundBy}) was never the limit here.`;
     ours = o;
   }
-  void ours;
 
   // ---- the load box ----
   const boxProc = world.spawn(loadgen, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
@@ -178,6 +178,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   if (ct !== null && ct.drops > 0) limits.push({ limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
   const listenDrops = storyServers.reduce((s, g) => s + g.listener.q.stats.dropsAcceptQueueFull, 0);
   if (listenDrops > 0) limits.push({ limit: 'host.somaxconn — accept queue full: SYN dropped', firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))), count: listenDrops });
+  if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
   byTime(limits);
 
   const openAtEnd = st.openNow;

@@ -17,7 +17,7 @@ import { startOurGateway } from '../profiles/ours.js';
 import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
 import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
-import { bool, byTime, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord } from './capacity-common.js';
+import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord } from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
 
 const NAME = 'syn-backlog';
@@ -160,8 +160,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   if (q.dropsAcceptQueueFull > 0) limits.push({ limit: `host.somaxconn — accept queue (${backlog} + 1) full: SYN dropped (client retransmits)`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
   if (q.dropsSynQueueFull > 0) limits.push({ limit: `host.syncookies — SYN queue (${backlog}) full without cookies: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsSynQueueFull });
   if (q.dropsSynBacklog > 0) limits.push({ limit: 'host.synBacklog — ¾ of tcp_max_syn_backlog in use, no cookies: SYN dropped', firstAtMs: listener.firstDropAtMs, count: q.dropsSynBacklog });
-  const refused = Object.entries(st.failures).filter(([k]) => k.startsWith('http-'));
-  for (const [k, v] of refused) limits.push({ limit: `gateway admission — HTTP ${k.slice(5)} before the upgrade`, firstAtMs: st.firstFailureMs[k] as number, count: v });
+  if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
   for (const k of ['EMFILE', 'EADDRNOTAVAIL'] as const) {
     const v = st.failures[k] ?? 0;
     if (v > 0) limits.push({ limit: k === 'EMFILE' ? 'robots.nofile — connect() → EMFILE' : 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs[k] as number, count: v });

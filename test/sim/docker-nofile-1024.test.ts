@@ -71,6 +71,8 @@ describe('docker-nofile-1024 (ours)', () => {
     expect(m(hard, 'oursCapacity')).toBe(1_024 - 128);
     expect(m(hard, 'openPeak')).toBe(m(hard, 'oursCapacity'));
     expect(failures(hard)).toEqual({ 'http-503': d('load.connections') - m(hard, 'oursCapacity') });
+    // The binding limit is named by its input key, so a JSON consumer can read it.
+    expect(hard.limits.map((l) => l.limit.split(' ')[0])).toEqual(['gateway.nofile']);
   });
 });
 

@@ -85,6 +85,7 @@ describe('syn-backlog (ours)', () => {
     const small = { 'load.connections': 3_000 };
     const r = run(small, 'ours');
     expect(r.outcomes['attempts failed:http-429']).toBeGreaterThan(0);
+    expect(r.limits[0]?.limit).toMatch(/^ours\.handshakesPerSecondPerIp .*HTTP 429 \(handshake_rate\)/);
     expect(Object.keys(r.outcomes).filter((k) => /timeout|ECONNRESET|eof/.test(k))).toEqual([]);
     const raised = run({ ...(synBacklog.variants['ours: per-IP limits raised, 18,000'] as Inputs), ...small }, 'ours');
     expect(raised.outcomes).toEqual({ 'users:open': 3_000 });
