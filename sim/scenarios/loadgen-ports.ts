@@ -268,6 +268,10 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
         `(plateau = budget − closes/s × TIME_WAIT); users connected: peak ${fmt(m['openPeak'] as number)} of ${fmt(users)}, ${fmt(m['openAtEnd'] as number)} at the end.`,
     );
   }
+  const knobs = ['loadgen.portRange', 'loadgen.twReuse', 'loadgen.finTimeoutMs', 'host.conntrackMax'].filter((k) => inputs[k] !== defaults[k as keyof typeof defaults]);
+  if (f.exhaustedAt === Infinity && knobs.length > 0 && f.shortRate === 0 && m['closesByLoadgenAfterConnect'] === 0) {
+    out.push(`The knobs changed here (${knobs.join(', ')}) cannot add connections: without closes on the load box the port space never binds, so a gain measured after them has to come from something else.`);
+  }
   if (f.failureTimes.length > 0) out.push(`Failed attempts by window: ${failureWindows(f.failureTimes, 20_000).join('; ')}.`);
   if (n('loadgen.twReuse') === 1) {
     out.push(`tcp_tw_reuse=1: connect() took ${fmt(m['loadgenTimeWaitReused'] as number)} ports from TIME_WAIT entries older than 1 s — it is the knob that turns the box's own closes back into usable ports.`);
@@ -279,6 +283,13 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
     `Conntrack on the server: peak ${fmt(m['conntrackPeak'] as number)} flows of max ${fmt(m['conntrackMax'] as number)} (${(m['conntrackDrops'] as number) > 0 ? `${fmt(m['conntrackDrops'] as number)} SYNs dropped` : 'never full'}; ` +
       `entries linger 120 s after a FIN, so churn costs conntrack slots too, but ${fmt(m['conntrackMax'] as number)} is far from that here).`,
   );
+  const ctDefault = linuxConntrackMax(n('host.memoryGiB') * GiB);
+  if (n('host.conntrackMax') > 0 && n('host.conntrackMax') !== ctDefault) {
+    out.push(
+      `nf_conntrack_max=${fmt(n('host.conntrackMax'))} ${n('host.conntrackMax') < ctDefault ? 'lowers' : 'raises'} this ${n('host.memoryGiB')} GiB host's default of ${fmt(ctDefault)} ` +
+        `(RAM/16384, clamped to 262,144); either way it is far above the ${fmt(m['conntrackPeak'] as number)} flows tracked, so it moves nothing.`,
+    );
+  }
   if (f.gateway === 'ours') {
     const r429 = Object.entries(f.failures).filter(([k]) => k === 'http-429').reduce((a, [, v]) => a + v, 0);
     if (r429 > 0) {
