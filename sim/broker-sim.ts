@@ -10,6 +10,11 @@ interface Delivery {
   readonly event: BrokerEvent;
 }
 
+interface Held {
+  readonly event: BrokerEvent;
+  readonly atMs: number;
+}
+
 function deliver(d: Delivery): void {
   d.broker.deliverNow(d.event);
 }
@@ -18,8 +23,13 @@ export class SimBroker implements Broker {
   private readonly inner: MemoryBroker;
   private sink: BrokerSink | null = null;
   private down = false;
+  /** During an outage: can publishers still reach the broker (only the gateway is cut off)? */
+  private publishersReach = true;
   /** Events published while the gateway's consumer was cut off, delivered on recovery (resume from sequence). */
-  private backlog: BrokerEvent[] = [];
+  private backlog: Held[] = [];
+  private readonly retentionAgeMs: number;
+  /** Events that expired from the stream before the cut-off consumer could read them. */
+  expiredDuringOutage = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -30,6 +40,12 @@ export class SimBroker implements Broker {
     retention: MemoryBrokerRetention = defaultRetention,
   ) {
     this.inner = new MemoryBroker(clock, random, retention);
+    this.retentionAgeMs = retention.ageMs;
+  }
+
+  /** True while the gateway is cut off. */
+  get isDown(): boolean {
+    return this.down;
   }
 
   epoch(): string {
@@ -58,16 +74,21 @@ export class SimBroker implements Broker {
   }
 
   publish(channel: string, data: string, done: (result: PublishResult) => void): void {
-    if (this.down) {
+    if (this.down && !this.publishersReach) {
       done({ ok: false, reason: 'broker unavailable' });
       return;
     }
     this.inner.publish(channel, data, done);
   }
 
-  /** Cuts the gateway off for `durationMs`: status 'down', publishes fail, then resume in order. */
-  outage(durationMs: number): void {
+  /**
+   * Cuts the gateway off for `durationMs`: status 'down', history reads fail; publishes keep working when
+   * `publishersReach` (only the gateway's path is broken), else they fail too. On recovery the consumer
+   * resumes from its last sequence; events older than the retention age are gone by then.
+   */
+  outage(durationMs: number, publishersReach = true): void {
     this.down = true;
+    this.publishersReach = publishersReach;
     this.sink?.onStatus('down', 'simulated outage');
     this.sched.after(durationMs, (b: SimBroker) => b.recover(), this);
   }
@@ -77,12 +98,16 @@ export class SimBroker implements Broker {
     this.sink?.onStatus('live');
     const pending = this.backlog;
     this.backlog = [];
-    for (const e of pending) this.route(e);
+    const cutoffMs = this.sched.nowMs - this.retentionAgeMs;
+    for (const h of pending) {
+      if (h.atMs <= cutoffMs) this.expiredDuringOutage++;
+      else this.route(h.event);
+    }
   }
 
   private route(e: BrokerEvent): void {
     if (this.down) {
-      this.backlog.push(e);
+      this.backlog.push({ event: e, atMs: this.sched.nowMs });
       return;
     }
     this.sched.after(this.latencyMs, deliver, { broker: this, event: e });

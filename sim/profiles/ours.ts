@@ -3,6 +3,7 @@
 // derives it (src/server/server.ts): min(configured, (memory − baseline)/perConnection, nofile − reserve).
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
+import type { MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import { SimBroker } from '../broker-sim.js';
 import { SimClock, SimRandom } from '../engine/clock-sim.js';
 import type { SimProcess } from '../kernel/process.js';
@@ -23,6 +24,8 @@ export interface OurGatewaySpec extends SimTransportSpec {
   readonly fdReserve?: number;
   /** Share of the memory limit the capacity formula may use (server.ts: memoryBytes × ratio). */
   readonly memoryBudgetRatio?: number;
+  /** Stream retention of the simulated broker (DESIGN §8: max age 30 s, 100,000 messages, 50 MB). */
+  readonly brokerRetention?: MemoryBrokerRetention;
 }
 
 export interface OurGateway {
@@ -36,7 +39,11 @@ export interface OurGateway {
 export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGateway {
   const world = proc.world;
   const clock = new SimClock(world.sched);
-  const broker = new SimBroker(world.sched, clock, new SimRandom(world.rng.fork(`broker:${proc.name}`)));
+  const brokerRandom = new SimRandom(world.rng.fork(`broker:${proc.name}`));
+  const broker =
+    spec.brokerRetention === undefined
+      ? new SimBroker(world.sched, clock, brokerRandom)
+      : new SimBroker(world.sched, clock, brokerRandom, 0.5, spec.brokerRetention);
   const telemetry = new SimTelemetry(clock);
   const options = gatewayOptions(spec.options ?? {});
   const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker, telemetry }, options, {
