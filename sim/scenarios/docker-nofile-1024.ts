@@ -130,7 +130,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const limits: LimitHit[] = [];
   const a = accept.stats;
   if (a.emfile > 0) {
-    const what = runtime.accept === 'libuv' ? 'libuv accepts and closes the pending connection: the client reads a reset' : 'Go sleeps and retries; the connection waits in the kernel queue';
+    const what = runtime.accept === 'libuv' ? 'libuv accepts and closes the pending connection: the client sees an abrupt close (EOF or reset), no HTTP answer' : 'Go sleeps and retries; the connection waits in the kernel queue';
     limits.push({ limit: `gateway.nofile — accept() → EMFILE (${what})`, firstAtMs: a.firstEmfileAtMs, count: a.emfile });
   }
   const q = listener.q.stats;
