@@ -1,4 +1,4 @@
-// `npm run sim -- --scenario NAME [--seed S] [--set key=value]… [--gateway story|ours|both]
+// `npm run sim -- --scenario NAME [--seed S] [--set key=value]… [--gateway story|ours|both (default: all it has)]
 //                 [--variant NAME|all] [--json|--html] [--inputs] [--list]`
 //
 // Runs under the determinism guard, so a stray wall-clock read or Math.random fails loudly. The report
@@ -19,7 +19,8 @@ interface Args {
   scenario?: string;
   seed: string;
   sets: string[];
-  gateway: 'story' | 'ours' | 'both';
+  /** Absent: every gateway the scenario has (the story's and ours, where both exist). */
+  gateway?: 'story' | 'ours' | 'both';
   variant: string;
   format: 'text' | 'json' | 'html';
   inputs: boolean;
@@ -27,7 +28,7 @@ interface Args {
 }
 
 function parse(argv: readonly string[]): Args {
-  const a: Args = { seed: '1', sets: [], gateway: 'story', variant: 'all', format: 'text', inputs: false, list: false };
+  const a: Args = { seed: '1', sets: [], variant: 'all', format: 'text', inputs: false, list: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -114,7 +115,8 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     io.out(`${JSON.stringify(inputs, null, 2)}\n`);
     return 0;
   }
-  const gateways: GatewayKind[] = args.gateway === 'both' ? ['story', 'ours'] : [args.gateway];
+  // "both" and the default run what the scenario has; naming one it lacks is an error.
+  const gateways: GatewayKind[] = args.gateway === undefined || args.gateway === 'both' ? [...s.gateways] : [args.gateway];
   const variantNames = args.variant === 'all' ? ['as given', ...Object.keys(s.variants)] : [args.variant];
   const results: RunResult[] = [];
   const t0 = io.wallMs();

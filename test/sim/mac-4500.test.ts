@@ -49,18 +49,18 @@ describe('mac-4500 (story gateway, TCP level)', () => {
 
 describe('sim CLI', () => {
   it('same seed → same report bytes (text and JSON); another seed runs too', () => {
-    const a = cli(['--scenario', 'mac-4500', '--variant', 'as given', '--json']);
-    const b = cli(['--scenario', 'mac-4500', '--variant', 'as given', '--json']);
+    const a = cli(['--scenario', 'mac-4500', '--gateway', 'story', '--variant', 'as given', '--json']);
+    const b = cli(['--scenario', 'mac-4500', '--gateway', 'story', '--variant', 'as given', '--json']);
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
     expect(JSON.parse(a.out).results).toHaveLength(1);
-    const c = cli(['--scenario', 'mac-4500', '--variant', 'spread bets 0–3 s', '--seed', '2']);
+    const c = cli(['--scenario', 'mac-4500', '--gateway', 'story', '--variant', 'spread bets 0–3 s', '--seed', '2']);
     expect(c.code).toBe(0);
     expect(c.out).toContain('seed 2');
   });
 
   it('--set overrides an input with its type; unknown keys and bad values are refused', () => {
-    const r = cli(['--scenario', 'mac-4500', '--set', 'users=100', '--variant', 'as given', '--json']);
+    const r = cli(['--scenario', 'mac-4500', '--gateway', 'story', '--set', 'users=100', '--variant', 'as given', '--json']);
     expect(JSON.parse(r.out).results[0].outcomes).toEqual({ ok: 100 });
     expect(cli(['--scenario', 'mac-4500', '--set', 'nope=1']).code).toBe(2);
     expect(cli(['--scenario', 'mac-4500', '--set', 'users=many']).code).toBe(2);
@@ -69,13 +69,14 @@ describe('sim CLI', () => {
   it('--list, --inputs and --html', () => {
     expect(cli(['--list']).out).toContain('mac-4500');
     expect(JSON.parse(cli(['--scenario', 'mac-4500', '--inputs']).out)).toEqual(mac4500.defaults);
-    expect(cli(['--scenario', 'mac-4500', '--variant', 'as given', '--html']).out).toMatch(/^<!doctype html>/);
+    expect(cli(['--scenario', 'mac-4500', '--gateway', 'story', '--variant', 'as given', '--html']).out).toMatch(/^<!doctype html>/);
+    expect(cli(['--scenario', 'broker-outage', '--gateway', 'story']).code).toBe(2); // it has no story gateway
   });
 
   it('all variants of mac-4500 run within the 3 s budget', () => {
     let out = '';
     const t0 = performance.now();
-    const code = main(['--scenario', 'mac-4500'], { out: (s) => void (out += s), err: () => undefined, wallMs: () => 0 });
+    const code = main(['--scenario', 'mac-4500', '--gateway', 'story'], { out: (s) => void (out += s), err: () => undefined, wallMs: () => 0 });
     expect(code).toBe(0);
     expect(performance.now() - t0).toBeLessThan(3_000);
     expect(out.match(/== gateway: story/g)).toHaveLength(4);
