@@ -57,7 +57,7 @@ function writeWaitJob(j: WaitJob): void {
 
 export class StoryFanoutGateway extends StoryGateway {
   private readonly planState = new Map<StorySession, PlanState>();
-  readonly fanout = { dropped: 0, throttleNotices: 0, criticalOverBound: 0, firstDropMs: -1 };
+  readonly fanout = { dropped: 0, throttleNotices: 0, criticalOverBound: 0, firstDropMs: -1, firstSlowCloseMs: -1, firstWriteWaitCloseMs: -1 };
 
   constructor(
     proc: SimProcess,
@@ -68,6 +68,7 @@ export class StoryFanoutGateway extends StoryGateway {
 
   override enqueue(sess: StorySession, msg: WireMessage): void {
     if (this.fanoutSpec.onFull === 'close' || sess.closed) {
+      if (!sess.closed && sess.queue.length >= this.spec.sendBufferMessages && this.fanout.firstSlowCloseMs < 0) this.fanout.firstSlowCloseMs = this.proc.world.sched.nowMs;
       super.enqueue(sess, msg);
       return;
     }
@@ -130,6 +131,11 @@ export class StoryFanoutGateway extends StoryGateway {
       sess.writing = true;
       this.writeNext(sess);
     }
+  }
+
+  override writeWaitExpired(sess: StorySession): void {
+    if (!sess.closed && this.fanout.firstWriteWaitCloseMs < 0) this.fanout.firstWriteWaitCloseMs = this.proc.world.sched.nowMs;
+    super.writeWaitExpired(sess);
   }
 
   /** As story-gateway.ts writeOne, with each message's own size on the wire. */

@@ -53,6 +53,8 @@ export interface FeedRobot {
   openedMs: number;
   throttleNotices: number;
   throttleLevelMax: number;
+  /** Virtual time of the first throttle notice, or -1. */
+  firstThrottleMs: number;
 }
 
 /** What the scenario wants to hear per delivered event, gap and reset. */
@@ -150,6 +152,7 @@ export class FeedClientFleet {
       openedMs: -1,
       throttleNotices: 0,
       throttleLevelMax: 0,
+      firstThrottleMs: -1,
     };
     this.robots.push(r);
     this.proc.world.sched.at(atMs, startRobot, { fleet: this, r });
@@ -166,6 +169,7 @@ export class FeedClientFleet {
       ...(r.connectTimeoutMs !== undefined ? { connectTimeoutMs: r.connectTimeoutMs } : {}),
       onThrottle: (notice) => {
         r.throttleNotices++;
+        if (r.firstThrottleMs < 0) r.firstThrottleMs = this.clock.nowMs();
         if (notice.level > r.throttleLevelMax) r.throttleLevelMax = notice.level;
       },
     });

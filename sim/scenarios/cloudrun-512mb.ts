@@ -112,12 +112,12 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const limits: LimitHit[] = [];
   if (gw.stats.refused503 > 0) {
     limits.push({
-      limit: `container.memoryMiB via the story's accounting: ${slots} slots = (container.memoryMiB − story.overheadMiB) / story.perConnectionKiB; then HTTP 503 after story.slotWaitMs`,
+      limit: `container.memoryMiB — the story's accounting: ${slots} slots = (container.memoryMiB − story.overheadMiB) / story.perConnectionKiB, then HTTP 503 after story.slotWaitMs`,
       firstAtMs: firstAt['http-503@upgrading'] ?? 0,
       count: gw.stats.refused503,
     });
   }
-  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
 
   const componentsKiB = (n('story.sendChannelSlots') * n('story.messageBytes') + n('story.replayBufferMessages') * n('story.messageBytes')) / 1024 + n('story.stateKiB');

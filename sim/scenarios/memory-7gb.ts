@@ -183,12 +183,12 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const limits: LimitHit[] = [];
   if (timeouts > 0) {
     limits.push({
-      limit: `container.memoryMiB: GC stretch near the limit (p/(1−p) at ${metrics['memoryPressureAtEndPct']} % used) slows handshakes past the clients' 30–60 s deadlines`,
+      limit: `container.memoryMiB — GC stretch near the limit (p/(1−p) at ${metrics['memoryPressureAtEndPct']} % used) slows handshakes past the clients' 30–60 s deadlines`,
       firstAtMs: firstTimeoutMs,
       count: timeouts,
     });
   }
-  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
 
   // Where the handshake queue saturates: arrivals × cost × stretch(p) = cores, solved for p, then connections.

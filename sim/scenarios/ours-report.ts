@@ -45,9 +45,9 @@ export function oursResult(
   const limits: LimitHit[] = [];
   if (refusalMs.length > 0) {
     const key = cap.boundBy === 'memory' ? 'container.memoryMiB' : cap.boundBy === 'descriptors' ? 'gateway.nofile' : 'admission.connectionsMax';
-    limits.push({ limit: `${key}: our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
+    limits.push({ limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
   }
-  if (oomAtMs >= 0) limits.push({ limit: 'container.memoryMiB: OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
+  if (oomAtMs >= 0) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
   const metrics: Record<string, number> = {
     connectionsAttempted: fleet.robots.length,

@@ -143,7 +143,6 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   let slowPublished = 0;
   let slowCriticalMissed = 0;
   let slowClosed = 0;
-  let firstCloseMs = -1;
   let slowNotices = 0;
   let fastIncomplete = 0;
   for (const s of fleet.subscribers) {
@@ -161,10 +160,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     channels.forEach((c, ci) => {
       if (c.priority === 'critical') slowCriticalMissed += published[ci]! - s.received[ci]!;
     });
-    if (s.ended === 'closed-by-server') {
-      slowClosed++;
-      if (firstCloseMs < 0 || s.endedMs < firstCloseMs) firstCloseMs = s.endedMs;
-    }
+    if (s.ended === 'closed-by-server') slowClosed++;
     const how = s.ended === '' ? (got === publishedTotal ? 'every event delivered' : s.throttleNotices > 0 ? `throttled to ${s.throttlePctMin} %, events missed unnamed` : 'events missed unnamed') : `${s.ended}, events after it missed unnamed`;
     bump(outcomes, `slow: ${how}`);
   }
@@ -191,9 +187,9 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     gatewayClosedWriteWait: gw.stats.closedWriteWait,
   };
   const limits: LimitHit[] = [];
-  if (gw.stats.closedSlow > 0) limits.push({ limit: `story.sendBufferMessages (${n('story.sendBufferMessages')}) full → client closed`, firstAtMs: firstCloseMs, count: gw.stats.closedSlow });
-  if (gw.fanout.dropped > 0) limits.push({ limit: `story.sendBufferMessages (${n('story.sendBufferMessages')}) full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
-  if (gw.stats.closedWriteWait > 0) limits.push({ limit: `story.writeWaitMs (${n('story.writeWaitMs')}) expired → client closed`, firstAtMs: -1, count: gw.stats.closedWriteWait });
+  if (gw.stats.closedSlow > 0) limits.push({ limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → client closed`, firstAtMs: gw.fanout.firstSlowCloseMs, count: gw.stats.closedSlow });
+  if (gw.fanout.dropped > 0) limits.push({ limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
+  if (gw.stats.closedWriteWait > 0) limits.push({ limit: `story.writeWaitMs — ${n('story.writeWaitMs')} ms blocked on a full socket → client closed`, firstAtMs: gw.fanout.firstWriteWaitCloseMs, count: gw.stats.closedWriteWait });
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
   const readVsFeed = `${n('clients.slowReadPerSecond')} messages/s read vs ${channels.reduce((a, c) => a + c.perSecond, 0)} published/s`;
   const diagnosis = [
@@ -201,7 +197,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
       ? `Fast clients unaffected: all ${fleet.subscribers.length - slowCount} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`
       : `${fastIncomplete} fast clients missed events.`,
     onFull === 'close'
-      ? `Slow clients (${readVsFeed}): ${slowClosed} of ${slowCount} closed when their ${n('story.sendBufferMessages')}-message buffer filled (first at ${(firstCloseMs / 1000).toFixed(3)} s); ` +
+      ? `Slow clients (${readVsFeed}): ${slowClosed} of ${slowCount} closed when their ${n('story.sendBufferMessages')}-message buffer filled (the first at ${(gw.fanout.firstSlowCloseMs / 1000).toFixed(3)} s, ${((gw.fanout.firstSlowCloseMs - n('feed.startMs')) / 1000).toFixed(3)} s into the feed); ` +
         `they got ${metrics['slowDeliveredPct']} % of the feed and nothing tells them which events they missed — the protocol has no offsets to resume from.`
       : `Slow clients (${readVsFeed}): ${gw.fanout.dropped} messages dropped, ${gw.fanout.throttleNotices} throttle notices; they got ${metrics['slowDeliveredPct']} % of the feed. ` +
         `The notice announces a share, not the messages: ${metrics['slowUnaccounted']} missed events are named nowhere, so nothing can be replayed.`,
@@ -312,6 +308,14 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
       p.channel,
     );
   }
+  // When the gateway first degrades a client (server side; clients see it later, behind their backlog).
+  let firstDegradeMs = -1;
+  const probe = (): void => {
+    const st = ours.gateway.stats();
+    if (st.events.gaps > 0 || st.throttledSessions.level1 + st.throttledSessions.level2 + st.throttledSessions.level3 > 0) firstDegradeMs = world.sched.nowMs;
+    else if (world.sched.nowMs < n('feed.startMs') + n('feed.durationMs')) world.sched.after(100, probe, undefined);
+  };
+  world.sched.at(n('feed.startMs'), probe, undefined);
   // Run the feed, then let the slow clients read their backlog and settle their repairs: stop as soon as
   // every client has every published offset delivered or named, or at the drain bound.
   const feedEndMs = n('feed.startMs') + n('feed.durationMs');
@@ -391,9 +395,9 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   };
   const limits: LimitHit[] = [];
   if (metrics['slowThrottleNotices']! > 0 || stats.events.gaps > 0) {
-    limits.push({ limit: `story.sendBufferMessages as bytes (${queueBytesMax} B outbound queue) filling → throttle, conflate, shed with gap notices`, firstAtMs: n('feed.startMs'), count: stats.events.gaps });
+    limits.push({ limit: `story.sendBufferMessages — as bytes (${queueBytesMax} B outbound queue) filling → throttle notices, conflation, shedding with gap notices`, firstAtMs: firstDegradeMs, count: stats.events.gaps });
   }
-  if (stats.slowDisconnects > 0) limits.push({ limit: 'outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: n('feed.startMs'), count: stats.slowDisconnects });
+  if (stats.slowDisconnects > 0) limits.push({ limit: 'story.sendBufferMessages — outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: firstDegradeMs, count: stats.slowDisconnects });
   const diagnosis = [
     fastIncomplete === 0
       ? `Fast clients unaffected: all ${fleet.robots.length - slowRobots.length} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`

@@ -14,7 +14,7 @@ describe('memory-7gb (story: no admission, GC stretch near the limit)', () => {
     expect(base.metrics['rejections']).toBe(0);
     expect(base.metrics['upgradeTimeouts']!).toBeGreaterThan(0);
     expect(base.outcomes['upgrade-timeout@upgrading']).toBe(failures(base));
-    expect(base.limits[0]?.limit).toMatch(/^container\.memoryMiB: GC stretch/);
+    expect(base.limits[0]?.limit).toMatch(/^container\.memoryMiB — GC stretch/);
   });
 
   it('the plateau sits at the memory accounting, and the process is not OOM-killed', () => {
