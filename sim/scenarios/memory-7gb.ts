@@ -217,6 +217,10 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
         ? 'No timeouts: the story\'s explanation needs a GC whose cost keeps growing as memory nears the limit.'
         : `The process was OOM-killed at ${(gwProc.diedAtMs / 1000).toFixed(3)} s: without a growing GC cost, admissions run into the container limit instead of timing out.`,
   ];
+  const overrides = Object.keys(memory7gb.variants[variant] ?? {});
+  if (overrides.length > 0 && overrides.every((k) => k.startsWith('ours.'))) {
+    diagnosis.push(`The variant "${variant}" changes only inputs of ours; this story run is the same as given.`);
+  }
   if (gw.stats.peakSessions > 0) {
     const stretchAtPeak = gcStretch(n('story.overheadMiB') * MiB + gw.stats.peakSessions * n('story.perConnectionKiB') * 1024, n('container.memoryMiB') * MiB, gc);
     metrics['gcStretchAtPeak'] = round3(stretchAtPeak);
