@@ -1,0 +1,154 @@
+// `npm run sim -- --explore --runs N --seed S [--bug NAME] [--kinds k1,k2]`
+// `npm run sim -- --replay SEED [--bug NAME] [--schedule file.json] [--kinds k1,k2]`
+//
+// Explore: runs seeds S.0 … S.(N−1), one line each (stdout holds virtual-time facts only, so it is
+// byte-stable; wall time goes to stderr). At the first violation it minimises the fault schedule, prints
+// the seed, the invariant, the schedule one fault per line and the replay commands, and exits 1.
+// Replay: one run of SEED — its own generated schedule, or the given one — with the same output.
+import { runGuarded } from '../engine/determinism-guard.js';
+import { BUGS, type BugName, isBug } from './bugs.js';
+import { formatViolation } from './checks.js';
+import { minimise } from './minimise.js';
+import { exploreSeeds, type ExploreRun, type RunConfig, runOnce, scheduleFor } from './run.js';
+import { defaultScheduleLimits, FAULT_KINDS, type FaultKind, formatSchedule, parseSchedule } from './schedule.js';
+
+export interface ExploreIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Wall-clock milliseconds, read outside the guarded runs only. */
+  wallMs(): number;
+  /** Reads a schedule file (--schedule); the one place the explorer touches the file system. */
+  readText(path: string): string;
+}
+
+interface ExploreArgs {
+  mode: 'explore' | 'replay';
+  seed: string;
+  runs: number;
+  bug: BugName | null;
+  schedule: string | null;
+  kinds: FaultKind[];
+}
+
+/** True when argv asks for the explorer (sim/cli.ts hands such argv here). */
+export function wantsExplore(argv: readonly string[]): boolean {
+  return argv.includes('--explore') || argv.includes('--replay');
+}
+
+function parse(argv: readonly string[]): ExploreArgs {
+  const a: ExploreArgs = { mode: 'explore', seed: '1', runs: 10, bug: null, schedule: null, kinds: [...FAULT_KINDS] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '--explore':
+        a.mode = 'explore';
+        break;
+      case '--replay':
+        a.mode = 'replay';
+        a.seed = value();
+        break;
+      case '--seed':
+        a.seed = value();
+        break;
+      case '--runs': {
+        const n = Number(value());
+        if (!(Number.isInteger(n) && n >= 1)) throw new Error('--runs expects a positive integer');
+        a.runs = n;
+        break;
+      }
+      case '--bug': {
+        const b = value();
+        if (!isBug(b)) throw new Error(`--bug must be one of: ${BUGS.join(', ')}`);
+        a.bug = b;
+        break;
+      }
+      case '--schedule':
+        a.schedule = value();
+        break;
+      case '--kinds': {
+        const ks = value().split(',').filter((k) => k !== '');
+        for (const k of ks) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
+        a.kinds = ks as FaultKind[];
+        break;
+      }
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  return a;
+}
+
+function runLine(label: string, r: ExploreRun): string {
+  const t = r.trace;
+  const verdict = r.violation === undefined ? 'ok' : `FAIL ${r.violation.invariant}`;
+  return `${label} seed ${r.seed} faults ${r.faults.length} healed ${(t.healedByMs / 1000).toFixed(1)} s end ${(t.endMs / 1000).toFixed(1)} s acks ${t.acks.length} events ${t.events} trace ${r.hash} ${verdict}\n`;
+}
+
+function replayCommand(seed: string, args: ExploreArgs, withSchedule: boolean): string {
+  const bug = args.bug === null ? '' : ` --bug ${args.bug}`;
+  const kinds = args.kinds.length === FAULT_KINDS.length ? '' : ` --kinds ${args.kinds.join(',')}`;
+  return `npm run sim -- --replay ${seed}${bug}${kinds}${withSchedule ? ' --schedule schedule.json' : ''}`;
+}
+
+function report(io: ExploreIo, r: ExploreRun, args: ExploreArgs): void {
+  const v = r.violation;
+  if (v === undefined) return;
+  io.out(`violation: ${formatViolation(v)}\n`);
+  const more = r.check.safety.length + r.check.liveness.length - 1;
+  if (more > 0) io.out(`  (+${more} more: ${r.check.safety.length} safety, ${r.check.liveness.length} liveness in all)\n`);
+}
+
+/** Returns the exit code: 0 no violation, 1 a violation, 2 a usage error. */
+export function exploreMain(argv: readonly string[], io: ExploreIo): number {
+  let args: ExploreArgs;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    io.err(`sim explore: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const config: RunConfig = { bug: args.bug, limits: { ...defaultScheduleLimits, kinds: args.kinds } };
+  io.out(`explore: bug ${args.bug ?? 'none'}; fault kinds ${args.kinds.join(',')}\n`);
+  if (args.mode === 'replay') {
+    let faults;
+    try {
+      faults = args.schedule === null ? scheduleFor(args.seed, config) : parseSchedule(io.readText(args.schedule));
+    } catch (e) {
+      io.err(`sim explore: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const t0 = io.wallMs();
+    const r = runGuarded(() => runOnce(args.seed, config, faults));
+    io.err(`replay: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
+    io.out(runLine('replay', r));
+    io.out(`schedule:\n${formatSchedule(r.faults)}\n`);
+    report(io, r, args);
+    return r.violation === undefined ? 0 : 1;
+  }
+  const seeds = exploreSeeds(args.seed, args.runs);
+  for (let i = 0; i < seeds.length; i++) {
+    const seed = seeds[i] as string;
+    const t0 = io.wallMs();
+    const r = runGuarded(() => runOnce(seed, config));
+    io.err(`run ${seed}: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
+    io.out(runLine(`run ${i + 1}/${seeds.length}`, r));
+    if (r.violation === undefined) continue;
+    report(io, r, args);
+    const t1 = io.wallMs();
+    const m = runGuarded(() => minimise(r, config));
+    io.err(`minimise: ${m.reruns} reruns, ${((io.wallMs() - t1) / 1000).toFixed(2)} s wall\n`);
+    io.out(`failing seed: ${seed}\n`);
+    io.out(`replay: ${replayCommand(seed, args, false)}\n`);
+    io.out(`minimised schedule (${m.run.faults.length} of ${m.originalFaults} faults, ${m.reruns} reruns, trace ${m.run.hash}):\n${formatSchedule(m.run.faults)}\n`);
+    if (m.run.violation !== undefined) io.out(`minimised violation: ${formatViolation(m.run.violation)}\n`);
+    io.out(`replay minimised (save the list above as schedule.json): ${replayCommand(seed, args, true)}\n`);
+    return 1;
+  }
+  io.out(`explore: ${seeds.length} run(s), no violation\n`);
+  return 0;
+}

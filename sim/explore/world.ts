@@ -1,0 +1,428 @@
+// One explorer run: a small world (our real Gateway on a gateway host, the explorer's broker, robots
+// running the real OdinClient on a users host, a publisher), a fault schedule applied to it, and the TRACE
+// it leaves: every publish the broker acknowledged, and per robot per subscription everything the app saw
+// through the client's handlers, in order. The trace holds virtual-time facts only (I10).
+//
+// Robots see the wire through a thin spy on their socket handlers: the `subscribed` replies tell the
+// checker where each subscription started (the position the gateway answered) and where a reset moved
+// it. Payloads carry the stream generation and the publish number, so the checker can tell which
+// acknowledged publish every delivered event is, also across a broker restart with a new epoch.
+import { OdinClient } from '../../src/client/client.js';
+import type { ClientSocket, SocketFactory, SocketHandlers } from '../../src/client/ports.js';
+import { Gateway } from '../../src/core/gateway.js';
+import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
+import { subjectMatches } from '../../src/core/protocol.js';
+import { SimClock, SimRandom } from '../engine/clock-sim.js';
+import type { Prng } from '../engine/prng.js';
+import type { SimProcess } from '../kernel/process.js';
+import { NODE } from '../kernel/runtime.js';
+import type { TcpSocket } from '../kernel/socket.js';
+import { World } from '../kernel/world.js';
+import { LAN } from '../net/link.js';
+import { SimSocketFactory } from '../socket-sim.js';
+import { SimTelemetry } from '../telemetry-sim.js';
+import { SimTransport } from '../transport-sim.js';
+import { ExploreBroker } from './broker.js';
+import { type BugName, withBug } from './bugs.js';
+import { type Fault, healedByMs } from './schedule.js';
+
+const GIB = 1024 ** 3;
+const GW_ADDR = '10.0.0.1';
+const USERS_ADDR = '10.0.1.1';
+const PORT = 80;
+
+export const CHANNELS = ['odin.token.A.trade', 'odin.token.B.trade', 'odin.token.C.trade', 'odin.global.trending'] as const;
+const TOKEN_PATTERN = 'odin.token.>';
+
+export interface WorldSpec {
+  readonly robots: number;
+  readonly publishEveryMs: number;
+  /** Payload padding, so slow readers fill queues within a fault's duration. */
+  readonly payloadPadBytes: number;
+  /** Liveness bound: the run ends this long after the last fault heals, and everything must be caught up. */
+  readonly settleMs: number;
+  /** Publishing stops this long before the end, so the last events are not still in flight at the check. */
+  readonly quietMs: number;
+  /** The run lasts at least this long, faults or not. */
+  readonly minRunMs: number;
+}
+
+export const defaultWorldSpec: WorldSpec = { robots: 20, publishEveryMs: 40, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
+
+const USERS_RMEM_BYTES = 1024 * 1024;
+
+/** Our gateway with short heartbeats and a small outbound bound, so faults reach the slow-client policy. */
+const EXPLORE_GATEWAY: GatewayOptionsInput = {
+  heartbeatMs: 5_000,
+  heartbeatTimeoutMs: 3_000,
+  replayEventsMax: 300,
+  outbound: { queueBytesMax: 32 * 1024, socketHighWaterBytes: 8 * 1024, slowCloseAfterMs: 3_000 },
+  channelClasses: [{ pattern: 'odin.global.>', priority: 'low', conflate: false }],
+};
+
+/** What the app saw, in order. e: event; g: onGap; r: onReset; s: the wire's subscribed position. */
+export type Seen =
+  | readonly ['e', string, number, number, number] // channel, offset, generation, publish number
+  | readonly ['g', string, number, number, string] // channel, from, to, reason
+  | readonly ['r', string, string] // reason, the name onReset gave (a reset of an overlapping name counts too)
+  | readonly ['s', number, number, boolean, string]; // generation, offset, recovered, name in the reply
+
+export interface SubTrace {
+  readonly name: string;
+  readonly seen: Seen[];
+}
+
+export interface RobotTrace {
+  readonly index: number;
+  readonly subs: SubTrace[];
+  state: string;
+}
+
+/** One acknowledged publish. */
+export interface Ack {
+  readonly k: number;
+  readonly generation: number;
+  readonly channel: string;
+  readonly offset: number;
+  readonly atMs: number;
+}
+
+export interface Trace {
+  readonly seed: string;
+  readonly bug: BugName | null;
+  readonly faults: readonly Fault[];
+  readonly acks: Ack[];
+  readonly robots: RobotTrace[];
+  /** Acknowledged head per generation at the end. */
+  readonly heads: number[];
+  readonly healedByMs: number;
+  readonly endMs: number;
+  events: number;
+}
+
+interface Robot {
+  readonly index: number;
+  readonly trace: RobotTrace;
+  client: OdinClient | null;
+  socket: ClientSocket | null;
+  stalledUntilMs: number;
+  slow: { readonly untilMs: number; readonly everyMs: number } | null;
+}
+
+interface Live {
+  readonly world: World;
+  readonly clock: SimClock;
+  readonly broker: ExploreBroker;
+  readonly bug: BugName | null;
+  readonly users: SimProcess;
+  readonly sockets: SimSocketFactory;
+  readonly robots: Robot[];
+  readonly trace: Trace;
+  readonly epochs: Map<string, number>;
+  gw: { proc: SimProcess; gateway: Gateway; telemetry: SimTelemetry } | null;
+  gwStarts: number;
+  readonly watch: RunOptions['watch'];
+  /** Active link faults (gateway ↔ users), combined into one link spec. */
+  readonly linkFaults: Set<Fault>;
+  linkHoldUntilMs: number;
+}
+
+function tcpOf(s: ClientSocket | null): TcpSocket | null {
+  // The lab's socket (sim/socket-sim.ts) keeps its kernel socket in `tcp`; reader faults pause it.
+  return s === null ? null : ((s as unknown as { tcp: TcpSocket | null }).tcp ?? null);
+}
+
+function startGateway(live: Live): void {
+  const n = live.gwStarts++;
+  const host = live.world.hosts[0]!;
+  const proc = live.world.spawn(host, { name: `odin${n}`, runtime: NODE, nofileSoft: 65_536 });
+  const options = gatewayOptions(EXPLORE_GATEWAY);
+  const telemetry = new SimTelemetry(live.clock);
+  const gateway = new Gateway(
+    { clock: live.clock, random: new SimRandom(live.world.rng.fork(`gateway${n}`)), broker: withBug(live.broker, live.bug), telemetry },
+    options,
+  );
+  gateway.start();
+  new SimTransport(proc, gateway, { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
+  live.gw = { proc, gateway, telemetry };
+}
+
+function stopGateway(live: Live): void {
+  if (live.gw === null) return;
+  live.watch?.log(`${live.world.sched.nowMs} gateway ${live.gw.proc.name} killed; its logs: ${JSON.stringify(live.gw.telemetry.logs)}`);
+  live.gw.proc.kill('restart');
+  live.gw.gateway.stop();
+  live.gw = null;
+}
+
+function generationOf(live: Live, epoch: string): number {
+  return live.epochs.get(epoch) ?? -1;
+}
+
+/** Records `subscribed` replies (the spy) before the client acts on them. */
+function spy(live: Live, r: Robot, text: string): void {
+  if (!text.startsWith('{"type":"subscribed"')) return;
+  const msg = JSON.parse(text) as { channels: Record<string, { epoch: string; offset: number; recovered?: boolean }> };
+  // Each subscription logs the reply's entries for its own name and for names that overlap it (a pattern
+  // and a concrete channel it matches share the client's per-channel track, so a reset of one is the
+  // other's too).
+  for (const sub of r.trace.subs) {
+    for (const [name, st] of Object.entries(msg.channels)) {
+      if (name === sub.name || subjectMatches(name, sub.name) || subjectMatches(sub.name, name)) {
+        sub.seen.push(['s', generationOf(live, st.epoch), st.offset, st.recovered !== false, name]);
+      }
+    }
+  }
+}
+
+function watched(live: Live, r: Robot): ((line: string) => void) | null {
+  const w = live.watch;
+  if (w === undefined || !w.robots.includes(r.index)) return null;
+  return (line) => w.log(`${live.world.sched.nowMs.toFixed(1)} r${r.index} ${line}`);
+}
+
+function robotFactory(live: Live, r: Robot): SocketFactory {
+  const log = watched(live, r);
+  return (url, protocols, handlers) => {
+    log?.('socket opened');
+    const wrapped: SocketHandlers = {
+      onMessage: (text) => {
+        log?.(`<- ${text.slice(0, 160)} (reading ${String(tcpOf(s)?.reading)})`);
+        spy(live, r, text);
+        handlers.onMessage(text);
+      },
+      onClose: (info) => {
+        log?.(`closed ${JSON.stringify(info)}`);
+        handlers.onClose(info);
+      },
+    };
+    const s = live.sockets.factory(url, protocols, wrapped);
+    if (log !== null) {
+      const send = s.send.bind(s);
+      s.send = (text: string): void => {
+        log(`-> ${text.slice(0, 200)}`);
+        send(text);
+      };
+    }
+    r.socket = s;
+    if (r.stalledUntilMs > live.world.sched.nowMs || r.slow !== null) tcpOf(s)?.pause();
+    return s;
+  };
+}
+
+function startRobot(live: Live, r: Robot, rng: Prng): void {
+  const c = new OdinClient({
+    url: `ws://${GW_ADDR}/ws?user=r${r.index}`,
+    socketFactory: robotFactory(live, r),
+    clock: live.clock,
+    random: new SimRandom(rng),
+    reconnect: { baseMs: 250, capMs: 4_000 },
+    connectTimeoutMs: 5_000,
+    replayTimeoutMs: 5_000,
+    ...(watched(live, r) !== null ? { onStateChange: (st: string) => watched(live, r)?.(`state ${st}`) } : {}),
+  });
+  for (const sub of r.trace.subs) {
+    c.subscribe(sub.name, {
+      onEvent: (data, meta) => {
+        const d = data as { g: number; k: number };
+        sub.seen.push(['e', meta.channel, meta.offset, d.g, d.k]);
+      },
+      onGap: (channel, gap) => void sub.seen.push(['g', channel, gap.from, gap.to, gap.reason]),
+      onReset: (name, reason) => void sub.seen.push(['r', reason, name]),
+    });
+  }
+  r.client = c;
+  c.connect();
+}
+
+function publish(live: Live, k: number, channel: string, pad: string): void {
+  const g = live.broker.generation;
+  live.broker.publish(channel, `{"g":${g},"k":${k},"p":"${pad}"}`, (res) => {
+    if (res.ok) live.trace.acks.push({ k, generation: g, channel, offset: res.offset, atMs: live.world.sched.nowMs });
+  });
+}
+
+// ---- faults -------------------------------------------------------------------------------------------
+
+function applyLink(live: Live): void {
+  let latencyMs = LAN.latencyMs;
+  let lossRate = 0;
+  const now = live.world.sched.nowMs;
+  for (const f of live.linkFaults) {
+    if (f.kind === 'latency-spike') latencyMs = Math.max(latencyMs, LAN.latencyMs + (f.params.latencyMs ?? 0));
+    if (f.kind === 'loss-burst') lossRate = Math.max(lossRate, f.params.lossRate ?? 0);
+  }
+  // A partition holds packets until it heals: sent now, they arrive when it ends (TCP retransmits then).
+  if (live.linkHoldUntilMs > now) latencyMs = Math.max(latencyMs, live.linkHoldUntilMs - now);
+  const spec = { ...LAN, latencyMs, lossRate };
+  live.world.net.setLink('gw', 'users', spec);
+  live.world.net.setLink('users', 'gw', spec);
+}
+
+function linkFault(live: Live, f: Fault): void {
+  live.linkFaults.add(f);
+  if (f.kind === 'partition-clients') live.linkHoldUntilMs = Math.max(live.linkHoldUntilMs, f.atMs + f.durationMs);
+  applyLink(live);
+  live.world.sched.at(f.atMs + f.durationMs, () => {
+    live.linkFaults.delete(f);
+    applyLink(live);
+  }, null);
+}
+
+function slowTick(j: { live: Live; r: Robot }): void {
+  const { live, r } = j;
+  const now = live.world.sched.nowMs;
+  const tcp = tcpOf(r.socket);
+  if (r.slow === null || now >= r.slow.untilMs) {
+    r.slow = null;
+    if (r.stalledUntilMs <= now) tcp?.resume();
+    return;
+  }
+  // Read for a moment, then stop again until the next tick.
+  tcp?.resume();
+  live.world.sched.after(1, (t: TcpSocket | null) => t?.pause(), tcp);
+  live.world.sched.after(r.slow.everyMs, slowTick, j);
+}
+
+function robotAt(live: Live, target: number): Robot | undefined {
+  return live.robots[((target % live.robots.length) + live.robots.length) % live.robots.length];
+}
+
+function applyFault(live: Live, f: Fault): void {
+  const sched = live.world.sched;
+  switch (f.kind) {
+    case 'latency-spike':
+    case 'loss-burst':
+    case 'partition-clients':
+      return linkFault(live, f);
+    case 'partition-broker':
+      return live.broker.cutOff(f.durationMs);
+    case 'broker-restart':
+    case 'broker-restart-new-epoch':
+      live.broker.restart(f.durationMs, f.kind === 'broker-restart-new-epoch');
+      live.epochs.set(live.broker.epoch(), live.broker.generation);
+      return;
+    case 'gateway-restart':
+      stopGateway(live);
+      sched.at(f.atMs + f.durationMs, () => {
+        if (live.gw === null) startGateway(live);
+      }, null);
+      return;
+    case 'stalled-reader': {
+      const r = robotAt(live, f.target);
+      if (r === undefined) return;
+      r.stalledUntilMs = Math.max(r.stalledUntilMs, f.atMs + f.durationMs);
+      tcpOf(r.socket)?.pause();
+      sched.at(f.atMs + f.durationMs, () => {
+        if (sched.nowMs >= r.stalledUntilMs && r.slow === null) tcpOf(r.socket)?.resume();
+      }, null);
+      return;
+    }
+    case 'slow-reader': {
+      const r = robotAt(live, f.target);
+      if (r === undefined || r.slow !== null) return;
+      r.slow = { untilMs: f.atMs + f.durationMs, everyMs: Math.max(1, f.params.readEveryMs ?? 500) };
+      tcpOf(r.socket)?.pause();
+      sched.after(r.slow.everyMs, slowTick, { live, r });
+      return;
+    }
+    case 'reconnect-storm': {
+      const count = Math.min(live.robots.length, Math.max(0, f.params.count ?? 0));
+      // The network drops their connections: each client sees its socket end without asking for it.
+      for (let i = 0; i < count; i++) live.robots[i]?.socket?.close(4000, 'reconnect storm');
+      return;
+    }
+  }
+}
+
+// ---- the run --------------------------------------------------------------------------------------------
+
+export interface RunOptions {
+  readonly seed: string;
+  readonly faults: readonly Fault[];
+  readonly bug: BugName | null;
+  readonly spec?: WorldSpec;
+  /** Debugging: robots whose frames, closes and state changes are written to `log` (virtual time first). */
+  readonly watch?: { readonly robots: readonly number[]; readonly log: (line: string) => void };
+}
+
+export function runWorld(opts: RunOptions): Trace {
+  const spec = opts.spec ?? defaultWorldSpec;
+  const world = new World(`explore:${opts.seed}`);
+  const clock = new SimClock(world.sched);
+  world.addHost({ name: 'gw', os: 'linux', addresses: [GW_ADDR], memoryBytes: 8 * GIB, cores: 4 });
+  // rmem: the kernel model delivers a write as one chunk and a reader takes whole chunks only, so a chunk
+  // larger than the receive buffer never arrives (a lab limit, not TCP's: docs/lab.md, Explorer). The
+  // gateway coalesces a whole replay into one write; 1 MiB (Linux autotunes tcp_rmem up to 6 MiB) holds
+  // the largest one this world can produce (2 subscriptions × replayEventsMax × ~300-byte frames).
+  const usersHost = world.addHost({ name: 'users', os: 'linux', addresses: [USERS_ADDR], memoryBytes: 8 * GIB, cores: 4, sysctls: { rmemBytes: USERS_RMEM_BYTES } });
+  const users = world.spawn(usersHost, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
+  const broker = new ExploreBroker(world.sched, clock, world.rng.fork('broker'));
+  const healed = healedByMs(opts.faults);
+  const endMs = Math.max(spec.minRunMs, healed + spec.settleMs);
+  const trace: Trace = { seed: opts.seed, bug: opts.bug, faults: opts.faults, acks: [], robots: [], heads: [], healedByMs: healed, endMs, events: 0 };
+  const live: Live = {
+    world,
+    clock,
+    broker,
+    bug: opts.bug,
+    users,
+    sockets: new SimSocketFactory(users, GW_ADDR, PORT),
+    robots: [],
+    trace,
+    epochs: new Map([[broker.epoch(), 0]]),
+    gw: null,
+    gwStarts: 0,
+    watch: opts.watch,
+    linkFaults: new Set(),
+    linkHoldUntilMs: 0,
+  };
+  startGateway(live);
+
+  const pick = world.rng.fork('explore:robots');
+  for (let i = 0; i < spec.robots; i++) {
+    const token = pick.pick(CHANNELS.slice(0, 3));
+    const second = pick.chance(0.5) ? TOKEN_PATTERN : 'odin.global.trending';
+    const rt: RobotTrace = { index: i, subs: [{ name: token, seen: [] }, { name: second, seen: [] }], state: 'not-started' };
+    const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null };
+    live.robots.push(r);
+    trace.robots.push(rt);
+    const rng = world.rng.fork(`explore:robot${i}`);
+    world.sched.at(pick.int(0, 1_000), () => startRobot(live, r, rng), null);
+  }
+
+  const pubRng = world.rng.fork('explore:publisher');
+  const pad = 'x'.repeat(spec.payloadPadBytes);
+  let k = 0;
+  const pubUntilMs = endMs - spec.quietMs;
+  const tick = (): void => {
+    publish(live, k++, pubRng.pick(CHANNELS), pad);
+    if (world.sched.nowMs + spec.publishEveryMs < pubUntilMs) world.sched.after(spec.publishEveryMs, tick, null);
+  };
+  world.sched.at(1_500, tick, null);
+
+  for (const f of opts.faults) world.sched.at(f.atMs, (x: Fault) => applyFault(live, x), f);
+
+  const res = world.sched.runUntil(endMs, 20_000_000);
+  if (res.reason === 'limit') throw new Error(`explore: run ${opts.seed} hit the event limit (livelock?)`);
+  if (live.gw !== null) live.watch?.log(`end: gateway ${live.gw.proc.name} logs ${JSON.stringify(live.gw.telemetry.logs)} stats ${JSON.stringify(live.gw.gateway.stats())}`);
+  for (const r of live.robots) r.trace.state = r.client?.state ?? 'not-started';
+  for (const a of trace.acks) trace.heads[a.generation] = Math.max(trace.heads[a.generation] ?? 0, a.offset);
+  trace.events = world.sched.executed;
+  return trace;
+}
+
+/** cyrb53: a 53-bit hash of the trace's JSON, printed so two runs can be compared at a glance (I10). */
+export function traceHash(trace: Trace): string {
+  const text = JSON.stringify({ acks: trace.acks, robots: trace.robots, faults: trace.faults });
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+}
