@@ -30,6 +30,7 @@ describe('outbound queue (slow-client policy)', () => {
       fc.property(fc.array(op, { maxLength: 60, size: 'max' }), (ops) => {
         const queue = new OutboundQueue();
         let offset = 0;
+        const priorityOf = new Map<number, number>(); // an event keeps the priority of the slot it sits in
         const handed = new Map<string, number[]>(); // offsets given to the queue since the last take
         const controls: Uint8Array[] = [];
         const take = (): void => {
@@ -84,9 +85,18 @@ describe('outbound queue (slow-client policy)', () => {
           }
           if (o.kind === 'evict') {
             const before = queue.bytes;
-            const freed = queue.evictBelow(PRIORITIES[o.priority]!, o.size);
+            const above = o.priority;
+            const queuedBefore = new Set(queue.snapshot().flatMap((slot) => (slot.event === null ? [] : [slot.event])));
+            const freed = queue.evictBelow(PRIORITIES[above]!, o.size);
             // (An event smaller than a gap notice frees nothing by becoming one: bytes may even grow.)
             expect(freed).toBe(before - queue.bytes >= o.size);
+            const queuedAfter = new Set(queue.snapshot().flatMap((slot) => (slot.event === null ? [] : [slot.event])));
+            const evicted = [...queuedBefore].filter((e) => !queuedAfter.has(e));
+            // Only events below `above` go, lowest priority first; and it gives up only with none left.
+            for (const e of evicted) expect(priorityOf.get(e)!).toBeLessThan(above);
+            const lowestKept = Math.min(...[...queuedAfter].map((e) => priorityOf.get(e)!));
+            for (const e of evicted) expect(priorityOf.get(e)!).toBeLessThanOrEqual(lowestKept);
+            if (!freed) for (const e of queuedAfter) expect(priorityOf.get(e)!).toBeGreaterThanOrEqual(above);
             continue;
           }
           const record: EventRecord = {
@@ -98,15 +108,39 @@ describe('outbound queue (slow-client policy)', () => {
             evicted: false,
           };
           handed.set(channel, [...(handed.get(channel) ?? []), offset]);
+          // A conflated event takes over the slot, and so the priority, of the event it replaces.
+          const tail = queue.snapshot().filter((slot) => slot.channel === channel).at(-1);
+          priorityOf.set(offset, o.kind === 'conflate' && tail?.event != null ? priorityOf.get(tail.event)! : o.priority);
           if (o.kind === 'event') queue.pushEvent(record, PRIORITIES[o.priority]!);
           else if (o.kind === 'shed') queue.shed(record, 'shed');
-          else if (!queue.conflate(record)) queue.pushEvent(record, PRIORITIES[o.priority]!);
+          else if (queue.conflate(record)) expect(tail?.event).not.toBeNull();
+          else {
+            expect(tail?.event ?? null).toBeNull(); // conflation needs a queued event of the channel
+            queue.pushEvent(record, PRIORITIES[o.priority]!);
+          }
           const snapshot = queue.snapshot();
           expect(snapshot.length).toBeLessThanOrEqual(queue.length);
         }
         take();
       }),
       runs(400),
+    );
+  });
+
+  it('coalesces consecutive sheds of a channel into one gap notice', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(2), { minLength: 1, maxLength: 30, size: 'max' }), (channels) => {
+        const queue = new OutboundQueue();
+        channels.forEach((c, i) => queue.shed({ channel: CH[c]!, offset: i + 1, prev: null, frame: frameOf('{}'), atMs: 0, evicted: false }, 'shed'));
+        const gaps = queue.take().map((f) => JSON.parse(utf8.decode(f.bytes)) as Extract<ServerMessage, { type: 'gap' }>);
+        const used = [...new Set(channels)].map((c) => CH[c]!);
+        expect(gaps.map((g) => g.ch).sort()).toEqual(used.sort());
+        for (const g of gaps) {
+          const offsets = channels.flatMap((c, i) => (CH[c] === g.ch ? [i + 1] : []));
+          expect([g.from, g.to]).toEqual([offsets[0], offsets.at(-1)]);
+        }
+      }),
+      runs(100),
     );
   });
 });
