@@ -3,7 +3,9 @@
 //
 // Runs under the determinism guard, so a stray wall-clock read or Math.random fails loudly. The report
 // goes to stdout and depends only on scenario, inputs and seed; the wall time goes to stderr.
+import { readFileSync } from 'node:fs';
 import { runGuarded } from './engine/determinism-guard.js';
+import { exploreMain, wantsExplore } from './explore/cli.js';
 import { renderHtml, renderJson, renderText } from './report/text.js';
 import { findScenario, scenarios } from './scenarios/index.js';
 import { applySets, type GatewayKind, type RunResult } from './scenarios/scenario.js';
@@ -88,6 +90,8 @@ export function processIo(): CliIo {
 
 /** Returns the process exit code. `odin sim` (src/cli.ts) calls this with argv only. */
 export function main(argv: readonly string[], io: CliIo = processIo()): number {
+  // The explorer (`--explore`, `--replay SEED`) has its own flags: sim/explore/cli.ts, docs/lab.md.
+  if (wantsExplore(argv)) return exploreMain(argv, { ...io, readText: (path) => readFileSync(path, 'utf8') });
   let args: Args;
   try {
     args = parse(argv);
