@@ -1,4 +1,4 @@
-// `npm run sim -- --explore --runs N --seed S [--bug NAME] [--kinds k1,k2]`
+// `npm run sim -- --explore --runs N --seed S [--bug NAME] [--kinds k1,k2] [--reruns N (minimiser budget)]`
 // `npm run sim -- --replay SEED [--bug NAME] [--schedule file.json] [--kinds k1,k2]`
 //
 // Explore: runs seeds S.0 … S.(N−1), one line each (stdout holds virtual-time facts only, so it is
@@ -28,6 +28,8 @@ interface ExploreArgs {
   bug: BugName | null;
   schedule: string | null;
   kinds: FaultKind[];
+  /** Rerun budget of the minimiser. */
+  reruns: number;
 }
 
 /** True when argv asks for the explorer (sim/cli.ts hands such argv here). */
@@ -36,7 +38,7 @@ export function wantsExplore(argv: readonly string[]): boolean {
 }
 
 function parse(argv: readonly string[]): ExploreArgs {
-  const a: ExploreArgs = { mode: 'explore', seed: '1', runs: 10, bug: null, schedule: null, kinds: [...FAULT_KINDS] };
+  const a: ExploreArgs = { mode: 'explore', seed: '1', runs: 10, bug: null, schedule: null, kinds: [...FAULT_KINDS], reruns: 40 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -65,6 +67,12 @@ function parse(argv: readonly string[]): ExploreArgs {
         const b = value();
         if (!isBug(b)) throw new Error(`--bug must be one of: ${BUGS.join(', ')}`);
         a.bug = b;
+        break;
+      }
+      case '--reruns': {
+        const n = Number(value());
+        if (!(Number.isInteger(n) && n >= 0)) throw new Error('--reruns expects a non-negative integer');
+        a.reruns = n;
         break;
       }
       case '--schedule':
@@ -140,7 +148,7 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     if (r.violation === undefined) continue;
     report(io, r, args);
     const t1 = io.wallMs();
-    const m = runGuarded(() => minimise(r, config));
+    const m = runGuarded(() => minimise(r, config, args.reruns));
     io.err(`minimise: ${m.reruns} reruns, ${((io.wallMs() - t1) / 1000).toFixed(2)} s wall\n`);
     io.out(`failing seed: ${seed}\n`);
     io.out(`replay: ${replayCommand(seed, args, false)}\n`);

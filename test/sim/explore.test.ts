@@ -1,0 +1,174 @@
+// The explorer (sim/explore): clean runs pass safety and liveness, each documented bug switch is found and
+// replayed from the printed seed with the same trace, minimisation keeps a failing schedule no longer than
+// the original, one seed gives one trace (I10), and the checker itself catches what it claims to.
+import { describe, expect, it } from 'vitest';
+import { runGuarded } from '../../sim/engine/determinism-guard.js';
+import { BUGS } from '../../sim/explore/bugs.js';
+import { checkTrace } from '../../sim/explore/checks.js';
+import { exploreMain, type ExploreIo } from '../../sim/explore/cli.js';
+import { minimise } from '../../sim/explore/minimise.js';
+import { runOnce } from '../../sim/explore/run.js';
+import { defaultScheduleLimits, FAULT_KINDS, type Fault, formatSchedule, generateSchedule, parseSchedule } from '../../sim/explore/schedule.js';
+import type { Trace } from '../../sim/explore/world.js';
+
+// Every kind except the new-epoch restart, which fails without any bug switch (see the last test).
+const KINDS = FAULT_KINDS.filter((k) => k !== 'broker-restart-new-epoch');
+const limits = { ...defaultScheduleLimits, kinds: KINDS };
+
+function cli(argv: string[], files: Record<string, string> = {}): { code: number; out: string } {
+  let out = '';
+  const io: ExploreIo = {
+    out: (t) => void (out += t),
+    err: () => undefined,
+    wallMs: () => 0,
+    readText: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`no file ${path}`);
+      return text;
+    },
+  };
+  return { code: exploreMain(argv, io), out };
+}
+
+const hashes = (out: string): string[] => [...out.matchAll(/ trace ([0-9a-f]{14})/g)].map((m) => m[1] as string);
+
+describe('explorer', () => {
+  it('without a bug, a handful of runs pass safety and liveness', () => {
+    for (const seed of ['t.0', 't.1', 't.2']) {
+      const r = runGuarded(() => runOnce(seed, { bug: null, limits }));
+      expect(r.faults.length).toBeGreaterThan(0);
+      expect(r.check.safety).toEqual([]);
+      expect(r.check.liveness).toEqual([]);
+      expect(r.trace.acks.length).toBeGreaterThan(100);
+    }
+  });
+
+  it('the CLI prints one line per run and exits 0 when nothing is violated', () => {
+    const { code, out } = cli(['--explore', '--runs', '2', '--seed', 'c', '--kinds', KINDS.join(',')]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/run 1\/2 seed c\.0 .* ok\n/);
+    expect(out).toMatch(/run 2\/2 seed c\.1 .* ok\n/);
+    expect(out).toContain('2 run(s), no violation');
+  });
+
+  for (const bug of BUGS) {
+    it(`--bug ${bug}: found within a few runs, replayed from the printed seed with the same trace, minimised schedule still fails`, () => {
+      const kinds = ['--kinds', KINDS.join(',')];
+      const found = cli(['--explore', '--runs', '5', '--seed', '1', '--bug', bug, '--reruns', '6', ...kinds]);
+      expect(found.code).toBe(1);
+      const seed = /failing seed: (\S+)/.exec(found.out)?.[1];
+      expect(seed).toBeDefined();
+      const invariant = /\nviolation: (\S+)/.exec(found.out)?.[1];
+      expect(invariant).toBe('I3');
+      expect(found.out).toContain(`npm run sim -- --replay ${seed} --bug ${bug}`);
+      // The failing run's line carries the last-but-one trace hash, the minimised schedule's line the last.
+      const all = hashes(found.out);
+      const failingHash = all.at(-2);
+      const minimisedHash = all.at(-1);
+
+      const replay = cli(['--replay', seed as string, '--bug', bug, ...kinds]);
+      expect(replay.code).toBe(1);
+      expect(hashes(replay.out)[0]).toBe(failingHash);
+      expect(replay.out).toContain(`violation: ${invariant}`);
+
+      const printed = /minimised schedule \((\d+) of (\d+) faults[^\n]*\n(\[[\s\S]*?\n\])\n/.exec(found.out);
+      expect(printed).not.toBeNull();
+      const [, kept, original, json] = printed as RegExpExecArray;
+      expect(Number(kept)).toBeLessThanOrEqual(Number(original));
+      expect(parseSchedule(json as string)).toHaveLength(Number(kept));
+      const again = cli(['--replay', seed as string, '--bug', bug, ...kinds, '--schedule', 's.json'], { 's.json': json as string });
+      expect(again.code).toBe(1);
+      expect(hashes(again.out)[0]).toBe(minimisedHash);
+      expect(again.out).toContain(`violation: ${invariant}`);
+    });
+  }
+
+  it('minimisation returns a schedule no longer than the original that still fails, with durations no longer', () => {
+    const config = { bug: 'resume-skip' as const, limits };
+    const failing = runGuarded(() => runOnce('1.0', config));
+    expect(failing.violation).toBeDefined();
+    const m = runGuarded(() => minimise(failing, config, 8));
+    expect(m.reruns).toBeLessThanOrEqual(8);
+    expect(m.run.faults.length).toBeLessThanOrEqual(failing.faults.length);
+    expect(m.run.violation?.invariant).toBe(failing.violation?.invariant);
+    for (const f of m.run.faults) expect(failing.faults.some((o) => o.kind === f.kind && o.atMs === f.atMs && f.durationMs <= o.durationMs)).toBe(true);
+    // Replaying the minimised schedule gives the same trace again.
+    expect(runGuarded(() => runOnce('1.0', config, m.run.faults)).hash).toBe(m.run.hash);
+  });
+
+  it('one seed, one trace (I10): schedule and trace are identical across runs, and differ across seeds', () => {
+    expect(generateSchedule('d', limits)).toEqual(generateSchedule('d', limits));
+    const a = runGuarded(() => runOnce('d', { bug: null, limits }));
+    const b = runGuarded(() => runOnce('d', { bug: null, limits }));
+    expect(b.hash).toBe(a.hash);
+    expect(JSON.stringify(b.trace)).toBe(JSON.stringify(a.trace));
+    expect(runGuarded(() => runOnce('e', { bug: null, limits })).hash).not.toBe(a.hash);
+  });
+
+  it('schedules round-trip through their printed form, one fault per line', () => {
+    const faults = generateSchedule('p', limits);
+    const text = formatSchedule(faults);
+    expect(text.split('\n')).toHaveLength(faults.length + 2);
+    expect(parseSchedule(text)).toEqual(faults);
+    expect(() => parseSchedule('[{"atMs":1,"kind":"meteor","target":-1,"durationMs":1,"params":{}}]')).toThrow(/fault 0/);
+  });
+
+  // REAL BUG (no switch): a broker restart with a new epoch under connected clients. See docs/lab.md,
+  // Explorer. `it.fails` keeps the suite green while the bug exists and turns red once it is fixed — then
+  // drop `.fails` and the kind filter above.
+  it.fails('broker restart with a new epoch: connected clients must get recovered:false, not silence (seed 1.0)', () => {
+    const faults: Fault[] = [{ atMs: 14_493, kind: 'broker-restart-new-epoch', target: -1, durationMs: 100, params: {} }];
+    const r = runGuarded(() => runOnce('1.0', { bug: null }, faults));
+    expect(r.check.safety).toEqual([]);
+  });
+});
+
+describe('explorer checks catch what they claim', () => {
+  const base = (): Trace => ({
+    seed: 's',
+    bug: null,
+    faults: [],
+    acks: [1, 2, 3, 4].map((o) => ({ k: o, generation: 0, channel: 'odin.token.A.trade', offset: o, atMs: o })),
+    robots: [{ index: 0, subs: [{ name: 'odin.token.A.trade', seen: [['s', 0, 0, true, 'odin.token.A.trade']] }], state: 'open' }],
+    heads: [4],
+    healedByMs: 0,
+    endMs: 10,
+    events: 0,
+  });
+  const ev = (o: number) => ['e', 'odin.token.A.trade', o, 0, o] as const;
+  const seenOf = (t: Trace) => t.robots[0]!.subs[0]!.seen;
+
+  it('a complete stream passes', () => {
+    const t = base();
+    seenOf(t).push(ev(1), ev(2), ev(3), ev(4));
+    expect(checkTrace(t)).toEqual({ safety: [], liveness: [] });
+  });
+
+  it('a skipped offset is I3, unless a gap or a reset covers it', () => {
+    const t = base();
+    seenOf(t).push(ev(1), ev(3), ev(4));
+    expect(checkTrace(t).safety.map((v) => [v.invariant, v.offsets])).toEqual([['I3', [2]]]);
+    seenOf(t).splice(2, 0, ['g', 'odin.token.A.trade', 2, 2, 'shed']);
+    expect(checkTrace(t).safety).toEqual([]);
+    const u = base();
+    seenOf(u).push(ev(1), ['s', 0, 2, false, 'odin.token.A.trade'], ['r', 'history_expired', 'odin.token.A.trade'], ev(3), ev(4));
+    expect(checkTrace(u).safety).toEqual([]);
+  });
+
+  it('a recovered:false the app never heard of is I3', () => {
+    const t = base();
+    seenOf(t).push(ev(1), ['s', 0, 2, false, 'odin.token.A.trade'], ev(3), ev(4));
+    expect(checkTrace(t).safety.map((v) => v.invariant)).toEqual(['I3']);
+  });
+
+  it('a duplicate is I2, a step back I1, a wrong event I4, a missing tail liveness', () => {
+    const t = base();
+    seenOf(t).push(ev(1), ev(2), ev(2), ev(4), ev(3), ['e', 'odin.token.A.trade', 4, 0, 1]);
+    expect(checkTrace(t).safety.map((v) => v.invariant)).toEqual(['I2', 'I1', 'I4', 'I2']);
+    const u = base();
+    seenOf(u).push(ev(1), ev(2));
+    expect(checkTrace(u).liveness.map((v) => [v.invariant, v.offsets])).toEqual([['liveness', [3, 4]]]);
+    u.robots[0]!.state = 'reconnecting';
+    expect(checkTrace(u).liveness).toHaveLength(2);
+  });
+});
