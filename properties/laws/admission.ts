@@ -27,6 +27,7 @@ export class AdmissionModel {
   draining = false;
   overloaded = false;
   readonly capacity: number;
+  readonly refusals = new Map<string, number>();
 
   constructor(readonly limits: Limits) {
     // DESIGN §5: capacity = min(configured, (memory budget − baseline) / per connection, fd limit − reserve).
@@ -105,7 +106,10 @@ export class AdmitCommand implements Cmd {
     } else {
       expectThat(!answer.ok, `I7: ${ip}/${user} admitted although ${reasons} applies`);
       expectThat(reasons.includes(answer.reason as keyof typeof STATUS), `I7: refused for ${answer.reason}, expected one of ${reasons}`);
-      expectThat(answer.status === STATUS[answer.reason] && answer.retryAfterS >= 1 && answer.message.length > 0, `I7: refusal ${JSON.stringify(answer)}`);
+      expectThat(answer.status === STATUS[answer.reason] && answer.retryAfterS === 3 && answer.message.length > 10, `I7: refusal ${JSON.stringify(answer)}`);
+      model.refusals.set(answer.reason, (model.refusals.get(answer.reason) ?? 0) + 1);
+      const counted = real.sys.telemetry.counts.get(`odin_handshakes_total{"outcome":"${answer.reason}"}`);
+      expectThat(counted === model.refusals.get(answer.reason), `handshakes refused for ${answer.reason}: ${counted} counted`);
     }
     checkCounts(model, real);
   }

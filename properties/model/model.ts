@@ -287,6 +287,7 @@ export class Model {
       return end + 1;
     }
     expectThat(answer.type === 'replayed', 'unreachable');
+    this.replays.set('answered', (this.replays.get('answered') ?? 0) + 1);
     const events = messages.slice(0, end);
     expectThat(
       events.map((m) => (m.type === 'event' ? `${m.ch}@${m.offset}` : m.type)).join() === expected.map((e) => `${e.channel}@${e.offset}`).join(),
