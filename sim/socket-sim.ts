@@ -3,12 +3,26 @@
 // here: callbacks never run synchronously inside the factory, send() or close(); onClose exactly once;
 // a refused upgrade reports its HTTP status and Retry-After.
 import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../src/client/ports.js';
+import type { Frame } from '../src/core/ports.js';
 import type { Errno } from './kernel/errors.js';
 import type { SimProcess } from './kernel/process.js';
 import type { SocketHandler, TcpSocket } from './kernel/socket.js';
 import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from './net/wire.js';
 
 const decoder = new TextDecoder();
+/**
+ * Frames are shared by every subscriber (encode once, I5), so their text is decoded once too: a broadcast
+ * to N simulated clients would otherwise allocate N copies of the same string.
+ */
+const texts = new WeakMap<Frame, string>();
+function textOf(f: Frame): string {
+  let t = texts.get(f);
+  if (t === undefined) {
+    t = decoder.decode(f.bytes);
+    texts.set(f, t);
+  }
+  return t;
+}
 
 /** What became of each socket the factory opened (the lab's view of the client's failures). */
 export interface SocketOutcomeCounts {
@@ -111,7 +125,7 @@ export class SimSocketFactory implements SocketHandler {
       case 'frames':
         for (const f of msg.frames) {
           if (s.done) return;
-          s.handlers.onMessage(decoder.decode(f.bytes));
+          s.handlers.onMessage(textOf(f));
         }
         return;
       case 'ping':
