@@ -117,3 +117,86 @@ export class SimBroker implements Broker {
     this.sink?.onEvent(e);
   }
 }
+
+/**
+ * One stream read by several gateway instances (rolling-restart): one MemoryBroker, and one consumer view
+ * per instance. Each view delivers every event published after it started, with its own latency; history
+ * reads go to the shared stream, so every instance computes the same offsets and prev (DESIGN §2).
+ */
+export class SimStream {
+  readonly inner: MemoryBroker;
+  private readonly views = new Set<SimStreamView>();
+
+  constructor(
+    readonly sched: Scheduler,
+    clock: Clock,
+    random: Random,
+    retention: MemoryBrokerRetention = defaultRetention,
+  ) {
+    this.inner = new MemoryBroker(clock, random, retention);
+    this.inner.start({
+      onEvent: (e) => {
+        for (const v of this.views) v.route(e);
+      },
+      onStatus: () => undefined,
+    });
+  }
+
+  /** A consumer for one gateway instance. */
+  consumer(latencyMs = 0.5): SimStreamView {
+    return new SimStreamView(this, latencyMs);
+  }
+
+  attach(v: SimStreamView): void {
+    this.views.add(v);
+  }
+
+  detach(v: SimStreamView): void {
+    this.views.delete(v);
+  }
+}
+
+function deliverView(d: { readonly view: SimStreamView; readonly event: BrokerEvent }): void {
+  d.view.deliverNow(d.event);
+}
+
+export class SimStreamView implements Broker {
+  private sink: BrokerSink | null = null;
+
+  constructor(
+    private readonly stream: SimStream,
+    private readonly latencyMs: number,
+  ) {}
+
+  epoch(): string {
+    return this.stream.inner.epoch();
+  }
+
+  /** Starts at the stream head (a new ordered consumer); older events come through readHistory. */
+  start(sink: BrokerSink): void {
+    this.sink = sink;
+    this.stream.attach(this);
+    sink.onStatus('live');
+  }
+
+  stop(): void {
+    this.sink = null;
+    this.stream.detach(this);
+  }
+
+  readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
+    this.stream.inner.readHistory(request, (r) => this.stream.sched.after(2 * this.latencyMs, done, r));
+  }
+
+  publish(channel: string, data: string, done: (result: PublishResult) => void): void {
+    this.stream.inner.publish(channel, data, done);
+  }
+
+  route(e: BrokerEvent): void {
+    this.stream.sched.after(this.latencyMs, deliverView, { view: this, event: e });
+  }
+
+  deliverNow(e: BrokerEvent): void {
+    this.sink?.onEvent(e);
+  }
+}

@@ -2,6 +2,7 @@
 // behind the simulated transport, fed by the simulated broker. Capacity is derived the way the server
 // derives it (src/server/server.ts): min(configured, (memory − baseline)/perConnection, nofile − reserve).
 import { Gateway } from '../../src/core/gateway.js';
+import type { Broker } from '../../src/core/ports.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import { SimBroker } from '../broker-sim.js';
@@ -26,12 +27,17 @@ export interface OurGatewaySpec extends SimTransportSpec {
   readonly memoryBudgetRatio?: number;
   /** Stream retention of the simulated broker (DESIGN §8: max age 30 s, 100,000 messages, 50 MB). */
   readonly brokerRetention?: MemoryBrokerRetention;
+  /** A broker shared with other instances (rolling-restart); by default each gateway gets its own. */
+  readonly broker?: Broker;
 }
 
 export interface OurGateway {
   readonly gateway: Gateway;
   readonly transport: SimTransport;
+  /** The broker this gateway's own publishes and outages go through (a SimBroker unless one was given). */
   readonly broker: SimBroker;
+  /** The broker the gateway reads (spec.broker when given). */
+  readonly source: Broker;
   readonly telemetry: SimTelemetry;
   readonly clock: SimClock;
 }
@@ -46,7 +52,8 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
       : new SimBroker(world.sched, clock, brokerRandom, 0.5, spec.brokerRetention);
   const telemetry = new SimTelemetry(clock);
   const options = gatewayOptions(spec.options ?? {});
-  const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker, telemetry }, options, {
+  const source: Broker = spec.broker ?? broker;
+  const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker: source, telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
     memoryBudgetBytes: Math.floor(proc.mem.limitBytes * (spec.memoryBudgetRatio ?? OUR_MEMORY_BUDGET_RATIO)),
     baselineBytes: spec.baselineBytes,
@@ -56,5 +63,5 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
   });
   gateway.start();
   const transport = new SimTransport(proc, gateway, spec);
-  return { gateway, transport, broker, telemetry, clock };
+  return { gateway, transport, broker, source, telemetry, clock };
 }

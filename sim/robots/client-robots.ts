@@ -2,7 +2,8 @@
 // an OdinClient with its own seeded Random, subscribed to the scenario's channels; the fleet records when
 // each robot got each event, and what became of every socket the clients opened.
 import { OdinClient } from '../../src/client/client.js';
-import type { ReconnectOptions } from '../../src/client/types.js';
+import type { SocketFactory } from '../../src/client/ports.js';
+import type { EventMeta, GapInfo, ReconnectOptions } from '../../src/client/types.js';
 import type { SimClock } from '../engine/clock-sim.js';
 import { SimRandom } from '../engine/clock-sim.js';
 import type { SimProcess } from '../kernel/process.js';
@@ -16,6 +17,12 @@ export interface ClientRobotSpec {
   readonly connectTimeoutMs?: number;
   /** Source addresses used in turn (one load host with several addresses). */
   readonly srcAddrs?: readonly string[];
+  /** Sockets from here instead of one fixed destination (a load balancer in front of instances). */
+  readonly socketFactory?: SocketFactory;
+  /** Told about every delivered event and every reported gap or reset (invariant checks). */
+  readonly onEvent?: (r: ClientRobot, meta: EventMeta) => void;
+  readonly onGap?: (r: ClientRobot, channel: string, gap: GapInfo) => void;
+  readonly onReset?: (r: ClientRobot, channel: string) => void;
 }
 
 export interface ClientRobot {
@@ -57,18 +64,22 @@ export class ClientRobotFleet {
   start(r: ClientRobot): void {
     const c = new OdinClient({
       url: `ws://${this.spec.dstAddr}/ws?user=r${r.index}`,
-      socketFactory: this.sockets.factory,
+      socketFactory: this.spec.socketFactory ?? this.sockets.factory,
       clock: this.clock,
       random: new SimRandom(this.proc.world.rng.fork(`robot${r.index}`)),
       ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),
       ...(this.spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.spec.connectTimeoutMs } : {}),
       onError: () => void r.errors++,
     });
-    c.subscribe(this.spec.channel, {
-      onEvent: () => {
+    const spec = this.spec;
+    c.subscribe(spec.channel, {
+      onEvent: (_data, meta) => {
         r.events++;
         if (r.firstEventMs < 0) r.firstEventMs = this.clock.nowMs();
+        spec.onEvent?.(r, meta);
       },
+      onGap: (ch, gap) => spec.onGap?.(r, ch, gap),
+      onReset: (ch) => spec.onReset?.(r, ch),
     });
     r.client = c;
     c.connect();

@@ -1,4 +1,6 @@
 // Every scenario the CLI knows, by name.
+import { rollingRestart } from './rolling-restart.js';
+import { brokerOutage } from './broker-outage.js';
 import { loadgenPorts } from './loadgen-ports.js';
 import { mac4500 } from './mac-4500.js';
 import { scale100k } from './scale-100k.js';
@@ -9,7 +11,7 @@ import { memory7gb } from './memory-7gb.js';
 import { slowClients } from './slow-clients.js';
 import type { Scenario } from './scenario.js';
 
-export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb, slowClients];
+export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb, slowClients, brokerOutage, rollingRestart];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
