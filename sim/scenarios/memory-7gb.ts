@@ -114,8 +114,10 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   let timeouts = 0;
   for (const rb of fleet.robots) {
     const w = windowOf(edges, rb.startMs);
-    const ok = rb.phase === 'open';
-    bump(outcomes, ok ? 'connected' : `${rb.outcome}@${rb.outcomePhase}`);
+    // A failure is an upgrade that never completed (the story's count); a connection lost later (the
+    // process killed) shows in the outcomes, not as a failed upgrade.
+    const ok = rb.openMs >= 0;
+    bump(outcomes, rb.phase === 'open' ? 'connected' : `${rb.outcome}@${rb.outcomePhase}`);
     if (w >= 0) {
       started[w]!++;
       if (!ok) failed[w]!++;
@@ -200,15 +202,17 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   metrics['handshakeSaturationStretch'] = round3(stretchNeeded);
   metrics['handshakeSaturationConnections'] = saturatesAt;
   const diagnosis: string[] = [
-    `${gw.stats.peakSessions} of ${fleet.robots.length} connected; the server refused none (no admission control) — ${timeouts} clients gave up waiting for the upgrade.`,
+    `${gw.stats.peakSessions} of ${fleet.robots.length} connected${gwProc.alive ? '' : ' (all lost at the OOM kill)'}; the server refused none (no admission control) — ${timeouts} clients gave up waiting for the upgrade.`,
     `Memory: ${metrics['memoryPeakMiB']} MiB of ${n('container.memoryMiB')} MiB at the peak; the accounting alone would fit ${storyMemoryCeiling(inputs)} = (${n('container.memoryMiB')} − ${n('story.overheadMiB')}) MiB / ${n('story.perConnectionKiB')} KiB.`,
     saturatesAt < 0
       ? `The GC stretch is capped at ${gc.stretchMax}×, below the ${round3(stretchNeeded)}× needed to saturate ${n('host.cores')} cores at ${n('load.rampPerSecond')} handshakes/s: handshakes never slow enough to time out.`
       : `Handshakes saturate the ${n('host.cores')} cores when the GC stretch reaches ${round3(stretchNeeded)}× (p/(1−p) = ${round3(ratioNeeded)}, memory ${round3(pSat * 100)} % used ≈ ${saturatesAt} connections); past that the queue grows and deadlines expire.`,
     `Failures by window of start time — ${windowLines.join('; ')}.`,
     firstFailingWindow < 0
-      ? 'No window had failures.'
-      : `Failures begin in the ${windowLabel(edges, firstFailingWindow)} window: the first client that failed started at ${(firstFailedStartMs / 1000).toFixed(3)} s, ` +
+      ? 'No window had failed upgrades.'
+      : !gwProc.alive
+        ? `Upgrades fail from the OOM kill at ${(gwProc.diedAtMs / 1000).toFixed(3)} s on: the process is gone, and every connection it held is lost with it.`
+        : `Failures begin in the ${windowLabel(edges, firstFailingWindow)} window: the first client that failed started at ${(firstFailedStartMs / 1000).toFixed(3)} s, ` +
         `with memory ${round3(memoryPctAt(firstFailedStartMs))} % used (${connectedBy(firstFailedStartMs)} connections) — `  +
         'this mechanism gives a cliff, not a slope — failures earlier in a ramp, while memory is far from the limit, need another cause (client or network side).',
     timeouts > 0 && gw.stats.refused503 === 0 && gwProc.alive
