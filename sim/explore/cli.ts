@@ -94,7 +94,11 @@ function parse(argv: readonly string[]): ExploreArgs {
 function runLine(label: string, r: ExploreRun): string {
   const t = r.trace;
   const verdict = r.violation === undefined ? 'ok' : `FAIL ${r.violation.invariant}`;
-  return `${label} seed ${r.seed} faults ${r.faults.length} healed ${(t.healedByMs / 1000).toFixed(1)} s end ${(t.endMs / 1000).toFixed(1)} s acks ${t.acks.length} events ${t.events} trace ${r.hash} ${verdict}\n`;
+  // What the apps saw, summed over robots and subscriptions: how hard the faults bit.
+  const seen = { e: 0, g: 0, r: 0, s: 0 };
+  for (const robot of t.robots) for (const sub of robot.subs) for (const x of sub.seen) seen[x[0]]++;
+  const saw = `seen ${seen.e} events ${seen.g} gaps ${seen.r} resets ${seen.s} positions`;
+  return `${label} seed ${r.seed} faults ${r.faults.length} healed ${(t.healedByMs / 1000).toFixed(1)} s end ${(t.endMs / 1000).toFixed(1)} s acks ${t.acks.length} ${saw} sim events ${t.events} trace ${r.hash} ${verdict}\n`;
 }
 
 function replayCommand(seed: string, args: ExploreArgs, withSchedule: boolean): string {

@@ -83,7 +83,7 @@ function draw(rng: Prng, kind: FaultKind, limits: ScheduleLimits): Fault {
     case 'loss-burst':
       return { atMs, kind, target: -1, durationMs, params: { lossRate: Math.round(rng.uniform(0.05, 0.5) * 100) / 100 } };
     case 'slow-reader':
-      return { atMs, kind, target: robot(), durationMs, params: { readEveryMs: rng.int(200, 2_000) } };
+      return { atMs, kind, target: robot(), durationMs, params: { readEveryMs: rng.int(1_000, 4_000) } };
     case 'stalled-reader':
       return { atMs, kind, target: robot(), durationMs, params: {} };
     case 'reconnect-storm':

@@ -9,8 +9,9 @@
 // acknowledged publish every delivered event is, also across a broker restart with a new epoch.
 import { OdinClient } from '../../src/client/client.js';
 import type { ClientSocket, SocketFactory, SocketHandlers } from '../../src/client/ports.js';
-import { Gateway } from '../../src/core/gateway.js';
+import { type AdmissionTicket, Gateway, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
+import type { Connection, Frame } from '../../src/core/ports.js';
 import { subjectMatches } from '../../src/core/protocol.js';
 import { SimClock, SimRandom } from '../engine/clock-sim.js';
 import type { Prng } from '../engine/prng.js';
@@ -47,16 +48,13 @@ export interface WorldSpec {
   readonly minRunMs: number;
 }
 
-export const defaultWorldSpec: WorldSpec = { robots: 20, publishEveryMs: 40, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
-
-const USERS_RMEM_BYTES = 1024 * 1024;
+export const defaultWorldSpec: WorldSpec = { robots: 20, publishEveryMs: 20, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
 
 /** Our gateway with short heartbeats and a small outbound bound, so faults reach the slow-client policy. */
 const EXPLORE_GATEWAY: GatewayOptionsInput = {
   heartbeatMs: 5_000,
   heartbeatTimeoutMs: 3_000,
-  replayEventsMax: 300,
-  outbound: { queueBytesMax: 32 * 1024, socketHighWaterBytes: 8 * 1024, slowCloseAfterMs: 3_000 },
+  outbound: { queueBytesMax: 16 * 1024, socketHighWaterBytes: 4 * 1024, slowCloseAfterMs: 3_000 },
   channelClasses: [{ pattern: 'odin.global.>', priority: 'low', conflate: false }],
 };
 
@@ -107,7 +105,12 @@ interface Robot {
   socket: ClientSocket | null;
   stalledUntilMs: number;
   slow: { readonly untilMs: number; readonly everyMs: number } | null;
+  /** Reader faults also shrink the robot's receive buffer (SO_RCVBUF), so its backlog reaches the gateway. */
+  rcvBufBytes: number | null;
 }
+
+/** A constrained client's receive buffer; at least WRITE_CHUNK_BYTES, so every chunk can still arrive. */
+const SLOW_RCVBUF_BYTES = 16 * 1024;
 
 interface Live {
   readonly world: World;
@@ -143,8 +146,59 @@ function startGateway(live: Live): void {
     options,
   );
   gateway.start();
-  new SimTransport(proc, gateway, { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
+  new SimTransport(proc, splitWrites(gateway), { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
   live.gw = { proc, gateway, telemetry };
+}
+
+/**
+ * The kernel model delivers one write as one chunk and its reader takes whole chunks only, so a write
+ * bigger than the peer's receive buffer would never arrive (docs/lab.md, Explorer: a lab limit, not
+ * TCP's). The gateway coalesces a turn's frames into one write — a whole replay at once — so the explorer
+ * hands the transport a gateway whose connections pass writes on in chunks of at most WRITE_CHUNK_BYTES,
+ * which is what TCP does with a big write anyway. Frame order and the buffered amount are unchanged.
+ */
+const WRITE_CHUNK_BYTES = 16 * 1024;
+
+class ChunkedConnection implements Connection {
+  constructor(private readonly inner: Connection) {}
+  write(frames: readonly Frame[]): void {
+    let chunk: Frame[] = [];
+    let bytes = 0;
+    for (const f of frames) {
+      if (bytes + f.bytes.byteLength > WRITE_CHUNK_BYTES && chunk.length > 0) {
+        this.inner.write(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(f);
+      bytes += f.bytes.byteLength;
+    }
+    if (chunk.length > 0) this.inner.write(chunk);
+  }
+  bufferedBytes(): number {
+    return this.inner.bufferedBytes();
+  }
+  ping(): void {
+    this.inner.ping();
+  }
+  close(code: number, reason: string): void {
+    this.inner.close(code, reason);
+  }
+  terminate(): void {
+    this.inner.terminate();
+  }
+}
+
+/** The same gateway, except that open() wraps each connection in a ChunkedConnection. */
+function splitWrites(gateway: Gateway): Gateway {
+  const open = (conn: Connection, ticket: AdmissionTicket): Session => gateway.open(new ChunkedConnection(conn), ticket);
+  return new Proxy(gateway, {
+    get(target, prop) {
+      if (prop === 'open') return open;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 function stopGateway(live: Live): void {
@@ -187,6 +241,7 @@ function robotFactory(live: Live, r: Robot): SocketFactory {
     log?.('socket opened');
     const wrapped: SocketHandlers = {
       onMessage: (text) => {
+        if (r.rcvBufBytes !== null) setRcvBuf(live, r);
         log?.(`<- ${text.slice(0, 160)} (reading ${String(tcpOf(s)?.reading)})`);
         spy(live, r, text);
         handlers.onMessage(text);
@@ -269,18 +324,33 @@ function linkFault(live: Live, f: Fault): void {
   }, null);
 }
 
+/** Sets the window the gateway's side of the robot's connection sees (the robot's receive buffer). */
+function setRcvBuf(live: Live, r: Robot): void {
+  const peer = tcpOf(r.socket)?.peer;
+  if (peer !== null && peer !== undefined) peer.tx.rcvCapBytes = r.rcvBufBytes ?? live.users.host.sysctls.rmemBytes;
+}
+
+function readerFaultEnds(live: Live, r: Robot): void {
+  const now = live.world.sched.nowMs;
+  if (now < r.stalledUntilMs || r.slow !== null) return;
+  r.rcvBufBytes = null;
+  setRcvBuf(live, r);
+  tcpOf(r.socket)?.resume();
+}
+
 function slowTick(j: { live: Live; r: Robot }): void {
   const { live, r } = j;
   const now = live.world.sched.nowMs;
   const tcp = tcpOf(r.socket);
   if (r.slow === null || now >= r.slow.untilMs) {
     r.slow = null;
-    if (r.stalledUntilMs <= now) tcp?.resume();
+    readerFaultEnds(live, r);
     return;
   }
-  // Read for a moment, then stop again until the next tick.
+  // Read what the receive buffer holds, then stop again until the next tick: resume() queues the read for
+  // this instant, and the pause queued after it runs next (FIFO), so one tick reads one buffer's worth.
   tcp?.resume();
-  live.world.sched.after(1, (t: TcpSocket | null) => t?.pause(), tcp);
+  live.world.sched.after(0, (t: TcpSocket | null) => t?.pause(), tcp);
   live.world.sched.after(r.slow.everyMs, slowTick, j);
 }
 
@@ -312,16 +382,18 @@ function applyFault(live: Live, f: Fault): void {
       const r = robotAt(live, f.target);
       if (r === undefined) return;
       r.stalledUntilMs = Math.max(r.stalledUntilMs, f.atMs + f.durationMs);
+      r.rcvBufBytes = SLOW_RCVBUF_BYTES;
+      setRcvBuf(live, r);
       tcpOf(r.socket)?.pause();
-      sched.at(f.atMs + f.durationMs, () => {
-        if (sched.nowMs >= r.stalledUntilMs && r.slow === null) tcpOf(r.socket)?.resume();
-      }, null);
+      sched.at(f.atMs + f.durationMs, () => readerFaultEnds(live, r), null);
       return;
     }
     case 'slow-reader': {
       const r = robotAt(live, f.target);
       if (r === undefined || r.slow !== null) return;
       r.slow = { untilMs: f.atMs + f.durationMs, everyMs: Math.max(1, f.params.readEveryMs ?? 500) };
+      r.rcvBufBytes = SLOW_RCVBUF_BYTES;
+      setRcvBuf(live, r);
       tcpOf(r.socket)?.pause();
       sched.after(r.slow.everyMs, slowTick, { live, r });
       return;
@@ -351,11 +423,7 @@ export function runWorld(opts: RunOptions): Trace {
   const world = new World(`explore:${opts.seed}`);
   const clock = new SimClock(world.sched);
   world.addHost({ name: 'gw', os: 'linux', addresses: [GW_ADDR], memoryBytes: 8 * GIB, cores: 4 });
-  // rmem: the kernel model delivers a write as one chunk and a reader takes whole chunks only, so a chunk
-  // larger than the receive buffer never arrives (a lab limit, not TCP's: docs/lab.md, Explorer). The
-  // gateway coalesces a whole replay into one write; 1 MiB (Linux autotunes tcp_rmem up to 6 MiB) holds
-  // the largest one this world can produce (2 subscriptions × replayEventsMax × ~300-byte frames).
-  const usersHost = world.addHost({ name: 'users', os: 'linux', addresses: [USERS_ADDR], memoryBytes: 8 * GIB, cores: 4, sysctls: { rmemBytes: USERS_RMEM_BYTES } });
+  const usersHost = world.addHost({ name: 'users', os: 'linux', addresses: [USERS_ADDR], memoryBytes: 8 * GIB, cores: 4 });
   const users = world.spawn(usersHost, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
   const broker = new ExploreBroker(world.sched, clock, world.rng.fork('broker'));
   const healed = healedByMs(opts.faults);
@@ -384,7 +452,7 @@ export function runWorld(opts: RunOptions): Trace {
     const token = pick.pick(CHANNELS.slice(0, 3));
     const second = pick.chance(0.5) ? TOKEN_PATTERN : 'odin.global.trending';
     const rt: RobotTrace = { index: i, subs: [{ name: token, seen: [] }, { name: second, seen: [] }], state: 'not-started' };
-    const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null };
+    const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null, rcvBufBytes: null };
     live.robots.push(r);
     trace.robots.push(rt);
     const rng = world.rng.fork(`explore:robot${i}`);

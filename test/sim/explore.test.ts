@@ -33,28 +33,17 @@ function cli(argv: string[], files: Record<string, string> = {}): { code: number
 const hashes = (out: string): string[] => [...out.matchAll(/ trace ([0-9a-f]{14})/g)].map((m) => m[1] as string);
 
 describe('explorer', () => {
-  it('without a bug, a handful of runs pass safety and liveness', () => {
-    for (const seed of ['t.0', 't.1', 't.2']) {
-      const r = runGuarded(() => runOnce(seed, { bug: null, limits }));
-      expect(r.faults.length).toBeGreaterThan(0);
-      expect(r.check.safety).toEqual([]);
-      expect(r.check.liveness).toEqual([]);
-      expect(r.trace.acks.length).toBeGreaterThan(100);
-    }
-  });
-
-  it('the CLI prints one line per run and exits 0 when nothing is violated', () => {
-    const { code, out } = cli(['--explore', '--runs', '2', '--seed', 'c', '--kinds', KINDS.join(',')]);
+  it('without a bug, a handful of runs pass safety and liveness; the CLI prints one line each and exits 0', () => {
+    const { code, out } = cli(['--explore', '--runs', '3', '--seed', 't', '--kinds', KINDS.join(',')]);
     expect(code).toBe(0);
-    expect(out).toMatch(/run 1\/2 seed c\.0 .* ok\n/);
-    expect(out).toMatch(/run 2\/2 seed c\.1 .* ok\n/);
-    expect(out).toContain('2 run(s), no violation');
+    for (let i = 0; i < 3; i++) expect(out).toMatch(new RegExp(`run ${i + 1}/3 seed t\\.${i} faults [1-9]\\d* .* acks [1-9]\\d{2,} .* ok\n`));
+    expect(out).toContain('3 run(s), no violation');
   });
 
   for (const bug of BUGS) {
     it(`--bug ${bug}: found within a few runs, replayed from the printed seed with the same trace, minimised schedule still fails`, () => {
       const kinds = ['--kinds', KINDS.join(',')];
-      const found = cli(['--explore', '--runs', '5', '--seed', '1', '--bug', bug, '--reruns', '6', ...kinds]);
+      const found = cli(['--explore', '--runs', '5', '--seed', '1', '--bug', bug, '--reruns', '3', ...kinds]);
       expect(found.code).toBe(1);
       const seed = /failing seed: (\S+)/.exec(found.out)?.[1];
       expect(seed).toBeDefined();
@@ -87,8 +76,8 @@ describe('explorer', () => {
     const config = { bug: 'resume-skip' as const, limits };
     const failing = runGuarded(() => runOnce('1.0', config));
     expect(failing.violation).toBeDefined();
-    const m = runGuarded(() => minimise(failing, config, 8));
-    expect(m.reruns).toBeLessThanOrEqual(8);
+    const m = runGuarded(() => minimise(failing, config, 4));
+    expect(m.reruns).toBeLessThanOrEqual(4);
     expect(m.run.faults.length).toBeLessThanOrEqual(failing.faults.length);
     expect(m.run.violation?.invariant).toBe(failing.violation?.invariant);
     for (const f of m.run.faults) expect(failing.faults.some((o) => o.kind === f.kind && o.atMs === f.atMs && f.durationMs <= o.durationMs)).toBe(true);
