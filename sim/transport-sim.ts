@@ -21,6 +21,11 @@ export interface SimTransportSpec {
   readonly inboundCpuMs: number;
   /** Per write() call (one syscall carrying every frame coalesced in this turn). */
   readonly writeCpuMs: number;
+  /**
+   * Pass the Upgrade's ?user= to admission (per-user caps). Off by default: robots name users per fleet,
+   * so only scenarios that mean one person per user id turn it on.
+   */
+  readonly usersFromUpgrade?: boolean;
 }
 
 type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
@@ -28,6 +33,8 @@ type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
 class SimConnection implements Connection {
   state: ConnState = 'http';
   session: Session | null = null;
+  /** The ?user= of the Upgrade request (per-user caps), or null. */
+  userId: string | null = null;
   closeCode = 1006;
 
   constructor(
@@ -111,6 +118,7 @@ export class SimTransport implements SocketHandler {
       case 'upgrade':
         if (c.state !== 'http') return;
         c.state = 'upgrading';
+        c.userId = String(msg.user);
         this.proc.work(this.spec.handshakeCpuMs, handshakeDone, c);
         return;
       case 'text':
@@ -134,7 +142,7 @@ export class SimTransport implements SocketHandler {
   upgrade(c: SimConnection): void {
     if (c.state !== 'upgrading' || c.sock.state === 'CLOSED') return;
     const ctx = c.sock;
-    const admission = this.gateway.admit({ ip: ctx.remoteAddr, userId: null });
+    const admission = this.gateway.admit({ ip: ctx.remoteAddr, userId: this.spec.usersFromUpgrade === true ? c.userId : null });
     if (!admission.ok) {
       this.stats.refused++;
       c.state = 'closed';

@@ -23,6 +23,14 @@ export interface ClientRobotSpec {
   readonly onEvent?: (r: ClientRobot, meta: EventMeta) => void;
   readonly onGap?: (r: ClientRobot, channel: string, gap: GapInfo) => void;
   readonly onReset?: (r: ClientRobot, channel: string) => void;
+  /**
+   * false: reconnect delays without jitter — each delay is the full backoff window (1 s, 2 s, 4 s, …), the
+   * policy of clients that back off "exponentially" but in lockstep. Our client always draws full jitter
+   * from its Random; a Random pinned just below 1 turns that into the fixed schedule.
+   */
+  readonly jitter?: boolean;
+  /** The ?user= of robot r (per-user caps); default one user per robot. */
+  readonly userOf?: (r: ClientRobot) => string;
 }
 
 export interface ClientRobot {
@@ -33,6 +41,9 @@ export interface ClientRobot {
   events: number;
   errors: number;
 }
+
+/** A Random pinned just below 1: backoffDelayMs then returns the whole window, i.e. no jitter. */
+const NO_JITTER = { next: () => 1 - 2 ** -32 };
 
 interface StartJob {
   readonly fleet: ClientRobotFleet;
@@ -63,10 +74,10 @@ export class ClientRobotFleet {
 
   start(r: ClientRobot): void {
     const c = new OdinClient({
-      url: `ws://${this.spec.dstAddr}/ws?user=r${r.index}`,
+      url: `ws://${this.spec.dstAddr}/ws?user=${this.spec.userOf?.(r) ?? `r${r.index}`}`,
       socketFactory: this.spec.socketFactory ?? this.sockets.factory,
       clock: this.clock,
-      random: new SimRandom(this.proc.world.rng.fork(`robot${r.index}`)),
+      random: this.spec.jitter === false ? NO_JITTER : new SimRandom(this.proc.world.rng.fork(`robot${r.index}`)),
       ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),
       ...(this.spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.spec.connectTimeoutMs } : {}),
       onError: () => void r.errors++,

@@ -1,4 +1,5 @@
 // Every scenario the CLI knows, by name.
+import { windowsHub } from './windows-hub.js';
 import { rollingRestart } from './rolling-restart.js';
 import { brokerOutage } from './broker-outage.js';
 import { loadgenPorts } from './loadgen-ports.js';
@@ -11,7 +12,7 @@ import { memory7gb } from './memory-7gb.js';
 import { slowClients } from './slow-clients.js';
 import type { Scenario } from './scenario.js';
 
-export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb, slowClients, brokerOutage, rollingRestart];
+export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb, slowClients, brokerOutage, rollingRestart, windowsHub];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

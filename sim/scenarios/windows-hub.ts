@@ -1,0 +1,172 @@
+// windows-hub — SCENARIOS.md "Insufficient resources and reconnect storms" (a hub on a Windows box).
+//
+// Part 1, the browser: one tab opens `socketsPerTab` WebSockets in one go. Chrome keeps at most 255
+// handshakes pending per renderer (robots/browser.ts), so the rest fail at once with "Insufficient
+// resources" — whatever the server does. With the fix's per-user cap the server then answers all but 5
+// with 429. Part 2, the storm: `users` browsers (one tab, one socket each) are connected when the hub
+// restarts (down for `downMs`). The story's client retries 1 s, 2 s, 4 s, … without jitter, 5 attempts;
+// ours draws full jitter with no attempt limit. The run counts handshakes per 100 ms after the restart
+// and the clients that gave up.
+// "story" = our Gateway with admission off (the hub had no caps) and the story's client policy;
+// "ours" = our Gateway with the fix's caps (1,000 total, 5 per user) and our client's policy.
+import type { SocketFactory } from '../../src/client/ports.js';
+import { SimClock } from '../engine/clock-sim.js';
+import { NODE } from '../kernel/runtime.js';
+import { World } from '../kernel/world.js';
+import { type OurGateway, startOurGateway } from '../profiles/ours.js';
+import { BrowserRenderer } from '../robots/browser.js';
+import { ClientRobotFleet } from '../robots/client-robots.js';
+import { SimSocketFactory } from '../socket-sim.js';
+import defaults from './inputs/windows-hub.json' with { type: 'json' };
+import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+
+const HUB = '192.168.1.10';
+const PORT = 5000;
+const WINDOW_MS = 100;
+
+function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+  const n = (k: string) => num(inputs, k);
+  const story = gateway === 'story';
+  const world = new World(`windows-hub/${seed}`);
+  const gib = 1024 ** 3;
+  const devbox = world.addHost({ name: 'devbox', os: 'windows', addresses: [HUB], memoryBytes: 16 * gib, cores: 8 });
+  const browsers = world.addHost({ name: 'browsers', os: 'windows', addresses: ['192.168.1.20'], memoryBytes: 16 * gib, cores: 8 });
+  const browserProc = world.spawn(browsers, { name: 'chrome', runtime: NODE, nofileSoft: 1_000_000 });
+  const clock = new SimClock(world.sched);
+  const admission = story
+    ? { connectionsMax: 1_000_000, perUserMax: 1_000_000, perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 }
+    : { connectionsMax: n('fixConnectionsMax'), perUserMax: n('fixPerUserMax'), perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 };
+  let starts = 0;
+  const startHub = (): OurGateway => {
+    const proc = world.spawn(devbox, { name: `hub-${starts++}`, runtime: NODE, nofileSoft: 16_777_216 });
+    return startOurGateway(proc, {
+      port: PORT,
+      backlog: 200,
+      handshakeCpuMs: n('handshakeCpuMs'),
+      inboundCpuMs: n('inboundCpuMs'),
+      writeCpuMs: n('writeCpuMs'),
+      baselineBytes: 60 * 1024 ** 2,
+      options: { admission },
+      usersFromUpgrade: true,
+    });
+  };
+  let hub = startHub();
+  const sockets = new SimSocketFactory(browserProc, HUB, PORT);
+  // Every WebSocket attempt, timed (handshake load on the hub).
+  const attemptsAt: number[] = [];
+  const timed: SocketFactory = (url, protocols, handlers) => {
+    attemptsAt.push(world.sched.nowMs);
+    return sockets.factory(url, protocols, handlers);
+  };
+  const reconnect = story
+    ? { baseMs: n('storyBaseMs'), capMs: n('storyBaseMs') * 2 ** n('storyAttempts'), maxAttempts: n('storyAttempts') }
+    : {};
+
+  // Part 1: one tab, many sockets, one user.
+  const tab = new BrowserRenderer(world.sched, timed);
+  const tabFleet = new ClientRobotFleet(browserProc, clock, {
+    dstAddr: HUB,
+    dstPort: PORT,
+    channel: 'hub.dashboard.widgets',
+    socketFactory: tab.factory,
+    reconnect: { ...reconnect, maxAttempts: 0 },
+    userOf: () => 'dashboard-user',
+  });
+  for (let i = 0; i < n('socketsPerTab'); i++) tabFleet.add(0);
+  // Part 2: many users, one tab each (their own renderers), connected before the restart.
+  const userFleet = new ClientRobotFleet(browserProc, clock, {
+    dstAddr: HUB,
+    dstPort: PORT,
+    channel: 'hub.notifications',
+    socketFactory: timed,
+    reconnect,
+    jitter: !story,
+  });
+  for (let i = 0; i < n('users'); i++) userFleet.add(1_000 + (n('rampMs') * i) / n('users'));
+  // Part 1 ends before the restart: close the tab.
+  world.sched.at(n('restartAtMs') - 5_000, () => {
+    for (const r of tabFleet.robots) r.client?.close();
+  }, null);
+  const restartAt = n('restartAtMs');
+  let backAt = -1;
+  world.sched.at(restartAt, () => {
+    hub.gateway.stop();
+    hub.transport.proc.kill('restart');
+    world.sched.after(n('downMs'), () => {
+      hub = startHub();
+      backAt = world.sched.nowMs;
+    }, null);
+  }, null);
+  world.sched.runUntil(n('endMs'), 200_000_000);
+
+  // ---- what happened ----
+  const tabErrors = tabFleet.robots.filter((r) => r.errors > 0).length;
+  const windows = new Map<number, number>();
+  for (const t of attemptsAt) {
+    if (t < restartAt) continue;
+    const w = Math.floor(t / WINDOW_MS);
+    windows.set(w, (windows.get(w) ?? 0) + 1);
+  }
+  let peak = 0;
+  let peakAt = 0;
+  for (const [w, c] of windows) {
+    if (c > peak || (c === peak && w * WINDOW_MS < peakAt)) {
+      peak = c;
+      peakAt = w * WINDOW_MS;
+    }
+  }
+  const states: Record<string, number> = {};
+  for (const r of userFleet.robots) {
+    const s = r.client?.state ?? 'not-started';
+    states[s] = (states[s] ?? 0) + 1;
+  }
+  const outcomes: Record<string, number> = {};
+  for (const k of Object.keys(states).sort()) outcomes[`user:${k}`] = states[k] as number;
+  const attemptKinds: Record<string, number> = {};
+  for (const k of Object.keys(sockets.outcomes).sort()) attemptKinds[`attempt:${k}`] = sockets.outcomes[k] as number;
+  const metrics: Record<string, number> = {
+    socketsPerTab: n('socketsPerTab'),
+    tabPeakPending: tab.peakPending,
+    tabInsufficientResources: tab.refused,
+    tabSocketsWithErrors: tabErrors,
+    users: n('users'),
+    hubBackAtMs: backAt,
+    attemptsAfterRestart: attemptsAt.filter((t) => t >= restartAt).length,
+    peakAttemptsPer100Ms: peak,
+    peakAtMs: peakAt,
+    usersGaveUp: states['closed'] ?? 0,
+    ...attemptKinds,
+  };
+  const limits: LimitHit[] = [];
+  if (tab.refused > 0) limits.push({ limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
+  const diagnosis = [
+    `One tab opening ${n('socketsPerTab')} WebSockets at once: ${tab.refused} fail in the browser with "Insufficient resources" before any packet leaves (renderer limit ${tab.pendingMax} pending handshakes) — the cause is client-side.`,
+    story
+      ? 'The hub had no caps, so the remaining handshakes all succeed; nothing protects it from one page opening hundreds of sockets.'
+      : `With the per-user cap (${n('fixPerUserMax')}) the hub answers the rest with 429 before the upgrade.`,
+    `After the restart (${n('downMs') / 1000} s down): ${metrics['attemptsAfterRestart']} handshakes, peak ${peak} in 100 ms at ${(peakAt / 1000).toFixed(1)} s; ` +
+      `${metrics['usersGaveUp']} of ${n('users')} users gave up${story ? ` (${n('storyAttempts')} attempts without jitter: the crowd retries in lockstep)` : ' (full jitter, no attempt limit)'}.`,
+  ];
+  return {
+    scenario: 'windows-hub',
+    gateway,
+    variant,
+    seed,
+    inputs,
+    outcomes,
+    limits,
+    metrics,
+    diagnosis,
+    events: world.sched.executed,
+    virtualMs: world.sched.nowMs,
+  };
+}
+
+export const windowsHub: Scenario = {
+  name: 'windows-hub',
+  story: 'SCENARIOS.md windows-hub: "Insufficient resources" and reconnect storms',
+  defaults: defaults as Inputs,
+  variants: {},
+  gateways: ['story', 'ours'],
+  run,
+};
