@@ -14,12 +14,13 @@
 // - I3 no silent loss: an owed offset missing while a LATER offset of the same channel and generation was
 //   delivered — the client moved past it without a gap or reset. That is a safety violation whenever it
 //   happens, not a matter of waiting longer.
+// - I5 encode once: every robot gets byte-identical frames for one publish (live or replayed).
 // - LIVENESS: at the end (the last fault healed + the settle bound), nothing owed is still missing, and
 //   every robot is connected.
 import { subjectMatches } from '../../src/core/protocol.js';
 import type { Ack, RobotTrace, Seen, SubTrace, Trace } from './world.js';
 
-export type Invariant = 'I1' | 'I2' | 'I3' | 'I4' | 'liveness';
+export type Invariant = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'liveness';
 
 export interface Violation {
   readonly invariant: Invariant;
@@ -207,6 +208,10 @@ export function checkTrace(trace: Trace): CheckResult {
   for (const r of trace.robots) {
     for (const sub of r.subs) checkSub(r, sub, trace.acks, ackByK, safety, liveness);
     if (r.state !== 'open') liveness.push({ invariant: 'liveness', robot: r.index, subscription: '*', channel: '*', generation: -1, offsets: [], detail: `client is ${r.state} at the end` });
+  }
+  // I5 last: a frame that differs usually comes with a loss, which says more.
+  for (const m of trace.frameMismatches) {
+    safety.push({ invariant: 'I5', robot: m.robot, subscription: '*', channel: m.channel, generation: m.generation, offsets: [m.offset], detail: 'event frame differs from the bytes another robot got for the same publish' });
   }
   return { safety, liveness };
 }

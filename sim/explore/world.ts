@@ -96,6 +96,8 @@ export interface Trace {
   readonly healedByMs: number;
   readonly endMs: number;
   events: number;
+  /** I5: event frames that differed from the first frame any robot got for the same publish. */
+  readonly frameMismatches: { readonly robot: number; readonly channel: string; readonly offset: number; readonly generation: number }[];
 }
 
 interface Robot {
@@ -122,6 +124,8 @@ interface Live {
   readonly robots: Robot[];
   readonly trace: Trace;
   readonly epochs: Map<string, number>;
+  /** First event frame seen per publish ("gen/channel@offset"), for the I5 comparison. */
+  readonly frames: Map<string, string>;
   gw: { proc: SimProcess; gateway: Gateway; telemetry: SimTelemetry } | null;
   gwStarts: number;
   readonly watch: RunOptions['watch'];
@@ -213,8 +217,21 @@ function generationOf(live: Live, epoch: string): number {
   return live.epochs.get(epoch) ?? -1;
 }
 
-/** Records `subscribed` replies (the spy) before the client acts on them. */
+const EVENT_HEAD = /^\{"type":"event","ch":"([^"]+)","offset":(\d+),"prev":[^,]*,"data":\{"g":(\d+),/;
+
+/** I5: every robot gets the same bytes for one publish, live or replayed, from any gateway instance. */
+function compareFrame(live: Live, r: Robot, text: string): void {
+  const m = EVENT_HEAD.exec(text);
+  if (m === null) return;
+  const k = `${m[3]}/${m[1]}@${m[2]}`;
+  const first = live.frames.get(k);
+  if (first === undefined) live.frames.set(k, text);
+  else if (first !== text) live.trace.frameMismatches.push({ robot: r.index, channel: m[1] as string, offset: Number(m[2]), generation: Number(m[3]) });
+}
+
+/** Records `subscribed` replies (the spy) before the client acts on them, and compares event frames. */
 function spy(live: Live, r: Robot, text: string): void {
+  if (text.startsWith('{"type":"event"')) return compareFrame(live, r, text);
   if (!text.startsWith('{"type":"subscribed"')) return;
   const msg = JSON.parse(text) as { channels: Record<string, { epoch: string; offset: number; recovered?: boolean }> };
   // Each subscription logs the reply's entries for its own name and for names that overlap it (a pattern
@@ -428,7 +445,7 @@ export function runWorld(opts: RunOptions): Trace {
   const broker = new ExploreBroker(world.sched, clock, world.rng.fork('broker'));
   const healed = healedByMs(opts.faults);
   const endMs = Math.max(spec.minRunMs, healed + spec.settleMs);
-  const trace: Trace = { seed: opts.seed, bug: opts.bug, faults: opts.faults, acks: [], robots: [], heads: [], healedByMs: healed, endMs, events: 0 };
+  const trace: Trace = { seed: opts.seed, bug: opts.bug, faults: opts.faults, acks: [], robots: [], heads: [], healedByMs: healed, endMs, events: 0, frameMismatches: [] };
   const live: Live = {
     world,
     clock,
@@ -439,6 +456,7 @@ export function runWorld(opts: RunOptions): Trace {
     robots: [],
     trace,
     epochs: new Map([[broker.epoch(), 0]]),
+    frames: new Map(),
     gw: null,
     gwStarts: 0,
     watch: opts.watch,

@@ -123,6 +123,7 @@ describe('explorer checks catch what they claim', () => {
     healedByMs: 0,
     endMs: 10,
     events: 0,
+    frameMismatches: [],
   });
   const ev = (o: number) => ['e', 'odin.token.A.trade', o, 0, o] as const;
   const seenOf = (t: Trace) => t.robots[0]!.subs[0]!.seen;
@@ -148,6 +149,13 @@ describe('explorer checks catch what they claim', () => {
     const t = base();
     seenOf(t).push(ev(1), ['s', 0, 2, false, 'odin.token.A.trade'], ev(3), ev(4));
     expect(checkTrace(t).safety.map((v) => v.invariant)).toEqual(['I3']);
+  });
+
+  it('an event frame that differs between robots is I5', () => {
+    const t = base();
+    seenOf(t).push(ev(1), ev(2), ev(3), ev(4));
+    t.frameMismatches.push({ robot: 0, channel: 'odin.token.A.trade', offset: 2, generation: 0 });
+    expect(checkTrace(t).safety.map((v) => [v.invariant, v.offsets])).toEqual([['I5', [2]]]);
   });
 
   it('a duplicate is I2, a step back I1, a wrong event I4, a missing tail liveness', () => {
