@@ -1,15 +1,17 @@
-// The explorer's broker twin: the real MemoryBroker (offsets, prev, exact-or-refused history) behind a
-// consumer that can be cut off and a process that can restart, keeping or losing its stream.
+// The explorer's broker twin: the real MemoryBroker (offsets, prev, exact-or-refused history) as one
+// stream, read by one consumer per gateway instance. Each consumer can be cut off on its own (a partition
+// between that gateway and the broker); the broker process can restart, keeping or losing its stream.
 //
 // Why not sim/broker-sim.ts: its outage backlog and a gateway restart together would hand the new gateway
-// events it already got from start()'s replay — the gateway asserts on that (stream offsets only go up).
-// Here the consumer keeps one cursor, `through`, per start(), so every event reaches a sink exactly once
-// and in order whatever faults overlap. Delivery is scheduled with a latency; every cut-off or restart
-// bumps `token`, so deliveries scheduled before it are dropped on arrival and re-sent from the cursor.
+// events it already got from start()'s replay — the gateway asserts on that (stream offsets only go up) —
+// and it has one sink, where two gateway instances read one stream here. A consumer keeps one cursor,
+// `through`, per start(), so every event reaches its sink exactly once and in order whatever faults
+// overlap. Delivery is scheduled with a latency; every cut-off or restart bumps the consumer's `token`, so
+// deliveries scheduled before it are dropped on arrival and re-sent from the cursor.
 //
-// A restart with a new epoch swaps in a fresh MemoryBroker (offsets start again at 1). The sink is told
-// 'live' before any event of the new stream, so the gateway can see the epoch change first (it would
-// otherwise assert on offsets going down).
+// A restart with a new epoch swaps in a fresh MemoryBroker (offsets start again at 1). Sinks are told
+// 'live' before any event of the new stream, so a gateway sees the epoch change first (it would otherwise
+// assert on offsets going down).
 import { MemoryBroker } from '../../src/adapters/broker-memory.js';
 import type { Broker, BrokerEvent, BrokerSink, Clock, HistoryRequest, HistoryResult, PublishResult } from '../../src/core/ports.js';
 import { SimRandom } from '../engine/clock-sim.js';
@@ -17,38 +19,38 @@ import type { Prng } from '../engine/prng.js';
 import type { Scheduler } from '../engine/scheduler.js';
 
 interface Delivery {
-  readonly broker: ExploreBroker;
+  readonly consumer: BrokerConsumer;
   readonly token: number;
   readonly event: BrokerEvent;
 }
 
 function deliver(d: Delivery): void {
-  d.broker.arrive(d.token, d.event);
+  d.consumer.arrive(d.token, d.event);
 }
 
-function reopen(b: ExploreBroker): void {
-  b.up();
+/** Ends a down spell when its last overlapping cause has ended. */
+class DownSpell {
+  untilMs = 0;
+  get active(): boolean {
+    return this.untilMs > 0;
+  }
 }
 
-export class ExploreBroker implements Broker {
+export class ExploreBroker {
   private inner: MemoryBroker;
   /** Every event of the current stream, in offset order (the run is shorter than MemoryBroker retention). */
-  private events: BrokerEvent[] = [];
-  private sink: BrokerSink | null = null;
-  private token = 0;
-  private through = 0;
-  private down = false;
-  /** Restarts and cut-offs may overlap: the broker is up again when the last one ends. */
-  private downUntilMs = 0;
+  events: BrokerEvent[] = [];
+  private readonly consumers: BrokerConsumer[] = [];
+  private readonly spell = new DownSpell();
   /** Stream generation: 0 at start, +1 per restart with a new epoch. */
   generation = 0;
 
   constructor(
-    private readonly sched: Scheduler,
+    readonly sched: Scheduler,
     private readonly clock: Clock,
     private readonly rng: Prng,
     /** One-way broker → gateway latency. */
-    private readonly latencyMs = 0.5,
+    readonly latencyMs = 0.5,
   ) {
     this.inner = this.fresh();
   }
@@ -60,22 +62,87 @@ export class ExploreBroker implements Broker {
     return b;
   }
 
+  /** The Broker port for one gateway instance. */
+  consumer(): BrokerConsumer {
+    const c = new BrokerConsumer(this);
+    this.consumers.push(c);
+    return c;
+  }
+
+  get down(): boolean {
+    return this.spell.active;
+  }
+
   epoch(): string {
     return this.inner.epoch();
   }
 
-  get headOffset(): number {
-    return this.inner.headOffset;
+  readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
+    this.inner.readHistory(request, (r) => this.sched.after(2 * this.latencyMs, done, r));
+  }
+
+  publish(channel: string, data: string, done: (result: PublishResult) => void): void {
+    if (this.down) return done({ ok: false, reason: 'broker unavailable' });
+    this.inner.publish(channel, data, done);
+  }
+
+  /** The broker restarts; with `newEpoch` its stream comes back empty under a new epoch. */
+  restart(durationMs: number, newEpoch: boolean): void {
+    const wasDown = this.down;
+    extend(this.sched, this.spell, durationMs, () => {
+      for (const c of this.consumers) c.recheck();
+    });
+    if (!wasDown) for (const c of this.consumers) c.recheck();
+    if (!newEpoch) return;
+    this.generation++;
+    this.inner = this.fresh();
+    for (const c of this.consumers) c.rewind();
+  }
+
+  private appended(e: BrokerEvent): void {
+    this.events.push(e);
+    for (const c of this.consumers) c.push(e);
+  }
+}
+
+/** Extends a down spell to now + durationMs and schedules its end check. */
+function extend(sched: Scheduler, spell: DownSpell, durationMs: number, ended: () => void): void {
+  const untilMs = sched.nowMs + durationMs;
+  if (untilMs > spell.untilMs) spell.untilMs = untilMs;
+  sched.at(untilMs, () => {
+    if (spell.active && sched.nowMs >= spell.untilMs) {
+      spell.untilMs = 0;
+      ended();
+    }
+  }, null);
+}
+
+/** One gateway's view of the stream: the Broker port it is given. */
+export class BrokerConsumer implements Broker {
+  private sink: BrokerSink | null = null;
+  private token = 0;
+  private through = 0;
+  private readonly cut = new DownSpell();
+  /** What the sink was last told. */
+  private live = false;
+
+  constructor(private readonly stream: ExploreBroker) {}
+
+  private get down(): boolean {
+    return this.stream.down || this.cut.active;
+  }
+
+  epoch(): string {
+    return this.stream.epoch();
   }
 
   start(sink: BrokerSink): void {
     this.sink = sink;
     this.token++;
     this.through = 0;
+    this.live = false;
     sink.onStatus('connecting');
-    if (this.down) return;
-    sink.onStatus('live');
-    this.resend();
+    this.recheck();
   }
 
   stop(): void {
@@ -85,58 +152,50 @@ export class ExploreBroker implements Broker {
 
   readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
     if (this.down) {
-      this.sched.after(this.latencyMs, done, { ok: false, reason: 'unavailable' } as HistoryResult);
+      this.stream.sched.after(this.stream.latencyMs, done, { ok: false, reason: 'unavailable' } as HistoryResult);
       return;
     }
-    this.inner.readHistory(request, (r) => this.sched.after(2 * this.latencyMs, done, r));
+    this.stream.readHistory(request, done);
   }
 
   publish(channel: string, data: string, done: (result: PublishResult) => void): void {
-    if (this.down) return done({ ok: false, reason: 'broker unavailable' });
-    this.inner.publish(channel, data, done);
+    if (this.cut.active) return done({ ok: false, reason: 'broker unreachable' });
+    this.stream.publish(channel, data, done);
   }
 
-  /** The gateway's consumer is cut off for `durationMs`; it resumes from its cursor. */
+  /** This gateway is cut off from the broker for `durationMs`; it resumes from its cursor. */
   cutOff(durationMs: number): void {
-    this.goDown(durationMs, 'consumer cut off');
+    extend(this.stream.sched, this.cut, durationMs, () => this.recheck());
+    this.recheck();
   }
 
-  /** The broker restarts; with `newEpoch` its stream comes back empty under a new epoch. */
-  restart(durationMs: number, newEpoch: boolean): void {
-    this.goDown(durationMs, 'broker restart');
-    if (!newEpoch) return;
-    this.generation++;
-    this.inner = this.fresh();
-    this.through = 0;
-  }
-
-  private goDown(durationMs: number, detail: string): void {
-    const untilMs = this.sched.nowMs + durationMs;
-    if (untilMs > this.downUntilMs) this.downUntilMs = untilMs;
-    this.sched.at(untilMs, reopen, this);
-    if (this.down) return;
-    this.down = true;
+  /** Tells the sink about a change of reachability; on the way up, re-sends from the cursor. */
+  recheck(): void {
     this.token++;
-    this.sink?.onStatus('down', detail);
-  }
-
-  up(): void {
-    if (!this.down || this.sched.nowMs < this.downUntilMs) return;
-    this.down = false;
-    this.token++;
-    this.sink?.onStatus('live');
-    this.resend();
-  }
-
-  private appended(e: BrokerEvent): void {
-    this.events.push(e);
-    if (this.sink !== null && !this.down) this.sched.after(this.latencyMs, deliver, { broker: this, token: this.token, event: e });
-  }
-
-  private resend(): void {
-    for (const e of this.events) {
-      if (e.offset > this.through) this.sched.after(this.latencyMs, deliver, { broker: this, token: this.token, event: e });
+    const sink = this.sink;
+    if (sink === null) return;
+    if (this.down) {
+      if (this.live) sink.onStatus('down', this.stream.down ? 'broker restart' : 'consumer cut off');
+      this.live = false;
+      return;
     }
+    if (!this.live) sink.onStatus('live');
+    this.live = true;
+    for (const e of this.stream.events) if (e.offset > this.through) this.schedule(e);
+  }
+
+  /** A new stream: the cursor starts again (the sink hears 'live' with the new epoch before any event). */
+  rewind(): void {
+    this.through = 0;
+    this.token++;
+  }
+
+  push(e: BrokerEvent): void {
+    if (this.sink !== null && !this.down) this.schedule(e);
+  }
+
+  private schedule(e: BrokerEvent): void {
+    this.stream.sched.after(this.stream.latencyMs, deliver, { consumer: this, token: this.token, event: e });
   }
 
   arrive(token: number, e: BrokerEvent): void {

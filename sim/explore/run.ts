@@ -23,7 +23,7 @@ export interface RunConfig {
 
 export function scheduleFor(seed: string, config: RunConfig): Fault[] {
   const spec = config.spec ?? defaultWorldSpec;
-  return generateSchedule(seed, { ...(config.limits ?? defaultScheduleLimits), robots: spec.robots });
+  return generateSchedule(seed, { ...(config.limits ?? defaultScheduleLimits), robots: spec.robots, instances: spec.gateways });
 }
 
 export function runOnce(seed: string, config: RunConfig, faults: readonly Fault[] = scheduleFor(seed, config)): ExploreRun {

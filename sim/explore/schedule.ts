@@ -46,7 +46,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 export interface Fault {
   readonly atMs: number;
   readonly kind: FaultKind;
-  /** Robot index for reader faults; -1 when the fault is not about one robot. */
+  /** Robot index for reader faults, gateway instance for instance faults; −1: all instances / no target. */
   readonly target: number;
   readonly durationMs: number;
   readonly params: Readonly<Record<string, number>>;
@@ -54,6 +54,8 @@ export interface Fault {
 
 export interface ScheduleLimits {
   readonly robots: number;
+  /** Gateway instances (targets of partition-broker, partition-clients, gateway-restart; −1 = all). */
+  readonly instances: number;
   /** Faults start in [startMs, startMs + windowMs) … */
   readonly startMs: number;
   readonly windowMs: number;
@@ -66,6 +68,7 @@ export interface ScheduleLimits {
 
 export const defaultScheduleLimits: ScheduleLimits = {
   robots: 20,
+  instances: 2,
   startMs: 3_000,
   windowMs: 25_000,
   durationMsMax: 12_000,
@@ -86,6 +89,11 @@ function draw(rng: Prng, kind: FaultKind, limits: ScheduleLimits): Fault {
       return { atMs, kind, target: robot(), durationMs, params: { readEveryMs: rng.int(1_000, 4_000) } };
     case 'stalled-reader':
       return { atMs, kind, target: robot(), durationMs, params: {} };
+    case 'partition-broker':
+    case 'partition-clients':
+    case 'gateway-restart':
+      // One gateway instance, or (−1) all of them.
+      return { atMs, kind, target: rng.int(-1, limits.instances - 1), durationMs, params: {} };
     case 'reconnect-storm':
       return { atMs, kind, target: -1, durationMs: 0, params: { count: rng.int(2, limits.robots) } };
     default:

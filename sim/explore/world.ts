@@ -15,6 +15,7 @@ import type { Connection, Frame } from '../../src/core/ports.js';
 import { subjectMatches } from '../../src/core/protocol.js';
 import { SimClock, SimRandom } from '../engine/clock-sim.js';
 import type { Prng } from '../engine/prng.js';
+import type { Host } from '../kernel/host.js';
 import type { SimProcess } from '../kernel/process.js';
 import { NODE } from '../kernel/runtime.js';
 import type { TcpSocket } from '../kernel/socket.js';
@@ -23,12 +24,13 @@ import { LAN } from '../net/link.js';
 import { SimSocketFactory } from '../socket-sim.js';
 import { SimTelemetry } from '../telemetry-sim.js';
 import { SimTransport } from '../transport-sim.js';
-import { ExploreBroker } from './broker.js';
+import { type BrokerConsumer, ExploreBroker } from './broker.js';
 import { type BugName, withBug } from './bugs.js';
 import { type Fault, healedByMs } from './schedule.js';
 
 const GIB = 1024 ** 3;
-const GW_ADDR = '10.0.0.1';
+/** Gateway instances' addresses; a run uses the first `spec.gateways` of them. */
+const GW_ADDRS = ['10.0.0.1', '10.0.0.2'] as const;
 const USERS_ADDR = '10.0.1.1';
 const PORT = 80;
 
@@ -36,6 +38,8 @@ export const CHANNELS = ['odin.token.A.trade', 'odin.token.B.trade', 'odin.token
 const TOKEN_PATTERN = 'odin.token.>';
 
 export interface WorldSpec {
+  /** Gateway instances reading one stream behind a round-robin balancer (1 or 2). */
+  readonly gateways: number;
   readonly robots: number;
   readonly publishEveryMs: number;
   /** Payload padding, so slow readers fill queues within a fault's duration. */
@@ -48,7 +52,7 @@ export interface WorldSpec {
   readonly minRunMs: number;
 }
 
-export const defaultWorldSpec: WorldSpec = { robots: 20, publishEveryMs: 20, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
+export const defaultWorldSpec: WorldSpec = { gateways: 2, robots: 20, publishEveryMs: 20, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
 
 /** Our gateway with short heartbeats and a small outbound bound, so faults reach the slow-client policy. */
 const EXPLORE_GATEWAY: GatewayOptionsInput = {
@@ -109,6 +113,8 @@ interface Robot {
   slow: { readonly untilMs: number; readonly everyMs: number } | null;
   /** Reader faults also shrink the robot's receive buffer (SO_RCVBUF), so its backlog reaches the gateway. */
   rcvBufBytes: number | null;
+  /** Connection attempts so far (the load balancer's round robin). */
+  attempts: number;
 }
 
 /** A constrained client's receive buffer; at least WRITE_CHUNK_BYTES, so every chunk can still arrive. */
@@ -120,18 +126,27 @@ interface Live {
   readonly broker: ExploreBroker;
   readonly bug: BugName | null;
   readonly users: SimProcess;
-  readonly sockets: SimSocketFactory;
+  readonly instances: Instance[];
   readonly robots: Robot[];
   readonly trace: Trace;
   readonly epochs: Map<string, number>;
   /** First event frame seen per publish ("gen/channel@offset"), for the I5 comparison. */
   readonly frames: Map<string, string>;
-  gw: { proc: SimProcess; gateway: Gateway; telemetry: SimTelemetry } | null;
-  gwStarts: number;
   readonly watch: RunOptions['watch'];
-  /** Active link faults (gateway ↔ users), combined into one link spec. */
+  /** Active latency and loss faults (every gateway ↔ users link), combined into one link spec. */
   readonly linkFaults: Set<Fault>;
-  linkHoldUntilMs: number;
+}
+
+/** One gateway instance: its host, its consumer of the broker stream, the robots' way to it. */
+interface Instance {
+  readonly index: number;
+  readonly host: Host;
+  readonly consumer: BrokerConsumer;
+  readonly sockets: SimSocketFactory;
+  gw: { proc: SimProcess; gateway: Gateway; telemetry: SimTelemetry } | null;
+  starts: number;
+  /** partition-clients: packets between this instance and the users are held until then. */
+  holdUntilMs: number;
 }
 
 function tcpOf(s: ClientSocket | null): TcpSocket | null {
@@ -139,19 +154,18 @@ function tcpOf(s: ClientSocket | null): TcpSocket | null {
   return s === null ? null : ((s as unknown as { tcp: TcpSocket | null }).tcp ?? null);
 }
 
-function startGateway(live: Live): void {
-  const n = live.gwStarts++;
-  const host = live.world.hosts[0]!;
-  const proc = live.world.spawn(host, { name: `odin${n}`, runtime: NODE, nofileSoft: 65_536 });
+function startGateway(live: Live, inst: Instance): void {
+  const n = `${inst.index}.${inst.starts++}`;
+  const proc = live.world.spawn(inst.host, { name: `odin${n}`, runtime: NODE, nofileSoft: 65_536 });
   const options = gatewayOptions(EXPLORE_GATEWAY);
   const telemetry = new SimTelemetry(live.clock);
   const gateway = new Gateway(
-    { clock: live.clock, random: new SimRandom(live.world.rng.fork(`gateway${n}`)), broker: withBug(live.broker, live.bug), telemetry },
+    { clock: live.clock, random: new SimRandom(live.world.rng.fork(`gateway${n}`)), broker: withBug(inst.consumer, live.bug), telemetry },
     options,
   );
   gateway.start();
   new SimTransport(proc, splitWrites(gateway), { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
-  live.gw = { proc, gateway, telemetry };
+  inst.gw = { proc, gateway, telemetry };
 }
 
 /**
@@ -205,12 +219,19 @@ function splitWrites(gateway: Gateway): Gateway {
   });
 }
 
-function stopGateway(live: Live): void {
-  if (live.gw === null) return;
-  live.watch?.log(`${live.world.sched.nowMs} gateway ${live.gw.proc.name} killed; its logs: ${JSON.stringify(live.gw.telemetry.logs)}`);
-  live.gw.proc.kill('restart');
-  live.gw.gateway.stop();
-  live.gw = null;
+function stopGateway(live: Live, inst: Instance): void {
+  if (inst.gw === null) return;
+  live.watch?.log(`${live.world.sched.nowMs} gateway ${inst.gw.proc.name} killed; its logs: ${JSON.stringify(inst.gw.telemetry.logs)}`);
+  inst.gw.proc.kill('restart');
+  inst.gw.gateway.stop();
+  inst.gw = null;
+}
+
+/** A fault's instances: `target` −1 means every instance. */
+function instancesAt(live: Live, target: number): Instance[] {
+  if (target < 0) return live.instances;
+  const inst = live.instances[target % live.instances.length];
+  return inst === undefined ? [] : [inst];
 }
 
 function generationOf(live: Live, epoch: string): number {
@@ -268,7 +289,10 @@ function robotFactory(live: Live, r: Robot): SocketFactory {
         handlers.onClose(info);
       },
     };
-    const s = live.sockets.factory(url, protocols, wrapped);
+    // A load balancer in front of the instances: each connection attempt goes to the next one, so
+    // resumes cross instances (DESIGN §2: a client can resume on any instance).
+    const inst = live.instances[(r.index + r.attempts++) % live.instances.length] as Instance;
+    const s = inst.sockets.factory(url, protocols, wrapped);
     if (log !== null) {
       const send = s.send.bind(s);
       s.send = (text: string): void => {
@@ -284,7 +308,7 @@ function robotFactory(live: Live, r: Robot): SocketFactory {
 
 function startRobot(live: Live, r: Robot, rng: Prng): void {
   const c = new OdinClient({
-    url: `ws://${GW_ADDR}/ws?user=r${r.index}`,
+    url: `ws://odin/ws?user=r${r.index}`,
     socketFactory: robotFactory(live, r),
     clock: live.clock,
     random: new SimRandom(rng),
@@ -324,16 +348,18 @@ function applyLink(live: Live): void {
     if (f.kind === 'latency-spike') latencyMs = Math.max(latencyMs, LAN.latencyMs + (f.params.latencyMs ?? 0));
     if (f.kind === 'loss-burst') lossRate = Math.max(lossRate, f.params.lossRate ?? 0);
   }
-  // A partition holds packets until it heals: sent now, they arrive when it ends (TCP retransmits then).
-  if (live.linkHoldUntilMs > now) latencyMs = Math.max(latencyMs, live.linkHoldUntilMs - now);
-  const spec = { ...LAN, latencyMs, lossRate };
-  live.world.net.setLink('gw', 'users', spec);
-  live.world.net.setLink('users', 'gw', spec);
+  for (const inst of live.instances) {
+    // A partition holds packets until it heals: sent now, they arrive when it ends (TCP retransmits then).
+    const held = inst.holdUntilMs > now ? Math.max(latencyMs, inst.holdUntilMs - now) : latencyMs;
+    const spec = { ...LAN, latencyMs: held, lossRate };
+    live.world.net.setLink(inst.host.name, 'users', spec);
+    live.world.net.setLink('users', inst.host.name, spec);
+  }
 }
 
 function linkFault(live: Live, f: Fault): void {
   live.linkFaults.add(f);
-  if (f.kind === 'partition-clients') live.linkHoldUntilMs = Math.max(live.linkHoldUntilMs, f.atMs + f.durationMs);
+  if (f.kind === 'partition-clients') for (const inst of instancesAt(live, f.target)) inst.holdUntilMs = Math.max(inst.holdUntilMs, f.atMs + f.durationMs);
   applyLink(live);
   live.world.sched.at(f.atMs + f.durationMs, () => {
     live.linkFaults.delete(f);
@@ -383,17 +409,20 @@ function applyFault(live: Live, f: Fault): void {
     case 'partition-clients':
       return linkFault(live, f);
     case 'partition-broker':
-      return live.broker.cutOff(f.durationMs);
+      for (const inst of instancesAt(live, f.target)) inst.consumer.cutOff(f.durationMs);
+      return;
     case 'broker-restart':
     case 'broker-restart-new-epoch':
       live.broker.restart(f.durationMs, f.kind === 'broker-restart-new-epoch');
       live.epochs.set(live.broker.epoch(), live.broker.generation);
       return;
     case 'gateway-restart':
-      stopGateway(live);
-      sched.at(f.atMs + f.durationMs, () => {
-        if (live.gw === null) startGateway(live);
-      }, null);
+      for (const inst of instancesAt(live, f.target)) {
+        stopGateway(live, inst);
+        sched.at(f.atMs + f.durationMs, () => {
+          if (inst.gw === null) startGateway(live, inst);
+        }, null);
+      }
       return;
     case 'stalled-reader': {
       const r = robotAt(live, f.target);
@@ -439,7 +468,6 @@ export function runWorld(opts: RunOptions): Trace {
   const spec = opts.spec ?? defaultWorldSpec;
   const world = new World(`explore:${opts.seed}`);
   const clock = new SimClock(world.sched);
-  world.addHost({ name: 'gw', os: 'linux', addresses: [GW_ADDR], memoryBytes: 8 * GIB, cores: 4 });
   const usersHost = world.addHost({ name: 'users', os: 'linux', addresses: [USERS_ADDR], memoryBytes: 8 * GIB, cores: 4 });
   const users = world.spawn(usersHost, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
   const broker = new ExploreBroker(world.sched, clock, world.rng.fork('broker'));
@@ -452,25 +480,29 @@ export function runWorld(opts: RunOptions): Trace {
     broker,
     bug: opts.bug,
     users,
-    sockets: new SimSocketFactory(users, GW_ADDR, PORT),
+    instances: [],
     robots: [],
     trace,
     epochs: new Map([[broker.epoch(), 0]]),
     frames: new Map(),
-    gw: null,
-    gwStarts: 0,
     watch: opts.watch,
     linkFaults: new Set(),
-    linkHoldUntilMs: 0,
   };
-  startGateway(live);
+  for (let i = 0; i < spec.gateways; i++) {
+    const addr = GW_ADDRS[i];
+    if (addr === undefined) throw new Error(`explore: at most ${GW_ADDRS.length} gateway instances`);
+    const host = world.addHost({ name: `gw${i}`, os: 'linux', addresses: [addr], memoryBytes: 8 * GIB, cores: 4 });
+    const inst: Instance = { index: i, host, consumer: broker.consumer(), sockets: new SimSocketFactory(users, addr, PORT), gw: null, starts: 0, holdUntilMs: 0 };
+    live.instances.push(inst);
+    startGateway(live, inst);
+  }
 
   const pick = world.rng.fork('explore:robots');
   for (let i = 0; i < spec.robots; i++) {
     const token = pick.pick(CHANNELS.slice(0, 3));
     const second = pick.chance(0.5) ? TOKEN_PATTERN : 'odin.global.trending';
     const rt: RobotTrace = { index: i, subs: [{ name: token, seen: [] }, { name: second, seen: [] }], state: 'not-started' };
-    const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null, rcvBufBytes: null };
+    const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null, rcvBufBytes: null, attempts: 0 };
     live.robots.push(r);
     trace.robots.push(rt);
     const rng = world.rng.fork(`explore:robot${i}`);
@@ -491,7 +523,9 @@ export function runWorld(opts: RunOptions): Trace {
 
   const res = world.sched.runUntil(endMs, 20_000_000);
   if (res.reason === 'limit') throw new Error(`explore: run ${opts.seed} hit the event limit (livelock?)`);
-  if (live.gw !== null) live.watch?.log(`end: gateway ${live.gw.proc.name} logs ${JSON.stringify(live.gw.telemetry.logs)} stats ${JSON.stringify(live.gw.gateway.stats())}`);
+  for (const inst of live.instances) {
+    if (inst.gw !== null) live.watch?.log(`end: gateway ${inst.gw.proc.name} logs ${JSON.stringify(inst.gw.telemetry.logs)} stats ${JSON.stringify(inst.gw.gateway.stats())}`);
+  }
   for (const r of live.robots) r.trace.state = r.client?.state ?? 'not-started';
   for (const a of trace.acks) trace.heads[a.generation] = Math.max(trace.heads[a.generation] ?? 0, a.offset);
   trace.events = world.sched.executed;
