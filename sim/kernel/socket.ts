@@ -247,7 +247,14 @@ function onSegmentArrive(seg: Segment): void {
   }
   // The kernel moves to CLOSE_WAIT when the FIN arrives, whether or not the program has read what came
   // before it; who closed first is decided here, not when the program gets to the end of the data.
-  if (seg.fin && !r.tx.finSent) r.peerClosedFirst = true;
+  if (seg.fin && !r.tx.finSent) {
+    r.peerClosedFirst = true;
+    // The closer is now in FIN_WAIT2 (its FIN is ACKed by the receiving kernel, whether or not the
+    // receiving program reads it); orphaned by its program, it lives tcp_fin_timeout at most.
+    if (sender.appClosed && sender.state !== 'CLOSED' && sender.timer === null) {
+      sender.timer = r.world.sched.after(sender.host.sysctls.finTimeoutMs, onFinTimeout, sender);
+    }
+  }
   if (p.lastSegment === seg) p.lastSegment = null;
   p.arrive(seg);
   deliverReadable(r);
@@ -286,10 +293,8 @@ function onPeerFin(r: TcpSocket): void {
     if (sender.state !== 'CLOSED') finish(sender, false);
     return;
   }
-  // Peer closed first (it will hold TIME_WAIT once we answer with our FIN).
-  if (sender.appClosed && sender.state !== 'CLOSED' && sender.timer === null) {
-    sender.timer = r.world.sched.after(sender.host.sysctls.finTimeoutMs, onFinTimeout, sender);
-  }
+  // Peer closed first (it will hold TIME_WAIT once we answer with our FIN; its FIN_WAIT2 timer runs
+  // from the FIN's arrival, see onSegmentArrive).
   if (!r.appClosed) r.handler.onEnd(r);
 }
 

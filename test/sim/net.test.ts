@@ -153,3 +153,20 @@ describe('partition and repair', () => {
     expect(Math.floor(connectedAt / 1000)).toBe(3);
   });
 });
+
+describe('orphaned FIN_WAIT2', () => {
+  it('a client that gives up on a never-accepted connection frees its port after tcp_fin_timeout', () => {
+    const p = pair({ clientSysctls: { finTimeoutMs: 15_000 } });
+    const l = p.server.listen('*', 80, 16); // nobody ever accepts
+    if (typeof l === 'string') throw new Error(l);
+    const c = p.client.connect(p.serverAddr, 80, holdHandler, null);
+    if (typeof c === 'string') throw new Error(c);
+    p.world.sched.runUntil(1_000);
+    c.close(); // the FIN is ACKed by the server's kernel; the server program never reads it
+    p.world.sched.runUntil(15_999);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:80')).toBe(1);
+    p.world.sched.runUntil(16_001);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:80')).toBe(0);
+    expect(p.client.host.ports.timeWaitCount(16_001)).toBe(0); // FIN_WAIT2 timeout: no TIME_WAIT
+  });
+});
