@@ -105,9 +105,9 @@ describe('explorer', () => {
   // REAL BUG (no switch): a broker restart with a new epoch under connected clients. See docs/lab.md,
   // Explorer. `it.fails` keeps the suite green while the bug exists and turns red once it is fixed — then
   // drop `.fails` and the kind filter above.
-  it.fails('broker restart with a new epoch: connected clients must get recovered:false, not silence (seed 1.0)', () => {
-    const faults: Fault[] = [{ atMs: 14_493, kind: 'broker-restart-new-epoch', target: -1, durationMs: 100, params: {} }];
-    const r = runGuarded(() => runOnce('1.0', { bug: null }, faults));
+  it.fails('broker restart with a new epoch: connected clients must get recovered:false, not silence (seed 1.1)', () => {
+    const faults: Fault[] = [{ atMs: 11_810, kind: 'broker-restart-new-epoch', target: -1, durationMs: 100, params: {} }];
+    const r = runGuarded(() => runOnce('1.1', { bug: null }, faults));
     expect(r.check.safety).toEqual([]);
   });
 });
