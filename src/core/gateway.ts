@@ -408,6 +408,7 @@ export class Gateway {
   // ---- fan-out ------------------------------------------------------------------------------------
 
   private onBrokerEvent(event: BrokerEvent): void {
+    this.checkEpoch();
     const record = this.history.append(event, encodeEvent(event), this.ports.clock.nowMs());
     this.counters.published++;
     const cls = this.classOf(event.channel);
@@ -423,14 +424,27 @@ export class Gateway {
   }
 
   private onBrokerStatus(status: BrokerStatus, detail: string | undefined): void {
-    if (status === 'live' && this.ports.broker.epoch() !== this.epoch) {
-      this.ports.telemetry.log('warn', 'broker history timeline changed; dropping history rings', { from: this.epoch, to: this.ports.broker.epoch() });
-      this.epoch = this.ports.broker.epoch();
-      this.history.reset();
-    }
+    if (status === 'live') this.checkEpoch();
     if (status !== this.brokerStatus) this.ports.telemetry.log(status === 'down' ? 'warn' : 'info', `broker ${status}`, detail === undefined ? {} : { detail });
     this.brokerStatus = status;
     this.ports.telemetry.gauge(M.brokerUp, status === 'live' ? 1 : 0);
+  }
+
+  /**
+   * A new epoch means a new timeline: old offsets mean nothing in it, so live subscriptions cannot simply
+   * continue (their clients would take new offsets for old ones, DESIGN §3). Every session is closed with
+   * 1012 and a jittered hint; the clients resubscribe with `since` and get recovered:false (epoch_changed).
+   */
+  private checkEpoch(): void {
+    const epoch = this.ports.broker.epoch();
+    if (epoch === this.epoch) return;
+    this.ports.telemetry.log('warn', 'broker history timeline changed; dropping history and restarting sessions', { from: this.epoch, to: epoch });
+    this.epoch = epoch;
+    this.history.reset();
+    for (const session of [...this.sessions.values()]) {
+      const retryMs = Math.floor(this.ports.random.next() * this.options.drainRetryJitterMs);
+      this.close(session, CloseCodes.serviceRestart, closeReasonWithRetry('event stream restarted (new epoch): resubscribe', retryMs));
+    }
   }
 
   private deliver(sub: Subscription, record: EventRecord, cls: ChannelClass): void {

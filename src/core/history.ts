@@ -8,6 +8,12 @@
 // happened before the ring existed. So the ring answers exactly when after >= evictedThrough.
 // Example: c has events 3, 9, 12 and the ring was created at 9 (prev 3), so evictedThrough = 3. A client
 // at 3 gets [9, 12]; a client at 2 would need event 3, which the ring never held: ask the broker.
+//
+// The feed itself can lose events: after a broker outage longer than its retention, the stream resumes
+// past offsets that expired meanwhile. The stream's offsets are dense (one sequence over the whole stream,
+// which the gateway reads entire), so a jump from 7 to 12 means 8–11 never arrived: every ring, and the
+// coverage of channels without one, stops claiming anything at or before 11. A `prev` beyond a ring's
+// last offset says the same for one channel.
 import { assert } from './assert.js';
 import type { BrokerEvent, Frame } from './ports.js';
 
@@ -44,6 +50,8 @@ class ChannelRing {
   }
 
   append(record: EventRecord): void {
+    // The channel had an event this ring never saw (or the gateway cannot tell): claim nothing before it.
+    if (record.prev === null || record.prev > this.lastOffset) this.evictedThrough = Math.max(this.evictedThrough, record.prev ?? record.offset - 1);
     this.records.push(record);
     this.bytes += record.frame.bytes.byteLength;
     this.lastOffset = record.offset;
@@ -57,7 +65,7 @@ class ChannelRing {
     const record = this.records[this.head];
     assert(record !== undefined, 'evict from an empty ring');
     record.evicted = true;
-    this.evictedThrough = record.offset;
+    this.evictedThrough = Math.max(this.evictedThrough, record.offset);
     this.bytes -= record.frame.bytes.byteLength;
     this.records[this.head] = undefined as unknown as EventRecord;
     this.head++;
@@ -106,6 +114,7 @@ export class History {
   append(event: BrokerEvent, frame: Frame, nowMs: number): EventRecord {
     assert(event.offset > this.streamOffset, `stream offset went from ${this.streamOffset} to ${event.offset}`);
     if (this.coverageFrom === null) this.coverageFrom = event.offset - 1;
+    else if (event.offset > this.streamOffset + 1) this.lost(event.offset - 1);
     this.streamOffset = event.offset;
     const record: EventRecord = { channel: event.channel, offset: event.offset, prev: event.prev, frame, atMs: nowMs, evicted: false };
     let ring = this.rings.get(event.channel);
@@ -115,6 +124,12 @@ export class History {
     while (ring.size > this.limits.eventsMax || (ring.bytes > this.limits.bytesMax && ring.size > 1)) ring.evictOldest();
     this.expire(nowMs);
     return record;
+  }
+
+  /** Offsets up to `through` that the feed skipped are gone: no ring may claim to cover them. */
+  private lost(through: number): void {
+    this.coverageFrom = Math.max(this.coverageFrom ?? 0, through);
+    for (const ring of this.rings.values()) ring.evictedThrough = Math.max(ring.evictedThrough, through);
   }
 
   /** Drops records older than the age bound, and rings left empty by that. */

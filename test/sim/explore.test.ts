@@ -11,8 +11,8 @@ import { runOnce } from '../../sim/explore/run.js';
 import { defaultScheduleLimits, FAULT_KINDS, type Fault, formatSchedule, generateSchedule, parseSchedule } from '../../sim/explore/schedule.js';
 import type { Trace } from '../../sim/explore/world.js';
 
-// Every kind except the new-epoch restart, which fails without any bug switch (see the last test).
-const KINDS = FAULT_KINDS.filter((k) => k !== 'broker-restart-new-epoch');
+// Every kind, the new-epoch restart included (it found a real bug, fixed in src/core: see the last test).
+const KINDS = FAULT_KINDS;
 const limits = { ...defaultScheduleLimits, kinds: KINDS };
 
 function cli(argv: string[], files: Record<string, string> = {}): { code: number; out: string } {
@@ -102,10 +102,10 @@ describe('explorer', () => {
     expect(() => parseSchedule('[{"atMs":1,"kind":"meteor","target":-1,"durationMs":1,"params":{}}]')).toThrow(/fault 0/);
   });
 
-  // REAL BUG (no switch): a broker restart with a new epoch under connected clients. See docs/lab.md,
-  // Explorer. `it.fails` keeps the suite green while the bug exists and turns red once it is fixed — then
-  // drop `.fails` and the kind filter above.
-  it.fails('broker restart with a new epoch: connected clients must get recovered:false, not silence (seed 1.1)', () => {
+  // Found by the explorer without any bug switch: a broker restart with a new epoch under connected
+  // clients used to forward the new timeline silently (docs/lab.md, Explorer). The gateway now closes
+  // every session 1012, and the clients resubscribe and get recovered:false.
+  it('broker restart with a new epoch: connected clients get recovered:false, not silence (seed 1.1)', () => {
     const faults: Fault[] = [{ atMs: 11_810, kind: 'broker-restart-new-epoch', target: -1, durationMs: 100, params: {} }];
     const r = runGuarded(() => runOnce('1.1', { bug: null }, faults));
     expect(r.check.safety).toEqual([]);
