@@ -1,12 +1,14 @@
 // `npm run sim -- --scenario NAME [--seed S] [--set key=value]… [--gateway story|ours|both (default: all it has)]
-//                 [--variant NAME|all] [--json|--html] [--inputs] [--list]`
+//                 [--variant NAME|all] [--json|--html [FILE]] [--inputs] [--list]`
+//   --html FILE writes the HTML report (sim/report/html.ts) to FILE and prints the text report; bare --html prints it.
 //
 // Runs under the determinism guard, so a stray wall-clock read or Math.random fails loudly. The report
 // goes to stdout and depends only on scenario, inputs and seed; the wall time goes to stderr.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { runGuarded } from './engine/determinism-guard.js';
 import { exploreMain, wantsExplore } from './explore/cli.js';
-import { renderHtml, renderJson, renderText } from './report/text.js';
+import { renderHtml } from './report/html.js';
+import { renderJson, renderText } from './report/text.js';
 import { findScenario, scenarios } from './scenarios/index.js';
 import { applySets, type GatewayKind, type RunResult } from './scenarios/scenario.js';
 
@@ -25,6 +27,8 @@ interface Args {
   gateway?: 'story' | 'ours' | 'both';
   variant: string;
   format: 'text' | 'json' | 'html';
+  /** `--html FILE`: where the HTML report goes (stdout keeps the text or JSON report). */
+  htmlFile?: string;
   inputs: boolean;
   list: boolean;
 }
@@ -60,9 +64,12 @@ function parse(argv: readonly string[]): Args {
       case '--json':
         a.format = 'json';
         break;
-      case '--html':
-        a.format = 'html';
+      case '--html': {
+        const next = argv[i + 1];
+        if (next !== undefined && !next.startsWith('--')) a.htmlFile = value();
+        else a.format = 'html';
         break;
+      }
       case '--inputs':
         a.inputs = true;
         break;
@@ -147,6 +154,7 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
   }
   const wall = io.wallMs() - t0;
   const events = results.reduce((n, r) => n + r.events, 0);
+  if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results));
   io.out(args.format === 'json' ? renderJson(s, results) : args.format === 'html' ? renderHtml(s, results) : renderText(s, results));
   io.err(`sim: ${results.length} run(s), ${events} events in ${(wall / 1000).toFixed(2)} s wall\n`);
   return 0;
