@@ -142,9 +142,11 @@ function limitsChart(id: string, r: RunResult, spanMs: number): string {
     const x = x0 + (Math.min(l.firstAtMs, spanMs) / spanMs) * (x1 - x0);
     parts.push(el('line', { class: 'guide', x1: x, y1: y, x2: x, y2: axisY }));
     parts.push(el('rect', { class: 'marker', x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${n1(x)} ${n1(y)})` }, `<title>${esc(`${secs(l.firstAtMs)} ${l.limit} ×${l.count}`)}</title>`));
-    const label = `${secs(l.firstAtMs)} · ${clip(l.limit, 44)} ×${thousands(l.count)}`;
-    const right = x < (x0 + x1) / 2;
-    parts.push(text(right ? x + 10 : x - 10, y + 4, label, { class: 'label', 'text-anchor': right ? 'start' : 'end' }));
+    const label = `${secs(l.firstAtMs)} · ${clip(l.limit, 40)} ×${thousands(l.count)}`;
+    // Label beside the marker on whichever side it fits (≈ 6 px per character at 11 px).
+    const w = label.length * 6;
+    const right = x + 10 + w <= x1 || x - 10 - w < x0;
+    parts.push(text(right ? Math.min(x + 10, x1 - w) : x - 10, y + 4, label, { class: 'label', 'text-anchor': right ? 'start' : 'end' }));
   });
   parts.push(timeAxis(x0, x1, axisY, spanMs));
   return svg('limits', id, WIDTH, axisY + 22, `Limits over virtual time, ${r.gateway} gateway, ${r.variant}`, parts.join(''));
