@@ -93,6 +93,7 @@ export class MemoryBroker implements Broker {
   readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
     this.expire();
     const after = request.afterOffset;
+    if (after > this.offset) return done({ ok: false, reason: 'beyond_head' });
     if (after < this.forgottenThrough || this.lostAfter(request.subject, after)) return done({ ok: false, reason: 'history_expired' });
     const to = request.toOffset ?? this.offset;
     const events: BrokerEvent[] = [];

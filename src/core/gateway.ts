@@ -326,26 +326,27 @@ export class Gateway {
       done({ state: { ...here, recovered: false, reason }, replay: [], through: position });
     };
     if (since === undefined) return done({ state: here, replay: [], through: position });
-    // An offset from another timeline, or beyond this stream's head, cannot be resumed from here.
-    if (since.epoch !== this.epoch || since.offset > this.history.streamOffset) return fail('epoch_changed', 'check');
+    if (since.epoch !== this.epoch) return fail('epoch_changed', 'check');
+    // The replay ends where the client will be; live events up to there were delivered by it (the seam).
     const succeed = (replay: readonly (EventRecord | BrokerEvent)[], source: string): void => {
       this.ports.telemetry.count(M.resumes, { outcome: 'recovered', source });
-      done({ state: { ...here, recovered: true, replayed: replay.length }, replay, through: Math.max(position, replay.at(-1)?.offset ?? 0) });
+      done({ state: { ...here, recovered: true, replayed: replay.length }, replay, through: Math.max(position, since.offset, replay.at(-1)?.offset ?? 0) });
     };
-    if (!sub.pattern) {
+    // A position beyond what this gateway has read is not necessarily another timeline: a restarted
+    // instance may still be catching up with the stream. Only the broker can tell (beyond_head).
+    const behind = since.offset > this.history.streamOffset;
+    if (!sub.pattern && !behind) {
       const ring = this.history.read(sub.key, since.offset);
       if (ring.covered) {
         if (ring.records.length > this.options.replayEventsMax) return fail('too_many', 'ring');
         return succeed(ring.records, 'ring');
       }
     }
-    this.ports.broker.readHistory(
-      { subject: sub.key, afterOffset: since.offset, toOffset: this.history.streamOffset, maxEvents: this.options.replayEventsMax },
-      (result) => {
-        if (result.ok) succeed(result.events, 'broker');
-        else fail(result.reason, 'broker');
-      },
-    );
+    const request = { subject: sub.key, afterOffset: since.offset, maxEvents: this.options.replayEventsMax };
+    this.ports.broker.readHistory(behind ? request : { ...request, toOffset: this.history.streamOffset }, (result) => {
+      if (result.ok) succeed(result.events, 'broker');
+      else fail(result.reason === 'beyond_head' ? 'epoch_changed' : result.reason, 'broker');
+    });
   }
 
   /** Queues the replay, then the live events held meanwhile, and switches the subscription to live. */

@@ -81,7 +81,7 @@ export interface HistoryRequest {
 
 export type HistoryResult =
   | { readonly ok: true; readonly events: readonly BrokerEvent[] }
-  | { readonly ok: false; readonly reason: 'history_expired' | 'too_many' | 'unavailable' };
+  | { readonly ok: false; readonly reason: 'history_expired' | 'too_many' | 'unavailable' | 'beyond_head' };
 
 export type PublishResult =
   | { readonly ok: true; readonly epoch: string; readonly offset: number }
@@ -90,7 +90,8 @@ export type PublishResult =
 /**
  * The event source. A history answer that says ok holds *every* matching event in the range: the broker
  * answers `history_expired` rather than a partial list (DESIGN §3: never a partial replay presented as
- * complete).
+ * complete), and `beyond_head` when `afterOffset` is past the newest offset of its stream (a position
+ * from another timeline).
  */
 export interface Broker {
   /** Names the history timeline; a new epoch means old offsets mean nothing here. */

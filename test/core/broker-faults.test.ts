@@ -107,3 +107,31 @@ describe('a broker that came back with a new epoch', () => {
     expect(c.conn.ofType('event').map((e) => e.offset)).toEqual([5]);
   });
 });
+
+describe('a gateway behind the stream (restarted, still catching up)', () => {
+  it('resumes a client whose position it has not read yet from the broker, without duplicates when the feed catches up', () => {
+    const { clock, broker, connect } = setup();
+    broker.emit('ch', 1, 0);
+    clock.settle();
+    // The broker's stream is at 5; this gateway has read only offset 1.
+    broker.history = (request) => ({ ok: true, events: [{ channel: 'ch', offset: 5, prev: 4, data: '5' }].filter((e) => e.offset > request.afterOffset) });
+    const c = connect();
+    c.send({ type: 'subscribe', id: 1, channels: ['ch'], since: { ch: { epoch: 'E1', offset: 4 } } });
+    expect(c.conn.ofType('subscribed')[0]!.channels.ch).toMatchObject({ recovered: true, replayed: 1 });
+    expect(broker.requests).toMatchObject([{ subject: 'ch', afterOffset: 4 }]);
+    // The feed catches up: 2..5 arrive live; 5 was already replayed, 6 is new.
+    for (const [offset, prev] of [[2, 1], [3, 2], [4, 3], [5, 4], [6, 5]] as const) broker.emit('ch', offset, prev);
+    clock.settle();
+    expect(c.conn.ofType('event').map((e) => e.offset)).toEqual([5, 6]);
+  });
+
+  it('still says epoch_changed when the broker confirms the position is beyond its head', () => {
+    const { clock, broker, connect } = setup();
+    broker.emit('ch', 1, 0);
+    clock.settle();
+    broker.history = () => ({ ok: false, reason: 'beyond_head' });
+    const c = connect();
+    c.send({ type: 'subscribe', id: 1, channels: ['ch'], since: { ch: { epoch: 'E1', offset: 40 } } });
+    expect(c.conn.ofType('subscribed')[0]!.channels.ch).toMatchObject({ recovered: false, reason: 'epoch_changed' });
+  });
+});
