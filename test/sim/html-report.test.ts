@@ -110,7 +110,7 @@ describe('the HTML report is deterministic and charts a timeline when a run has 
   it('a `timeline` (connected, attempts, failures by kind over virtual time) becomes a line chart', () => {
     const base = run();
     const timeline = [0, 60_000, 120_000, 180_000].map((atMs, i) => ({ atMs, connected: i * 1000, attempts: i * 1200, failures: { EMFILE: i * 50 } }));
-    const withTimeline = { ...base, timeline } as RunResult;
+    const withTimeline = { ...base, timeline } as unknown as RunResult;
     expect(timelineOf(withTimeline)).toHaveLength(4);
     const html = renderHtml(mac4500, [withTimeline]);
     expect(html).toContain('data-chart="timeline"');
