@@ -15,10 +15,11 @@ import { bench as encode } from './encode.bench.js';
 import { bench as fanout } from './fanout.bench.js';
 import { bench as history } from './history.bench.js';
 import { bench as match } from './match.bench.js';
+import { bench as sim } from './sim.bench.js';
 import { formatNs, machine, type BenchModule, type BenchReport } from './lib/report.js';
 import { bench as writePath } from './write-path.bench.js';
 
-export const benches: readonly BenchModule[] = [encode, match, history, writePath, fanout];
+export const benches: readonly BenchModule[] = [encode, match, history, writePath, fanout, sim];
 
 const EXIT_USAGE = 64;
 
@@ -36,6 +37,9 @@ export function summaryLines(reports: readonly BenchReport[]): string[] {
     for (const c of report.comparisons) {
       lines.push(`  ${c.label.padEnd(36)} ${`${c.speedup.toFixed(2)}×`.padStart(9)}  ${formatNs(c.ours.p50Ns).padStart(10)} vs ${formatNs(c.baseline.p50Ns).padStart(10)}`);
     }
+    // Benches measured against a target rather than a baseline (sim) give their own summary lines.
+    const extra = report.extra as { summary?: unknown } | undefined;
+    if (Array.isArray(extra?.summary)) for (const line of extra.summary) lines.push(`  ${String(line)}`);
   }
   return lines;
 }

@@ -6,6 +6,8 @@ import { runFanout } from '../../benchmarks/fanout.bench.js';
 import { appendSetup, readSetup, validate as validateHistory } from '../../benchmarks/history.bench.js';
 import { setup as matchSetup, validate as validateMatch } from '../../benchmarks/match.bench.js';
 import { benches, main } from '../../benchmarks/run.js';
+import { runAsCli, schedulerRate } from '../../benchmarks/sim.bench.js';
+import { mac4500 } from '../../sim/scenarios/mac-4500.js';
 import { framesOf, startRig, validate as validateWritePath } from '../../benchmarks/write-path.bench.js';
 
 describe('bench setups', () => {
@@ -76,11 +78,19 @@ describe('bench setups', () => {
     expect(Object.keys(result.summary)).toEqual(['steady', 'burst']);
     expect(Object.keys(result.memory).sort()).toEqual(['naive', 'odin']);
   });
+
+  it('sim: the scheduler loop runs exactly its events; the scenario runner runs what the CLI runs', () => {
+    const r = schedulerRate(100, 5_000);
+    expect(r.events).toBe(5_000);
+    const results = runAsCli(mac4500, '1', ['story']);
+    expect(results.map((x) => x.variant)).toEqual(['as given', ...Object.keys(mac4500.variants)]);
+    expect(results.every((x) => x.events > 0)).toBe(true);
+  });
 });
 
 describe('bench runner', () => {
   it('exports main(argv) as `odin bench` expects, and knows every bench by name', async () => {
-    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'write-path', 'fanout']);
+    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'write-path', 'fanout', 'sim']);
     expect(await main(['--list'])).toBe(0);
     expect(await main(['no-such-bench'])).toBe(64);
   });
