@@ -5,12 +5,33 @@
 // Runs under the determinism guard, so a stray wall-clock read or Math.random fails loudly. The report
 // goes to stdout and depends only on scenario, inputs and seed; the wall time goes to stderr.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { readFdLimit, readMemoryLimit } from '../src/server/resources.js';
 import { runGuarded } from './engine/determinism-guard.js';
 import { exploreMain, wantsExplore } from './explore/cli.js';
 import { renderHtml } from './report/html.js';
-import { renderJson, renderText } from './report/text.js';
+import { renderContractJson } from './report/contract.js';
+import { renderText } from './report/text.js';
+import { meaningOf } from './scenarios/inputs/meanings.js';
 import { findScenario, scenarios } from './scenarios/index.js';
-import { applySets, type GatewayKind, type RunResult } from './scenarios/scenario.js';
+import { applySets, type GatewayKind, type InputValue, type Inputs, type RunResult } from './scenarios/scenario.js';
+
+export const USAGE = `usage: npm run sim -- --scenario NAME [options]
+  --scenario NAME        the scenario to run (--list shows them)
+  --seed N               seed for every random stream (default 1); same seed, same bytes
+  --set key=value        override one input (repeatable); unknown keys are an error — see --inputs
+  --gateway G            story | ours | both (default: every gateway the scenario has)
+  --variant NAME|all     'as given' or one fix by name (default all: as given, then each fix = what-if evidence)
+  --json                 one JSON document on stdout: scenario, seed, inputs, reportHash, story/ours
+                         {attempted, connected, failures, boundBy, timeline}, variants, diagnosis
+  --html                 an HTML page with the report on stdout
+  --inputs               list every input key with its effective value and its meaning, then exit
+  --profile host         take this machine's limits (open files, somaxconn, SYN backlog, syncookies,
+                         port range, tw_reuse, cgroup memory, cores) as the scenario's inputs; says which
+  --list                 list the scenarios
+  --explore | --replay   the explorer (its own flags: docs/lab.md)
+  --help                 this text
+`;
 
 export interface CliIo {
   out(text: string): void;
@@ -31,10 +52,12 @@ interface Args {
   htmlFile?: string;
   inputs: boolean;
   list: boolean;
+  help: boolean;
+  profile?: 'host';
 }
 
 function parse(argv: readonly string[]): Args {
-  const a: Args = { seed: '1', sets: [], variant: 'all', format: 'text', inputs: false, list: false };
+  const a: Args = { seed: '1', sets: [], variant: 'all', format: 'text', inputs: false, list: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -76,6 +99,16 @@ function parse(argv: readonly string[]): Args {
       case '--list':
         a.list = true;
         break;
+      case '--help':
+      case '-h':
+        a.help = true;
+        break;
+      case '--profile': {
+        const p = value();
+        if (p !== 'host') throw new Error('--profile host (the only profile: this machine\'s limits)');
+        a.profile = p;
+        break;
+      }
       default:
         throw new Error(`unknown argument ${JSON.stringify(arg)}`);
     }
@@ -103,8 +136,12 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
   try {
     args = parse(argv);
   } catch (e) {
-    io.err(`sim: ${(e as Error).message}\n`);
+    io.err(`sim: ${(e as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
   }
   if (args.list) {
     for (const s of scenarios) io.out(`${s.name.padEnd(20)} ${s.story}\n`);
@@ -115,15 +152,25 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     io.err(`sim: --scenario must be one of: ${scenarios.map((x) => x.name).join(', ')}\n`);
     return 2;
   }
-  let inputs;
+  let inputs: Inputs;
+  let hostInputs: Record<string, string> | null = null;
   try {
-    inputs = applySets(s.defaults, args.sets);
+    let base = s.defaults;
+    if (args.profile === 'host') {
+      const host = hostProfile(s.defaults, readHost());
+      base = { ...s.defaults, ...host.values };
+      hostInputs = host.from;
+      for (const [k, from] of Object.entries(host.from)) io.err(`sim: --profile host: ${k} = ${String(host.values[k])} (${from})\n`);
+      if (Object.keys(host.from).length === 0) io.err(`sim: --profile host: no input of ${s.name} maps to a host limit that could be read\n`);
+    }
+    // --set wins over the host's values (what-if on this machine).
+    inputs = applySets(base, args.sets);
   } catch (e) {
     io.err(`sim: ${(e as Error).message}\n`);
     return 2;
   }
   if (args.inputs) {
-    io.out(`${JSON.stringify(inputs, null, 2)}\n`);
+    io.out(renderInputs(inputs, hostInputs));
     return 0;
   }
   // "both" and the default run what the scenario has; naming one it lacks is an error.
@@ -155,9 +202,127 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
   const wall = io.wallMs() - t0;
   const events = results.reduce((n, r) => n + r.events, 0);
   if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results));
-  io.out(args.format === 'json' ? renderJson(s, results) : args.format === 'html' ? renderHtml(s, results) : renderText(s, results));
+  io.out(
+    args.format === 'json'
+      ? renderContractJson(s, args.seed, inputs, results, hostInputs)
+      : args.format === 'html'
+        ? renderHtml(s, results)
+        : renderText(s, results),
+  );
   io.err(`sim: ${results.length} run(s), ${events} events in ${(wall / 1000).toFixed(2)} s wall\n`);
   return 0;
+}
+
+/** `--inputs`: one line per key — key, value, meaning (and where a host value came from). */
+export function renderInputs(inputs: Inputs, hostInputs: Readonly<Record<string, string>> | null): string {
+  const keys = Object.keys(inputs).sort();
+  const w = Math.max(...keys.map((k) => k.length));
+  const vw = Math.max(...keys.map((k) => JSON.stringify(inputs[k]).length));
+  const lines = keys.map((k) => {
+    const host = hostInputs?.[k];
+    return `${k.padEnd(w)}  ${JSON.stringify(inputs[k]).padEnd(vw)}  ${meaningOf(k) ?? '(no meaning written)'}${host === undefined ? '' : ` [from host: ${host}]`}`;
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** What this machine's limits are, each with the file or call it came from; absent when unreadable. */
+export interface HostLimits {
+  nofileSoft?: number;
+  nofileHard?: number;
+  somaxconn?: number;
+  synBacklog?: number;
+  syncookies?: number;
+  portRange?: string;
+  twReuse?: number;
+  memoryMiB?: number;
+  cores?: number;
+  sources: Record<string, string>;
+}
+
+/**
+ * Reads this host's limits from the same sources as `odin doctor` (src/server/resources.ts for RLIMIT_NOFILE
+ * and the cgroup memory limit, /proc/sys for the network sysctls). I/O: only here, outside the guarded run.
+ */
+export function readHost(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): HostLimits {
+  const h: HostLimits = { sources: {} };
+  const sysctl = (path: string): string | undefined => {
+    try {
+      return read(path).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  try {
+    const fd = readFdLimit();
+    if (fd.soft !== null) {
+      h.nofileSoft = fd.soft;
+      h.sources['nofileSoft'] = '/proc/self/limits Max open files (soft)';
+    }
+    if (fd.hard !== null) {
+      h.nofileHard = fd.hard;
+      h.sources['nofileHard'] = '/proc/self/limits Max open files (hard)';
+    }
+  } catch {
+    // not Linux: leave the scenario's values
+  }
+  const numAt = (field: 'somaxconn' | 'synBacklog' | 'syncookies' | 'twReuse', path: string): void => {
+    const v = sysctl(path);
+    if (v !== undefined && /^\d+$/.test(v)) {
+      h[field] = Number(v);
+      h.sources[field] = path;
+    }
+  };
+  numAt('somaxconn', '/proc/sys/net/core/somaxconn');
+  numAt('synBacklog', '/proc/sys/net/ipv4/tcp_max_syn_backlog');
+  numAt('syncookies', '/proc/sys/net/ipv4/tcp_syncookies');
+  numAt('twReuse', '/proc/sys/net/ipv4/tcp_tw_reuse');
+  const range = sysctl('/proc/sys/net/ipv4/ip_local_port_range');
+  const m = range === undefined ? null : /^(\d+)\s+(\d+)$/.exec(range);
+  if (m !== null) {
+    h.portRange = `${m[1]}-${m[2]}`;
+    h.sources['portRange'] = '/proc/sys/net/ipv4/ip_local_port_range';
+  }
+  try {
+    const mem = readMemoryLimit();
+    if (mem.bytes !== null) {
+      h.memoryMiB = Math.floor(mem.bytes / 1024 ** 2);
+      h.sources['memoryMiB'] = mem.source;
+    }
+  } catch {
+    // no cgroup: no container limit
+  }
+  h.cores = availableParallelism();
+  h.sources['cores'] = 'os.availableParallelism()';
+  return h;
+}
+
+/** Which scenario input each host limit sets (a scenario gets only the keys it has). */
+const HOST_KEYS: readonly [keyof Omit<HostLimits, 'sources'>, readonly string[]][] = [
+  ['nofileSoft', ['gateway.nofile', 'robots.nofile']],
+  ['nofileHard', ['gateway.nofileHard', 'robots.nofileHard']],
+  ['somaxconn', ['host.somaxconn']],
+  ['synBacklog', ['host.synBacklog']],
+  ['syncookies', ['host.syncookies']],
+  ['portRange', ['loadgen.portRange']],
+  ['twReuse', ['loadgen.twReuse']],
+  ['memoryMiB', ['container.memoryMiB']],
+  ['cores', ['host.cores']],
+];
+
+/** Maps host limits onto a scenario's contract keys (same type as the scenario's default, else skipped). */
+export function hostProfile(defaults: Inputs, host: HostLimits): { values: Record<string, InputValue>; from: Record<string, string> } {
+  const values: Record<string, InputValue> = {};
+  const from: Record<string, string> = {};
+  for (const [field, keys] of HOST_KEYS) {
+    const v = host[field];
+    if (v === undefined) continue;
+    for (const key of keys) {
+      if (defaults[key] === undefined || typeof defaults[key] !== typeof v) continue;
+      values[key] = v;
+      from[key] = host.sources[field] ?? 'host';
+    }
+  }
+  return { values, from };
 }
 
 // Run directly: `npx tsx sim/cli.ts --scenario mac-4500`.

@@ -40,55 +40,55 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     name: 'laptop',
     os: 'macos',
     addresses: [ADDR],
-    memoryBytes: n('memoryGiB') * 1024 ** 3,
-    cores: n('cores'),
-    sysctls: { somaxconn: n('somaxconn') },
+    memoryBytes: n('host.memoryGiB') * 1024 ** 3,
+    cores: n('host.cores'),
+    sysctls: { somaxconn: n('host.somaxconn') },
   });
   // Gateway and robots compete for the same cores.
-  const cpu = new Cpu(world.sched, n('cores'));
+  const cpu = new Cpu(world.sched, n('host.cores'));
   const gwProc = world.spawn(laptop, {
     name: 'gateway',
     runtime: GO_AS_STARTED,
-    nofileSoft: n('gatewayNofile'),
-    fdsReserved: n('gatewayFdsReserved'),
+    nofileSoft: n('gateway.nofile'),
+    fdsReserved: n('gateway.fdsReserved'),
     cpu,
   });
   const robotProc = world.spawn(laptop, {
     name: 'robots',
     runtime: GO_AS_STARTED,
-    nofileSoft: n('robotsNofile'),
-    fdsReserved: n('robotsFdsReserved'),
+    nofileSoft: n('robots.nofile'),
+    fdsReserved: n('robots.fdsReserved'),
     cpu,
   });
   const gw = new StoryGateway(gwProc, {
     port: PORT,
-    backlog: n('somaxconn'), // Go listens with the system's somaxconn (net/sock_bsd.go maxListenerBacklog)
-    handshakeCpuMs: n('handshakeCpuMs'),
-    inboundCpuMs: n('inboundCpuMs'),
-    outboundCpuMs: n('outboundCpuMs'),
-    perConnectionBytes: n('perConnectionKiB') * 1024,
-    sendBufferMessages: n('sendBufferMessages'),
-    writeWaitMs: n('writeWaitMs'),
-    betCpuMs: n('betCpuMs'),
-    gameServiceMs: n('gameServiceMs'),
+    backlog: n('host.somaxconn'), // Go listens with the system's somaxconn (net/sock_bsd.go maxListenerBacklog)
+    handshakeCpuMs: n('gateway.handshakeCpuMs'),
+    inboundCpuMs: n('gateway.inboundCpuMs'),
+    outboundCpuMs: n('gateway.outboundCpuMs'),
+    perConnectionBytes: n('story.perConnectionKiB') * 1024,
+    sendBufferMessages: n('story.sendBufferMessages'),
+    writeWaitMs: n('story.writeWaitMs'),
+    betCpuMs: n('story.betCpuMs'),
+    gameServiceMs: n('story.gameServiceMs'),
     slots: null,
     slotWaitMs: 0,
   });
   const fleet = new RobotFleet(
     robotProc,
-    { dstAddr: ADDR, dstPort: PORT, handshakeTimeoutMs: n('handshakeTimeoutMs'), betSpreadMs: n('betSpreadMs') },
+    { dstAddr: ADDR, dstPort: PORT, handshakeTimeoutMs: n('load.handshakeTimeoutMs'), betSpreadMs: n('load.betSpreadMs') },
     world.rng.fork('bets'),
   );
-  const users = n('users');
-  const rampMs = n('rampMs');
-  for (let i = 0; i < users; i++) fleet.add((rampMs * i) / users);
-  const bettingAtMs = n('bettingAtMs');
+  const users = n('load.connections');
+  const ratePerS = n('load.rampPerSecond');
+  for (let i = 0; i < users; i++) fleet.add((1000 * i) / ratePerS);
+  const bettingAtMs = n('load.bettingAtMs');
   let sessionsAtBetting = 0;
   world.sched.at(bettingAtMs, () => {
     sessionsAtBetting = gw.sessions.size;
     gw.broadcast(START);
   }, null);
-  const endMs = bettingAtMs + n('endAfterBettingMs');
+  const endMs = bettingAtMs + n('run.endAfterBettingMs');
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`mac-4500: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -110,21 +110,21 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const limits: LimitHit[] = [];
   const robotEmfile = outcomes['EMFILE@connecting'] ?? 0;
   if (robotEmfile > 0) {
-    limits.push({ limit: 'robots nofile: connect() → EMFILE', firstAtMs: firstAt['EMFILE@connecting'] as number, count: robotEmfile });
+    limits.push({ limit: 'robots.nofile — connect() → EMFILE', firstAtMs: firstAt['EMFILE@connecting'] as number, count: robotEmfile });
   }
   if (gw.accept.stats.emfile > 0) {
-    limits.push({ limit: 'gateway nofile: accept() → EMFILE (Go backs off, connection waits)', firstAtMs: gw.accept.stats.firstEmfileAtMs, count: gw.accept.stats.emfile });
+    limits.push({ limit: 'gateway.nofile — accept() → EMFILE (Go backs off, connection waits)', firstAtMs: gw.accept.stats.firstEmfileAtMs, count: gw.accept.stats.emfile });
   }
   const q = gw.listener.q.stats;
   if (gw.listener.firstDropAtMs >= 0) {
-    limits.push({ limit: `listen queue (${gw.listener.q.backlog}) full: SYN dropped`, firstAtMs: gw.listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
+    limits.push({ limit: `host.somaxconn — listen queue (${gw.listener.q.backlog}) full: SYN dropped`, firstAtMs: gw.listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
   }
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
 
   const metrics: Record<string, number> = {
     robots: users,
-    gatewayFdsForConnections: n('gatewayNofile') - n('gatewayFdsReserved') - 1,
-    robotsFdsForConnections: n('robotsNofile') - n('robotsFdsReserved'),
+    gatewayFdsForConnections: n('gateway.nofile') - n('gateway.fdsReserved') - 1,
+    robotsFdsForConnections: n('robots.nofile') - n('robots.fdsReserved'),
     sessionsPeak: gw.stats.peakSessions,
     sessionsAtBetting,
     listenQueuePeak: q.peakAcceptQueue,
@@ -149,6 +149,11 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };
+}
+
+/** The input that sets our capacity's binding term. */
+function capacityKey(boundBy: string): string {
+  return boundBy === 'descriptors' ? 'gateway.nofile' : boundBy === 'memory' ? 'host.memoryGiB' : 'ours.config';
 }
 
 function round(x: number): number {
@@ -186,39 +191,39 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
     name: 'laptop',
     os: 'macos',
     addresses: [ADDR],
-    memoryBytes: n('memoryGiB') * 1024 ** 3,
-    cores: n('cores'),
-    sysctls: { somaxconn: n('somaxconn') },
+    memoryBytes: n('host.memoryGiB') * 1024 ** 3,
+    cores: n('host.cores'),
+    sysctls: { somaxconn: n('host.somaxconn') },
   });
   const gwProc = world.spawn(laptop, {
     name: 'gateway',
     runtime: NODE,
     // `ulimit -n` sets soft and hard alike, so Node's raise to the hard limit changes nothing here.
-    nofileSoft: n('gatewayNofile'),
-    nofileHard: n('gatewayNofile'),
-    fdsReserved: n('gatewayFdsReserved'),
+    nofileSoft: n('gateway.nofile'),
+    nofileHard: n('gateway.nofile'),
+    fdsReserved: n('gateway.fdsReserved'),
   });
   const robotProc = world.spawn(laptop, {
     name: 'robots',
     runtime: GO_AS_STARTED,
-    nofileSoft: n('robotsNofile'),
-    fdsReserved: n('robotsFdsReserved'),
+    nofileSoft: n('robots.nofile'),
+    fdsReserved: n('robots.fdsReserved'),
   });
   const ours = startOurGateway(gwProc, {
     port: PORT,
     backlog: 511, // Node's listen() default
-    handshakeCpuMs: n('handshakeCpuMs'),
-    inboundCpuMs: n('inboundCpuMs'),
-    writeCpuMs: n('outboundCpuMs'),
-    baselineBytes: n('oursBaselineMiB') * 1024 ** 2,
+    handshakeCpuMs: n('gateway.handshakeCpuMs'),
+    inboundCpuMs: n('gateway.inboundCpuMs'),
+    writeCpuMs: n('gateway.outboundCpuMs'),
+    baselineBytes: n('ours.baselineMiB') * 1024 ** 2,
   });
   const fleet = new ClientRobotFleet(robotProc, ours.clock, { dstAddr: ADDR, dstPort: PORT, channel: CHANNEL });
-  const users = n('users');
-  const rampMs = n('rampMs');
-  for (let i = 0; i < users; i++) fleet.add((rampMs * i) / users);
-  const bettingAtMs = n('bettingAtMs');
+  const users = n('load.connections');
+  const ratePerS = n('load.rampPerSecond');
+  for (let i = 0; i < users; i++) fleet.add((1000 * i) / ratePerS);
+  const bettingAtMs = n('load.bettingAtMs');
   world.sched.at(bettingAtMs, () => ours.broker.publish(CHANNEL, '{"phase":"start betting"}', () => undefined), null);
-  const r = world.sched.runUntil(bettingAtMs + n('endAfterBettingMs'), EVENTS_MAX);
+  const r = world.sched.runUntil(bettingAtMs + n('run.endAfterBettingMs'), EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`mac-4500/ours: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
   const outcomes: Record<string, number> = {};
@@ -238,11 +243,11 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
   const limits: LimitHit[] = [];
   const refusedAt = sockets.firstAtMs['http-503'];
-  if (refusedAt !== undefined) limits.push({ limit: `gateway capacity (${ours.gateway.admission.capacity.boundBy}): HTTP 503 before upgrade`, firstAtMs: refusedAt, count: sockets.outcomes['http-503'] as number });
+  if (refusedAt !== undefined) limits.push({ limit: `${capacityKey(ours.gateway.admission.capacity.boundBy)} — our capacity (${ours.gateway.admission.capacity.boundBy}): HTTP 503 before upgrade`, firstAtMs: refusedAt, count: sockets.outcomes['http-503'] as number });
   const emfileAt = sockets.firstAtMs['EMFILE'];
-  if (emfileAt !== undefined) limits.push({ limit: 'robots nofile: connect() → EMFILE', firstAtMs: emfileAt, count: sockets.outcomes['EMFILE'] as number });
+  if (emfileAt !== undefined) limits.push({ limit: 'robots.nofile — connect() → EMFILE', firstAtMs: emfileAt, count: sockets.outcomes['EMFILE'] as number });
   if (ours.transport.accept.stats.emfile > 0) {
-    limits.push({ limit: 'gateway nofile: accept() → EMFILE', firstAtMs: ours.transport.accept.stats.firstEmfileAtMs, count: ours.transport.accept.stats.emfile });
+    limits.push({ limit: 'gateway.nofile — accept() → EMFILE', firstAtMs: ours.transport.accept.stats.firstEmfileAtMs, count: ours.transport.accept.stats.emfile });
   }
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
   const cap = ours.gateway.admission.capacity;
@@ -287,9 +292,9 @@ export const mac4500: Scenario = {
   story: 'SCENARIOS.md mac-4500: "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
   defaults: defaults as Inputs,
   variants: {
-    'ulimit -n 65535': { gatewayNofile: 65_535, robotsNofile: 65_535 },
-    'somaxconn 1024': { somaxconn: 1_024 },
-    'spread bets 0–3 s': { betSpreadMs: 3_000 },
+    'ulimit -n 65535': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535 },
+    'somaxconn 1024': { 'host.somaxconn': 1_024 },
+    'spread bets 0–3 s': { 'load.betSpreadMs': 3_000 },
   },
   gateways: ['story', 'ours'],
   oursVariants: ['ulimit -n 65535'],

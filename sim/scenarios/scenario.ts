@@ -2,6 +2,8 @@
 // run function that builds a world from the inputs and seed and returns a result. Results hold only
 // virtual-time quantities, so the same inputs and seed give the same bytes (I10).
 
+import type { Timeline } from '../report/timeline.js';
+
 export type InputValue = number | string | boolean;
 export type Inputs = Readonly<Record<string, InputValue>>;
 
@@ -29,6 +31,8 @@ export interface RunResult {
   readonly diagnosis: readonly string[];
   readonly events: number;
   readonly virtualMs: number;
+  /** Connected / attempts / failures by kind over virtual time (sim/report/timeline.ts), where recorded. */
+  readonly timeline?: Timeline;
 }
 
 export interface Scenario {

@@ -1,0 +1,87 @@
+// A small recorder for the report's timeline: connected (open now), attempts (cumulative) and failures by
+// contract kind (cumulative), sampled on the simulated clock at a fixed interval. The interval is
+// chosen from the run's expected length so a run has at most MAX_POINTS samples; a run that outlasts its
+// estimate doubles the interval and drops every other point, so the bound holds either way.
+// Fed from the shared robot fleets (or any code that sees attempts and their ends): call attempt(),
+// opened(), closed() and failed(kind) as things happen; the recorder samples the counters.
+import type { Scheduler } from '../engine/scheduler.js';
+
+export const MAX_POINTS = 200;
+
+export interface TimelinePoint {
+  readonly atMs: number;
+  readonly connected: number;
+  readonly attempts: number;
+  readonly failures: Readonly<Record<string, number>>;
+}
+
+/** Samples in time order (the html report's charts read this shape too). */
+export type Timeline = readonly TimelinePoint[];
+
+/** A round interval (1, 2, 5 × 10^k ms, at least 100 ms) giving ≤ MAX_POINTS samples over `expectedMs`. */
+export function intervalFor(expectedMs: number): number {
+  const raw = Math.max(100, expectedMs / (MAX_POINTS - 1));
+  let base = 100;
+  for (;;) {
+    for (const f of [1, 2, 5]) if (base * f >= raw) return base * f;
+    base *= 10;
+  }
+}
+
+export class TimelineRecorder {
+  connected = 0;
+  attempts = 0;
+  private readonly failuresNow: Record<string, number> = {};
+  private points: TimelinePoint[] = [];
+  private intervalMs: number;
+  private stopped = false;
+
+  constructor(
+    private readonly sched: Scheduler,
+    expectedMs: number,
+  ) {
+    this.intervalMs = intervalFor(expectedMs);
+    sched.at(sched.nowMs, sampleTick, this);
+  }
+
+  attempt(): void {
+    this.attempts++;
+  }
+  opened(): void {
+    this.connected++;
+  }
+  closed(): void {
+    this.connected--;
+  }
+  failed(kind: string): void {
+    this.failuresNow[kind] = (this.failuresNow[kind] ?? 0) + 1;
+  }
+
+  /** @internal the scheduler's tick */
+  sample(): void {
+    if (this.stopped) return;
+    const f: Record<string, number> = {};
+    for (const k of Object.keys(this.failuresNow).sort()) f[k] = this.failuresNow[k] as number;
+    this.points.push({ atMs: this.sched.nowMs, connected: this.connected, attempts: this.attempts, failures: f });
+    if (this.points.length >= MAX_POINTS) {
+      this.points = this.points.filter((_, i) => i % 2 === 0);
+      this.intervalMs *= 2;
+    }
+    // Nothing else queued: the run is idle, so stop (a run that waits for idle must not wait for us).
+    if (this.sched.pending > 0) this.sched.after(this.intervalMs, sampleTick, this);
+  }
+
+  /** Takes a last sample at the current time and stops sampling. */
+  finish(): Timeline {
+    const last = this.points[this.points.length - 1];
+    if (last === undefined || last.atMs !== this.sched.nowMs) {
+      this.sample();
+    }
+    this.stopped = true;
+    return this.points;
+  }
+}
+
+function sampleTick(r: TimelineRecorder): void {
+  r.sample();
+}
