@@ -11,7 +11,9 @@
 // metric "attempt:http-503"); failureKind() maps them to the contract's kinds.
 import { createHash } from 'node:crypto';
 import type { InputValue, Inputs, RunResult, Scenario } from '../scenarios/scenario.js';
-import type { Timeline } from './timeline.js';
+import { failureKind, type Timeline } from './timeline.js';
+
+export { failureKind };
 
 export interface ProfileResult {
   readonly variant: string;
@@ -29,29 +31,6 @@ export interface ProfileResult {
   readonly outcomes: Readonly<Record<string, number>>;
   readonly metrics: Readonly<Record<string, number>>;
   readonly diagnosis: readonly string[];
-}
-
-/** Contract failure kind for one outcome label, or null when the label is not a failure. */
-export function failureKind(label: string): string | null {
-  const l = label.toLowerCase();
-  // The server closed the connection before (or without) an answer: libuv's accept-and-close, a restart.
-  if (/\beof\b/.test(l)) return 'EOF';
-  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(l) && !/fail|timeout|err|reset|refused|503|429|emfile/.test(l)) return null;
-  if (/emfile/.test(l)) return 'EMFILE';
-  if (/enfile/.test(l)) return 'ENFILE';
-  if (/eaddrnotavail/.test(l)) return 'EADDRNOTAVAIL';
-  if (/econnrefused/.test(l)) return 'ECONNREFUSED';
-  if (/econnreset/.test(l)) return 'ECONNRESET';
-  if (/insufficient/.test(l)) return 'ERR_INSUFFICIENT_RESOURCES';
-  if (/upgrade-timeout|timeout@upgrading/.test(l)) return 'UPGRADE_TIMEOUT';
-  if (/etimedout|timeout@connecting|timeout/.test(l)) return 'ETIMEDOUT';
-  if (/503/.test(l)) return 'HTTP_503';
-  if (/429/.test(l)) return 'HTTP_429';
-  if (/closed-by-server/.test(l)) return 'CLOSED_BY_SERVER';
-  const close = /close-(\d{4})/.exec(l);
-  if (close !== null) return `CLOSE_${close[1]}`;
-  if (/reconnecting|not connected|failed/.test(l)) return 'NOT_CONNECTED';
-  return null;
 }
 
 function add(into: Record<string, number>, kind: string | null, n: number): void {

@@ -8,6 +8,30 @@ import type { Scheduler } from '../engine/scheduler.js';
 
 export const MAX_POINTS = 200;
 
+/** Contract failure kind for one outcome label, or null when the label is not a failure. */
+export function failureKind(label: string): string | null {
+  const l = label.toLowerCase();
+  // The server closed the connection before (or without) an answer: libuv's accept-and-close, a restart.
+  if (/\beof\b/.test(l)) return 'EOF';
+  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(l) && !/fail|timeout|err|reset|refused|503|429|emfile/.test(l)) return null;
+  if (/emfile/.test(l)) return 'EMFILE';
+  if (/enfile/.test(l)) return 'ENFILE';
+  if (/eaddrnotavail/.test(l)) return 'EADDRNOTAVAIL';
+  if (/econnrefused/.test(l)) return 'ECONNREFUSED';
+  if (/econnreset/.test(l)) return 'ECONNRESET';
+  if (/insufficient/.test(l)) return 'ERR_INSUFFICIENT_RESOURCES';
+  if (/upgrade-timeout|timeout@upgrading/.test(l)) return 'UPGRADE_TIMEOUT';
+  if (/etimedout|timeout@connecting|timeout/.test(l)) return 'ETIMEDOUT';
+  if (/503/.test(l)) return 'HTTP_503';
+  if (/429/.test(l)) return 'HTTP_429';
+  if (/closed-by-server/.test(l)) return 'CLOSED_BY_SERVER';
+  const close = /close-(\d{4})/.exec(l);
+  if (close !== null) return `CLOSE_${close[1]}`;
+  if (/reconnecting|not connected|failed/.test(l)) return 'NOT_CONNECTED';
+  return null;
+}
+
+
 export interface TimelinePoint {
   readonly atMs: number;
   readonly connected: number;
@@ -56,6 +80,11 @@ export class TimelineRecorder {
   failed(kind: string): void {
     this.failuresNow[kind] = (this.failuresNow[kind] ?? 0) + 1;
   }
+  /** A failure in the scenario's words ("EMFILE@connecting", "http-503"): counted under its contract kind. */
+  failedAs(label: string): void {
+    const kind = failureKind(label);
+    if (kind !== null) this.failed(kind);
+  }
 
   /** @internal the scheduler's tick */
   sample(): void {
@@ -84,4 +113,11 @@ export class TimelineRecorder {
 
 function sampleTick(r: TimelineRecorder): void {
   r.sample();
+}
+
+/** One recorder shared by `fleets` (each has a `timeline` slot), sampling over about `expectedMs`. */
+export function recordFleets(sched: Scheduler, fleets: readonly { timeline: TimelineRecorder | null }[], expectedMs: number): TimelineRecorder {
+  const rec = new TimelineRecorder(sched, expectedMs);
+  for (const f of fleets) f.timeline = rec;
+  return rec;
 }

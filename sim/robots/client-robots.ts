@@ -7,7 +7,9 @@ import type { EventMeta, GapInfo, ReconnectOptions } from '../../src/client/type
 import type { SimClock } from '../engine/clock-sim.js';
 import { SimRandom } from '../engine/clock-sim.js';
 import type { SimProcess } from '../kernel/process.js';
+import type { TimelineRecorder } from '../report/timeline.js';
 import { SimSocketFactory } from '../socket-sim.js';
+import { trackSockets } from './track-sockets.js';
 
 export interface ClientRobotSpec {
   readonly dstAddr: string;
@@ -56,6 +58,9 @@ function startClient(j: StartJob): void {
 export class ClientRobotFleet {
   readonly robots: ClientRobot[] = [];
   readonly sockets: SimSocketFactory;
+  /** Optional: counts attempts, open sessions and failures over time for the report. */
+  timeline: TimelineRecorder | null = null;
+  private readonly tracked: SocketFactory;
 
   constructor(
     readonly proc: SimProcess,
@@ -63,6 +68,7 @@ export class ClientRobotFleet {
     readonly spec: ClientRobotSpec,
   ) {
     this.sockets = new SimSocketFactory(proc, spec.dstAddr, spec.dstPort, spec.srcAddrs ?? []);
+    this.tracked = trackSockets(spec.socketFactory ?? this.sockets.factory, () => this.timeline);
   }
 
   add(atMs: number): ClientRobot {
@@ -75,7 +81,7 @@ export class ClientRobotFleet {
   start(r: ClientRobot): void {
     const c = new OdinClient({
       url: `ws://${this.spec.dstAddr}/ws?user=${this.spec.userOf?.(r) ?? `r${r.index}`}`,
-      socketFactory: this.spec.socketFactory ?? this.sockets.factory,
+      socketFactory: this.tracked,
       clock: this.clock,
       random: this.spec.jitter === false ? NO_JITTER : new SimRandom(this.proc.world.rng.fork(`robot${r.index}`)),
       ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),

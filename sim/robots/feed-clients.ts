@@ -17,7 +17,9 @@ import { SimRandom } from '../engine/clock-sim.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { TcpSocket } from '../kernel/socket.js';
 import type { WireMessage } from '../net/wire.js';
+import type { TimelineRecorder } from '../report/timeline.js';
 import { SimSocketFactory } from '../socket-sim.js';
+import { trackSockets } from './track-sockets.js';
 
 export interface FeedClientSpec {
   readonly dstAddr: string;
@@ -128,6 +130,8 @@ export class FeedClientFleet {
   readonly sockets: SimSocketFactory;
   /** Attempt outcomes over all robots (welcome, http-503, http-429, timeout, ECONNRESET, …). */
   readonly attemptCounts: Record<string, number> = {};
+  /** Optional: counts attempts, open sessions and failures over time for the report. */
+  timeline: TimelineRecorder | null = null;
 
   constructor(
     readonly proc: SimProcess,
@@ -162,7 +166,7 @@ export class FeedClientFleet {
   start(r: FeedRobot): void {
     const c = new OdinClient({
       url: `ws://${this.spec.dstAddr}/ws?user=r${r.index}`,
-      socketFactory: (url, protocols, handlers) => this.openTracked(r, url, protocols, handlers),
+      socketFactory: trackSockets((url, protocols, handlers) => this.openTracked(r, url, protocols, handlers), () => this.timeline),
       clock: this.clock,
       random: new SimRandom(this.proc.world.rng.fork(`feed-robot${r.index}`)),
       ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),

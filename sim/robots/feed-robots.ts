@@ -3,6 +3,7 @@
 // (a slow reader handles a message, then stops reading for 1/rate s: its receive buffer fills, the window
 // closes, and the server's writer sees a full socket). They count what arrives per channel and how the
 // connection ended; they do not reconnect (the story's protocol has no positions to resume from).
+import type { TimelineRecorder } from '../report/timeline.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
@@ -42,6 +43,8 @@ export class SubscriberFleet implements SocketHandler {
   readonly subscribers: Subscriber[] = [];
   /** Delivery latencies (receive − publish) of every event at subscribers reading at full speed. */
   readonly fastLatenciesMs: number[] = [];
+  /** Optional: counts attempts, open sessions and failures over time for the report. */
+  timeline: TimelineRecorder | null = null;
 
   constructor(
     readonly proc: SimProcess,
@@ -69,6 +72,7 @@ export class SubscriberFleet implements SocketHandler {
   }
 
   start(s: Subscriber): void {
+    this.timeline?.attempt();
     const sock = this.proc.connect(this.dstAddr, this.dstPort, this, s);
     if (typeof sock === 'string') return this.end(s, sock);
     s.sock = sock;
@@ -83,7 +87,10 @@ export class SubscriberFleet implements SocketHandler {
     const msg = payload as WireMessage;
     const now = this.proc.world.sched.nowMs;
     if (msg.k === 'http') {
-      if (msg.status === 101) s.openedMs = now;
+      if (msg.status === 101) {
+        s.openedMs = now;
+        this.timeline?.opened();
+      }
       else this.end(s, `http-${msg.status}`, true);
       return;
     }
@@ -119,6 +126,10 @@ export class SubscriberFleet implements SocketHandler {
     if (s.ended !== '') return;
     s.ended = how;
     s.endedMs = this.proc.world.sched.nowMs;
+    if (this.timeline !== null) {
+      if (s.openedMs >= 0) this.timeline.closed();
+      this.timeline.failedAs(s.openedMs >= 0 ? `${how}@open` : how);
+    }
     if (closeSocket) s.sock?.close();
   }
 }

@@ -7,6 +7,7 @@
 // and a robot holds at most one scheduler entry at a time (handshake deadline or bet delay).
 import type { Prng } from '../engine/prng.js';
 import type { SimEvent } from '../engine/scheduler.js';
+import type { TimelineRecorder } from '../report/timeline.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
@@ -54,6 +55,8 @@ const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
 
 export class RobotFleet implements SocketHandler {
   readonly robots: Robot[] = [];
+  /** Optional: counts attempts, open sessions and failures over time for the report. */
+  timeline: TimelineRecorder | null = null;
 
   constructor(
     readonly proc: SimProcess,
@@ -85,6 +88,7 @@ export class RobotFleet implements SocketHandler {
   start(r: Robot): void {
     if (!this.proc.alive) return this.end(r, 'EKILLED');
     r.phase = 'connecting';
+    this.timeline?.attempt();
     const s = this.proc.connect(this.spec.dstAddr, this.spec.dstPort, this, r);
     if (typeof s === 'string') return this.end(r, s);
     r.sock = s;
@@ -107,6 +111,7 @@ export class RobotFleet implements SocketHandler {
       if (msg.status !== 101) return this.end(r, msg.status === 503 ? 'http-503' : 'eof', true);
       r.phase = 'open';
       r.openMs = now;
+      this.timeline?.opened();
       s.write(frameBytes(30, true), JOIN);
       return;
     }
@@ -161,6 +166,10 @@ export class RobotFleet implements SocketHandler {
     r.outcome = outcome;
     r.outcomePhase = r.phase;
     r.outcomeMs = this.proc.world.sched.nowMs;
+    if (this.timeline !== null && outcome !== 'ok') {
+      if (r.phase === 'open') this.timeline.closed();
+      this.timeline.failedAs(`${outcome}@${r.phase}`);
+    }
     r.phase = 'done';
     // A robot that finished its bet keeps its connection (users stay in the game); others close.
     if (closeSocket && outcome !== 'ok' && r.sock !== null) r.sock.close();

@@ -20,6 +20,7 @@
 // scheduler entry of its own at a time (deadline or retry).
 import type { Prng } from '../engine/prng.js';
 import type { SimEvent } from '../engine/scheduler.js';
+import type { TimelineRecorder } from '../report/timeline.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
@@ -89,6 +90,8 @@ export interface LoadStats {
 export class LoadFleet implements SocketHandler {
   readonly users: LoadUser[] = [];
   private readonly open: LoadUser[] = [];
+  /** Optional: counts attempts, open sessions and failures over time for the report. */
+  timeline: TimelineRecorder | null = null;
   readonly stats: LoadStats = {
     failures: {},
     firstFailureMs: {},
@@ -121,6 +124,7 @@ export class LoadFleet implements SocketHandler {
     if (u.phase === 'done' || !this.proc.alive) return;
     u.attempts++;
     u.phase = 'connecting';
+    this.timeline?.attempt();
     const src = this.spec.srcAddrs[u.index % this.spec.srcAddrs.length] as string;
     const port = this.spec.dstPorts[u.index % this.spec.dstPorts.length] as number;
     const s = this.proc.connect(this.spec.dstAddr, port, this, u, { srcAddr: src });
@@ -163,6 +167,7 @@ export class LoadFleet implements SocketHandler {
       const st = this.stats;
       st.opened++;
       st.openNow++;
+      this.timeline?.opened();
       if (st.openNow > st.openPeak) st.openPeak = st.openNow;
       return;
     }
@@ -196,6 +201,7 @@ export class LoadFleet implements SocketHandler {
   private lostOpen(u: LoadUser): void {
     u.phase = 'upgrading'; // no longer open; fail() records and retries
     this.stats.openNow--;
+    this.timeline?.closed();
     this.unlist(u);
   }
 
@@ -216,6 +222,7 @@ export class LoadFleet implements SocketHandler {
     const u = this.open[rng.int(0, this.open.length - 1)] as LoadUser;
     this.unlist(u);
     this.stats.openNow--;
+    this.timeline?.closed();
     this.stats.churned++;
     const s = u.sock;
     u.sock = null;
@@ -242,6 +249,7 @@ export class LoadFleet implements SocketHandler {
     st.failures[kind] = (st.failures[kind] ?? 0) + 1;
     if (st.firstFailureMs[kind] === undefined) st.firstFailureMs[kind] = now;
     st.failureTimesMs.push(now);
+    this.timeline?.failedAs(kind);
     u.lastFailure = kind;
     const s = u.sock;
     u.sock = null;

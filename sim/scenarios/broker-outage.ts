@@ -10,6 +10,7 @@ import { World } from '../kernel/world.js';
 import { startOurGateway } from '../profiles/ours.js';
 import { FeedClientFleet, type FeedRobot } from '../robots/feed-clients.js';
 import defaults from './inputs/broker-outage.json' with { type: 'json' };
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
 
 const GW = '10.0.0.1';
@@ -85,6 +86,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     if (world.sched.nowMs + 1000 <= n('endMs')) world.sched.after(1000, sample, null);
   };
   world.sched.at(n('rampMs') + 1_000, sample, null);
+  const tl = recordFleets(world.sched, fleets, n('endMs'));
   world.sched.runUntil(n('endMs'), 100_000_000);
 
   // Check every client against the acknowledged publishes after its first delivered event.
@@ -164,6 +166,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     limits,
     metrics,
     diagnosis,
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };

@@ -16,6 +16,7 @@ import { StoryGateway } from '../profiles/story-gateway.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
 import { oursResult } from './ours-report.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
@@ -95,6 +96,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const gapMs = 1000 / n('load.rampPerSecond');
   for (let i = 0; i < total; i++) fleet.add(i * gapMs);
   const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`cloudrun-512mb: event bound reached at ${world.sched.nowMs} ms`);
 
@@ -164,7 +166,8 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
       ? 'No client saw ECONNRESET: the semaphore refuses with HTTP responses. Resets in the field need another mechanism (the platform front end, the load tool) — not in this model.'
       : `${resets} clients saw ECONNRESET.`,
   );
-  return { scenario: 'cloudrun-512mb', gateway: 'story', variant, seed, inputs, outcomes: outs, limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: 'cloudrun-512mb', gateway: 'story', variant, seed, inputs, outcomes: outs, limits, metrics, diagnosis, timeline: tl.finish(),
+    events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
@@ -198,6 +201,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   const gapMs = 1000 / n('load.rampPerSecond');
   for (let i = 0; i < total; i++) fleet.add(i * gapMs, { connectTimeoutMs: n('loadgen.handshakeTimeoutMs') });
   const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
+  recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`cloudrun-512mb/ours: event bound reached at ${world.sched.nowMs} ms`);
   return oursResult('cloudrun-512mb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);

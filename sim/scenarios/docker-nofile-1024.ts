@@ -19,6 +19,7 @@ import { StoryGateway } from '../profiles/story-gateway.js';
 import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
 import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord } from './capacity-common.js';
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
 
 const NAME = 'docker-nofile-1024';
@@ -121,6 +122,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
   const rampEndMs = (1000 * users) / rate;
   const endMs = rampEndMs + (n('load.handshakeTimeoutMs') + n('load.retryDelayMs')) * n('load.attemptsMax') + 5_000;
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -165,7 +167,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   if (ours !== null) metrics['oursCapacity'] = ours.gateway.admission.capacity.connectionsMax;
   const diagnosis = diagnose(inputs, metrics, { gateway, runtime, failures: st.failures, failureTimes: st.failureTimesMs, oursBound: ours?.gateway.admission.capacity.boundBy ?? '' });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
+    events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 interface Facts {

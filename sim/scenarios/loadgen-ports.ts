@@ -33,6 +33,7 @@ import {
   seconds,
   sortedRecord,
 } from './capacity-common.js';
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
 
 const NAME = 'loadgen-ports';
@@ -159,6 +160,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   world.sched.at(0, sample, null);
 
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -211,7 +213,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     metrics['atExhaustionTimeWait'] = atExhaustion[3];
   }
   const diagnosis = diagnose(inputs, metrics, { exhaustedAt, rampEndMs, failureTimes: st.failureTimesMs, failures: st.failures, shortRate, twS, rangeSize: range.size, gateway, capacityLine });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
+    events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 interface Facts {

@@ -15,6 +15,7 @@ import { ClientRobotFleet } from '../robots/client-robots.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/mac-4500.json' with { type: 'json' };
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
 
 const START: WireMessage = { k: 'ws', kind: 'start' };
@@ -89,6 +90,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     gw.broadcast(START);
   }, null);
   const endMs = bettingAtMs + n('run.endAfterBettingMs');
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`mac-4500: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -146,6 +148,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     limits,
     metrics,
     diagnosis: diagnose(sortedOutcomes, limits, metrics),
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };
@@ -223,6 +226,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   for (let i = 0; i < users; i++) fleet.add((1000 * i) / ratePerS);
   const bettingAtMs = n('load.bettingAtMs');
   world.sched.at(bettingAtMs, () => ours.broker.publish(CHANNEL, '{"phase":"start betting"}', () => undefined), null);
+  const tl = recordFleets(world.sched, [fleet], bettingAtMs + n('run.endAfterBettingMs'));
   const r = world.sched.runUntil(bettingAtMs + n('run.endAfterBettingMs'), EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`mac-4500/ours: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -282,6 +286,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
     limits,
     metrics,
     diagnosis,
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };

@@ -25,6 +25,7 @@ import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import defaults from './inputs/memory-7gb.json' with { type: 'json' };
 import { oursResult } from './ours-report.js';
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts, windowEdgesS, windowLabel, windowOf } from './tally.js';
 
@@ -99,6 +100,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   });
   const fleet = new DeadlineRobotFleet(robotsProc, { dstAddr: SERVER, dstPort: PORT, handshakeTimeoutMs: n('load.upgradeTimeoutMaxMs'), betSpreadMs: 0 }, world.rng.fork('robots'));
   const endMs = schedule(inputs, world, (at, dl) => void fleet.addWithDeadline(at, dl));
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`memory-7gb: event bound reached at ${world.sched.nowMs} ms`);
 
@@ -229,7 +231,8 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     const stretchAtPeak = gcStretch(n('story.overheadMiB') * MiB + gw.stats.peakSessions * n('story.perConnectionKiB') * 1024, n('container.memoryMiB') * MiB, gc);
     metrics['gcStretchAtPeak'] = round3(stretchAtPeak);
   }
-  return { scenario: 'memory-7gb', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: 'memory-7gb', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
+    events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
@@ -259,6 +262,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   // Like the story's test clients: one attempt each, a failure is counted, not retried.
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
   const endMs = schedule(inputs, world, (at, dl) => void fleet.add(at, { connectTimeoutMs: dl }));
+  recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`memory-7gb/ours: event bound reached at ${world.sched.nowMs} ms`);
   const result = oursResult('memory-7gb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);

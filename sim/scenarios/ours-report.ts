@@ -72,5 +72,6 @@ export function oursResult(
     timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
   ];
   if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);
-  return { scenario, gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events, virtualMs };
+  const timeline = fleet.timeline?.finish();
+  return { scenario, gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events, virtualMs, ...(timeline !== undefined ? { timeline } : {}) };
 }

@@ -11,6 +11,7 @@ import { SimClock, SimRandom } from '../engine/clock-sim.js';
 import type { Host } from '../kernel/host.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
+import { recordFleets } from '../report/timeline.js';
 import { type OurGateway, startOurGateway } from '../profiles/ours.js';
 import { type ClientRobot, ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../socket-sim.js';
@@ -123,6 +124,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       }, null);
     });
   }, null);
+  const tl = recordFleets(world.sched, fleets, n('endMs'));
   world.sched.runUntil(n('endMs'), 200_000_000);
 
   // ---- invariants per client ----
@@ -201,6 +203,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     limits,
     metrics,
     diagnosis,
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };

@@ -7,6 +7,7 @@ import { World } from '../kernel/world.js';
 import { startOurGateway } from '../profiles/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, num, percentile, type RunResult, type Scenario } from './scenario.js';
 
 const GW_ADDR = '10.0.0.1';
@@ -45,6 +46,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     }, b);
   }
   const end = firstBroadcastMs + n('broadcasts') * n('broadcastEveryMs') + n('endAfterMs');
+  const tl = recordFleets(world.sched, [fleet], end);
   const r = world.sched.runUntil(end, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`scale-100k: event bound reached at ${world.sched.nowMs} ms`);
 
@@ -83,6 +85,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       `The first broadcast reached ${latencies.length} users: p50 ${metrics['firstEventLatencyP50Ms']} ms, p99 ${metrics['firstEventLatencyP99Ms']} ms ` +
         '(one event-loop thread writes to every socket in turn).',
     ],
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };

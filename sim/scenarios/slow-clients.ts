@@ -16,6 +16,7 @@ import type { ChannelClass, Priority } from '../../src/core/options.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
 import { startOurGateway } from '../profiles/ours.js';
+import { recordFleets } from '../report/timeline.js';
 import { type FeedMessage, StoryFanoutGateway } from '../profiles/story-fanout.js';
 import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
 import { SubscriberFleet } from '../robots/feed-robots.js';
@@ -134,6 +135,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     );
   }
   const endMs = n('feed.startMs') + n('feed.durationMs') + n('feed.drainMs');
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`slow-clients: event bound reached at ${world.sched.nowMs} ms`);
 
@@ -203,7 +205,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
         `The notice announces a share, not the messages: ${metrics['slowUnaccounted']} missed events are named nowhere, so nothing can be replayed.`,
     slowCriticalMissed === 0 ? 'No slow client missed a confirmation.' : `Slow clients missed ${slowCriticalMissed} confirmations (critical) in all.`,
   ];
-  return { scenario: 'slow-clients', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: 'slow-clients', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(), events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 // ---- ours ---------------------------------------------------------------------------------------------
@@ -320,6 +322,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   // every client has every published offset delivered or named, or at the drain bound.
   const feedEndMs = n('feed.startMs') + n('feed.durationMs');
   const settled = (): boolean => ledgers.every((l) => l.delivered + l.gapNamed >= publishedAt.length - 1);
+  const tl = recordFleets(world.sched, [fleet], feedEndMs);
   let r = world.sched.runUntil(feedEndMs, EVENTS_MAX);
   for (let t = feedEndMs + 1000; r.reason !== 'limit' && t <= feedEndMs + n('feed.drainMs') && !settled(); t += 1000) r = world.sched.runUntil(t, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`slow-clients/ours: event bound reached at ${world.sched.nowMs} ms`);
@@ -414,7 +417,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
     totals.slowCriticalGapNamed === 0 ? 'Critical channels: no slow client had a confirmation shed.' : `Critical channels: ${totals.slowCriticalGapNamed} confirmation offsets reached slow clients only as gaps.`,
     stats.slowDisconnects === 0 ? 'No client was closed as a slow consumer (1008).' : `${stats.slowDisconnects} slow-consumer closes (1008); those clients resumed with since.`,
   ];
-  return { scenario: 'slow-clients', gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: 'slow-clients', gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(), events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 export const slowClients: Scenario = {

@@ -18,6 +18,7 @@ import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
 import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
 import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord } from './capacity-common.js';
+import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
 
 const NAME = 'syn-backlog';
@@ -138,6 +139,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   world.sched.at(0, sample, null);
 
+  const tl = recordFleets(world.sched, [fleet], endMs);
   const r = world.sched.runUntil(endMs, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
 
@@ -197,7 +199,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     metrics['oursCapacity'] = cap.connectionsMax;
   }
   const diagnosis = diagnose(inputs, metrics, { gateway, failureTimes: st.failureTimesMs, failures: st.failures, cores, r0, r1 });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
+    events: world.sched.executed, virtualMs: world.sched.nowMs };
 }
 
 interface Facts {

@@ -13,6 +13,7 @@ import type { SocketFactory } from '../../src/client/ports.js';
 import { SimClock } from '../engine/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
+import { recordFleets } from '../report/timeline.js';
 import { type OurGateway, startOurGateway } from '../profiles/ours.js';
 import { BrowserRenderer } from '../robots/browser.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
@@ -97,6 +98,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       backAt = world.sched.nowMs;
     }, null);
   }, null);
+  const tl = recordFleets(world.sched, [tabFleet, userFleet], n('endMs'));
   world.sched.runUntil(n('endMs'), 200_000_000);
 
   // ---- what happened ----
@@ -157,6 +159,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     limits,
     metrics,
     diagnosis,
+    timeline: tl.finish(),
     events: world.sched.executed,
     virtualMs: world.sched.nowMs,
   };
