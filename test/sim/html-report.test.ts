@@ -61,8 +61,12 @@ describe('the HTML report in headless Chromium', () => {
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(20_000);
 
+      // Per card: outcomes and limits, plus a timeline where the run records one (sim/report/timeline.ts).
+      const timelines = await page.locator('svg[data-chart="timeline"]').count();
+      expect(timelines === 0 || timelines === 2).toBe(true);
       const charts = page.locator('svg.chart');
-      expect(await charts.count()).toBe(4); // outcomes + limits, for story and for ours
+      expect(await charts.count()).toBe(4 + timelines);
+      if (timelines > 0) expect(await page.locator('svg[data-chart="timeline"] path.line').count()).toBeGreaterThanOrEqual(4);
       for (let i = 0; i < (await charts.count()); i++) {
         const box = await charts.nth(i).boundingBox();
         expect(box).not.toBeNull();
