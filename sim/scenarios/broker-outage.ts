@@ -25,23 +25,25 @@ interface View {
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
   if (gateway !== 'ours') throw new Error('broker-outage is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
+  /** The ramp's length: load.connections started at load.rampPerSecond. */
+  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const world = new World(`broker-outage/${seed}`);
   const gib = 1024 ** 3;
   const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW], memoryBytes: 8 * gib, cores: 4 });
-  const addrs = Array.from({ length: n('loadAddresses') }, (_, i) => `10.2.0.${i + 1}`);
+  const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.2.0.${i + 1}`);
   const loadHost = world.addHost({ name: 'load', os: 'linux', addresses: addrs, memoryBytes: 32 * gib, cores: 16 });
   const gwProc = world.spawn(gwHost, { name: 'odin', runtime: NODE, nofileSoft: 1_048_576 });
   const loadProc = world.spawn(loadHost, { name: 'users', runtime: NODE, nofileSoft: 1_048_576 });
   const ours = startOurGateway(gwProc, {
     port: PORT,
     backlog: 511,
-    handshakeCpuMs: n('handshakeCpuMs'),
-    inboundCpuMs: n('inboundCpuMs'),
-    writeCpuMs: n('writeCpuMs'),
+    handshakeCpuMs: n('gateway.handshakeCpuMs'),
+    inboundCpuMs: n('gateway.inboundCpuMs'),
+    writeCpuMs: n('gateway.writeCpuMs'),
     baselineBytes: 60 * 1024 ** 2,
-    brokerRetention: { eventsMax: 100_000, bytesMax: 50 * 1024 ** 2, ageMs: n('retentionAgeMs') },
+    brokerRetention: { eventsMax: 100_000, bytesMax: 50 * 1024 ** 2, ageMs: n('feed.retentionAgeMs') },
   });
-  const channels = Array.from({ length: n('channels') }, (_, i) => `odin.token.T${i}.trade`);
+  const channels = Array.from({ length: n('load.channels') }, (_, i) => `odin.token.T${i}.trade`);
   // Per robot, per channel: what the client delivered, the gaps and resets it reported.
   const views = new Map<FeedRobot, View>();
   const view = (r: FeedRobot): View => {
@@ -58,36 +60,36 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     (ch) => new FeedClientFleet(loadProc, ours.clock, { dstAddr: GW, dstPort: PORT, channels: [ch], srcAddrs: addrs }, listener),
   );
   const robotChannel = new Map<FeedRobot, number>();
-  for (let i = 0; i < n('clients'); i++) {
+  for (let i = 0; i < n('load.connections'); i++) {
     const c = i % channels.length;
-    robotChannel.set((fleets[c] as FeedClientFleet).add((n('rampMs') * i) / n('clients')), c);
+    robotChannel.set((fleets[c] as FeedClientFleet).add((rampMs * i) / n('load.connections')), c);
   }
   // The publisher: one publish per 1/rate s to a random channel; acknowledged offsets per channel.
   const acked: number[][] = channels.map(() => []);
   let failedPublishes = 0;
   const pubRng = world.rng.fork('publisher');
-  const every = 1000 / n('publishPerSec');
+  const every = 1000 / n('feed.publishPerSecond');
   const publishOne = (): void => {
     const c = pubRng.int(0, channels.length - 1);
     ours.broker.publish(channels[c] as string, `{"t":${Math.round(world.sched.nowMs)}}`, (r) => {
       if (r.ok) (acked[c] as number[]).push(r.offset);
       else failedPublishes++;
     });
-    if (world.sched.nowMs + every < n('endMs') - 5_000) world.sched.after(every, publishOne, null);
+    if (world.sched.nowMs + every < n('run.endMs') - 5_000) world.sched.after(every, publishOne, null);
   };
-  world.sched.at(n('rampMs') + 2_000, publishOne, null);
-  world.sched.at(n('outageAtMs'), () => ours.broker.outage(n('outageMs'), inputs['publishersReach'] === true), null);
+  world.sched.at(rampMs + 2_000, publishOne, null);
+  world.sched.at(n('fault.outageAtMs'), () => ours.broker.outage(n('fault.outageMs'), inputs['fault.publishersReach'] === true), null);
   // Readiness and open connections, sampled each second.
   let notReadyS = 0;
   let minSessionsDuringOutage = Number.POSITIVE_INFINITY;
   const sample = (): void => {
     if (!ours.gateway.ready()) notReadyS++;
     if (ours.broker.isDown) minSessionsDuringOutage = Math.min(minSessionsDuringOutage, ours.gateway.sessionCount());
-    if (world.sched.nowMs + 1000 <= n('endMs')) world.sched.after(1000, sample, null);
+    if (world.sched.nowMs + 1000 <= n('run.endMs')) world.sched.after(1000, sample, null);
   };
-  world.sched.at(n('rampMs') + 1_000, sample, null);
-  const tl = recordFleets(world.sched, fleets, n('endMs'));
-  world.sched.runUntil(n('endMs'), 100_000_000);
+  world.sched.at(rampMs + 1_000, sample, null);
+  const tl = recordFleets(world.sched, fleets, n('run.endMs'));
+  world.sched.runUntil(n('run.endMs'), 100_000_000);
 
   // Check every client against the acknowledged publishes after its first delivered event.
   let outOfOrder = 0;
@@ -127,7 +129,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const outcomes: Record<string, number> = {};
   for (const k of Object.keys(attempts).sort()) outcomes[`attempt:${k}`] = attempts[k] as number;
   const metrics: Record<string, number> = {
-    clients: n('clients'),
+    clients: n('load.connections'),
     acknowledgedPublishes: acked.reduce((s, a) => s + a.length, 0),
     failedPublishes,
     expiredDuringOutage: ours.broker.expiredDuringOutage,
@@ -142,10 +144,10 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     notReadySeconds: notReadyS,
     minSessionsDuringOutage: Number.isFinite(minSessionsDuringOutage) ? minSessionsDuringOutage : -1,
   };
-  const limits: LimitHit[] = [{ limit: 'broker unreachable from the gateway', firstAtMs: n('outageAtMs'), count: 1 }];
+  const limits: LimitHit[] = [{ limit: 'broker unreachable from the gateway', firstAtMs: n('fault.outageAtMs'), count: 1 }];
   const diagnosis = [
-    `Outage ${n('outageMs') / 1000} s at ${n('outageAtMs') / 1000} s; readiness false for ${notReadyS} s; sessions during the outage never fell below ${metrics['minSessionsDuringOutage']} of ${n('clients')}.`,
-    `${metrics['acknowledgedPublishes']} publishes acknowledged, ${failedPublishes} refused (publishers ${inputs['publishersReach'] === true ? 'still reached' : 'were cut off from'} the broker).`,
+    `Outage ${n('fault.outageMs') / 1000} s at ${n('fault.outageAtMs') / 1000} s; readiness false for ${notReadyS} s; sessions during the outage never fell below ${metrics['minSessionsDuringOutage']} of ${n('load.connections')}.`,
+    `${metrics['acknowledgedPublishes']} publishes acknowledged, ${failedPublishes} refused (publishers ${inputs['fault.publishersReach'] === true ? 'still reached' : 'were cut off from'} the broker).`,
     silentlyLost === 0 && duplicates === 0 && outOfOrder === 0
       ? `I1–I3 hold: ${delivered} deliveries, no duplicate, no reordering, no silent loss; ${coveredByGap} missed events were announced by ${gapNotices} gap notices / ${resets} resets.`
       : `INVARIANT BROKEN: ${silentlyLost} silently lost, ${duplicates} duplicates, ${outOfOrder} out of order` +
@@ -153,7 +155,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
           ? ` — ${clientsDetectingGap} clients saw the prev-chain hole and asked for a replay, which the gateway answered from its ring as complete: the ring assumes a gapless stream, but after the outage the stream resumed past expired offsets.`
           : '.'),
     ours.broker.expiredDuringOutage > 0
-      ? `${ours.broker.expiredDuringOutage} events expired from the stream (retention ${n('retentionAgeMs') / 1000} s) before the gateway could read them: clients get gaps, not silence.`
+      ? `${ours.broker.expiredDuringOutage} events expired from the stream (retention ${n('feed.retentionAgeMs') / 1000} s) before the gateway could read them: clients get gaps, not silence.`
       : 'Nothing expired during the outage: the consumer resumed from its last sequence and delivered everything.',
   ];
   return {
@@ -177,8 +179,8 @@ export const brokerOutage: Scenario = {
   story: 'SCENARIOS.md stories of our own: the broker is unreachable for 20 s under load',
   defaults: defaults as Inputs,
   variants: {
-    'outage 45 s (past retention)': { outageMs: 45_000 },
-    'publishers cut off too': { publishersReach: false },
+    'outage 45 s (past retention)': { 'fault.outageMs': 45_000 },
+    'publishers cut off too': { 'fault.publishersReach': false },
   },
   gateways: ['ours'],
   oursVariants: ['outage 45 s (past retention)', 'publishers cut off too'],

@@ -32,17 +32,19 @@ interface View {
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
   if (gateway !== 'ours') throw new Error('rolling-restart is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
+  /** The ramp's length: load.connections started at load.rampPerSecond. */
+  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const world = new World(`rolling-restart/${seed}`);
   const gib = 1024 ** 3;
   const clock = new SimClock(world.sched);
   const stream = new SimStream(world.sched, clock, new SimRandom(world.rng.fork('stream')), {
     eventsMax: 100_000,
     bytesMax: 50 * 1024 ** 2,
-    ageMs: n('retentionAgeMs'),
+    ageMs: n('feed.retentionAgeMs'),
   });
   const hostA = world.addHost({ name: 'gw-a', os: 'linux', addresses: [A], memoryBytes: 8 * gib, cores: 4 });
   const hostB = world.addHost({ name: 'gw-b', os: 'linux', addresses: [B], memoryBytes: 8 * gib, cores: 4 });
-  const addrs = Array.from({ length: n('loadAddresses') }, (_, i) => `10.3.${i >> 8}.${(i & 255) + 1}`);
+  const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.3.${i >> 8}.${(i & 255) + 1}`);
   const loadHost = world.addHost({ name: 'load', os: 'linux', addresses: addrs, memoryBytes: 64 * gib, cores: 32 });
   const loadProc = world.spawn(loadHost, { name: 'users', runtime: NODE, nofileSoft: 10_000_000 });
   let starts = 0;
@@ -51,9 +53,9 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     return startOurGateway(proc, {
       port: PORT,
       backlog: 511,
-      handshakeCpuMs: n('handshakeCpuMs'),
-      inboundCpuMs: n('inboundCpuMs'),
-      writeCpuMs: n('writeCpuMs'),
+      handshakeCpuMs: n('gateway.handshakeCpuMs'),
+      inboundCpuMs: n('gateway.inboundCpuMs'),
+      writeCpuMs: n('gateway.writeCpuMs'),
       baselineBytes: 60 * 1024 ** 2,
       broker: stream.consumer(),
     });
@@ -72,7 +74,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     return (dst === A ? toA : toB).factory(url, protocols, handlers);
   };
   const views = new Map<ClientRobot, View>();
-  const channels = Array.from({ length: n('channels') }, (_, i) => `odin.token.R${i}.trade`);
+  const channels = Array.from({ length: n('load.channels') }, (_, i) => `odin.token.R${i}.trade`);
   const fleets = channels.map(
     (ch, c) =>
       new ClientRobotFleet(loadProc, clock, {
@@ -90,26 +92,26 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     if (v === undefined) views.set(r, (v = { offsets: [], gaps: [], resets: 0, channel: c }));
     return v;
   }
-  for (let i = 0; i < n('clients'); i++) (fleets[i % channels.length] as ClientRobotFleet).add((n('rampMs') * i) / n('clients'));
+  for (let i = 0; i < n('load.connections'); i++) (fleets[i % channels.length] as ClientRobotFleet).add((rampMs * i) / n('load.connections'));
 
   // Publisher: random channel, fixed rate, acknowledged offsets per channel.
   const acked: number[][] = channels.map(() => []);
   const pubRng = world.rng.fork('publisher');
-  const every = 1000 / n('publishPerSec');
+  const every = 1000 / n('feed.publishPerSecond');
   const publishOne = (): void => {
     const c = pubRng.int(0, channels.length - 1);
     stream.inner.publish(channels[c] as string, `{"t":${Math.round(world.sched.nowMs)}}`, (r) => {
       if (r.ok) (acked[c] as number[]).push(r.offset);
     });
-    if (world.sched.nowMs + every < n('endMs') - 10_000) world.sched.after(every, publishOne, null);
+    if (world.sched.nowMs + every < n('run.endMs') - 10_000) world.sched.after(every, publishOne, null);
   };
-  world.sched.at(n('rampMs'), publishOne, null);
+  world.sched.at(rampMs, publishOne, null);
 
   // The restart: out of rotation, drain, stop and kill, start again after a delay, back into rotation.
   let drainedAtMs = -1;
   let restartedAtMs = -1;
   let sessionsAtDrain = 0;
-  world.sched.at(n('drainAtMs'), () => {
+  world.sched.at(n('fault.drainAtMs'), () => {
     const old = instances.get(A) as OurGateway;
     sessionsAtDrain = old.gateway.sessionCount();
     inRotation.splice(inRotation.indexOf(A), 1);
@@ -117,15 +119,15 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       drainedAtMs = world.sched.nowMs;
       old.gateway.stop();
       old.transport.proc.kill('restart');
-      world.sched.after(n('restartDelayMs'), () => {
+      world.sched.after(n('fault.restartDelayMs'), () => {
         instances.set(A, startInstance(hostA));
         inRotation.push(A);
         restartedAtMs = world.sched.nowMs;
       }, null);
     });
   }, null);
-  const tl = recordFleets(world.sched, fleets, n('endMs'));
-  world.sched.runUntil(n('endMs'), 200_000_000);
+  const tl = recordFleets(world.sched, fleets, n('run.endMs'));
+  world.sched.runUntil(n('run.endMs'), 200_000_000);
 
   // ---- invariants per client ----
   let outOfOrder = 0;
@@ -168,9 +170,9 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const a = instances.get(A) as OurGateway;
   const b = instances.get(B) as OurGateway;
   const metrics: Record<string, number> = {
-    clients: n('clients'),
+    clients: n('load.connections'),
     sessionsOnAAtDrain: sessionsAtDrain,
-    drainDoneAfterMs: drainedAtMs < 0 ? -1 : drainedAtMs - n('drainAtMs'),
+    drainDoneAfterMs: drainedAtMs < 0 ? -1 : drainedAtMs - n('fault.drainAtMs'),
     restartedAtMs,
     sessionsAEnd: a.gateway.sessionCount(),
     sessionsBEnd: b.gateway.sessionCount(),
@@ -185,9 +187,9 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   const limits: LimitHit[] = [];
   const refused = Object.entries(attempts).filter(([k]) => /http-(503|429)/.test(k)).reduce((s, [, v]) => s + v, 0);
-  if (refused > 0) limits.push({ limit: 'admission during the reconnect storm (HTTP 503/429)', firstAtMs: n('drainAtMs'), count: refused });
+  if (refused > 0) limits.push({ limit: 'admission during the reconnect storm (HTTP 503/429)', firstAtMs: n('fault.drainAtMs'), count: refused });
   const diagnosis = [
-    `Instance A drained ${sessionsAtDrain} sessions in ${drainedAtMs < 0 ? 'more than the run' : `${((drainedAtMs - n('drainAtMs')) / 1000).toFixed(3)} s`}; clients came back on B after the jittered retry hint, ${reconnects} reconnects in all.`,
+    `Instance A drained ${sessionsAtDrain} sessions in ${drainedAtMs < 0 ? 'more than the run' : `${((drainedAtMs - n('fault.drainAtMs')) / 1000).toFixed(3)} s`}; clients came back on B after the jittered retry hint, ${reconnects} reconnects in all.`,
     silentlyLost === 0 && duplicates === 0 && outOfOrder === 0
       ? `I1–I3 hold across the restart: ${delivered} deliveries, no duplicate, no reordering, no silent loss (${announced} announced by gap/reset).`
       : `INVARIANT BROKEN: ${silentlyLost} silently lost, ${duplicates} duplicates, ${outOfOrder} out of order.`,

@@ -18,34 +18,36 @@ const EVENTS_MAX = 200_000_000;
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
   if (gateway !== 'ours') throw new Error('scale-100k runs our gateway only');
   const n = (k: string) => num(inputs, k);
+  /** The ramp's length: load.connections started at load.rampPerSecond. */
+  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const world = new World(`scale-100k/${seed}`);
   const gib = 1024 ** 3;
-  const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW_ADDR], memoryBytes: n('memoryGiB') * gib, cores: n('cores') });
-  const addrs = Array.from({ length: n('loadAddresses') }, (_, i) => `10.1.${i >> 8}.${(i & 255) + 1}`);
+  const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW_ADDR], memoryBytes: n('host.memoryGiB') * gib, cores: n('host.cores') });
+  const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.1.${i >> 8}.${(i & 255) + 1}`);
   const loadHost = world.addHost({ name: 'load', os: 'linux', addresses: addrs, memoryBytes: 64 * gib, cores: 32 });
-  const gwProc = world.spawn(gwHost, { name: 'odin', runtime: NODE, nofileSoft: n('gatewayNofile') });
+  const gwProc = world.spawn(gwHost, { name: 'odin', runtime: NODE, nofileSoft: n('gateway.nofile') });
   const loadProc = world.spawn(loadHost, { name: 'users', runtime: NODE, nofileSoft: 10_000_000 });
   const ours = startOurGateway(gwProc, {
     port: PORT,
     backlog: 511,
-    handshakeCpuMs: n('handshakeCpuMs'),
-    inboundCpuMs: n('inboundCpuMs'),
-    writeCpuMs: n('writeCpuMs'),
-    baselineBytes: n('baselineMiB') * 1024 ** 2,
+    handshakeCpuMs: n('gateway.handshakeCpuMs'),
+    inboundCpuMs: n('gateway.inboundCpuMs'),
+    writeCpuMs: n('gateway.writeCpuMs'),
+    baselineBytes: n('ours.baselineMiB') * 1024 ** 2,
   });
   const fleet = new ClientRobotFleet(loadProc, ours.clock, { dstAddr: GW_ADDR, dstPort: PORT, channel: CHANNEL, srcAddrs: addrs });
-  const users = n('users');
-  for (let i = 0; i < users; i++) fleet.add((n('rampMs') * i) / users);
-  const firstBroadcastMs = n('rampMs') + 5_000;
+  const users = n('load.connections');
+  for (let i = 0; i < users; i++) fleet.add((rampMs * i) / users);
+  const firstBroadcastMs = rampMs + 5_000;
   const published: number[] = [];
-  for (let b = 0; b < n('broadcasts'); b++) {
-    const at = firstBroadcastMs + b * n('broadcastEveryMs');
+  for (let b = 0; b < n('feed.broadcasts'); b++) {
+    const at = firstBroadcastMs + b * n('feed.broadcastEveryMs');
     world.sched.at(at, (k: number) => {
       published.push(world.sched.nowMs);
       ours.broker.publish(CHANNEL, `{"n":${k}}`, () => undefined);
     }, b);
   }
-  const end = firstBroadcastMs + n('broadcasts') * n('broadcastEveryMs') + n('endAfterMs');
+  const end = firstBroadcastMs + n('feed.broadcasts') * n('feed.broadcastEveryMs') + n('run.endAfterMs');
   const tl = recordFleets(world.sched, [fleet], end);
   const r = world.sched.runUntil(end, EVENTS_MAX);
   if (r.reason === 'limit') throw new Error(`scale-100k: event bound reached at ${world.sched.nowMs} ms`);

@@ -27,6 +27,8 @@ const WINDOW_MS = 100;
 
 function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
   const n = (k: string) => num(inputs, k);
+  /** The ramp's length: load.connections started at load.rampPerSecond. */
+  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const story = gateway === 'story';
   const world = new World(`windows-hub/${seed}`);
   const gib = 1024 ** 3;
@@ -36,16 +38,16 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const clock = new SimClock(world.sched);
   const admission = story
     ? { connectionsMax: 1_000_000, perUserMax: 1_000_000, perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 }
-    : { connectionsMax: n('fixConnectionsMax'), perUserMax: n('fixPerUserMax'), perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 };
+    : { connectionsMax: n('story.connectionsMax'), perUserMax: n('story.perUserMax'), perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 };
   let starts = 0;
   const startHub = (): OurGateway => {
     const proc = world.spawn(devbox, { name: `hub-${starts++}`, runtime: NODE, nofileSoft: 16_777_216 });
     return startOurGateway(proc, {
       port: PORT,
       backlog: 200,
-      handshakeCpuMs: n('handshakeCpuMs'),
-      inboundCpuMs: n('inboundCpuMs'),
-      writeCpuMs: n('writeCpuMs'),
+      handshakeCpuMs: n('gateway.handshakeCpuMs'),
+      inboundCpuMs: n('gateway.inboundCpuMs'),
+      writeCpuMs: n('gateway.writeCpuMs'),
       baselineBytes: 60 * 1024 ** 2,
       options: { admission },
       usersFromUpgrade: true,
@@ -60,7 +62,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     return sockets.factory(url, protocols, handlers);
   };
   const reconnect = story
-    ? { baseMs: n('storyBaseMs'), capMs: n('storyBaseMs') * 2 ** n('storyAttempts'), maxAttempts: n('storyAttempts') }
+    ? { baseMs: n('story.baseMs'), capMs: n('story.baseMs') * 2 ** n('story.attempts'), maxAttempts: n('story.attempts') }
     : {};
 
   // Part 1: one tab, many sockets, one user.
@@ -73,7 +75,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     reconnect: { ...reconnect, maxAttempts: 0 },
     userOf: () => 'dashboard-user',
   });
-  for (let i = 0; i < n('socketsPerTab'); i++) tabFleet.add(0);
+  for (let i = 0; i < n('browser.socketsPerTab'); i++) tabFleet.add(0);
   // Part 2: many users, one tab each (their own renderers), connected before the restart.
   const userFleet = new ClientRobotFleet(browserProc, clock, {
     dstAddr: HUB,
@@ -83,23 +85,23 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     reconnect,
     jitter: !story,
   });
-  for (let i = 0; i < n('users'); i++) userFleet.add(1_000 + (n('rampMs') * i) / n('users'));
+  for (let i = 0; i < n('load.connections'); i++) userFleet.add(1_000 + (rampMs * i) / n('load.connections'));
   // Part 1 ends before the restart: close the tab.
-  world.sched.at(n('restartAtMs') - 5_000, () => {
+  world.sched.at(n('fault.restartAtMs') - 5_000, () => {
     for (const r of tabFleet.robots) r.client?.close();
   }, null);
-  const restartAt = n('restartAtMs');
+  const restartAt = n('fault.restartAtMs');
   let backAt = -1;
   world.sched.at(restartAt, () => {
     hub.gateway.stop();
     hub.transport.proc.kill('restart');
-    world.sched.after(n('downMs'), () => {
+    world.sched.after(n('fault.downMs'), () => {
       hub = startHub();
       backAt = world.sched.nowMs;
     }, null);
   }, null);
-  const tl = recordFleets(world.sched, [tabFleet, userFleet], n('endMs'));
-  world.sched.runUntil(n('endMs'), 200_000_000);
+  const tl = recordFleets(world.sched, [tabFleet, userFleet], n('run.endMs'));
+  world.sched.runUntil(n('run.endMs'), 200_000_000);
 
   // ---- what happened ----
   const tabErrors = tabFleet.robots.filter((r) => r.errors > 0).length;
@@ -127,11 +129,11 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const attemptKinds: Record<string, number> = {};
   for (const k of Object.keys(sockets.outcomes).sort()) attemptKinds[`attempt:${k}`] = sockets.outcomes[k] as number;
   const metrics: Record<string, number> = {
-    socketsPerTab: n('socketsPerTab'),
+    socketsPerTab: n('browser.socketsPerTab'),
     tabPeakPending: tab.peakPending,
     tabInsufficientResources: tab.refused,
     tabSocketsWithErrors: tabErrors,
-    users: n('users'),
+    users: n('load.connections'),
     hubBackAtMs: backAt,
     attemptsAfterRestart: attemptsAt.filter((t) => t >= restartAt).length,
     peakAttemptsPer100Ms: peak,
@@ -142,12 +144,12 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const limits: LimitHit[] = [];
   if (tab.refused > 0) limits.push({ limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
   const diagnosis = [
-    `One tab opening ${n('socketsPerTab')} WebSockets at once: ${tab.refused} fail in the browser with "Insufficient resources" before any packet leaves (renderer limit ${tab.pendingMax} pending handshakes) — the cause is client-side.`,
+    `One tab opening ${n('browser.socketsPerTab')} WebSockets at once: ${tab.refused} fail in the browser with "Insufficient resources" before any packet leaves (renderer limit ${tab.pendingMax} pending handshakes) — the cause is client-side.`,
     story
       ? 'The hub had no caps, so the remaining handshakes all succeed; nothing protects it from one page opening hundreds of sockets.'
-      : `With the per-user cap (${n('fixPerUserMax')}) the hub answers the rest with 429 before the upgrade.`,
-    `After the restart (${n('downMs') / 1000} s down): ${metrics['attemptsAfterRestart']} handshakes, peak ${peak} in 100 ms at ${(peakAt / 1000).toFixed(1)} s; ` +
-      `${metrics['usersGaveUp']} of ${n('users')} users gave up${story ? ` (${n('storyAttempts')} attempts without jitter: the crowd retries in lockstep)` : ' (full jitter, no attempt limit)'}.`,
+      : `With the per-user cap (${n('story.perUserMax')}) the hub answers the rest with 429 before the upgrade.`,
+    `After the restart (${n('fault.downMs') / 1000} s down): ${metrics['attemptsAfterRestart']} handshakes, peak ${peak} in 100 ms at ${(peakAt / 1000).toFixed(1)} s; ` +
+      `${metrics['usersGaveUp']} of ${n('load.connections')} users gave up${story ? ` (${n('story.attempts')} attempts without jitter: the crowd retries in lockstep)` : ' (full jitter, no attempt limit)'}.`,
   ];
   return {
     scenario: 'windows-hub',

@@ -5,7 +5,7 @@ import { applySets } from '../../sim/scenarios/scenario.js';
 // loadgen-ports has its own file: test/sim/loadgen-ports.test.ts (same checks: R − 60·c, the knobs, no churn).
 describe('scale-100k (shrunk)', () => {
   it('every user gets every broadcast exactly once', () => {
-    const r = scale100k.run(applySets(scale100k.defaults, ['users=2000', 'rampMs=2000', 'broadcasts=3']), '1', 'ours', 'test');
+    const r = scale100k.run(applySets(scale100k.defaults, ['load.connections=2000', 'load.rampPerSecond=1000', 'feed.broadcasts=3']), '1', 'ours', 'test');
     expect(r.outcomes).toEqual({ 'open:3-events': 2000 });
     expect(r.metrics['refusals']).toBe(0);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applySets } from '../../sim/scenarios/scenario.js';
 import { windowsHub } from '../../sim/scenarios/windows-hub.js';
 
-const small = ['users=300', 'rampMs=3000', 'restartAtMs=15000', 'endMs=45000'];
+const small = ['load.connections=300', 'load.rampPerSecond=100', 'fault.restartAtMs=15000', 'run.endMs=45000'];
 const story = windowsHub.run(applySets(windowsHub.defaults, small), '1', 'story', 'test');
 const ours = windowsHub.run(applySets(windowsHub.defaults, small), '1', 'ours', 'test');
 
