@@ -180,7 +180,8 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
   let lx = x0;
   let ly = yBot + 36;
   for (const s of series) {
-    const w = 22 + Math.min(30, s.name.length) * 6.2;
+    // ≈ 7 px per character at 11 px (upper-case kinds are wide), plus the swatch and a gap.
+    const w = 30 + Math.min(30, s.name.length) * 7;
     if (lx + w > x1) {
       lx = x0;
       ly += 16;
