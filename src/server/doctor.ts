@@ -6,7 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { Command } from 'commander';
 import { WebSocket, WebSocketServer } from 'ws';
 import { computeCapacity } from '../core/admission.js';
@@ -46,15 +46,61 @@ function checkWsVersion(): Check {
   }
 }
 
-function checkKernel(read: (path: string) => string): Check {
-  try {
-    const somaxconn = Number(read('/proc/sys/net/core/somaxconn').trim());
-    return somaxconn >= SOMAXCONN_MIN
-      ? { name: 'somaxconn', status: 'ok', detail: `net.core.somaxconn = ${somaxconn}` }
-      : { name: 'somaxconn', status: 'warn', detail: `net.core.somaxconn = ${somaxconn}: handshake bursts will overflow the accept queue; sysctl -w net.core.somaxconn=4096` };
-  } catch {
-    return { name: 'somaxconn', status: 'ok', detail: 'not Linux (or /proc not readable): skipped' };
+/** Node's listen() backlog (doc/api/net.md); the kernel clamps it to somaxconn. */
+const NODE_BACKLOG = 511;
+/** Linux: TIME_WAIT is a fixed 60 s on the side that closes first (KERNEL.md). */
+const TIME_WAIT_S = 60;
+
+/**
+ * The kernel's network limits, each with what it allows: the accept and SYN queues that absorb handshake
+ * bursts, and the ephemeral ports that bound this host as a load generator (KERNEL.md has the sources).
+ */
+export function checkNetwork(read: (path: string) => string, cores: number): Check[] {
+  const sysctl = (name: string): string | null => {
+    try {
+      return read(`/proc/sys/net/${name}`).trim();
+    } catch {
+      return null;
+    }
+  };
+  const somaxconn = sysctl('core/somaxconn');
+  if (somaxconn === null) return [{ name: 'network', status: 'ok', detail: 'not Linux (or /proc not readable): skipped' }];
+  const checks: Check[] = [];
+  const acceptQueue = Math.min(NODE_BACKLOG, Number(somaxconn));
+  checks.push(
+    Number(somaxconn) >= SOMAXCONN_MIN
+      ? { name: 'somaxconn', status: 'ok', detail: `net.core.somaxconn = ${somaxconn}: a burst of ${acceptQueue} handshakes waits in the accept queue (Node asks for ${NODE_BACKLOG}); beyond it SYNs are dropped and clients retry after 1, 3, 7 s` }
+      : { name: 'somaxconn', status: 'warn', detail: `net.core.somaxconn = ${somaxconn}: only ${acceptQueue} handshakes can wait; bursts overflow the accept queue (sysctl -w net.core.somaxconn=4096)` },
+  );
+  const synBacklog = sysctl('ipv4/tcp_max_syn_backlog');
+  const cookies = sysctl('ipv4/tcp_syncookies');
+  if (synBacklog !== null && cookies !== null) {
+    // On current kernels the SYN queue is full at min(backlog, somaxconn); tcp_max_syn_backlog only
+    // matters with syncookies off (inet_csk_reqsk_queue_is_full, tcp_conn_request).
+    const synQueue = cookies === '0' ? Math.min(acceptQueue, Number(synBacklog)) : acceptQueue;
+    checks.push({
+      name: 'syn queue',
+      status: cookies === '0' && Number(synBacklog) < acceptQueue ? 'warn' : 'ok',
+      detail: `tcp_max_syn_backlog = ${synBacklog}, tcp_syncookies = ${cookies}: ${synQueue} half-open handshakes${cookies === '0' ? ', then SYNs are dropped (syncookies off)' : ', then syncookies (no drop)'}`,
+    });
   }
+  const range = sysctl('ipv4/ip_local_port_range');
+  if (range !== null) {
+    const [lo, hi] = range.split(/\s+/).map(Number) as [number, number];
+    const ports = hi - lo + 1;
+    checks.push({
+      name: 'ports',
+      status: 'ok',
+      detail: `ip_local_port_range ${lo}-${hi}: as a load generator this host opens at most ${ports} connections per source address to one server address:port; each close it initiates parks a port for ${TIME_WAIT_S} s, so c closes/s leave ${ports} − ${TIME_WAIT_S}·c`,
+    });
+  }
+  const reuse = sysctl('ipv4/tcp_tw_reuse');
+  if (reuse !== null) {
+    const meaning = reuse === '1' ? 'outgoing connections may reuse TIME_WAIT ports after ~1 s' : reuse === '2' ? 'TIME_WAIT reuse on loopback only' : 'TIME_WAIT ports wait their full 60 s';
+    checks.push({ name: 'tw_reuse', status: 'ok', detail: `tcp_tw_reuse = ${reuse}: ${meaning}` });
+  }
+  checks.push({ name: 'cores', status: 'ok', detail: `${cores} available; one gateway process runs its event loop on one of them` });
+  return checks;
 }
 
 function checkResources(config: Config): Check[] {
@@ -125,7 +171,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     checkNode(),
     checkWsVersion(),
     ...checkResources(config),
-    checkKernel((path) => readFileSync(path, 'utf8')),
+    ...checkNetwork((path) => readFileSync(path, 'utf8'), availableParallelism()),
     await checkListen(config),
     await checkPreframing(),
   ];
