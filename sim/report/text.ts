@@ -60,15 +60,3 @@ function thin(points: readonly TimelinePoint[], n: number): TimelinePoint[] {
   out.push(points[points.length - 1] as TimelinePoint);
   return out;
 }
-
-export function renderJson(s: Scenario, results: readonly RunResult[]): string {
-  return `${JSON.stringify({ scenario: s.name, story: s.story, results }, null, 2)}\n`;
-}
-
-function escapeHtml(t: string): string {
-  return t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function renderHtml(s: Scenario, results: readonly RunResult[]): string {
-  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(s.name)}</title></head>\n<body><pre>\n${escapeHtml(renderText(s, results))}</pre></body></html>\n`;
-}
