@@ -92,11 +92,12 @@ export const handshakeRateProperty = fc.property(
         sys.gateway.abandon(answer.ticket);
       } else {
         expectThat(answer.status === 429 && answer.reason === 'handshake_rate' && answer.retryAfterS >= 1, `refusal ${JSON.stringify(answer)}`);
-        // Retry-After: the whole seconds until the bucket holds a token again (at least 1).
-        // (The ideal bucket and the real one may differ in the last float bit: allow either side of a whole second.)
+        // Retry-After is never earlier than the bucket's next token (at least 1 s); refused clients are
+        // spread over later slots (test/core/guards.test.ts checks that obeyed hints find a token).
+        // (The ideal bucket and the real one may differ in the last float bit.)
         const seconds = (1 - ideal) / perSecond;
-        const [lo, hi] = [Math.max(1, Math.ceil(seconds - 1e-6)), Math.max(1, Math.ceil(seconds + 1e-6))];
-        expectThat(answer.retryAfterS >= lo && answer.retryAfterS <= hi, `Retry-After ${answer.retryAfterS} s at ${perSecond}/s with ${ideal} tokens, expected ${lo}..${hi}`);
+        const lo = Math.max(1, Math.ceil(seconds - 1e-6));
+        expectThat(answer.retryAfterS >= lo, `Retry-After ${answer.retryAfterS} s at ${perSecond}/s with ${ideal} tokens, expected at least ${lo}`);
       }
       // Another address has its own bucket.
       const other = sys.gateway.admit({ ip: `10.1.0.${i}`, userId: null });

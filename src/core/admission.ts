@@ -60,6 +60,12 @@ export interface AdmissionTicket {
   state: 'reserved' | 'open' | 'released';
 }
 
+interface HandshakeState {
+  readonly bucket: TokenBucket;
+  /** When the next refused client will be told to come back (a virtual queue at the refill rate). */
+  nextSlotMs: number;
+}
+
 export type Admission =
   | { readonly ok: true; readonly ticket: AdmissionTicket }
   | { readonly ok: false; readonly status: 429 | 503; readonly reason: RefusalReason; readonly retryAfterS: number; readonly message: string };
@@ -77,7 +83,7 @@ export class AdmissionControl {
   overloaded = false;
   private readonly perUser = new Map<string, number>();
   private readonly perIp = new Map<string, number>();
-  private readonly handshakeBuckets = new Map<string, TokenBucket>();
+  private readonly handshakes = new Map<string, HandshakeState>();
 
   constructor(
     private readonly options: AdmissionOptions,
@@ -87,13 +93,17 @@ export class AdmissionControl {
   admit(peer: PeerInfo, nowMs: number): Admission {
     if (this.draining) return this.refuse(503, 'draining', this.options.retryAfterS, 'the gateway is shutting down; reconnect to another instance');
     if (this.overloaded) return this.refuse(503, 'overloaded', this.options.retryAfterS, 'the gateway is overloaded; existing connections are being served first');
-    let bucket = this.handshakeBuckets.get(peer.ip);
-    if (bucket === undefined) {
-      bucket = new TokenBucket(this.options.handshakeBurst, this.options.handshakesPerSecond, nowMs);
-      this.handshakeBuckets.set(peer.ip, bucket);
+    let state = this.handshakes.get(peer.ip);
+    if (state === undefined) {
+      state = { bucket: new TokenBucket(this.options.handshakeBurst, this.options.handshakesPerSecond, nowMs), nextSlotMs: 0 };
+      this.handshakes.set(peer.ip, state);
     }
-    if (!bucket.take(nowMs)) {
-      const waitS = Math.max(1, Math.ceil(bucket.waitMs(nowMs) / 1000));
+    if (!state.bucket.take(nowMs)) {
+      // Each refused client gets its own future slot, one refill interval after the previous one, so
+      // clients that obey Retry-After come back at the rate tokens return instead of all at once.
+      const slotMs = Math.max(nowMs + state.bucket.waitMs(nowMs), state.nextSlotMs);
+      state.nextSlotMs = slotMs + 1000 / this.options.handshakesPerSecond;
+      const waitS = Math.max(1, Math.ceil((slotMs - nowMs) / 1000));
       return this.refuse(429, 'handshake_rate', waitS, `more than ${this.options.handshakesPerSecond} handshakes per second from ${peer.ip}`);
     }
     if (this.held >= this.capacity.connectionsMax) {
@@ -120,9 +130,9 @@ export class AdmissionControl {
     if (ticket.peer.userId !== null) bump(this.perUser, ticket.peer.userId, -1);
   }
 
-  /** Forgets handshake buckets that have refilled: a full bucket is the same as no bucket. */
+  /** Forgets addresses whose bucket has refilled and whose promised slots are past: the same as new. */
   sweep(nowMs: number): void {
-    for (const [ip, bucket] of this.handshakeBuckets) if (bucket.isFull(nowMs)) this.handshakeBuckets.delete(ip);
+    for (const [ip, state] of this.handshakes) if (state.nextSlotMs <= nowMs && state.bucket.isFull(nowMs)) this.handshakes.delete(ip);
   }
 
   usersTop(limit: number): { userId: string; connections: number }[] {

@@ -240,6 +240,28 @@ describe('admission (I7)', () => {
     expect(Array.from({ length: 6 }, () => h.gateway.admit({ ip: 'x', userId: null })).filter((r) => r.ok)).toHaveLength(5);
   });
 
+  it('spreads refused handshakes over future slots, and clients that obey Retry-After find a token', () => {
+    const h = harness({ admission: { handshakeBurst: 10, handshakesPerSecond: 5 } });
+    const first = Array.from({ length: 60 }, () => h.gateway.admit({ ip: 'box', userId: null }));
+    const refused = first.filter((r) => !r.ok) as Extract<(typeof first)[number], { ok: false }>[];
+    expect(refused).toHaveLength(50);
+    // Not everyone told "1 s": the hints cover the 10 s it takes to refill 50 tokens at 5/s.
+    const hints = refused.map((r) => r.retryAfterS);
+    expect(Math.min(...hints)).toBe(1);
+    expect(Math.max(...hints)).toBe(10);
+    // Each whole second, about one second's worth of refill comes back.
+    const perSecond = new Map<number, number>();
+    for (const s of hints) perSecond.set(s, (perSecond.get(s) ?? 0) + 1);
+    for (const count of perSecond.values()) expect(count).toBeLessThanOrEqual(5);
+    // Everyone who comes back when told is admitted.
+    let t = 0;
+    for (const s of [...perSecond.keys()].sort((a, b) => a - b)) {
+      h.clock.advance(s * 1000 - t);
+      t = s * 1000;
+      for (let i = 0; i < perSecond.get(s)!; i++) expect(h.gateway.admit({ ip: 'box', userId: null }).ok).toBe(true);
+    }
+  });
+
   it('refuses handshakes under the load brake and serves existing connections', () => {
     const h = harness({ loadBrake: { eventLoopDelayMsMax: 100, utilizationMax: 0.9 } });
     const c = h.connect();
