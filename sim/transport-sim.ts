@@ -44,10 +44,7 @@ class SimConnection implements Connection {
 
   write(frames: readonly Frame[]): void {
     if (this.state !== 'open' || frames.length === 0) return;
-    let bytes = 0;
-    for (const f of frames) bytes += frameBytes(f.bytes.length, false);
-    const msg: WireMessage = { k: 'frames', frames };
-    this.transport.proc.work(this.transport.spec.writeCpuMs, doWrite, { conn: this, bytes, msg });
+    this.transport.proc.work(this.transport.spec.writeCpuMs, doWrite, { conn: this, frames });
   }
 
   bufferedBytes(): number {
@@ -75,11 +72,30 @@ class SimConnection implements Connection {
 
 interface WriteJob {
   readonly conn: SimConnection;
-  readonly bytes: number;
-  readonly msg: WireMessage;
+  readonly frames: readonly Frame[];
 }
+/**
+ * Real TCP streams a big write in segments and ws parses frames as they arrive; the kernel model delivers
+ * whole chunks, and a chunk larger than the reader's receive buffer would never arrive. So one write (one
+ * CPU charge) reaches the socket in pieces of at most this many bytes, on frame boundaries.
+ */
+export const WRITE_CHUNK_BYTES = 16 * 1024;
+
 function doWrite(j: WriteJob): void {
-  if (j.conn.state === 'open') j.conn.sock.write(j.bytes, j.msg);
+  if (j.conn.state !== 'open') return;
+  const frames = j.frames;
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const size = frameBytes(frames[i]!.bytes.length, false);
+    if (bytes + size > WRITE_CHUNK_BYTES && i > start) {
+      j.conn.sock.write(bytes, { k: 'frames', frames: frames.slice(start, i) } satisfies WireMessage);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  j.conn.sock.write(bytes, { k: 'frames', frames: start === 0 ? frames : frames.slice(start) } satisfies WireMessage);
 }
 function handshakeDone(c: SimConnection): void {
   c.transport.upgrade(c);

@@ -7,7 +7,7 @@ import { instancesAt, type Live, type Robot, robotAt, tcpOf } from './live.js';
 import { setRcvBuf } from './robots.js';
 import type { Fault } from './schedule.js';
 
-/** A constrained client's receive buffer; at least WRITE_CHUNK_BYTES, so every chunk can still arrive. */
+/** A constrained client's receive buffer; at least the transport's WRITE_CHUNK_BYTES, so every chunk can still arrive. */
 const SLOW_RCVBUF_BYTES = 16 * 1024;
 
 function applyLink(live: Live): void {

@@ -1,8 +1,7 @@
 // Our real Gateway as the explorer runs it: one process per start on an instance's host, behind the
 // simulated transport, reading the stream through its own broker consumer (behind the bug switch, if any).
-import { type AdmissionTicket, Gateway, type Session } from '../../src/core/gateway.js';
+import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
-import type { Connection, Frame } from '../../src/core/ports.js';
 import { SimRandom } from '../engine/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
 import { SimTelemetry } from '../telemetry-sim.js';
@@ -30,59 +29,8 @@ export function startGateway(live: Live, inst: Instance): void {
     options,
   );
   gateway.start();
-  new SimTransport(proc, splitWrites(gateway), { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
+  new SimTransport(proc, gateway, { port: PORT, backlog: 511, handshakeCpuMs: 0.2, inboundCpuMs: 0.02, writeCpuMs: 0.01 });
   inst.gw = { proc, gateway, telemetry };
-}
-
-/**
- * The kernel model delivers one write as one chunk and its reader takes whole chunks only, so a write
- * bigger than the peer's receive buffer would never arrive (docs/lab.md, Explorer: a lab limit, not
- * TCP's). The gateway coalesces a turn's frames into one write — a whole replay at once — so the explorer
- * hands the transport a gateway whose connections pass writes on in chunks of at most WRITE_CHUNK_BYTES,
- * which is what TCP does with a big write anyway. Frame order and the buffered amount are unchanged.
- */
-export const WRITE_CHUNK_BYTES = 16 * 1024;
-
-class ChunkedConnection implements Connection {
-  constructor(private readonly inner: Connection) {}
-  write(frames: readonly Frame[]): void {
-    let chunk: Frame[] = [];
-    let bytes = 0;
-    for (const f of frames) {
-      if (bytes + f.bytes.byteLength > WRITE_CHUNK_BYTES && chunk.length > 0) {
-        this.inner.write(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(f);
-      bytes += f.bytes.byteLength;
-    }
-    if (chunk.length > 0) this.inner.write(chunk);
-  }
-  bufferedBytes(): number {
-    return this.inner.bufferedBytes();
-  }
-  ping(): void {
-    this.inner.ping();
-  }
-  close(code: number, reason: string): void {
-    this.inner.close(code, reason);
-  }
-  terminate(): void {
-    this.inner.terminate();
-  }
-}
-
-/** The same gateway, except that open() wraps each connection in a ChunkedConnection. */
-export function splitWrites(gateway: Gateway): Gateway {
-  const open = (conn: Connection, ticket: AdmissionTicket): Session => gateway.open(new ChunkedConnection(conn), ticket);
-  return new Proxy(gateway, {
-    get(target, prop) {
-      if (prop === 'open') return open;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }
 
 export function stopGateway(live: Live, inst: Instance): void {
