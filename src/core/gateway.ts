@@ -293,7 +293,10 @@ export class Gateway {
     const finish = (): void => {
       if (session.state !== 'open') return;
       this.send(session, { type: 'subscribed', id: message.id, channels: states });
-      subs.forEach((sub, i) => this.release(sub, resolutions[i]!));
+      // Overlapping subscriptions (`p.x` and `p.>`) may replay the same event: send it once, as live
+      // delivery does (offsets are unique across the stream).
+      const replayed = new Set<number>();
+      subs.forEach((sub, i) => this.release(sub, resolutions[i]!, replayed));
     };
     subs.forEach((sub, i) => {
       this.resolve(sub, message.since?.[sub.key], (resolution) => {
@@ -350,11 +353,15 @@ export class Gateway {
   }
 
   /** Queues the replay, then the live events held meanwhile, and switches the subscription to live. */
-  private release(sub: Subscription, resolution: Resolution): void {
+  private release(sub: Subscription, resolution: Resolution, replayed: Set<number>): void {
     const held = sub.held;
     sub.held = null;
     if (sub.session.subscriptions.get(sub.key) !== sub) return;
-    for (const event of resolution.replay) this.queueReplayed(sub.session, event);
+    for (const event of resolution.replay) {
+      if (replayed.has(event.offset)) continue;
+      replayed.add(event.offset);
+      this.queueReplayed(sub.session, event);
+    }
     sub.deliveredThrough = resolution.through;
     if (held === null) return;
     if (held.overflowed) {

@@ -1,5 +1,8 @@
 // Token bucket: over any window of T seconds at most burst + rate·T takes succeed (invariant I8).
 
+/** Refills add fractions of a token; float rounding must not leave a bucket a hair short of a token. */
+const EPSILON = 1e-9;
+
 export class TokenBucket {
   private tokens: number;
   private refilledAtMs: number;
@@ -16,7 +19,7 @@ export class TokenBucket {
   /** Takes one token if there is one. */
   take(nowMs: number): boolean {
     this.refill(nowMs);
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1 - EPSILON) return false;
     this.tokens -= 1;
     return true;
   }
@@ -24,7 +27,7 @@ export class TokenBucket {
   /** Milliseconds until one token is available (0 when one is). */
   waitMs(nowMs: number): number {
     this.refill(nowMs);
-    if (this.tokens >= 1) return 0;
+    if (this.tokens >= 1 - EPSILON) return 0;
     return this.perSecond <= 0 ? Number.POSITIVE_INFINITY : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 
@@ -37,7 +40,8 @@ export class TokenBucket {
   private refill(nowMs: number): void {
     const elapsedMs = nowMs - this.refilledAtMs;
     if (elapsedMs <= 0) return;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs / 1000) * this.perSecond);
+    const tokens = this.tokens + (elapsedMs / 1000) * this.perSecond;
+    this.tokens = tokens >= this.burst - EPSILON ? this.burst : tokens;
     this.refilledAtMs = nowMs;
   }
 }

@@ -193,6 +193,20 @@ describe('gateway: resume and replay', () => {
     expect(b.conn.ofType('event').map((e) => [e.ch, e.data])).toEqual([['g.x', 1], ['g.y.z', 3]]);
   });
 
+  it('replays an event once when overlapping subscriptions resume in one request', () => {
+    const h = harness();
+    const a = h.connect();
+    a.send({ type: 'subscribe', id: 1, channels: ['p.x', 'p.>'] });
+    const at = a.conn.ofType('subscribed')[0]!.channels['p.x']!.offset;
+    a.close();
+    h.publish('p.x', 1);
+    h.publish('p.y', 2);
+    const b = h.connect();
+    const since = { epoch: h.broker.epoch(), offset: at };
+    b.send({ type: 'subscribe', id: 1, channels: ['p.x', 'p.>'], since: { 'p.x': since, 'p.>': since } });
+    expect(b.conn.ofType('event').map((e) => [e.ch, e.offset])).toEqual([['p.x', 1], ['p.y', 2]]);
+  });
+
   it('serves an explicit replay of (from, to] and then says how many it sent', () => {
     const h = harness();
     const c = h.connect();
