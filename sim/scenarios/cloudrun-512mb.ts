@@ -8,10 +8,9 @@
 // capacity = (limit × memoryBudgetRatio − baseline) / perConnectionBytes (src/server/config.ts defaults),
 // refusals are prompt 503s with Retry-After, and refused clients retry per the real client's policy.
 // Inputs: sim/scenarios/inputs/cloudrun-512mb.json (story inputs only).
-import { GO, NODE } from '../kernel/runtime.js';
+import { GO } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { trackOurMemory } from '../profiles/ours-memory.js';
-import { startOurGateway } from '../profiles/ours.js';
+import { startOursInContainer } from '../profiles/ours-memory.js';
 import { StoryGateway } from '../profiles/story-gateway.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
@@ -173,27 +172,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
 function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   const n = (k: string) => num(inputs, k);
   const { world, server, robotsProc, srcAddrs } = buildWorld(inputs, seed);
-  const gwProc = world.spawn(server, {
-    name: 'gateway',
-    runtime: NODE,
-    nofileSoft: n('gateway.nofile'),
-    nofileHard: n('gateway.nofile'),
-    memoryLimitBytes: n('container.memoryMiB') * MiB,
-    fdsReserved: n('gateway.fdsReserved'),
-  });
-  const perConnectionBytes = n('ours.perConnectionKiB') * 1024;
-  const baselineBytes = n('ours.baselineMiB') * MiB;
-  const ours = startOurGateway(gwProc, {
-    port: PORT,
-    backlog: 511, // Node's listen() default; the kernel clamps to somaxconn
-    handshakeCpuMs: n('ours.handshakeCpuMs'),
-    inboundCpuMs: 0.02,
-    writeCpuMs: 0.02,
-    baselineBytes,
-    perConnectionBytes,
-    memoryBudgetRatio: n('ours.memoryBudgetRatio'),
-  });
-  trackOurMemory(gwProc, ours, baselineBytes, perConnectionBytes);
+  const { proc: gwProc, ours } = startOursInContainer(world, server, inputs, PORT);
   // Like the story's load tool, each client tries once and counts a failure (no reconnects).
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
   // "cap + N" is relative to our own capacity here: each gateway is checked against its own accounting.

@@ -15,11 +15,10 @@
 // answered with prompt 503s instead of timeouts.
 // Inputs: sim/scenarios/inputs/memory-7gb.json (story inputs only).
 import type { RuntimeProfile } from '../kernel/runtime.js';
-import { GO, NODE } from '../kernel/runtime.js';
+import { GO } from '../kernel/runtime.js';
 import { gcStretch } from '../kernel/memory.js';
 import { World } from '../kernel/world.js';
-import { trackOurMemory } from '../profiles/ours-memory.js';
-import { startOurGateway } from '../profiles/ours.js';
+import { startOursInContainer } from '../profiles/ours-memory.js';
 import { AssistingStoryGateway } from '../profiles/story-gateway-gc.js';
 import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
@@ -238,27 +237,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
 function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   const n = (k: string) => num(inputs, k);
   const { world, vm, robotsProc, srcAddrs } = buildWorld(inputs, seed);
-  const gwProc = world.spawn(vm, {
-    name: 'gateway',
-    runtime: NODE,
-    nofileSoft: n('gateway.nofile'),
-    nofileHard: n('gateway.nofile'),
-    memoryLimitBytes: n('container.memoryMiB') * MiB,
-    fdsReserved: n('gateway.fdsReserved'),
-  });
-  const perConnectionBytes = n('ours.perConnectionKiB') * 1024;
-  const baselineBytes = n('ours.baselineMiB') * MiB;
-  const ours = startOurGateway(gwProc, {
-    port: PORT,
-    backlog: 511,
-    handshakeCpuMs: n('ours.handshakeCpuMs'),
-    inboundCpuMs: 0.02,
-    writeCpuMs: 0.02,
-    baselineBytes,
-    perConnectionBytes,
-    memoryBudgetRatio: n('ours.memoryBudgetRatio'),
-  });
-  trackOurMemory(gwProc, ours, baselineBytes, perConnectionBytes);
+  const { proc: gwProc, ours } = startOursInContainer(world, vm, inputs, PORT);
   // Like the story's test clients: one attempt each, a failure is counted, not retried.
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
   const endMs = schedule(inputs, world, (at, dl) => void fleet.add(at, { connectTimeoutMs: dl }));
