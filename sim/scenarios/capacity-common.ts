@@ -1,6 +1,12 @@
 // Small helpers shared by the capacity stories (loadgen-ports, syn-backlog, docker-nofile-1024): input
-// parsing, addressing, and the bookkeeping every report needs. No model lives here.
-import type { InputValue, Inputs, LimitHit } from './scenario.js';
+// parsing, addressing, the load tool they all start, and the bookkeeping every report needs. No model
+// lives here.
+import type { Host } from '../kernel/host.js';
+import type { SimProcess } from '../kernel/process.js';
+import { GO } from '../kernel/runtime.js';
+import type { World } from '../kernel/world.js';
+import { LoadFleet } from '../robots/load-robots.js';
+import { num, type InputValue, type Inputs, type LimitHit } from './scenario.js';
 
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
@@ -99,4 +105,23 @@ export function oursRefusalLimits(
     out.push({ limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
   }
   return out;
+}
+
+/**
+ * The stories' load tool: one Go process on the load box (robots.nofile soft/hard) driving a LoadFleet
+ * from the load.* inputs against the server's address and ports, from the given source addresses.
+ */
+export function startLoadTool(world: World, box: Host, inputs: Inputs, target: { addr: string; ports: readonly number[] }, srcAddrs: readonly string[]): { proc: SimProcess; fleet: LoadFleet } {
+  const n = (k: string) => num(inputs, k);
+  const proc = world.spawn(box, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
+  const fleet = new LoadFleet(proc, {
+    dstAddr: target.addr,
+    dstPorts: target.ports,
+    srcAddrs,
+    handshakeTimeoutMs: n('load.handshakeTimeoutMs'),
+    retryDelayMs: n('load.retryDelayMs'),
+    ...(inputs['load.retryDelayMaxMs'] === undefined ? {} : { retryDelayMaxMs: n('load.retryDelayMaxMs') }),
+    attemptsMax: n('load.attemptsMax'),
+  });
+  return { proc, fleet };
 }

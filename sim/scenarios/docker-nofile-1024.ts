@@ -16,9 +16,9 @@ import { GO, NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
 import { OUR_FD_RESERVE, startOurGateway } from '../profiles/ours.js';
 import { StoryGateway } from '../profiles/story-gateway.js';
-import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
+import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
-import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord } from './capacity-common.js';
+import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
 import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
 
@@ -108,15 +108,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   // Descriptors the gateway holds before any client: stdio etc., the listener, libuv's reserve.
   const fdsBeforeClients = gwProc.fds.used;
 
-  const boxProc = world.spawn(loadgen, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
-  const fleet = new LoadFleet(boxProc, {
-    dstAddr: SERVER_ADDR,
-    dstPorts: [PORT],
-    srcAddrs,
-    handshakeTimeoutMs: n('load.handshakeTimeoutMs'),
-    retryDelayMs: n('load.retryDelayMs'),
-    attemptsMax: n('load.attemptsMax'),
-  });
+  const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
   const users = n('load.connections');
   const rate = n('load.rampPerSecond');
   for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));

@@ -16,7 +16,7 @@ import { linuxConntrackMax } from '../kernel/host.js';
 import { World } from '../kernel/world.js';
 import { startOurGateway } from '../profiles/ours.js';
 import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
-import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
+import { rampStartMs } from '../robots/load-robots.js';
 import { SimTransport } from '../transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
 import {
@@ -32,6 +32,7 @@ import {
   round3,
   seconds,
   sortedRecord,
+  startLoadTool,
 } from './capacity-common.js';
 import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
@@ -122,16 +123,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   }
 
   // ---- the load box ----
-  const boxProc = world.spawn(loadgen, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
-  const fleet = new LoadFleet(boxProc, {
-    dstAddr: SERVER_ADDR,
-    dstPorts: serverPorts,
-    srcAddrs,
-    handshakeTimeoutMs: n('load.handshakeTimeoutMs'),
-    retryDelayMs: n('load.retryDelayMs'),
-    retryDelayMaxMs: n('load.retryDelayMaxMs'),
-    attemptsMax: n('load.attemptsMax'),
-  });
+  const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: serverPorts }, srcAddrs);
   const users = n('load.connections');
   const rate = n('load.rampPerSecond');
   for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));

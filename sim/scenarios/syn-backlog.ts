@@ -15,9 +15,9 @@ import { World } from '../kernel/world.js';
 import { LAN } from '../net/link.js';
 import { startOurGateway } from '../profiles/ours.js';
 import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
-import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
+import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
-import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord } from './capacity-common.js';
+import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
 import { recordFleets } from '../report/timeline.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
 
@@ -113,15 +113,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const listener = paced?.listener ?? ours?.transport.listener;
   if (listener === undefined) throw new Error('no listener');
 
-  const boxProc = world.spawn(loadgen, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
-  const fleet = new LoadFleet(boxProc, {
-    dstAddr: SERVER_ADDR,
-    dstPorts: [PORT],
-    srcAddrs,
-    handshakeTimeoutMs: n('load.handshakeTimeoutMs'),
-    retryDelayMs: n('load.retryDelayMs'),
-    attemptsMax: n('load.attemptsMax'),
-  });
+  const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
   const users = n('load.connections');
   const r0 = n('load.rampPerSecond');
   const r1 = n('load.rampPerSecondEnd');
