@@ -138,10 +138,7 @@ export class Gateway {
   drain(done: () => void): void {
     this.admission.draining = true;
     this.drainDone = done;
-    for (const session of [...this.sessions.values()]) {
-      const retryMs = Math.floor(this.ports.random.next() * this.options.drainRetryJitterMs);
-      this.close(session, CloseCodes.goingAway, closeReasonWithRetry('going away: draining', retryMs));
-    }
+    this.closeAllWithHint(CloseCodes.goingAway, 'going away: draining');
     this.ports.clock.setTimer(this.options.drainTimeoutMs, () => {
       for (const session of [...this.sessions.values()]) session.conn.terminate();
       this.finishDrain(true);
@@ -449,10 +446,7 @@ export class Gateway {
     this.ports.telemetry.log('warn', 'broker history timeline changed; dropping history and restarting sessions', { from: this.epoch, to: epoch });
     this.epoch = epoch;
     this.history.reset();
-    for (const session of [...this.sessions.values()]) {
-      const retryMs = Math.floor(this.ports.random.next() * this.options.drainRetryJitterMs);
-      this.close(session, CloseCodes.serviceRestart, closeReasonWithRetry('event stream restarted (new epoch): resubscribe', retryMs));
-    }
+    this.closeAllWithHint(CloseCodes.serviceRestart, 'event stream restarted (new epoch): resubscribe');
   }
 
   private deliver(sub: Subscription, record: EventRecord, cls: ChannelClass): void {
@@ -597,6 +591,14 @@ export class Gateway {
     session.overBoundTimer?.cancel();
     session.overBoundTimer = null;
     session.conn.write(frames);
+  }
+
+  /** Closes every session, each with its own reconnect delay so the clients do not return at once. */
+  private closeAllWithHint(code: number, text: string): void {
+    for (const session of [...this.sessions.values()]) {
+      const retryMs = Math.floor(this.ports.random.next() * this.options.drainRetryJitterMs);
+      this.close(session, code, closeReasonWithRetry(text, retryMs));
+    }
   }
 
   /**
