@@ -9,12 +9,17 @@
 // - Cancel is O(1): the event is flagged and skipped when it reaches the top (lazy deletion). When flagged
 //   events outnumber live ones the heap is rebuilt, so a timer-heavy run cannot grow the heap without bound.
 // - Every run is bounded by an event count: a livelock shows up as a `limit` result, not a hung process.
+// - Events for the current instant (`after(0)`, `defer`: about a third of a typical run) skip the heap and
+//   wait in a FIFO lane. That keeps the (timeMs, seq) order: anything in the heap for this instant was
+//   scheduled before the clock got here, so its seq is lower than every lane entry's, and runs first.
 
 export type Handler<A> = (arg: A) => void;
 
 /** One scheduled event. Hold it to cancel; its fields are read-only outside this file. */
 export class SimEvent {
   cancelled = false;
+  /** In the current instant's FIFO lane rather than the heap. */
+  inLane = false;
   constructor(
     readonly timeMs: number,
     readonly seq: number,
@@ -42,6 +47,11 @@ export class Scheduler {
   private seqNext = 0;
   private now = 0;
   private cancelledInHeap = 0;
+  // The FIFO lane for the current instant: a ring buffer (capacity a power of two).
+  private lane: Array<SimEvent | undefined> = new Array<SimEvent | undefined>(1024);
+  private laneHead = 0;
+  private laneSize = 0;
+  private cancelledInLane = 0;
   /** Events executed since construction (for speed reports). */
   executed = 0;
 
@@ -51,14 +61,15 @@ export class Scheduler {
 
   /** Live (not cancelled) events still queued. */
   get pending(): number {
-    return this.size - this.cancelledInHeap;
+    return this.size - this.cancelledInHeap + this.laneSize - this.cancelledInLane;
   }
 
   /** Schedules `fn(arg)` at absolute virtual time `timeMs` (not before now: that would rewrite the past). */
   at<A>(timeMs: number, fn: Handler<A>, arg: A): SimEvent {
     if (!(timeMs >= this.now)) throw new RangeError(`scheduler: time ${timeMs} is before now ${this.now} (or NaN)`);
     const ev = new SimEvent(timeMs, this.seqNext++, fn, arg);
-    this.push(ev);
+    if (timeMs === this.now) this.enqueueLane(ev);
+    else this.push(ev);
     return ev;
   }
 
@@ -72,6 +83,10 @@ export class Scheduler {
   cancel(ev: SimEvent): boolean {
     if (ev.cancelled || ev.seq < 0) return false;
     ev.cancelled = true;
+    if (ev.inLane) {
+      this.cancelledInLane++;
+      return true;
+    }
     this.cancelledInHeap++;
     if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.size) this.compact();
     return true;
@@ -79,15 +94,16 @@ export class Scheduler {
 
   /** Time of the next live event, or undefined when idle. */
   nextTimeMs(): number | undefined {
-    this.dropCancelledTop();
+    this.dropCancelled();
+    if (this.laneSize > 0) return this.now;
     return this.size > 0 ? this.times[0] : undefined;
   }
 
   /** Runs one event. Returns false when idle. */
   step(): boolean {
-    this.dropCancelledTop();
-    if (this.size === 0) return false;
-    this.fire(this.pop());
+    this.dropCancelled();
+    if (this.laneSize === 0 && this.size === 0) return false;
+    this.fire(this.take());
     return true;
   }
 
@@ -96,10 +112,10 @@ export class Scheduler {
     if (!(timeMs >= this.now)) throw new RangeError(`scheduler: cannot run back to ${timeMs} from ${this.now}`);
     let n = 0;
     for (;;) {
-      this.dropCancelledTop();
-      if (this.size === 0 || (this.times[0] as number) > timeMs) break;
+      this.dropCancelled();
+      if (this.laneSize === 0 && (this.size === 0 || (this.times[0] as number) > timeMs)) break;
       if (n >= eventsMax) return { reason: 'limit', events: n };
-      this.fire(this.pop());
+      this.fire(this.take());
       n++;
     }
     this.now = timeMs;
@@ -110,12 +126,40 @@ export class Scheduler {
   runUntilIdle(eventsMax: number): RunResult {
     let n = 0;
     for (;;) {
-      this.dropCancelledTop();
-      if (this.size === 0) return { reason: 'idle', events: n };
+      this.dropCancelled();
+      if (this.laneSize === 0 && this.size === 0) return { reason: 'idle', events: n };
       if (n >= eventsMax) return { reason: 'limit', events: n };
-      this.fire(this.pop());
+      this.fire(this.take());
       n++;
     }
+  }
+
+  /** The next event in (timeMs, seq) order: the heap's while it holds this instant, else the lane's. */
+  private take(): SimEvent {
+    if (this.laneSize > 0 && !(this.size > 0 && this.times[0] === this.now)) return this.dequeueLane();
+    return this.pop();
+  }
+
+  private enqueueLane(ev: SimEvent): void {
+    if (this.laneSize === this.lane.length) this.growLane();
+    ev.inLane = true;
+    this.lane[(this.laneHead + this.laneSize++) & (this.lane.length - 1)] = ev;
+  }
+
+  private dequeueLane(): SimEvent {
+    const ev = this.lane[this.laneHead] as SimEvent;
+    this.lane[this.laneHead] = undefined;
+    this.laneHead = (this.laneHead + 1) & (this.lane.length - 1);
+    this.laneSize--;
+    return ev;
+  }
+
+  private growLane(): void {
+    const old = this.lane;
+    const next = new Array<SimEvent | undefined>(old.length * 2);
+    for (let i = 0; i < this.laneSize; i++) next[i] = old[(this.laneHead + i) & (old.length - 1)];
+    this.lane = next;
+    this.laneHead = 0;
   }
 
   private fire(ev: SimEvent): void {
@@ -126,10 +170,14 @@ export class Scheduler {
     ev.fn(ev.arg);
   }
 
-  private dropCancelledTop(): void {
+  private dropCancelled(): void {
     while (this.size > 0 && (this.evs[0] as SimEvent).cancelled) {
       this.pop();
       this.cancelledInHeap--;
+    }
+    while (this.laneSize > 0 && (this.lane[this.laneHead] as SimEvent).cancelled) {
+      this.dequeueLane();
+      this.cancelledInLane--;
     }
   }
 

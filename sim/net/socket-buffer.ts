@@ -126,7 +126,13 @@ export class Pipe {
     if (c.sent === c.bytes) {
       done = c;
       this.head++;
-      if (this.head > 1024 && this.head * 2 > this.q.length) {
+      // Forget sent chunks at once (the receiver holds its own reference until read): a long-lived
+      // connection must not keep every payload it ever carried reachable.
+      if (this.head === this.q.length) {
+        this.q.length = 0;
+        this.copyHead = 0;
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.q.length) {
         this.q.splice(0, this.head);
         this.copyHead -= this.head;
         this.head = 0;
@@ -151,7 +157,10 @@ export class Pipe {
     const c = this.readable[this.readHead];
     if (c === undefined) return null;
     this.readHead++;
-    if (this.readHead > 1024 && this.readHead * 2 > this.readable.length) {
+    if (this.readHead === this.readable.length) {
+      this.readable.length = 0;
+      this.readHead = 0;
+    } else if (this.readHead > 1024 && this.readHead * 2 > this.readable.length) {
       this.readable.splice(0, this.readHead);
       this.readHead = 0;
     }

@@ -203,7 +203,7 @@ export class Gateway {
   }
 
   onPong(session: Session): void {
-    session.awaitingPong = false;
+    session.heard = true;
   }
 
   onWritable(session: Session): void {
@@ -228,7 +228,7 @@ export class Gateway {
   }
 
   private handleMessage(session: Session, text: string): void {
-    session.awaitingPong = false;
+    session.heard = true;
     const now = this.ports.clock.nowMs();
     if (!session.inbound.take(now)) {
       if (now - session.lastViolationMs > this.options.inbound.violationWindowMs) session.violations = 0;
@@ -619,18 +619,29 @@ export class Gateway {
     session.heartbeatTimer = this.ports.clock.setTimer(delayMs, () => this.heartbeat(session));
   }
 
-  /** Pings, then checks for the pong after heartbeatTimeoutMs; any inbound message counts as a pong. */
+  /**
+   * Every heartbeatMs: a session that sent anything since the last check is alive and is not pinged (our
+   * client pings every heartbeatMs, so it costs one round trip per interval, not two). A silent one is
+   * pinged and has heartbeatTimeoutMs to answer with a pong or any message. A dead peer is therefore
+   * found between heartbeatMs + heartbeatTimeoutMs and 2 × heartbeatMs + heartbeatTimeoutMs after the
+   * last thing it sent.
+   */
   private heartbeat(session: Session): void {
     if (session.state !== 'open') return;
-    session.awaitingPong = true;
+    if (session.heard) {
+      session.heard = false;
+      this.armHeartbeat(session, this.options.heartbeatMs);
+      return;
+    }
     session.conn.ping();
     session.heartbeatTimer = this.ports.clock.setTimer(this.options.heartbeatTimeoutMs, () => {
       if (session.state !== 'open') return;
-      if (session.awaitingPong) {
+      if (!session.heard) {
         this.ports.telemetry.log('debug', 'heartbeat overdue; terminating', { session: session.id });
         session.conn.terminate();
         return;
       }
+      session.heard = false;
       this.armHeartbeat(session, Math.max(0, this.options.heartbeatMs - this.options.heartbeatTimeoutMs));
     });
   }

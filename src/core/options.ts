@@ -58,8 +58,9 @@ export interface LoadBrakeOptions {
 }
 
 export interface GatewayOptions {
+  /** Liveness check interval: a session silent for a whole interval is pinged. */
   readonly heartbeatMs: number;
-  /** A pong not seen this long after a ping ends the connection. */
+  /** A pong (or any message) not seen this long after a ping ends the connection. */
   readonly heartbeatTimeoutMs: number;
   readonly channelsPerRequestMax: number;
   readonly subscriptionsMax: number;

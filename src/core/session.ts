@@ -43,7 +43,8 @@ export class Session {
   overBoundTimer: Timer | null = null;
   violations = 0;
   lastViolationMs = 0;
-  awaitingPong = false;
+  /** Anything (a message or a pong) arrived since the last heartbeat check. */
+  heard = false;
   heartbeatTimer: Timer | null = null;
 
   constructor(

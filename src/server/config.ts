@@ -44,8 +44,8 @@ export const configSpec = {
     apiKey: secretText(16, 1_024, 'When set, POST /publish needs "Authorization: Bearer KEY" or "X-API-Key: KEY".'),
   },
   gateway: {
-    heartbeatMs: int(d.heartbeatMs, 100, 3_600_000, 'Ping interval.'),
-    heartbeatTimeoutMs: int(d.heartbeatTimeoutMs, 100, 3_600_000, 'Close a connection whose pong is this late.'),
+    heartbeatMs: int(d.heartbeatMs, 100, 3_600_000, 'Liveness check interval; a connection silent for a whole interval is pinged.'),
+    heartbeatTimeoutMs: int(d.heartbeatTimeoutMs, 100, 3_600_000, 'Close a pinged connection when neither a pong nor any message arrives this long after the ping.'),
     channelsPerRequestMax: int(d.channelsPerRequestMax, 1, 10_000, 'Channels in one subscribe/unsubscribe.'),
     subscriptionsMax: int(d.subscriptionsMax, 1, 1_000_000, 'Subscriptions per connection.'),
     replayEventsMax: int(d.replayEventsMax, 1, 1_000_000, 'Events one replay or resume may return.'),

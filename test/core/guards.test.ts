@@ -164,6 +164,26 @@ describe('heartbeats', () => {
     expect(dead.conn.pings).toBe(1);
     expect(dead.conn.terminated).toBe(true);
   });
+
+  it('does not ping a client that keeps talking, and pings it once it falls silent', () => {
+    const h = harness({ heartbeatMs: 1_000, heartbeatTimeoutMs: 300 });
+    const chatty = h.connect();
+    for (let t = 0; t < 5; t++) {
+      h.clock.advance(500);
+      chatty.send({ type: 'ping', id: t + 1 });
+      h.clock.advance(500);
+    }
+    expect(chatty.conn.pings).toBe(0);
+    // Last message at 4,500 ms: the check at 5,000 ms still counts it; 6,000 pings; 6,300 gives up.
+    h.clock.advance(999);
+    expect(chatty.conn.pings).toBe(0);
+    h.clock.advance(1);
+    expect(chatty.conn.pings).toBe(1);
+    h.clock.advance(299);
+    expect(chatty.conn.terminated).toBe(false);
+    h.clock.advance(1);
+    expect(chatty.conn.terminated).toBe(true);
+  });
 });
 
 describe('drain (I9)', () => {
