@@ -15,7 +15,10 @@ const decoder = new TextDecoder();
  * to N simulated clients would otherwise allocate N copies of the same string.
  */
 const texts = new WeakMap<Frame, string>();
+/** Below this size decoding again is cheaper than a WeakMap entry (control frames: pongs, replies). */
+const CACHE_FROM_BYTES = 256;
 function textOf(f: Frame): string {
+  if (f.bytes.byteLength < CACHE_FROM_BYTES) return decoder.decode(f.bytes);
   let t = texts.get(f);
   if (t === undefined) {
     t = decoder.decode(f.bytes);

@@ -4,7 +4,13 @@ import type { Clock, Labels, LogLevel, Telemetry } from '../src/core/ports.js';
 
 function key(name: string, labels?: Labels): string {
   if (labels === undefined) return name;
-  const parts = Object.keys(labels)
+  const names = Object.keys(labels);
+  // One label, the common case (counted per message): no sort, no intermediate arrays.
+  if (names.length === 1) {
+    const k = names[0] as string;
+    return `${name}{${k}=${String(labels[k])}}`;
+  }
+  const parts = names
     .sort()
     .map((k) => `${k}=${String(labels[k])}`);
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;

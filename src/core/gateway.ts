@@ -9,7 +9,7 @@ import { History, type EventRecord } from './history.js';
 import { M } from './metrics.js';
 import type { ChannelClass, GatewayOptions, Priority } from './options.js';
 import { priorityRank } from './outbound-queue.js';
-import type { Broker, BrokerEvent, BrokerStatus, Clock, Connection, Frame, Random, Telemetry } from './ports.js';
+import type { Broker, BrokerEvent, BrokerStatus, Clock, Connection, Frame, Labels, Random, Telemetry } from './ports.js';
 import {
   channelNameProblem,
   closeReasonWithRetry,
@@ -17,6 +17,7 @@ import {
   isPattern,
   subjectMatches,
   type ChannelState,
+  type ClientMessage,
   type ErrorCode,
   type Position,
   type RecoveryFailure,
@@ -67,6 +68,14 @@ interface Resolution {
   readonly through: number;
 }
 
+/** Label sets of the inbound-message counter, built once rather than per message. */
+const INBOUND_LABELS: Readonly<Record<ClientMessage['type'], Labels>> = {
+  subscribe: { type: 'subscribe' },
+  unsubscribe: { type: 'unsubscribe' },
+  replay: { type: 'replay' },
+  ping: { type: 'ping' },
+};
+
 export class Gateway {
   readonly admission: AdmissionControl;
   private readonly history: History;
@@ -76,6 +85,8 @@ export class Gateway {
   private dirty: Session[] = [];
   private flushing: Session[] = [];
   private flushScheduled = false;
+  /** One closure for every deferred flush (one per turn with output), not one per turn. */
+  private readonly flushDeferred = (): void => this.flush();
   private brokerStatus: BrokerStatus = 'connecting';
   private epoch: string;
   private sessionCounter = 0;
@@ -248,7 +259,7 @@ export class Gateway {
       return;
     }
     const message = decoded.message;
-    this.ports.telemetry.count(M.inboundMessages, { type: message.type });
+    this.ports.telemetry.count(M.inboundMessages, INBOUND_LABELS[message.type]);
     switch (message.type) {
       case 'subscribe':
         return this.subscribe(session, message);
@@ -561,7 +572,7 @@ export class Gateway {
     this.dirty.push(session);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    this.ports.clock.defer(() => this.flush());
+    this.ports.clock.defer(this.flushDeferred);
   }
 
   private flush(): void {
