@@ -8,8 +8,7 @@
 // EADDRNOTAVAIL starts when open + closes/s × 60 s reaches spaces × range (KERNEL.md behaviour 4 and the
 // calibration note). Each of the story's knobs is a variant; since the story's own inputs leave the ports
 // far from full, the knobs are also shown against a what-if in which users close and reconnect (churn).
-// (An earlier TCP-level version of this scenario, with the R − 60·c tests now in loadgen-ports.test.ts,
-// used sim/robots/tcp-users.ts; this one runs the story's Go server and our gateway behind the same load.)
+// It runs the story's Go server and our gateway behind the same load (sim/robots/load-robots.ts).
 // Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
