@@ -6,6 +6,7 @@
 // goes to stdout and depends only on scenario, inputs and seed; the wall time goes to stderr.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFdLimit, readMemoryLimit } from '../src/server/resources.js';
 import { runGuarded } from './engine/determinism-guard.js';
 import { exploreMain, wantsExplore } from './explore/cli.js';
@@ -56,63 +57,42 @@ interface Args {
   profile?: 'host';
 }
 
+const OPTIONS = {
+  scenario: { type: 'string' },
+  seed: { type: 'string', default: '1' },
+  set: { type: 'string', multiple: true, default: [] as string[] },
+  gateway: { type: 'string' },
+  variant: { type: 'string', default: 'all' },
+  json: { type: 'boolean', default: false },
+  html: { type: 'string' },
+  inputs: { type: 'boolean', default: false },
+  list: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  profile: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+/** `--html` alone means "HTML on stdout"; parseArgs has no optional values, so it becomes `--html=-`. */
+const TO_STDOUT = '-';
+
 function parse(argv: readonly string[]): Args {
-  const a: Args = { seed: '1', sets: [], variant: 'all', format: 'text', inputs: false, list: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case '--scenario':
-        a.scenario = value();
-        break;
-      case '--seed':
-        a.seed = value();
-        break;
-      case '--set':
-        a.sets.push(value());
-        break;
-      case '--gateway': {
-        const g = value();
-        if (g !== 'story' && g !== 'ours' && g !== 'both') throw new Error('--gateway story|ours|both');
-        a.gateway = g;
-        break;
-      }
-      case '--variant':
-        a.variant = value();
-        break;
-      case '--json':
-        a.format = 'json';
-        break;
-      case '--html': {
-        const next = argv[i + 1];
-        if (next !== undefined && !next.startsWith('--')) a.htmlFile = value();
-        else a.format = 'html';
-        break;
-      }
-      case '--inputs':
-        a.inputs = true;
-        break;
-      case '--list':
-        a.list = true;
-        break;
-      case '--help':
-      case '-h':
-        a.help = true;
-        break;
-      case '--profile': {
-        const p = value();
-        if (p !== 'host') throw new Error('--profile host (the only profile: this machine\'s limits)');
-        a.profile = p;
-        break;
-      }
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
+  const normalised = argv.map((arg, i) => (arg === '--html' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? `--html=${TO_STDOUT}` : arg));
+  const { values: v } = parseArgs({ args: normalised, options: OPTIONS, strict: true, allowPositionals: false });
+  const gateway = v.gateway;
+  if (gateway !== undefined && gateway !== 'story' && gateway !== 'ours' && gateway !== 'both') throw new Error('--gateway story|ours|both');
+  if (v.profile !== undefined && v.profile !== 'host') throw new Error("--profile host (the only profile: this machine's limits)");
+  const a: Args = {
+    seed: v.seed,
+    sets: v.set,
+    variant: v.variant,
+    format: v.json ? 'json' : v.html === TO_STDOUT ? 'html' : 'text',
+    inputs: v.inputs,
+    list: v.list,
+    help: v.help,
+  };
+  if (v.scenario !== undefined) a.scenario = v.scenario;
+  if (gateway !== undefined) a.gateway = gateway;
+  if (v.html !== undefined && v.html !== TO_STDOUT) a.htmlFile = v.html;
+  if (v.profile !== undefined) a.profile = 'host';
   return a;
 }
 

@@ -5,6 +5,7 @@
 // byte-stable; wall time goes to stderr). At the first violation it minimises the fault schedule, prints
 // the seed, the invariant, the schedule one fault per line and the replay commands, and exits 1.
 // Replay: one run of SEED — its own generated schedule, or the given one — with the same output.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runGuarded } from '../engine/determinism-guard.js';
 import { BUGS, type BugName, isBug } from './bugs.js';
 import { formatViolation } from './checks.js';
@@ -37,58 +38,36 @@ export function wantsExplore(argv: readonly string[]): boolean {
   return argv.includes('--explore') || argv.includes('--replay');
 }
 
+const OPTIONS = {
+  explore: { type: 'boolean', default: false },
+  replay: { type: 'string' },
+  seed: { type: 'string' },
+  runs: { type: 'string', default: '10' },
+  bug: { type: 'string' },
+  reruns: { type: 'string', default: '40' },
+  schedule: { type: 'string' },
+  kinds: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
 function parse(argv: readonly string[]): ExploreArgs {
-  const a: ExploreArgs = { mode: 'explore', seed: '1', runs: 10, bug: null, schedule: null, kinds: [...FAULT_KINDS], reruns: 40 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case '--explore':
-        a.mode = 'explore';
-        break;
-      case '--replay':
-        a.mode = 'replay';
-        a.seed = value();
-        break;
-      case '--seed':
-        a.seed = value();
-        break;
-      case '--runs': {
-        const n = Number(value());
-        if (!(Number.isInteger(n) && n >= 1)) throw new Error('--runs expects a positive integer');
-        a.runs = n;
-        break;
-      }
-      case '--bug': {
-        const b = value();
-        if (!isBug(b)) throw new Error(`--bug must be one of: ${BUGS.join(', ')}`);
-        a.bug = b;
-        break;
-      }
-      case '--reruns': {
-        const n = Number(value());
-        if (!(Number.isInteger(n) && n >= 0)) throw new Error('--reruns expects a non-negative integer');
-        a.reruns = n;
-        break;
-      }
-      case '--schedule':
-        a.schedule = value();
-        break;
-      case '--kinds': {
-        const ks = value().split(',').filter((k) => k !== '');
-        for (const k of ks) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
-        a.kinds = ks as FaultKind[];
-        break;
-      }
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
-  return a;
+  const { values: v } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+  const runs = Number(v.runs);
+  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error('--runs expects a positive integer');
+  const reruns = Number(v.reruns);
+  if (!(Number.isInteger(reruns) && reruns >= 0)) throw new Error('--reruns expects a non-negative integer');
+  if (v.bug !== undefined && !isBug(v.bug)) throw new Error(`--bug must be one of: ${BUGS.join(', ')}`);
+  const kinds = v.kinds === undefined ? [...FAULT_KINDS] : v.kinds.split(',').filter((k) => k !== '');
+  for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
+  return {
+    mode: v.replay === undefined ? 'explore' : 'replay',
+    // --replay SEED names the seed; --seed is the explorer's first seed.
+    seed: v.replay ?? v.seed ?? '1',
+    runs,
+    bug: (v.bug as BugName | undefined) ?? null,
+    schedule: v.schedule ?? null,
+    kinds: kinds as FaultKind[],
+    reruns,
+  };
 }
 
 function runLine(label: string, r: ExploreRun): string {
