@@ -11,7 +11,7 @@ import { System, realCore } from './model/system.js';
 import { runs } from './support/runs.js';
 
 describe('heartbeats', () => {
-  it('ping every interval; a connection silent for a whole timeout is terminated, any message counts as alive', () => {
+  it('a silent connection is pinged every interval and terminated after a whole timeout; any message counts as alive', () => {
     fc.assert(
       fc.property(fc.constantFrom(1_000, 5_000), fc.constantFrom(200, 900), fc.array(fc.constantFrom('pong', 'message', 'silent'), { maxLength: 8 }), (heartbeatMs, timeoutMs, answers) => {
         const sys = new System(realCore, { options: { heartbeatMs, heartbeatTimeoutMs: timeoutMs } });
