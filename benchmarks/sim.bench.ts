@@ -154,7 +154,7 @@ export const bench: BenchModule = {
       extra: { scheduler: sched, timings, best: [...best.values()], summary: [...best.values()].map(fmt) },
       notes: [
         'wall and CPU per round; CPU < wall means the process waited for a core (shared host, see load)',
-        'mac-4500 "both" = 4 story runs + our gateway\'s runs with real-client robots; the latter dominate (per-IP handshake limit → 429 retry storm from one load box)',
+        'mac-4500 "both" = 4 story runs + our gateway\'s runs with real-client robots; the latter dominate (one load box meets our per-IP handshake limit and our capacity: every 429 or 503 is a full handshake, request, answer and close)',
       ],
       durationMs: Math.round(performance.now() - started),
     };
