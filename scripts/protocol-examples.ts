@@ -8,6 +8,7 @@ import { MemoryBroker } from '../src/adapters/broker-memory.js';
 import { Gateway } from '../src/core/gateway.js';
 import { gatewayOptions } from '../src/core/options.js';
 import type { Broker, HistoryRequest, HistoryResult } from '../src/core/ports.js';
+import type { Session } from '../src/core/session.js';
 
 const dec = new TextDecoder();
 function out(conn: FakeConnection): string[] {
@@ -26,6 +27,16 @@ function send(c: { send(m: unknown): void; conn: FakeConnection }, m: unknown): 
   console.log(`→ ${JSON.stringify(m)}`);
   c.send(m);
   show(out(c.conn));
+}
+/** One admitted session on a gateway built by hand (custom broker), its welcome already read. */
+function openSession(gateway: Gateway, clock: ManualClock): { conn: FakeConnection; session: Session } {
+  const a = gateway.admit({ ip: '1.2.3.4', userId: null });
+  if (!a.ok) throw new Error('refused');
+  const conn = new FakeConnection();
+  const session = gateway.open(conn, a.ticket);
+  clock.settle();
+  conn.clear();
+  return { conn, session };
 }
 function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: string): void {
   console.log(`→ ${t}`);
@@ -160,12 +171,7 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
   };
   const gateway = new Gateway({ clock, random, broker, telemetry: new RecordingTelemetry() }, gatewayOptions());
   gateway.start();
-  const a = gateway.admit({ ip: '1.2.3.4', userId: null });
-  if (!a.ok) throw new Error('refused');
-  const conn = new FakeConnection();
-  const session = gateway.open(conn, a.ticket);
-  clock.settle();
-  conn.clear();
+  const { conn, session } = openSession(gateway, clock);
   const m = { type: 'subscribe', id: 1, channels: ['odin.token.*.trade'], since: { 'odin.token.*.trade': { epoch: inner.epoch(), offset: 0 } } };
   console.log(`→ ${JSON.stringify(m)}`);
   gateway.onMessage(session, JSON.stringify(m));
@@ -201,12 +207,7 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
   const gateway = new Gateway({ clock, random, broker, telemetry: new RecordingTelemetry() }, gatewayOptions({ replayEventsMax: 3 }));
   gateway.start();
   inner.publish('odin.token.ABC.trade', '{"n":0}', () => undefined);
-  const a = gateway.admit({ ip: '1.2.3.4', userId: null });
-  if (!a.ok) throw new Error('refused');
-  const conn = new FakeConnection();
-  const session = gateway.open(conn, a.ticket);
-  clock.settle();
-  conn.clear();
+  const { conn, session } = openSession(gateway, clock);
   const m = { type: 'subscribe', id: 1, channels: ['odin.token.*.trade'], since: { 'odin.token.*.trade': { epoch: inner.epoch(), offset: 0 } } };
   console.log(`→ ${JSON.stringify(m)}`);
   gateway.onMessage(session, JSON.stringify(m));
