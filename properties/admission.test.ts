@@ -20,11 +20,12 @@ describe('admission (I7)', () => {
       perConnectionBytes: fc.integer({ min: 100, max: 300 }),
       fdLimit: fc.option(fc.integer({ min: 0, max: 16 })),
       fdReserve: fc.integer({ min: 0, max: 4 }),
+      retainedBytes: fc.integer({ min: 0, max: 400 }),
     });
     fc.assert(
       fc.property(input, (i) => {
         const c = computeCapacity(i);
-        const memory = i.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((i.memoryBudgetBytes - i.baselineBytes) / i.perConnectionBytes));
+        const memory = i.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((i.memoryBudgetBytes - i.baselineBytes - i.retainedBytes) / i.perConnectionBytes));
         const descriptors = i.fdLimit === null ? null : Math.max(0, i.fdLimit - i.fdReserve);
         expect(c.terms).toEqual({ config: i.configuredMax, memory, descriptors });
         const terms = [i.configuredMax, memory, descriptors].filter((t): t is number => t !== null);

@@ -254,6 +254,7 @@ export function admissionProperty(variant: Variant): fc.IPropertyWithHooks<[Limi
       configuredMax: limits.configuredMax,
       memoryBudgetBytes: limits.memory?.budget ?? null,
       baselineBytes: limits.memory?.baseline ?? 0,
+      retainedBytes: 0,
       perConnectionBytes: limits.memory?.per ?? 1,
       fdLimit: limits.fd?.limit ?? null,
       fdReserve: limits.fd?.reserve ?? 0,

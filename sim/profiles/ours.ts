@@ -4,7 +4,8 @@
 import { Gateway } from '../../src/core/gateway.js';
 import type { Broker } from '../../src/core/ports.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
-import type { MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
+import { defaultRetention, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
+import { retainedBytesDefault } from '../../src/core/memory-budget.js';
 import { SimBroker } from '../broker-sim.js';
 import { SimClock, SimRandom } from '../engine/clock-sim.js';
 import type { SimProcess } from '../kernel/process.js';
@@ -46,17 +47,20 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
   const world = proc.world;
   const clock = new SimClock(world.sched);
   const brokerRandom = new SimRandom(world.rng.fork(`broker:${proc.name}`));
-  const broker =
-    spec.brokerRetention === undefined
-      ? new SimBroker(world.sched, clock, brokerRandom)
-      : new SimBroker(world.sched, clock, brokerRandom, 0.5, spec.brokerRetention);
+  // The memory plan as the server makes it (src/server/server.ts memoryPlanOf): history stores first.
+  const memoryBudgetBytes = Math.floor(proc.mem.limitBytes * (spec.memoryBudgetRatio ?? OUR_MEMORY_BUDGET_RATIO));
+  const retention = spec.brokerRetention ?? { ...defaultRetention, bytesMax: retainedBytesDefault(memoryBudgetBytes) };
+  const broker = new SimBroker(world.sched, clock, brokerRandom, 0.5, retention);
   const telemetry = new SimTelemetry(clock);
-  const options = gatewayOptions(spec.options ?? {});
+  const historyBytesMax = spec.options?.history?.totalBytesMax ?? retainedBytesDefault(memoryBudgetBytes);
+  const brokerBytesMax = spec.broker !== undefined ? 0 : retention.bytesMax;
+  const options = gatewayOptions({ ...spec.options, history: { ...spec.options?.history, totalBytesMax: historyBytesMax } });
   const source: Broker = spec.broker ?? broker;
   const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker: source, telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
-    memoryBudgetBytes: Math.floor(proc.mem.limitBytes * (spec.memoryBudgetRatio ?? OUR_MEMORY_BUDGET_RATIO)),
+    memoryBudgetBytes,
     baselineBytes: spec.baselineBytes,
+    retainedBytes: historyBytesMax + brokerBytesMax,
     perConnectionBytes: spec.perConnectionBytes ?? OUR_PER_CONNECTION_BYTES,
     fdLimit: proc.fds.softLimit,
     fdReserve: spec.fdReserve ?? OUR_FD_RESERVE,

@@ -7,8 +7,10 @@ export interface CapacityInput {
   readonly configuredMax: number;
   /** The cgroup memory limit (or configured budget); null when unlimited. */
   readonly memoryBudgetBytes: number | null;
-  /** Memory the process needs with no connections (runtime, code, history rings). */
+  /** Memory the process needs with no connections and no history (runtime, code), measured at start. */
   readonly baselineBytes: number;
+  /** Memory history may fill: the rings' and the embedded broker's byte bounds (src/core/memory-budget.ts). */
+  readonly retainedBytes: number;
   /** The gateway's own per-connection accounting (docs/operations.md gives the formula). */
   readonly perConnectionBytes: number;
   /** RLIMIT_NOFILE soft limit; null when unknown. */
@@ -25,10 +27,13 @@ export interface Capacity {
   readonly terms: { readonly config: number; readonly memory: number | null; readonly descriptors: number | null };
 }
 
-/** capacity = min(configured max, (memory budget − baseline) / per-connection cost, fd limit − reserve). */
+/**
+ * capacity = min(configured max, (memory budget − baseline − retained history) / per-connection cost,
+ * fd limit − reserve).
+ */
 export function computeCapacity(input: CapacityInput): Capacity {
-  const memory =
-    input.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((input.memoryBudgetBytes - input.baselineBytes) / input.perConnectionBytes));
+  const free = input.memoryBudgetBytes === null ? null : input.memoryBudgetBytes - input.baselineBytes - input.retainedBytes;
+  const memory = free === null ? null : Math.max(0, Math.floor(free / input.perConnectionBytes));
   const descriptors = input.fdLimit === null ? null : Math.max(0, input.fdLimit - input.fdReserve);
   const terms = { config: input.configuredMax, memory, descriptors };
   // A resource term that ties with the configured one is the more useful answer to "what binds?".

@@ -14,6 +14,11 @@
 // which the gateway reads entire), so a jump from 7 to 12 means 8–11 never arrived: every ring, and the
 // coverage of channels without one, stops claiming anything at or before 11. A `prev` beyond a ring's
 // last offset says the same for one channel.
+//
+// Memory: each ring is bounded per channel, and all rings together by `totalBytesMax`, counted as what
+// they really hold (frame bytes plus the measured cost of a record and of a ring). Past that bound the
+// oldest record of the whole history goes first, whatever its channel; that is an eviction like any
+// other, so a resume that needed it is answered from the broker or with recovered:false, never partially.
 import { assert } from './assert.js';
 import type { BrokerEvent, Frame } from './ports.js';
 
@@ -30,6 +35,20 @@ export interface HistoryLimits {
   readonly eventsMax: number;
   readonly bytesMax: number;
   readonly ageMs: number;
+  /** Bytes all rings together may hold (see recordBytes and RING_BYTES). */
+  readonly totalBytesMax: number;
+}
+
+/**
+ * What one record costs beyond its frame bytes — the record, its Uint8Array and ArrayBuffer, two array
+ * slots — and one ring with its array and map entry: ~355 B and ~270 B measured on Node 20 by
+ * `npm run bench -- retained-memory` (heap and external memory over 200,000 items), rounded up.
+ */
+export const RECORD_OVERHEAD_BYTES = 384;
+export const RING_BYTES = 288;
+
+export function recordBytes(record: EventRecord): number {
+  return record.frame.bytes.byteLength + RECORD_OVERHEAD_BYTES;
 }
 
 class ChannelRing {
@@ -108,6 +127,8 @@ export class History {
   private forgottenThrough = 0;
   /** Offset of the newest event seen on the stream. */
   streamOffset = 0;
+  /** Bytes held by every ring, counted as recordBytes and RING_BYTES (bounded by totalBytesMax). */
+  bytes = 0;
 
   constructor(private readonly limits: HistoryLimits) {}
 
@@ -118,12 +139,21 @@ export class History {
     this.streamOffset = event.offset;
     const record: EventRecord = { channel: event.channel, offset: event.offset, prev: event.prev, frame, atMs: nowMs, evicted: false };
     let ring = this.rings.get(event.channel);
-    if (ring === undefined) this.rings.set(event.channel, (ring = new ChannelRing(event)));
+    if (ring === undefined) {
+      this.rings.set(event.channel, (ring = new ChannelRing(event)));
+      this.bytes += RING_BYTES;
+    }
     ring.append(record);
+    this.bytes += recordBytes(record);
     this.byAge.push(record);
-    while (ring.size > this.limits.eventsMax || (ring.bytes > this.limits.bytesMax && ring.size > 1)) ring.evictOldest();
+    while (ring.size > this.limits.eventsMax || (ring.bytes > this.limits.bytesMax && ring.size > 1)) this.evict(ring);
     this.expire(nowMs);
     return record;
+  }
+
+  private evict(ring: ChannelRing): void {
+    this.bytes -= recordBytes(ring.oldest()!);
+    ring.evictOldest();
   }
 
   /** Offsets up to `through` that the feed skipped are gone: no ring may claim to cover them. */
@@ -132,20 +162,24 @@ export class History {
     for (const ring of this.rings.values()) ring.evictedThrough = Math.max(ring.evictedThrough, through);
   }
 
-  /** Drops records older than the age bound, and rings left empty by that. */
+  /**
+   * Drops records older than the age bound, then the oldest records while all rings together hold more
+   * than totalBytesMax, and rings left empty by either.
+   */
   expire(nowMs: number): void {
     const cutoffMs = nowMs - this.limits.ageMs;
     while (this.byAgeHead < this.byAge.length) {
       const record = this.byAge[this.byAgeHead]!;
-      if (record.atMs > cutoffMs) break;
+      if (record.atMs > cutoffMs && this.bytes <= this.limits.totalBytesMax) break;
       this.byAgeHead++;
       if (record.evicted) continue;
       const ring = this.rings.get(record.channel)!;
       assert(ring.oldest() === record, 'age eviction out of ring order');
-      ring.evictOldest();
+      this.evict(ring);
       if (ring.size === 0) {
         this.forgottenThrough = Math.max(this.forgottenThrough, ring.lastOffset);
         this.rings.delete(record.channel);
+        this.bytes -= RING_BYTES;
       }
     }
     if (this.byAgeHead > 1024 && this.byAgeHead * 2 > this.byAge.length) {
@@ -182,6 +216,7 @@ export class History {
     this.coverageFrom = null;
     this.forgottenThrough = 0;
     this.streamOffset = 0;
+    this.bytes = 0;
   }
 
   get channelCount(): number {

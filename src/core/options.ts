@@ -16,6 +16,8 @@ export interface HistoryOptions {
   readonly eventsMax: number;
   readonly bytesMax: number;
   readonly ageMs: number;
+  /** Bytes all rings together may hold, per-record costs included (src/core/history.ts). */
+  readonly totalBytesMax: number;
 }
 
 export interface OutboundOptions {
@@ -86,7 +88,7 @@ export const defaultGatewayOptions: GatewayOptions = {
   subscriptionsMax: 1_000,
   replayEventsMax: 1_000,
   messageBytesMax: 64 * 1024,
-  history: { eventsMax: 100, bytesMax: 1024 * 1024, ageMs: 30_000 },
+  history: { eventsMax: 100, bytesMax: 1024 * 1024, ageMs: 30_000, totalBytesMax: 64 * 1024 * 1024 },
   outbound: {
     queueBytesMax: 1024 * 1024,
     socketHighWaterBytes: 64 * 1024,

@@ -63,6 +63,7 @@ export const configSpec = {
     eventsMax: int(d.history.eventsMax, 0, 1_000_000, 'Events kept per channel.'),
     bytesMax: int(d.history.bytesMax, 0, 1 * GiB, 'Bytes kept per channel.'),
     ageMs: int(d.history.ageMs, 0, 86_400_000, 'Age after which events leave the ring.'),
+    totalBytesMax: nullableInt(null, 64 * KiB, 64 * GiB, 'Bytes all rings together may hold; auto: a sixteenth of the memory budget (4 MiB..256 MiB), 64 MiB without a limit.'),
   },
   outbound: {
     queueBytesMax: int(d.outbound.queueBytesMax, 16 * KiB, 1 * GiB, 'Bytes one session may hold queued plus buffered.'),
@@ -93,7 +94,7 @@ export const configSpec = {
   broker: {
     // The embedded broker's stream retention: how far back a resume beyond the per-channel rings can reach.
     eventsMax: int(defaultRetention.eventsMax, 1, 100_000_000, 'Events the embedded broker retains over all channels.'),
-    bytesMax: int(defaultRetention.bytesMax, 1 * KiB, 64 * GiB, 'Bytes the embedded broker retains.'),
+    bytesMax: nullableInt(null, 64 * KiB, 64 * GiB, 'Bytes the embedded broker retains, per-event costs included; auto as history.totalBytesMax.'),
     ageMs: int(defaultRetention.ageMs, 1_000, 7 * 86_400_000, 'Age after which the embedded broker forgets an event.'),
   },
   resources: {
@@ -350,8 +351,11 @@ export function redactedConfig(config: Config): Record<string, Record<string, un
   return out;
 }
 
-/** The core's options from the validated config. Written out in full so tsc flags any drift. */
-export function toGatewayOptions(config: Config): GatewayOptions {
+/**
+ * The core's options from the validated config and the resolved history byte bound (auto resolves against
+ * the memory budget, src/server/server.ts). Written out in full so tsc flags any drift.
+ */
+export function toGatewayOptions(config: Config, historyTotalBytesMax: number): GatewayOptions {
   const g = config.gateway;
   return {
     heartbeatMs: g.heartbeatMs,
@@ -360,7 +364,7 @@ export function toGatewayOptions(config: Config): GatewayOptions {
     subscriptionsMax: g.subscriptionsMax,
     replayEventsMax: g.replayEventsMax,
     messageBytesMax: g.messageBytesMax,
-    history: { ...config.history },
+    history: { ...config.history, totalBytesMax: historyTotalBytesMax },
     outbound: { ...config.outbound },
     admission: { ...config.admission },
     inbound: { ...config.inbound },

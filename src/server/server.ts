@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { totalmem } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { computeCapacity, type Capacity, type CapacityInput } from '../core/admission.js';
+import { retainedBytesDefault } from '../core/memory-budget.js';
 import { Gateway } from '../core/gateway.js';
 import { metrics as metricCatalog } from '../core/metrics.js';
 import type { Broker } from '../core/ports.js';
@@ -46,14 +47,33 @@ export class ListenError extends Error {
 /** Beyond the gateway's own drain deadline: time to close the listener and flush logs. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
-/** The capacity inputs of DESIGN §5, config overrides first, then what the machine says. */
-export function capacityInputOf(config: Config, detected: DetectedResources, rssBytes: number): CapacityInput {
+/** What memory is for: the budget, and the byte bounds of the history stores (src/core/memory-budget.ts). */
+export interface MemoryPlan {
+  /** memory limit × resources.memoryBudgetRatio; null when no limit is known. */
+  readonly budgetBytes: number | null;
+  readonly historyBytesMax: number;
+  /** The embedded broker's log; 0 when the broker lives elsewhere (its memory is not ours). */
+  readonly brokerBytesMax: number;
+}
+
+export function memoryPlanOf(config: Config, detected: DetectedResources, embeddedBroker = true): MemoryPlan {
+  const memoryBytes = config.resources.memoryBytes ?? detected.memory.bytes;
+  const budgetBytes = memoryBytes === null ? null : Math.floor(memoryBytes * config.resources.memoryBudgetRatio);
+  return {
+    budgetBytes,
+    historyBytesMax: config.history.totalBytesMax ?? retainedBytesDefault(budgetBytes),
+    brokerBytesMax: embeddedBroker ? (config.broker.bytesMax ?? retainedBytesDefault(budgetBytes)) : 0,
+  };
+}
+
+/** The capacity inputs (docs/operations.md, "Capacity"), config overrides first, then what the machine says. */
+export function capacityInputOf(config: Config, detected: DetectedResources, rssBytes: number, plan = memoryPlanOf(config, detected)): CapacityInput {
   const r = config.resources;
-  const memoryBytes = r.memoryBytes ?? detected.memory.bytes;
   return {
     configuredMax: config.admission.connectionsMax,
-    memoryBudgetBytes: memoryBytes === null ? null : Math.floor(memoryBytes * r.memoryBudgetRatio),
+    memoryBudgetBytes: plan.budgetBytes,
     baselineBytes: r.baselineBytes ?? rssBytes,
+    retainedBytes: plan.historyBytesMax + plan.brokerBytesMax,
     perConnectionBytes: r.perConnectionBytes,
     fdLimit: r.fdLimit ?? detected.fd.soft,
     fdReserve: r.fdReserve,
@@ -69,20 +89,21 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const telemetry = new PromTelemetry({ catalog: metricCatalog, logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}) });
   const clock = new SystemClock();
   const random = new SystemRandom();
-  const options = toGatewayOptions(config);
-
   const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
-  const capacityInput = capacityInputOf(config, detected, process.memoryUsage().rss);
+  const plan = memoryPlanOf(config, detected, deps.broker === undefined);
+  const options = toGatewayOptions(config, plan.historyBytesMax);
+  const capacityInput = capacityInputOf(config, detected, process.memoryUsage().rss, plan);
   const capacity = computeCapacity(capacityInput);
   telemetry.log('info', `max connections ${capacity.connectionsMax} (bound by ${capacity.boundBy})`, {
     terms: capacity.terms,
     memory: { limitBytes: config.resources.memoryBytes ?? detected.memory.bytes, source: config.resources.memoryBytes === null ? detected.memory.source : 'config resources.memoryBytes' },
     fd: { soft: config.resources.fdLimit ?? detected.fd.soft, source: config.resources.fdLimit === null ? detected.fd.source : 'config resources.fdLimit' },
     baselineBytes: capacityInput.baselineBytes,
+    retainedBytes: { history: plan.historyBytesMax, broker: plan.brokerBytesMax },
     perConnectionBytes: capacityInput.perConnectionBytes,
   });
 
-  const broker = deps.broker ?? new MemoryBroker(clock, random, { ...config.broker });
+  const broker = deps.broker ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
   const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
   gateway.start();
 

@@ -296,7 +296,7 @@ describe('admission (I7)', () => {
 
   it('derives capacity from the smallest of config, memory and descriptors, and names the binding term', () => {
     const MiB = 1024 * 1024;
-    const base = { configuredMax: 100_000, baselineBytes: 128 * MiB, perConnectionBytes: 180 * KB, fdReserve: 64 };
+    const base = { configuredMax: 100_000, baselineBytes: 128 * MiB, retainedBytes: 0, perConnectionBytes: 180 * KB, fdReserve: 64 };
     expect(computeCapacity({ ...base, memoryBudgetBytes: 512 * MiB, fdLimit: 1_048_576 })).toMatchObject({ connectionsMax: Math.floor((384 * MiB) / (180 * KB)), boundBy: 'memory' });
     expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: 1_024 })).toMatchObject({ connectionsMax: 960, boundBy: 'descriptors' });
     expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: null })).toMatchObject({ connectionsMax: 100_000, boundBy: 'config' });
@@ -304,5 +304,8 @@ describe('admission (I7)', () => {
     const one = computeCapacity({ ...base, memoryBudgetBytes: 1128 * MiB, fdLimit: null }).terms.memory!;
     const two = computeCapacity({ ...base, memoryBudgetBytes: 2128 * MiB, fdLimit: null }).terms.memory!;
     expect(two / one).toBeCloseTo(2, 2);
+    // Memory history may fill is not memory for connections.
+    const retained = computeCapacity({ ...base, retainedBytes: 180 * KB * 1000, memoryBudgetBytes: 512 * MiB, fdLimit: null }).terms.memory!;
+    expect(retained).toBe(Math.floor((384 * MiB) / (180 * KB)) - 1000);
   });
 });

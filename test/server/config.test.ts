@@ -22,7 +22,7 @@ describe('precedence', () => {
   it('uses the core defaults when nothing is given', () => {
     const { config } = loadConfig();
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, path: '/ws' });
-    expect(toGatewayOptions(config)).toEqual(defaultGatewayOptions);
+    expect(toGatewayOptions(config, defaultGatewayOptions.history.totalBytesMax)).toEqual(defaultGatewayOptions);
     expect(config.publish.apiKey).toBeNull();
   });
 

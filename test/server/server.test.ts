@@ -2,7 +2,7 @@
 // start-up failure when the port is taken.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
-import { capacityInputOf, ListenError, startServer } from '../../src/server/server.js';
+import { capacityInputOf, ListenError, memoryPlanOf, startServer } from '../../src/server/server.js';
 import { start } from './server-fixture.js';
 
 const detected = {
@@ -17,6 +17,8 @@ describe('capacityInputOf', () => {
       configuredMax: config.admission.connectionsMax,
       memoryBudgetBytes: Math.floor(1024 * 1024 * 1024 * 0.8),
       baselineBytes: 100,
+      // The two history stores (rings, embedded broker) get a sixteenth of the budget each.
+      retainedBytes: 2 * Math.floor((1024 * 1024 * 1024 * 0.8) / 16),
       perConnectionBytes: config.resources.perConnectionBytes,
       fdLimit: 1_024,
       fdReserve: config.resources.fdReserve,
@@ -33,6 +35,22 @@ describe('capacityInputOf', () => {
   });
 });
 
+describe('memoryPlanOf', () => {
+  const MiB = 1024 * 1024;
+  it('gives each history store a sixteenth of the budget (4..256 MiB), 64 MiB without a limit, unless configured', () => {
+    const { config } = loadConfig();
+    const at = (bytes: number | null) => memoryPlanOf(config, { ...detected, memory: { bytes, source: 'fake' } });
+    expect(at(512 * MiB)).toEqual({ budgetBytes: Math.floor(512 * MiB * 0.8), historyBytesMax: Math.floor((512 * MiB * 0.8) / 16), brokerBytesMax: Math.floor((512 * MiB * 0.8) / 16) });
+    expect(at(8 * 1024 * MiB)).toMatchObject({ historyBytesMax: 256 * MiB, brokerBytesMax: 256 * MiB });
+    expect(at(32 * MiB)).toMatchObject({ historyBytesMax: 4 * MiB, brokerBytesMax: 4 * MiB });
+    expect(at(null)).toEqual({ budgetBytes: null, historyBytesMax: 64 * MiB, brokerBytesMax: 64 * MiB });
+    const set = loadConfig({ env: { WS_HISTORY_TOTAL_BYTES_MAX: String(10 * MiB), WS_BROKER_BYTES_MAX: String(20 * MiB) } }).config;
+    expect(memoryPlanOf(set, detected)).toMatchObject({ historyBytesMax: 10 * MiB, brokerBytesMax: 20 * MiB });
+    // A broker elsewhere (NATS) keeps its history in its own memory, not ours.
+    expect(memoryPlanOf(config, detected, false).brokerBytesMax).toBe(0);
+  });
+});
+
 describe('startServer', () => {
   it('logs the capacity and the term that binds it', async () => {
     const server = await start({ 'resources.fdLimit': '1000', 'resources.fdReserve': '100', 'resources.memoryBytes': 'auto' });
@@ -45,7 +63,8 @@ describe('startServer', () => {
     }
     const byMemory = await start({ 'resources.memoryBytes': String(64 * 1024 * 1024), 'resources.baselineBytes': '0', 'resources.perConnectionBytes': String(1024 * 1024), 'resources.memoryBudgetRatio': '1' });
     try {
-      expect(byMemory.logs.map((l) => l.msg)).toContain('max connections 64 (bound by memory)');
+      // 64 MiB budget less 4 MiB for each history store (their floor), 1 MiB per connection.
+      expect(byMemory.logs.map((l) => l.msg)).toContain('max connections 56 (bound by memory)');
     } finally {
       await byMemory.close();
     }

@@ -8,6 +8,17 @@ const withSets = (...sets: string[]) => applySets(d, sets);
 /** The story's accounting, written out independently of the scenario's code. */
 const accounting = (inputs: Inputs) => Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
 
+/**
+ * Our capacity, written out from the rule in docs/operations.md: the budget less the baseline and the two
+ * history stores (a sixteenth of the budget each, 4..256 MiB), per connection.
+ */
+function ourCapacity(inputs: Inputs): number {
+  const budgetBytes = Math.floor(n('container.memoryMiB', inputs) * 1024 * 1024 * n('ours.memoryBudgetRatio', inputs));
+  const store = Math.min(256 * 1024 * 1024, Math.max(4 * 1024 * 1024, Math.floor(budgetBytes / 16)));
+  const free = budgetBytes - n('ours.baselineMiB', inputs) * 1024 * 1024 - 2 * store;
+  return Math.floor(free / (n('ours.perConnectionKiB', inputs) * 1024));
+}
+
 describe('cloudrun-512mb (story: slot semaphore from its own accounting)', () => {
   const base = cloudrun512mb.run(d, '1', 'story', 'as given');
 
@@ -55,9 +66,9 @@ describe('cloudrun-512mb (story: slot semaphore from its own accounting)', () =>
 
 describe('cloudrun-512mb (ours: capacity from our own accounting, prompt 503s)', () => {
   const ours = cloudrun512mb.run(d, '1', 'ours', 'as given');
-  const ourCap = Math.floor((n('container.memoryMiB') * n('ours.memoryBudgetRatio') * 1024 - n('ours.baselineMiB') * 1024) / n('ours.perConnectionKiB'));
+  const ourCap = ourCapacity(d);
 
-  it('admits (limit × ratio − baseline) / perConnection and refuses the rest promptly', () => {
+  it('admits (limit × ratio − baseline − history stores) / perConnection and refuses the rest promptly', () => {
     expect(ours.metrics['capacity']).toBe(ourCap);
     expect(ours.outcomes['connected (at end of run)']).toBe(ourCap);
     expect(ours.metrics['refusals503']).toBe(n('load.connections') - ourCap);

@@ -34,6 +34,7 @@ function build(seed: string, clients: number, gatewayNofile: number, headroomFds
     configuredMax: options.admission.connectionsMax,
     memoryBudgetBytes: null,
     baselineBytes: 0,
+    retainedBytes: 0,
     perConnectionBytes: 1,
     fdLimit: proc.fds.softLimit,
     fdReserve,

@@ -7,6 +7,18 @@ const n = (k: string, inputs: Inputs = d) => inputs[k] as number;
 const ceiling = (inputs: Inputs) => Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
 const failures = (r: { outcomes: Readonly<Record<string, number>> }) => n('load.connections') - (r.outcomes['connected'] ?? 0);
 
+
+/**
+ * Our capacity, written out from the rule in docs/operations.md: the budget less the baseline and the two
+ * history stores (a sixteenth of the budget each, 4..256 MiB), per connection.
+ */
+function ourCapacity(inputs: Inputs): number {
+  const budgetBytes = Math.floor(n('container.memoryMiB', inputs) * 1024 * 1024 * n('ours.memoryBudgetRatio', inputs));
+  const store = Math.min(256 * 1024 * 1024, Math.max(4 * 1024 * 1024, Math.floor(budgetBytes / 16)));
+  const free = budgetBytes - n('ours.baselineMiB', inputs) * 1024 * 1024 - 2 * store;
+  return Math.floor(free / (n('ours.perConnectionKiB', inputs) * 1024));
+}
+
 describe('memory-7gb (story: no admission, GC stretch near the limit)', () => {
   const base = memory7gb.run(d, '1', 'story', 'as given');
 
@@ -55,7 +67,7 @@ describe('memory-7gb (story: no admission, GC stretch near the limit)', () => {
 describe('memory-7gb (ours)', () => {
   it('with its own per-connection cost the ceiling is far above the load: everyone in, no stretch to speak of', () => {
     const r = memory7gb.run(d, '1', 'ours', 'as given');
-    const cap = Math.floor((n('container.memoryMiB') * n('ours.memoryBudgetRatio') * 1024 - n('ours.baselineMiB') * 1024) / n('ours.perConnectionKiB'));
+    const cap = ourCapacity(d);
     expect(r.metrics['capacity']).toBe(cap);
     expect(r.metrics['sessionsAtEnd']).toBe(n('load.connections'));
     expect(r.metrics['timeouts']).toBe(0);
@@ -64,7 +76,7 @@ describe('memory-7gb (ours)', () => {
   it("with the story's 0.7 MB per connection, the overflow gets prompt 503s instead of timeouts", () => {
     const inputs = { ...d, ...memory7gb.variants["ours with the story's 0.7 MB per connection"] };
     const r = memory7gb.run(inputs, '1', 'ours', '0.7 MB');
-    const cap = Math.floor((n('container.memoryMiB') * n('ours.memoryBudgetRatio') * 1024 - n('ours.baselineMiB') * 1024) / n('ours.perConnectionKiB', inputs));
+    const cap = ourCapacity(inputs);
     expect(r.metrics['capacity']).toBe(cap);
     expect(r.metrics['refusals503']).toBe(n('load.connections') - cap);
     expect(r.metrics['refusalLatencyMaxMs']!).toBeLessThan(100);
