@@ -374,7 +374,7 @@ export class OdinClient {
     this.unsent.clear();
     for (let i = 0; i < targets.length; i += conn.channelsPerRequestMax) {
       const entries = targets.slice(i, i + conn.channelsPerRequestMax).map((target) => ({ target, since: this.registry.sinceFor(target) }));
-      const since: Record<string, Position> = {};
+      const since: Record<string, Position> = Object.create(null);
       let resuming = false;
       for (const entry of entries) {
         if (entry.since === undefined) continue;

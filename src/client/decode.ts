@@ -86,7 +86,8 @@ function decodeObject(obj: Obj): ServerMessage {
     }
     case 'subscribed': {
       if (!isObject(obj.channels)) throw new Malformed('"channels" must be an object');
-      const channels: Record<string, ChannelState> = {};
+      // Channel names as keys: a null prototype keeps `__proto__` and `constructor` ordinary names.
+      const channels: Record<string, ChannelState> = Object.create(null);
       for (const [name, value] of Object.entries(obj.channels)) channels[name] = channelState(name, value);
       return { type, id: offset(obj, 'id'), channels };
     }

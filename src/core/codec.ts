@@ -75,7 +75,8 @@ function sinceField(obj: Obj, channels: readonly string[]): Record<string, Posit
   if (!('since' in obj) || obj.since === undefined) return undefined;
   const since = obj.since;
   if (!isObject(since)) throw new Invalid('invalid_field', 'field "since" must be an object keyed by channel');
-  const result: Record<string, Position> = {};
+  // Keyed by channel name: a null prototype keeps `__proto__` and `constructor` ordinary keys.
+  const result: Record<string, Position> = Object.create(null);
   for (const [channel, position] of Object.entries(since)) {
     if (!channels.includes(channel)) {
       throw new Invalid('invalid_field', `since names "${truncate(channel)}", which is not in "channels"`);

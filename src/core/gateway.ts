@@ -52,6 +52,7 @@ export interface LoadSample {
 const UNBOUNDED: Omit<CapacityInput, 'configuredMax'> = {
   memoryBudgetBytes: null,
   baselineBytes: 0,
+  retainedBytes: 0,
   perConnectionBytes: 1,
   fdLimit: null,
   fdReserve: 0,
@@ -66,6 +67,29 @@ interface Resolution {
   readonly replay: readonly (EventRecord | BrokerEvent)[];
   /** Highest offset the replay covers; live events at or below it are not sent again. */
   readonly through: number;
+  /** Where a resume's answer came from (ring, broker, check), for the resume metric; null: no resume. */
+  readonly source: string | null;
+}
+
+/** What one request may still replay. */
+interface ReplayBudget {
+  events: number;
+  bytes: number;
+}
+
+/** A resume whose replay does not fit the request's budget: nothing replayed, live from the position. */
+function tooMany(resolution: Resolution): Resolution {
+  const { epoch, offset } = resolution.state;
+  return { state: { epoch, offset, recovered: false, reason: 'too_many' }, replay: [], through: offset, source: resolution.source };
+}
+
+/**
+ * Rate-limit tokens one request costs: one, plus one per ten history reads it asks for (each `since` of a
+ * subscribe, a replay), so a client cannot turn its message budget into a hundred times as much work.
+ */
+export function requestCost(message: ClientMessage): number {
+  const reads = message.type === 'replay' ? 1 : message.type === 'subscribe' && message.since !== undefined ? Object.keys(message.since).length : 0;
+  return 1 + Math.ceil(reads / 10);
 }
 
 /** Label sets of the inbound-message counter, built once rather than per message. */
@@ -259,6 +283,13 @@ export class Gateway {
       return;
     }
     const message = decoded.message;
+    // A request that reads history costs more of the rate limit than one that does not (the first token
+    // was taken above, before decoding, so a flood of junk is limited too).
+    const extra = Math.min(requestCost(message), this.options.inbound.messageBurst) - 1;
+    if (extra > 0 && !session.inbound.take(now, extra)) {
+      this.sendError(session, 'rate_limited', `this request costs ${extra + 1} messages of the rate limit (${this.options.inbound.messagesPerSecond} per second); message dropped`, message.id);
+      return;
+    }
     this.ports.telemetry.count(M.inboundMessages, INBOUND_LABELS[message.type]);
     switch (message.type) {
       case 'subscribe':
@@ -293,26 +324,58 @@ export class Gateway {
       return;
     }
     // Every channel of the request is registered now, so no live event is missed; each holds its live
-    // events back until the reply and its replay have been queued (the seam, DESIGN §3).
+    // events back until the reply and its replay have been queued (the seam, docs/protocol.md).
     const subs = message.channels.map((key) => this.addSubscription(session, key));
-    const states: Record<string, ChannelState> = {};
     const resolutions: Resolution[] = new Array(subs.length);
     let pending = subs.length;
     const finish = (): void => {
       if (session.state !== 'open') return;
+      // One request replays at most replayEventsMax events over all its channels, and no more bytes than
+      // the session's outbound queue holds (queueBytesMax), in the order the request names its channels: a
+      // channel past that budget is answered too_many. So one message costs bounded work and memory.
+      const budget: ReplayBudget = { events: this.options.replayEventsMax, bytes: this.options.outbound.queueBytesMax };
+      // Channel names are keys here: a null prototype keeps `__proto__` and `constructor` plain names.
+      const states: Record<string, ChannelState> = Object.create(null);
+      const replays = subs.map((sub, i) => {
+        const resolution = resolutions[i]!;
+        const records = this.chargeReplay(resolution.replay, budget);
+        const final = records === null ? tooMany(resolution) : resolution;
+        if (final.source !== null) this.ports.telemetry.count(M.resumes, { outcome: final.state.reason ?? 'recovered', source: final.source });
+        states[sub.key] = final.state;
+        return { records: records ?? [], through: final.through };
+      });
       this.send(session, { type: 'subscribed', id: message.id, channels: states });
       // Overlapping subscriptions (`p.x` and `p.>`) may replay the same event: send it once, as live
       // delivery does (offsets are unique across the stream).
       const replayed = new Set<number>();
-      subs.forEach((sub, i) => this.release(sub, resolutions[i]!, replayed));
+      subs.forEach((sub, i) => this.release(sub, replays[i]!.records, replays[i]!.through, replayed));
     };
     subs.forEach((sub, i) => {
       this.resolve(sub, message.since?.[sub.key], (resolution) => {
         resolutions[i] = resolution;
-        states[sub.key] = resolution.state;
         if (--pending === 0) finish();
       });
     });
+  }
+
+  /**
+   * The replay as records with their frames, charged to the request's budget; null (and nothing charged)
+   * when it does not fit. Events from the broker are encoded here, so encoding is bounded by the budget.
+   */
+  private chargeReplay(replay: readonly (EventRecord | BrokerEvent)[], budget: ReplayBudget): EventRecord[] | null {
+    if (replay.length > budget.events) return null;
+    const records: EventRecord[] = new Array(replay.length);
+    let bytes = 0;
+    for (let i = 0; i < replay.length; i++) {
+      const event = replay[i]!;
+      const record = 'frame' in event ? event : { channel: event.channel, offset: event.offset, prev: event.prev, frame: encodeEvent(event), atMs: 0, evicted: false };
+      bytes += record.frame.bytes.byteLength;
+      if (bytes > budget.bytes) return null;
+      records[i] = record;
+    }
+    budget.events -= records.length;
+    budget.bytes -= bytes;
+    return records;
   }
 
   private addSubscription(session: Session, key: string): Subscription {
@@ -332,17 +395,12 @@ export class Gateway {
   private resolve(sub: Subscription, since: Position | undefined, done: (resolution: Resolution) => void): void {
     const position = sub.pattern ? this.history.streamOffset : this.history.position(sub.key);
     const here = { epoch: this.epoch, offset: position };
-    const fail = (reason: RecoveryFailure, source: string): void => {
-      this.ports.telemetry.count(M.resumes, { outcome: reason, source });
-      done({ state: { ...here, recovered: false, reason }, replay: [], through: position });
-    };
-    if (since === undefined) return done({ state: here, replay: [], through: position });
+    const fail = (reason: RecoveryFailure, source: string): void => done({ state: { ...here, recovered: false, reason }, replay: [], through: position, source });
+    if (since === undefined) return done({ state: here, replay: [], through: position, source: null });
     if (since.epoch !== this.epoch) return fail('epoch_changed', 'check');
     // The replay ends where the client will be; live events up to there were delivered by it (the seam).
-    const succeed = (replay: readonly (EventRecord | BrokerEvent)[], source: string): void => {
-      this.ports.telemetry.count(M.resumes, { outcome: 'recovered', source });
-      done({ state: { ...here, recovered: true, replayed: replay.length }, replay, through: Math.max(position, since.offset, replay.at(-1)?.offset ?? 0) });
-    };
+    const succeed = (replay: readonly (EventRecord | BrokerEvent)[], source: string): void =>
+      done({ state: { ...here, recovered: true, replayed: replay.length }, replay, through: Math.max(position, since.offset, replay.at(-1)?.offset ?? 0), source });
     // A position beyond what this gateway has read is not necessarily another timeline: a restarted
     // instance may still be catching up with the stream. Only the broker can tell (beyond_head).
     const behind = since.offset > this.history.streamOffset;
@@ -361,16 +419,16 @@ export class Gateway {
   }
 
   /** Queues the replay, then the live events held meanwhile, and switches the subscription to live. */
-  private release(sub: Subscription, resolution: Resolution, replayed: Set<number>): void {
+  private release(sub: Subscription, replay: readonly EventRecord[], through: number, replayed: Set<number>): void {
     const held = sub.held;
     sub.held = null;
     if (sub.session.subscriptions.get(sub.key) !== sub) return;
-    for (const event of resolution.replay) {
-      if (replayed.has(event.offset)) continue;
-      replayed.add(event.offset);
-      this.queueReplayed(sub.session, event);
+    for (const record of replay) {
+      if (replayed.has(record.offset)) continue;
+      replayed.add(record.offset);
+      this.queueReplayed(sub.session, record);
     }
-    sub.deliveredThrough = resolution.through;
+    sub.deliveredThrough = through;
     if (held === null) return;
     if (held.overflowed) {
       // Too much arrived while the replay loaded: say so rather than send a partial stream, on every channel
@@ -400,17 +458,21 @@ export class Gateway {
     let subscribed = false;
     for (const sub of session.subscriptions.values()) if (subjectMatches(sub.key, channel)) subscribed = true;
     if (!subscribed) return this.sendError(session, 'not_subscribed', `replay of "${channel}" needs a subscription that covers it`, id);
-    const to = Math.min(message.to, this.history.streamOffset);
+    // `to` is clamped to the stream head, never below `from`: a range at or past the head is empty.
+    const to = Math.max(from, Math.min(message.to, this.history.streamOffset));
     const answer = (events: readonly (EventRecord | BrokerEvent)[], source: string): void => {
       if (session.state !== 'open') return;
+      const records = this.chargeReplay(events, { events: this.options.replayEventsMax, bytes: this.options.outbound.queueBytesMax });
+      if (records === null) return tooLarge();
       this.ports.telemetry.count(M.replays, { outcome: source });
-      for (const event of events) this.queueReplayed(session, event);
-      this.send(session, { type: 'replayed', id, channel, from, to, count: events.length });
+      for (const record of records) this.queueReplayed(session, record);
+      this.send(session, { type: 'replayed', id, channel, from, to, count: records.length });
     };
     const tooLarge = (): void => {
       this.ports.telemetry.count(M.replays, { outcome: 'too_large' });
-      this.sendError(session, 'replay_too_large', `more than ${this.options.replayEventsMax} events in (${from}, ${to}]; ask for a smaller range`, id);
+      this.sendError(session, 'replay_too_large', `more than ${this.options.replayEventsMax} events or ${this.options.outbound.queueBytesMax} bytes in (${from}, ${to}]; ask for a smaller range`, id);
     };
+    if (to === from) return answer([], 'empty');
     const ring = this.history.read(channel, from, to);
     if (ring.covered) return ring.records.length > this.options.replayEventsMax ? tooLarge() : answer(ring.records, 'ring');
     this.ports.broker.readHistory({ subject: channel, afterOffset: from, toOffset: to, maxEvents: this.options.replayEventsMax }, (result) => {
@@ -531,9 +593,8 @@ export class Gateway {
     this.ports.telemetry.count(M.gaps, { reason });
   }
 
-  private queueReplayed(session: Session, event: EventRecord | BrokerEvent): void {
-    const frame = 'frame' in event ? event.frame : encodeEvent(event);
-    session.queue.pushEvent({ channel: event.channel, offset: event.offset, prev: event.prev, frame, atMs: 0, evicted: false }, 'critical');
+  private queueReplayed(session: Session, record: EventRecord): void {
+    session.queue.pushEvent(record, 'critical');
     this.markDirty(session);
   }
 
@@ -710,6 +771,8 @@ export class Gateway {
       },
       subscriptions: this.subscriptionCount,
       historyChannels: this.history.channelCount,
+      historyBytes: this.history.bytes,
+      historyBytesMax: this.options.history.totalBytesMax,
       events: { published: this.counters.published, delivered: this.counters.delivered, bytesOut: this.counters.bytesOut, gaps: this.counters.gaps },
       slowDisconnects: this.counters.slowDisconnects,
       outboundQueueBytes: this.queueTotals.bytes,
@@ -744,6 +807,9 @@ export interface GatewayStats {
   };
   readonly subscriptions: number;
   readonly historyChannels: number;
+  /** Bytes the rings hold, per-record costs included, and their bound (history.totalBytesMax). */
+  readonly historyBytes: number;
+  readonly historyBytesMax: number;
   readonly events: { readonly published: number; readonly delivered: number; readonly bytesOut: number; readonly gaps: number };
   readonly slowDisconnects: number;
   readonly outboundQueueBytes: number;

@@ -16,11 +16,11 @@ export class TokenBucket {
     this.refilledAtMs = nowMs;
   }
 
-  /** Takes one token if there is one. */
-  take(nowMs: number): boolean {
+  /** Takes `count` tokens if there are that many (a costly request takes several, docs/protocol.md). */
+  take(nowMs: number, count = 1): boolean {
     this.refill(nowMs);
-    if (this.tokens < 1 - EPSILON) return false;
-    this.tokens -= 1;
+    if (this.tokens < count - EPSILON) return false;
+    this.tokens -= count;
     return true;
   }
 

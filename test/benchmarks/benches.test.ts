@@ -90,7 +90,7 @@ describe('bench setups', () => {
 
 describe('bench runner', () => {
   it('exports main(argv) as `odin bench` expects, and knows every bench by name', async () => {
-    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'write-path', 'fanout', 'sim']);
+    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'retained-memory', 'write-path', 'worst-request', 'fanout', 'sim']);
     expect(await main(['--list'])).toBe(0);
     expect(await main(['no-such-bench'])).toBe(64);
   });

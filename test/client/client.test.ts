@@ -33,6 +33,27 @@ describe('subscribe and deliver', () => {
     expect(h.client.counters.eventsDelivered).toBe(3);
   });
 
+  it('keeps channel names that are JavaScript prototype keys as plain names, in replies and in resumes', () => {
+    const h = harness();
+    const names = ['__proto__', 'constructor'];
+    const got = names.map(() => recorder());
+    names.forEach((name, i) => h.client.subscribe(name, got[i]!.handlers));
+    h.client.connect();
+    const socket = h.net.last;
+    socket.accept();
+    answerSubscribe(socket, 'E1', 7);
+    socket.receive(event('__proto__', 8, 0));
+    socket.receive(event('constructor', 9, 0));
+    expect(got.map((g) => g.offsets())).toEqual([[8], [9]]);
+    expect(h.client.position('constructor')).toEqual({ epoch: 'E1', offset: 9 });
+    socket.end({ code: 1006, reason: '' });
+    const again = nextSocket(h);
+    again.accept();
+    const resume = again.lastOfType('subscribe') as { since: Record<string, unknown> };
+    expect(Object.keys(resume.since).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(resume.since, '__proto__')?.value).toEqual({ epoch: 'E1', offset: 8 });
+  });
+
   it('batches subscribe() calls of one turn once open, and splits by channelsPerRequestMax', () => {
     const h = harness();
     h.client.connect();

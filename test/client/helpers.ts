@@ -222,10 +222,11 @@ export function connected(h: Harness, epoch = 'E1', offset = 0): FakeSocket {
 /** Answers the latest subscribe request: fresh names get `offset`, resumed ones recovered:true. */
 export function answerSubscribe(socket: FakeSocket, epoch: string, offset: number, overrides: Record<string, object> = {}): void {
   const request = socket.lastOfType('subscribe') as { id: number; channels: string[]; since?: Record<string, { offset: number }> };
-  const channels: Record<string, object> = {};
+  // Channel names are keys: a null prototype keeps `__proto__` and `constructor` plain names.
+  const channels: Record<string, object> = Object.create(null);
   for (const name of request.channels) {
-    const since = request.since?.[name];
-    channels[name] = overrides[name] ?? (since === undefined ? { epoch, offset } : { epoch, offset, recovered: true, replayed: 0 });
+    const since = request.since !== undefined && Object.hasOwn(request.since, name) ? request.since[name] : undefined;
+    channels[name] = (Object.hasOwn(overrides, name) ? overrides[name] : undefined) ?? (since === undefined ? { epoch, offset } : { epoch, offset, recovered: true, replayed: 0 });
   }
   socket.receive({ type: 'subscribed', id: request.id, channels });
 }
