@@ -52,6 +52,9 @@ const CLOSE_BY_APP = 1000;
 const CLOSE_SILENT = 4000;
 const CLOSE_NO_WELCOME = 4001;
 
+/** Channels resumed per subscribe request: the server's replay budget is per request (docs/protocol.md). */
+export const RESUMES_PER_REQUEST = 10;
+
 // Gap notices a replay cannot repair: the channel is conflated by configuration, or the history is gone.
 const FINAL_GAP_REASONS: ReadonlySet<string> = new Set(['conflated', 'history_expired', 'too_many']);
 
@@ -64,9 +67,14 @@ interface Connection {
   channelsPerRequestMax: number;
 }
 
+interface SubscribeEntry {
+  readonly target: Target;
+  readonly since: Position | undefined;
+}
+
 interface SubscribeRequest {
   readonly kind: 'subscribe';
-  readonly entries: readonly { readonly target: Target; readonly since: Position | undefined }[];
+  readonly entries: readonly SubscribeEntry[];
 }
 interface ReplayRequest {
   readonly kind: 'replay';
@@ -366,26 +374,31 @@ export class OdinClient {
     });
   }
 
-  /** Subscribes every unsent target, in requests of at most the server's channelsPerRequestMax names. */
+  /**
+   * Subscribes every unsent target, in requests of at most the server's channelsPerRequestMax names.
+   * Resumes go in requests of at most RESUMES_PER_REQUEST: the server gives each request one replay
+   * budget (replayEventsMax events), so smaller requests get more busy channels back without a reset.
+   */
   private flush(): void {
     const conn = this.conn;
     if (conn === null || !conn.welcomed || this.unsent.size === 0) return;
-    const targets = [...this.unsent];
+    const entries = [...this.unsent].map((target) => ({ target, since: this.registry.sinceFor(target) }));
     this.unsent.clear();
-    for (let i = 0; i < targets.length; i += conn.channelsPerRequestMax) {
-      const entries = targets.slice(i, i + conn.channelsPerRequestMax).map((target) => ({ target, since: this.registry.sinceFor(target) }));
-      const since: Record<string, Position> = Object.create(null);
-      let resuming = false;
-      for (const entry of entries) {
-        if (entry.since === undefined) continue;
-        since[entry.target.name] = entry.since;
-        resuming = true;
-      }
-      const id = this.nextId++;
-      this.requests.set(id, { kind: 'subscribe', entries });
-      const channels = entries.map((entry) => entry.target.name);
-      this.send(conn, resuming ? { type: 'subscribe', id, channels, since } : { type: 'subscribe', id, channels });
-    }
+    const fresh = entries.filter((entry) => entry.since === undefined);
+    const resuming = entries.filter((entry) => entry.since !== undefined);
+    for (let i = 0; i < fresh.length; i += conn.channelsPerRequestMax) this.sendSubscribe(conn, fresh.slice(i, i + conn.channelsPerRequestMax));
+    const resumesMax = Math.min(conn.channelsPerRequestMax, RESUMES_PER_REQUEST);
+    for (let i = 0; i < resuming.length; i += resumesMax) this.sendSubscribe(conn, resuming.slice(i, i + resumesMax));
+  }
+
+  private sendSubscribe(conn: Connection, entries: readonly SubscribeEntry[]): void {
+    const id = this.nextId++;
+    this.requests.set(id, { kind: 'subscribe', entries });
+    const channels = entries.map((entry) => entry.target.name);
+    // Channel names as keys: a null prototype keeps `__proto__` and `constructor` plain names.
+    const since: Record<string, Position> = Object.create(null);
+    for (const entry of entries) if (entry.since !== undefined) since[entry.target.name] = entry.since;
+    this.send(conn, entries.some((entry) => entry.since !== undefined) ? { type: 'subscribe', id, channels, since } : { type: 'subscribe', id, channels });
   }
 
   private readonly release = (sub: SubscriptionImpl): void => {

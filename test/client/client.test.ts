@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RESUMES_PER_REQUEST } from '../../src/client/client.js';
 import { SUBPROTOCOL } from '../../src/core/protocol.js';
 import { answerSubscribe, connected, event, harness, nextSocket, recorder } from './helpers.js';
 
@@ -64,6 +65,24 @@ describe('subscribe and deliver', () => {
     expect(socket.ofType('subscribe')).toHaveLength(0);
     h.clock.flush();
     expect(socket.ofType('subscribe').map((m) => m.channels)).toEqual([['a.1', 'a.2'], ['a.3']]);
+  });
+
+  it('resumes in requests of at most RESUMES_PER_REQUEST channels (one replay budget each), subscribes fresh ones together', () => {
+    const h = harness();
+    const names = Array.from({ length: 25 }, (_, i) => `r.${i}`);
+    for (const name of names) h.client.subscribe(name, recorder().handlers);
+    const socket = connected(h, 'E1', 3);
+    h.client.subscribe('fresh.a', recorder().handlers);
+    h.client.subscribe('fresh.b', recorder().handlers);
+    socket.end({ code: 1006, reason: '' });
+    const again = nextSocket(h);
+    again.accept();
+    const requests = again.ofType('subscribe') as { channels: string[]; since?: Record<string, unknown> }[];
+    const resumes = requests.filter((r) => r.since !== undefined);
+    expect(resumes.map((r) => r.channels.length)).toEqual([RESUMES_PER_REQUEST, RESUMES_PER_REQUEST, 25 - 2 * RESUMES_PER_REQUEST]);
+    expect(resumes.flatMap((r) => r.channels).sort()).toEqual([...names].sort());
+    // Never answered: nothing to resume from, so they go in one plain request.
+    expect(requests.filter((r) => r.since === undefined).map((r) => r.channels)).toEqual([['fresh.a', 'fresh.b']]);
   });
 
   it('drops duplicates silently and counts them', () => {
