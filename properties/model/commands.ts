@@ -185,7 +185,7 @@ export class ConnectCommand implements Cmd {
   }
 }
 
-/** Subscribes to the keys in `mask` not yet subscribed; with `resume`, since = the client's position. */
+/** Subscribes to the keys in `mask` the client does not hold; with `resume`, since = the client's position. */
 export class SubscribeCommand implements Cmd {
   constructor(
     readonly client: number,
@@ -194,10 +194,11 @@ export class SubscribeCommand implements Cmd {
   ) {}
   private keys(model: Model): string[] {
     const c = model.clients[this.client]!;
-    return KEYS.filter((k, i) => (this.mask >> i) & 1 && !c.subs.has(k));
+    return KEYS.filter((k, i) => (this.mask >> i) & 1 && !c.requested.has(k));
   }
   check(model: Model): boolean {
-    return connectedAndReading(model.clients[this.client]) && this.keys(model).length > 0;
+    const c = model.clients[this.client]!;
+    return connectedAndReading(c) && this.keys(model).length > 0;
   }
   run(model: Model, real: Real): void {
     const c = model.clients[this.client]!;
@@ -205,8 +206,7 @@ export class SubscribeCommand implements Cmd {
     const since: Record<string, number> = {};
     if (this.resume) for (const k of keys) if (c.position.has(k)) since[k] = c.position.get(k)!;
     const id = real.nextId++;
-    for (const k of keys) c.subs.set(k, { baseline: null, until: null });
-    c.pending.set(id, { keys, since });
+    c.requestSubscribe(id, keys, since, model.head);
     const sinceWire = Object.fromEntries(Object.entries(since).map(([k, offset]) => [k, { epoch: model.epoch, offset }]));
     real.sys.send(real.links[this.client]!, { type: 'subscribe', id, channels: keys, ...(this.resume ? { since: sinceWire } : {}) });
     observe(model, real);
@@ -241,16 +241,16 @@ export class UnsubscribeCommand implements Cmd {
     readonly key: number,
   ) {}
   check(model: Model): boolean {
-    const c = model.clients[this.client];
-    return connectedAndReading(c) && c.subs.get(KEYS[this.key]!)?.baseline != null;
+    const c = model.clients[this.client]!;
+    const key = KEYS[this.key]!;
+    return connectedAndReading(c) && c.requested.has(key) && c.subs.get(key)?.until === null;
   }
   run(model: Model, real: Real): void {
     const c = model.clients[this.client]!;
     const key = KEYS[this.key]!;
-    const sub = c.subs.get(key)!;
-    c.ended.push({ key, baseline: sub.baseline!, until: model.head });
-    c.subs.delete(key);
-    real.sys.send(real.links[this.client]!, { type: 'unsubscribe', id: real.nextId++, channels: [key] });
+    const id = real.nextId++;
+    c.requestUnsubscribe(id, [key], model.head);
+    real.sys.send(real.links[this.client]!, { type: 'unsubscribe', id, channels: [key] });
     observe(model, real);
   }
   toString(): string {
@@ -351,7 +351,8 @@ export class ReplayCommand implements Cmd {
   ) {}
   check(model: Model): boolean {
     const c = model.clients[this.client];
-    return connectedAndReading(c) && c.subs.get(model.keyOf(CHANNELS[this.channel]!))?.baseline != null;
+    const key = model.keyOf(CHANNELS[this.channel]!);
+    return connectedAndReading(c) && c.requested.has(key) && c.subs.has(key);
   }
   run(model: Model, real: Real): void {
     const channel = CHANNELS[this.channel]!;
