@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import {
   ConnectCommand,
   PublishCommand,
+  StallCommand,
   SubscribeCommand,
+  UnstallCommand,
   UnsubscribeCommand,
   commandSequences,
   deliveryProperty,
@@ -71,3 +73,24 @@ describe('regression: a resume after a shed gap re-opens the channel for the new
   });
 });
 
+describe('regression: nothing queued before a subscribe reply is rewritten with the new subscription\'s events (FC_SEED=26)', () => {
+  it('starts a new gap notice after the reply instead of widening the old subscription\'s', () => {
+    // A stalled client's queue holds a shed gap on b (4..8) of its first subscription; it unsubscribes b
+    // and subscribes it again, still stalled; the next b event is shed too. The queue used to widen the old
+    // notice in place, ahead of both replies, to 4..9: the new subscription's loss of 9 was announced before
+    // it existed, and the client, which takes the reply's position 8 as its baseline, never heard of it.
+    const { real } = replay([
+      new ConnectCommand(2),
+      new SubscribeCommand(2, 0b110, false),
+      new StallCommand(2),
+      eightLargeOnB(),
+      new UnsubscribeCommand(2, 1),
+      new SubscribeCommand(2, 0b010, false),
+      new PublishCommand([{ channel: B, size: 0 }]),
+      new UnstallCommand(2),
+    ]);
+    const frames = real.sys.links[0]!.conn.frames().map((f) => JSON.parse(new TextDecoder().decode(f.bytes)) as { type: string; ch?: string; offset?: number; from?: number; to?: number });
+    const seq = frames.filter((m) => m.ch === 'b' || m.type === 'subscribed' || m.type === 'unsubscribed').map((m) => (m.type === 'gap' ? `gap ${m.from}..${m.to}` : m.type === 'event' ? `${m.offset}` : m.type));
+    expect(seq.slice(seq.indexOf('unsubscribed') - 1)).toEqual(['gap 4..8', 'unsubscribed', 'subscribed', 'gap 9..9']);
+  });
+});

@@ -300,7 +300,8 @@ export class Gateway {
     let pending = subs.length;
     const finish = (): void => {
       if (session.state !== 'open') return;
-      this.send(session, { type: 'subscribed', id: message.id, channels: states });
+      session.queue.pushBoundary(encodeMessage({ type: 'subscribed', id: message.id, channels: states }));
+      this.markDirty(session);
       // Overlapping subscriptions (`p.x` and `p.>`) may replay the same event: send it once, as live
       // delivery does (offsets are unique across the stream).
       const replayed = new Set<number>();
