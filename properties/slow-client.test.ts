@@ -19,7 +19,7 @@ const utf8 = new TextDecoder();
 
 const op = fc.oneof(
   fc.record({ kind: fc.constantFrom('event', 'event', 'conflate', 'shed'), channel: fc.nat(2), size: fc.integer({ min: 1, max: 300 }), priority: fc.nat(3) }),
-  fc.record({ kind: fc.constant('control'), channel: fc.constant(0), size: fc.integer({ min: 1, max: 50 }), priority: fc.constant(3) }),
+  fc.record({ kind: fc.constantFrom('control', 'boundary'), channel: fc.constant(0), size: fc.integer({ min: 1, max: 50 }), priority: fc.constant(3) }),
   fc.record({ kind: fc.constant('evict'), channel: fc.constant(0), size: fc.integer({ min: 0, max: 1_500 }), priority: fc.nat(3) }),
   fc.record({ kind: fc.constant('take'), channel: fc.constant(0), size: fc.constant(0), priority: fc.constant(0) }),
 );
@@ -33,6 +33,9 @@ describe('outbound queue (slow-client policy)', () => {
         const priorityOf = new Map<number, number>(); // an event keeps the priority of the slot it sits in
         const handed = new Map<string, number[]>(); // offsets given to the queue since the last take
         const controls: Uint8Array[] = [];
+        // For each boundary control frame (a `subscribed` reply), the last offset handed before it.
+        const boundaries = new Map<Uint8Array, number>();
+        let sinceBoundary = 0; // snapshot index of the first slot after the last boundary
         const take = (): void => {
           const bytesHeld = queue.bytes;
           const frames = queue.take();
@@ -40,7 +43,13 @@ describe('outbound queue (slow-client policy)', () => {
           const seen = new Map<string, number>();
           const covered = new Set<number>();
           let controlIndex = 0;
-          for (const f of frames) {
+          // Nothing before a boundary may name an offset handed after it (a later subscription's event).
+          const limitAhead = frames.map(() => Infinity);
+          for (let i = frames.length - 1, limit = Infinity; i >= 0; i--) {
+            limitAhead[i] = limit;
+            limit = Math.min(limit, boundaries.get(frames[i]!.bytes) ?? Infinity);
+          }
+          for (const [i, f] of frames.entries()) {
             const m = JSON.parse(utf8.decode(f.bytes)) as ServerMessage | { c: number };
             if ('c' in m) {
               // Control frames leave unchanged, in the order they were queued.
@@ -52,11 +61,13 @@ describe('outbound queue (slow-client policy)', () => {
               expect(m.from).toBeLessThanOrEqual(m.to);
               expect(m.from).toBeGreaterThan(seen.get(m.ch) ?? 0);
               expect(['shed', 'conflated']).toContain(m.reason);
+              expect(m.to).toBeLessThanOrEqual(limitAhead[i]!);
               seen.set(m.ch, m.to);
               for (const o of handed.get(m.ch) ?? []) if (o >= m.from && o <= m.to) covered.add(o);
               counted += GAP_FRAME_BYTES;
             } else if (m.type === 'event') {
               expect(m.offset).toBeGreaterThan(seen.get(m.ch) ?? 0);
+              expect(m.offset).toBeLessThanOrEqual(limitAhead[i]!);
               seen.set(m.ch, m.offset);
               covered.add(m.offset);
               counted += f.bytes.byteLength;
@@ -70,6 +81,8 @@ describe('outbound queue (slow-client policy)', () => {
           expect(queue.snapshot()).toEqual([]);
           handed.clear();
           controls.length = 0;
+          boundaries.clear();
+          sinceBoundary = 0;
         };
         for (const o of ops) {
           const channel = CH[o.channel]!;
@@ -77,10 +90,15 @@ describe('outbound queue (slow-client policy)', () => {
             take();
             continue;
           }
-          if (o.kind === 'control') {
+          if (o.kind === 'control' || o.kind === 'boundary') {
             const frame = frameOf(JSON.stringify({ c: o.size, pad: 'x'.repeat(o.size) }));
             controls.push(frame.bytes);
-            queue.pushControl(frame);
+            if (o.kind === 'control') queue.pushControl(frame);
+            else {
+              queue.pushBoundary(frame);
+              boundaries.set(frame.bytes, offset);
+              sinceBoundary = queue.snapshot().length;
+            }
             continue;
           }
           if (o.kind === 'evict') {
@@ -109,7 +127,9 @@ describe('outbound queue (slow-client policy)', () => {
           };
           handed.set(channel, [...(handed.get(channel) ?? []), offset]);
           // A conflated event takes over the slot, and so the priority, of the event it replaces.
-          const tail = queue.snapshot().filter((slot) => slot.channel === channel).at(-1);
+          const slots = queue.snapshot();
+          const tailAt = slots.map((slot) => slot.channel).lastIndexOf(channel);
+          const tail = tailAt >= sinceBoundary ? slots[tailAt] : undefined;
           priorityOf.set(offset, o.kind === 'conflate' && tail?.event != null ? priorityOf.get(tail.event)! : o.priority);
           if (o.kind === 'event') queue.pushEvent(record, PRIORITIES[o.priority]!);
           else if (o.kind === 'shed') queue.shed(record, 'shed');

@@ -7,7 +7,7 @@ import { ManualClock, seededRandom } from '../test/support/manual-clock.js';
 import { MemoryBroker } from '../src/adapters/broker-memory.js';
 import { Gateway } from '../src/core/gateway.js';
 import { gatewayOptions } from '../src/core/options.js';
-import type { Broker, HistoryRequest, HistoryResult } from '../src/core/ports.js';
+import type { Broker, BrokerSink, HistoryRequest, HistoryResult } from '../src/core/ports.js';
 import type { Session } from '../src/core/session.js';
 
 const dec = new TextDecoder();
@@ -215,4 +215,40 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
   (pending as unknown as () => void)();
   clock.settle();
   show(out(conn));
+}
+
+{
+  section('new epoch: the broker came back with another history timeline (1012)');
+  const clock = new ManualClock();
+  const random = seededRandom(7);
+  const inner = new MemoryBroker(clock, random);
+  let epoch = inner.epoch();
+  const started: { sink: BrokerSink | null } = { sink: null };
+  const broker: Broker = {
+    epoch: () => epoch,
+    start: (s) => {
+      started.sink = s;
+      inner.start(s);
+    },
+    stop: () => inner.stop(),
+    publish: (c, d, done) => inner.publish(c, d, done),
+    readHistory: (r: HistoryRequest, done: (r: HistoryResult) => void) => inner.readHistory(r, done),
+  };
+  const gateway = new Gateway({ clock, random, broker, telemetry: new RecordingTelemetry() }, gatewayOptions());
+  gateway.start();
+  const { conn } = openSession(gateway, clock);
+  epoch = 'mem-restarted';
+  started.sink!.onStatus('live');
+  clock.settle();
+  show(out(conn));
+}
+
+{
+  section('internal error (1011)');
+  const h = harness();
+  const c = h.connect();
+  out(c.conn);
+  // Stand-in for a gateway bug on this session's path: its subscription table throws when read.
+  Object.defineProperty(c.session, 'subscriptions', { get: () => { throw new Error('boom'); } });
+  send(c, { type: 'subscribe', id: 1, channels: ['a'] });
 }

@@ -2,7 +2,7 @@
 // Variant offers (properties/model/system.ts). The catches/*.test.ts suites run the very same properties
 // against them and pass only when fast-check finds a counterexample.
 import type { MemoryBroker } from '../../src/adapters/broker-memory.js';
-import { Gateway, type GatewayPorts, type Session, type Subscription } from '../../src/core/gateway.js';
+import { Gateway, type DrainOutcome, type GatewayPorts, type Session, type Subscription } from '../../src/core/gateway.js';
 import { History, type EventRecord, type RingAnswer } from '../../src/core/history.js';
 import type { ChannelClass, GatewayOptions } from '../../src/core/options.js';
 import type { Broker, BrokerSink, Connection, Frame, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
@@ -202,8 +202,8 @@ interface DrainInternals {
   sessions: Map<string, Session>;
   close(session: Session, code: number, reason: string, flush?: boolean): void;
   admission: { draining: boolean };
-  drainDone: (() => void) | null;
-  finishDrain(timedOut: boolean): void;
+  drainDone: ((outcome: DrainOutcome) => void) | null;
+  finishDrain(): void;
 }
 
 /** Drain closes with 1000 and no reconnect hint: clients cannot tell a drain from a goodbye. */
@@ -216,7 +216,7 @@ export const drainWithoutHint: Variant = {
       g.admission.draining = true;
       g.drainDone = done;
       for (const session of [...g.sessions.values()]) g.close(session, 1000, 'bye');
-      g.finishDrain(false);
+      g.finishDrain();
     };
     return gateway;
   },

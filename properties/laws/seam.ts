@@ -113,7 +113,7 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
         schedule(`subscribe ${request.client}`, () => {
           const c = model.clients[request.client]!;
           if (!c.connected) return;
-          const keys = KEYS.filter((k, i) => (request.mask >> i) & 1 && !c.subs.has(k));
+          const keys = KEYS.filter((k, i) => (request.mask >> i) & 1 && !c.requested.has(k));
           if (keys.length === 0) return;
           const since: Record<string, number> = {};
           keys.forEach((k) => {
@@ -121,8 +121,7 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
             if (at >= 0) since[k] = Math.floor(at * model.head);
           });
           const id = real.nextId++;
-          for (const k of keys) c.subs.set(k, { baseline: null, until: null });
-          c.pending.set(id, { keys, since });
+          c.requestSubscribe(id, keys, since, model.head);
           const wire = Object.fromEntries(Object.entries(since).map(([k, offset]) => [k, { epoch: model.epoch, offset }]));
           sys.send(real.links[request.client]!, { type: 'subscribe', id, channels: keys, since: wire });
         });

@@ -185,7 +185,11 @@ export class ConnectCommand implements Cmd {
   }
 }
 
-/** Subscribes to the keys in `mask` not yet subscribed; with `resume`, since = the client's position. */
+/**
+ * Subscribes to the keys in `mask` the client does not hold; with `resume`, since = the client's position.
+ * A stalled client may subscribe afresh (its reply then waits in the queue behind older frames); it resumes
+ * only while reading, when its position is up to date.
+ */
 export class SubscribeCommand implements Cmd {
   constructor(
     readonly client: number,
@@ -194,10 +198,11 @@ export class SubscribeCommand implements Cmd {
   ) {}
   private keys(model: Model): string[] {
     const c = model.clients[this.client]!;
-    return KEYS.filter((k, i) => (this.mask >> i) & 1 && !c.subs.has(k));
+    return KEYS.filter((k, i) => (this.mask >> i) & 1 && !c.requested.has(k));
   }
   check(model: Model): boolean {
-    return connectedAndReading(model.clients[this.client]) && this.keys(model).length > 0;
+    const c = model.clients[this.client]!;
+    return c.connected && (!c.stalled || !this.resume) && this.keys(model).length > 0;
   }
   run(model: Model, real: Real): void {
     const c = model.clients[this.client]!;
@@ -205,12 +210,11 @@ export class SubscribeCommand implements Cmd {
     const since: Record<string, number> = {};
     if (this.resume) for (const k of keys) if (c.position.has(k)) since[k] = c.position.get(k)!;
     const id = real.nextId++;
-    for (const k of keys) c.subs.set(k, { baseline: null, until: null });
-    c.pending.set(id, { keys, since });
+    c.requestSubscribe(id, keys, since, model.head);
     const sinceWire = Object.fromEntries(Object.entries(since).map(([k, offset]) => [k, { epoch: model.epoch, offset }]));
     real.sys.send(real.links[this.client]!, { type: 'subscribe', id, channels: keys, ...(this.resume ? { since: sinceWire } : {}) });
     observe(model, real);
-    expectThat(!c.pending.has(id), `subscribe ${id} got no reply`);
+    expectThat(!c.connected || c.stalled || !c.pending.has(id), `subscribe ${id} got no reply`);
   }
   toString(): string {
     return `subscribe(${this.client}, ${KEYS.filter((_, i) => (this.mask >> i) & 1)}${this.resume ? ', resume' : ''})`;
@@ -235,22 +239,23 @@ export class ReconnectCommand implements Cmd {
   }
 }
 
+/** Unsubscribes one key whose subscription is open; a stalled client gets the reply behind older frames. */
 export class UnsubscribeCommand implements Cmd {
   constructor(
     readonly client: number,
     readonly key: number,
   ) {}
   check(model: Model): boolean {
-    const c = model.clients[this.client];
-    return connectedAndReading(c) && c.subs.get(KEYS[this.key]!)?.baseline != null;
+    const c = model.clients[this.client]!;
+    const key = KEYS[this.key]!;
+    return c.connected && c.requested.has(key) && c.subs.get(key)?.until === null;
   }
   run(model: Model, real: Real): void {
     const c = model.clients[this.client]!;
     const key = KEYS[this.key]!;
-    const sub = c.subs.get(key)!;
-    c.ended.push({ key, baseline: sub.baseline!, until: model.head });
-    c.subs.delete(key);
-    real.sys.send(real.links[this.client]!, { type: 'unsubscribe', id: real.nextId++, channels: [key] });
+    const id = real.nextId++;
+    c.requestUnsubscribe(id, [key], model.head);
+    real.sys.send(real.links[this.client]!, { type: 'unsubscribe', id, channels: [key] });
     observe(model, real);
   }
   toString(): string {
@@ -351,7 +356,8 @@ export class ReplayCommand implements Cmd {
   ) {}
   check(model: Model): boolean {
     const c = model.clients[this.client];
-    return connectedAndReading(c) && c.subs.get(model.keyOf(CHANNELS[this.channel]!))?.baseline != null;
+    const key = model.keyOf(CHANNELS[this.channel]!);
+    return connectedAndReading(c) && c.requested.has(key) && c.subs.has(key);
   }
   run(model: Model, real: Real): void {
     const channel = CHANNELS[this.channel]!;

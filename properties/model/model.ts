@@ -1,7 +1,7 @@
 // The reference model: deliberately tiny and NOT a copy of the gateway. It keeps the list of published
 // events, the broker's retention rule, and per logical client what it has seen and what it is owed; it
 // checks the client-visible stream against DESIGN §6:
-//   I1 per channel, offsets strictly increase      I2 no offset twice, across resumes included
+//   I1 per channel and subscription, offsets strictly increase      I2 no offset twice, across resumes included
 //   I3 every event after the resume point arrives, or a gap / recovered:false names it
 //   I4 a resume replays exactly the suffix after `since`, or says recovered:false
 //   I5 one publish, one byte sequence, for every recipient
@@ -23,18 +23,29 @@ export interface Retention {
   readonly ageMs: number;
 }
 
-/** What the model knows about one subscription of the current session. */
+/**
+ * One subscription of the current session, as the client's stream shows it: it opens with its `subscribed`
+ * reply and ends with its `unsubscribed` reply (frames are attributed in stream order, so frames queued
+ * before a reply belong to the subscription before it).
+ */
 export interface SubState {
-  /** Events after this offset are owed (the resume point, or the reply's position). Null until the reply. */
-  baseline: number | null;
-  /** Owed only up to here once unsubscribed. */
+  /** Events after this offset are owed (the resume point, or the reply's position). */
+  readonly baseline: number;
+  /** Set once the client asked to end it: the gateway stopped delivering there, so it owes nothing later. */
   until: number | null;
+  /**
+   * Highest offset delivered or named by a gap of THIS subscription, per concrete channel (I1 holds per
+   * subscription: a later subscription that resumes from `since` re-opens the channel after `since`, and
+   * may bring again offsets an earlier gap named, because they were never delivered).
+   */
+  readonly accounted: Map<string, number>;
+  /** Offsets this subscription's gap notices named: for I3 a named offset is as good as a delivered one. */
+  readonly named: Set<number>;
 }
 
-export interface PendingSubscribe {
-  readonly keys: readonly string[];
-  readonly since: Readonly<Record<string, number>>;
-}
+export type PendingRequest =
+  | { readonly kind: 'subscribe'; readonly keys: readonly string[]; readonly since: Readonly<Record<string, number>>; readonly head: number }
+  | { readonly kind: 'unsubscribe'; readonly keys: readonly string[] };
 
 export class ModelClient {
   connected = false;
@@ -44,13 +55,14 @@ export class ModelClient {
   /** Last offset delivered per concrete channel, over every session of this client (I1, I2). */
   readonly lastDelivered = new Map<string, number>();
   // Per session:
+  /** Keys the client asked for and has not asked to drop: what the gateway holds for it. */
+  readonly requested = new Set<string>();
+  /** Subscriptions the stream has opened (by their reply) and not yet closed. */
   readonly subs = new Map<string, SubState>();
-  readonly ended: { key: string; baseline: number; until: number }[] = [];
-  /** Offsets delivered or named by a gap in this session. */
-  readonly covered = new Set<number>();
-  /** Highest offset delivered or named by a gap per channel in this session. */
-  readonly accounted = new Map<string, number>();
-  readonly pending = new Map<number, PendingSubscribe>();
+  readonly ended: (SubState & { readonly key: string; readonly until: number })[] = [];
+  /** Offsets delivered in this session. */
+  readonly delivered = new Set<number>();
+  readonly pending = new Map<number, PendingRequest>();
   welcomed = false;
 
   constructor(readonly index: number) {}
@@ -59,18 +71,34 @@ export class ModelClient {
     this.connected = true;
     this.stalled = false;
     this.welcomed = false;
+    this.requested.clear();
     this.subs.clear();
     this.ended.length = 0;
-    this.covered.clear();
-    this.accounted.clear();
+    this.delivered.clear();
     this.pending.clear();
   }
 
   endSession(): void {
     this.connected = false;
     this.stalled = false;
+    this.requested.clear();
     this.subs.clear();
     this.pending.clear();
+  }
+
+  /** The client sends `subscribe` for keys it does not hold, with the stream at `head`. */
+  requestSubscribe(id: number, keys: readonly string[], since: Readonly<Record<string, number>>, head: number): void {
+    for (const key of keys) this.requested.add(key);
+    this.pending.set(id, { kind: 'subscribe', keys, since, head });
+  }
+
+  /** The client sends `unsubscribe` for keys whose subscription is open, with the stream at `head`. */
+  requestUnsubscribe(id: number, keys: readonly string[], head: number): void {
+    for (const key of keys) {
+      this.requested.delete(key);
+      this.subs.get(key)!.until = head;
+    }
+    this.pending.set(id, { kind: 'unsubscribe', keys });
   }
 }
 
@@ -144,10 +172,10 @@ export class Model {
     return this.published.every((e) => e.offset <= after || !subjectMatches(key, e.channel) || (e.offset > this.head - this.retention.eventsMax && e.atMs > cutoff));
   }
 
-  /** The position a reply may name for `key`: not before its last event, not beyond the head. */
-  checkPosition(key: string, offset: number): void {
-    const last = Math.max(0, ...this.published.filter((e) => subjectMatches(key, e.channel)).map((e) => e.offset));
-    expectThat(offset >= last && offset <= this.head, `position ${offset} for ${key}: last event ${last}, head ${this.head}`);
+  /** The position a reply may name for `key`, resolved with the stream at `head`: not before its last event, not beyond. */
+  checkPosition(key: string, offset: number, head: number): void {
+    const last = Math.max(0, ...this.published.filter((e) => e.offset <= head && subjectMatches(key, e.channel)).map((e) => e.offset));
+    expectThat(offset >= last && offset <= head, `position ${offset} for ${key}: last event ${last}, head ${head}`);
   }
 
   /** I5: every copy of one publish is the same bytes, and they say what was published (prev included). */
@@ -174,7 +202,7 @@ export class Model {
       case 'subscribed':
         return this.onSubscribed(c, m);
       case 'unsubscribed':
-        return;
+        return this.onUnsubscribed(c, m);
       case 'throttle':
         this.throttleNotices++;
         expectThat(m.level >= 0 && m.level <= 3 && m.percent >= 0 && m.percent <= 100 && m.message.length > 10, `throttle notice ${JSON.stringify(m)}`);
@@ -186,27 +214,30 @@ export class Model {
         this.checkEventFrame(bytes, m);
         const key = this.keyOf(m.ch);
         const sub = c.subs.get(key);
-        expectThat(sub !== undefined && sub.baseline !== null, `event ${m.ch}@${m.offset} for a subscription not (yet) confirmed`);
+        expectThat(sub !== undefined, `event ${m.ch}@${m.offset} for a subscription not (yet) confirmed`);
         expectThat(m.offset > sub.baseline, `I4: event ${m.offset} at or before the resume point ${sub.baseline} of ${key}`);
+        expectThat(sub.until === null || m.offset <= sub.until, `event ${m.ch}@${m.offset} for a subscription of ${key} that ended at ${sub.until}`);
         const last = c.lastDelivered.get(m.ch) ?? 0;
         expectThat(m.offset > last, `I1/I2: ${m.ch}@${m.offset} after ${last} (out of order or duplicate)`);
-        const accounted = c.accounted.get(m.ch) ?? 0;
+        const accounted = sub.accounted.get(m.ch) ?? 0;
         expectThat(m.offset > accounted, `I1: ${m.ch}@${m.offset} after a gap notice that named up to ${accounted}`);
         c.lastDelivered.set(m.ch, m.offset);
-        c.accounted.set(m.ch, m.offset);
-        c.covered.add(m.offset);
+        sub.accounted.set(m.ch, m.offset);
+        c.delivered.add(m.offset);
         c.position.set(key, Math.max(c.position.get(key) ?? 0, m.offset));
         return;
       }
       case 'gap': {
         const key = this.keyOf(m.ch);
         const sub = c.subs.get(key);
-        expectThat(sub !== undefined && sub.baseline !== null, `gap on ${m.ch} for a subscription not confirmed`);
+        expectThat(sub !== undefined, `gap on ${m.ch} for a subscription not confirmed`);
         expectThat(m.from <= m.to && m.to <= this.head, `gap ${m.from}..${m.to} is not a range of the stream (head ${this.head})`);
-        expectThat(m.from > (c.accounted.get(m.ch) ?? 0), `I1: gap ${m.from}..${m.to} on ${m.ch} names offsets already accounted`);
+        expectThat(m.from > sub.baseline, `I4: gap ${m.from}..${m.to} on ${m.ch} at or before the resume point ${sub.baseline} of ${key}`);
+        expectThat(sub.until === null || m.to <= sub.until, `gap ${m.from}..${m.to} on ${m.ch} for a subscription of ${key} that ended at ${sub.until}`);
+        expectThat(m.from > (sub.accounted.get(m.ch) ?? 0), `I1: gap ${m.from}..${m.to} on ${m.ch} names offsets already accounted`);
         expectThat(['shed', 'conflated', 'too_many'].includes(m.reason), `gap reason ${m.reason}`);
-        for (let o = m.from; o <= m.to; o++) if (this.published[o - 1]?.channel === m.ch) c.covered.add(o);
-        c.accounted.set(m.ch, m.to);
+        for (let o = m.from; o <= m.to; o++) if (this.published[o - 1]?.channel === m.ch) sub.named.add(o);
+        sub.accounted.set(m.ch, m.to);
         return;
       }
       default:
@@ -216,38 +247,54 @@ export class Model {
 
   private onSubscribed(c: ModelClient, m: Extract<ServerMessage, { type: 'subscribed' }>): void {
     const request = c.pending.get(m.id);
-    expectThat(request !== undefined, `subscribed ${m.id} answers no request`);
+    expectThat(request?.kind === 'subscribe', `subscribed ${m.id} answers no subscribe request`);
     c.pending.delete(m.id);
     expectThat(Object.keys(m.channels).sort().join() === [...request.keys].sort().join(), `subscribed ${m.id} names ${Object.keys(m.channels)}`);
     for (const key of request.keys) {
       const state = m.channels[key]!;
-      const sub = c.subs.get(key);
-      expectThat(sub !== undefined, `reply for ${key}, which the model did not subscribe`);
+      // Replies come in request order: an earlier subscription of this key was closed by its own reply.
+      expectThat(!c.subs.has(key), `subscribed ${m.id} opens ${key} while an earlier subscription of it is still open`);
       expectThat(state.epoch === this.epoch, `epoch ${state.epoch}`);
       if (this.racing) expectThat(state.offset <= this.head, `position ${state.offset} beyond the head ${this.head}`);
-      else this.checkPosition(key, state.offset);
+      else this.checkPosition(key, state.offset, request.head);
       const since = request.since[key];
+      let baseline: number;
       if (since === undefined) {
         expectThat(state.recovered === undefined, `recovered without since on ${key}`);
-        sub.baseline = state.offset;
+        baseline = state.offset;
       } else {
         const outcome = state.recovered === true ? 'recovered' : String(state.reason);
         this.resumes.set(outcome, (this.resumes.get(outcome) ?? 0) + 1);
-        const owed = this.suffix(key, since).length;
+        const owed = this.suffix(key, since, this.racing ? this.head : request.head).length;
         if (state.recovered === true) {
           // I4: recovered means exactly the suffix after `since`, and never more than the bound.
           const replayedOk = this.racing ? state.replayed! <= owed : state.replayed === owed;
           expectThat(replayedOk && state.replayed! <= this.replayEventsMax, `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}`);
-          sub.baseline = since;
+          // The stream re-opens after `since` for this subscription (its own `accounted`): offsets an
+          // earlier subscription's gap named come again, offsets already delivered never do (I2).
+          baseline = since;
         } else {
           // Refusing is allowed only for a reason that holds (the ring may still recover what the broker lost).
           const reason = state.reason;
           const ok = (reason === 'too_many' && owed > this.replayEventsMax) || (reason === 'history_expired' && !this.brokerRetains(key, since));
           expectThat(ok, `I4: ${key} since ${since}: recovered:false (${reason}) although ${owed} events are owed and the broker ${this.brokerRetains(key, since) ? 'retains' : 'lost'} them`);
-          sub.baseline = state.offset;
+          baseline = state.offset;
         }
       }
-      c.position.set(key, Math.max(sub.baseline, c.position.get(key) ?? 0));
+      c.subs.set(key, { baseline, until: null, accounted: new Map(), named: new Set() });
+      c.position.set(key, Math.max(baseline, c.position.get(key) ?? 0));
+    }
+  }
+
+  private onUnsubscribed(c: ModelClient, m: Extract<ServerMessage, { type: 'unsubscribed' }>): void {
+    const request = c.pending.get(m.id);
+    expectThat(request?.kind === 'unsubscribe', `unsubscribed ${m.id} answers no unsubscribe request`);
+    c.pending.delete(m.id);
+    expectThat(m.channels.join() === request.keys.join(), `unsubscribed ${m.id} names ${m.channels}, expected ${request.keys}`);
+    for (const key of request.keys) {
+      const sub = c.subs.get(key)!;
+      c.subs.delete(key);
+      c.ended.push({ ...sub, key, until: sub.until! });
     }
   }
 
@@ -256,15 +303,16 @@ export class Model {
    * `recoverable` (I9, at a drain), an event may instead still be in broker history for the client's resume.
    */
   checkOwed(c: ModelClient, recoverable?: (key: string, e: Published) => boolean): void {
-    const owed: { key: string; baseline: number; until: number }[] = [...c.ended];
-    for (const [key, sub] of c.subs) if (sub.baseline !== null) owed.push({ key, baseline: sub.baseline, until: sub.until ?? this.head });
-    for (const { key, baseline, until } of owed) {
+    const owed: { key: string; baseline: number; until: number; named: ReadonlySet<number> }[] = [...c.ended];
+    for (const [key, sub] of c.subs) owed.push({ key, baseline: sub.baseline, until: sub.until ?? this.head, named: sub.named });
+    for (const { key, baseline, until, named } of owed) {
       for (const e of this.suffix(key, baseline, until)) {
+        const covered = c.delivered.has(e.offset) || named.has(e.offset);
         if (recoverable !== undefined) {
-          expectThat(c.covered.has(e.offset) || recoverable(key, e), `I9: client ${c.index} neither got ${e.channel}@${e.offset} nor can recover it from broker history`);
+          expectThat(covered || recoverable(key, e), `I9: client ${c.index} neither got ${e.channel}@${e.offset} nor can recover it from broker history`);
           continue;
         }
-        expectThat(c.covered.has(e.offset), `I3: client ${c.index} never got ${e.channel}@${e.offset} (owed on ${key} after ${baseline}) nor a gap naming it`);
+        expectThat(covered, `I3: client ${c.index} never got ${e.channel}@${e.offset} (owed on ${key} after ${baseline}) nor a gap naming it`);
       }
     }
   }

@@ -1,5 +1,8 @@
 // How hard the property suites look. `npm test` uses each property's moderate default; a deeper run is one
 // variable: FC_RUNS=2000 npm test (every property gets that many runs), FC_SEED=… to replay a failure.
+// Without FC_SEED fast-check draws a fresh seed every run (CI included), and a failure's message begins
+// with it — `Property failed after N tests { seed: S, path: … }` — so FC_SEED=S with the same run count
+// replays it. Every property of the suite (test/client's included) takes its parameters from here.
 import type fc from 'fast-check';
 
 /** Parameters for fc.assert: `defaultRuns` unless FC_RUNS overrides it (FC_RUNS_SCALE scales defaults). */

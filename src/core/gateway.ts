@@ -43,6 +43,12 @@ export type PublishOutcome =
   | { readonly ok: true; readonly epoch: string; readonly offset: number }
   | { readonly ok: false; readonly status: 400 | 503; readonly code: string; readonly message: string };
 
+/** How a drain ended: sessions that closed before the deadline, and stragglers terminated at it. */
+export interface DrainOutcome {
+  readonly closed: number;
+  readonly terminated: number;
+}
+
 export interface LoadSample {
   readonly eventLoopDelayMs: number;
   readonly eventLoopUtilization: number;
@@ -117,7 +123,9 @@ export class Gateway {
   private subscriptionCount = 0;
   private readonly classCache = new Map<string, ChannelClass>();
   private housekeeping: ReturnType<Clock['setTimer']> | null = null;
-  private drainDone: (() => void) | null = null;
+  private drainDone: ((outcome: DrainOutcome) => void) | null = null;
+  /** Sessions that ended while the drain waited for them. */
+  private drainClosed = 0;
   private readonly counters = { published: 0, delivered: 0, bytesOut: 0, gaps: 0, slowDisconnects: 0 };
   private readonly queueTotals = { bytes: 0 };
   /** Sessions at each throttle level 0..3. */
@@ -168,17 +176,23 @@ export class Gateway {
 
   /**
    * Refuses new handshakes, flushes every queue and closes every client with 1001 and a jittered
-   * reconnect hint (I9). `done` runs once every connection is gone, or at the drain timeout.
+   * reconnect hint (I9). `done` runs once every connection is gone, or at the drain timeout, and says how
+   * many sessions closed and how many had to be terminated.
    */
-  drain(done: () => void): void {
+  drain(done: (outcome: DrainOutcome) => void): void {
     this.admission.draining = true;
     this.drainDone = done;
+    this.drainClosed = 0;
     this.closeAllWithHint(CloseCodes.goingAway, 'going away: draining');
     this.ports.clock.setTimer(this.options.drainTimeoutMs, () => {
-      for (const session of [...this.sessions.values()]) session.conn.terminate();
-      this.finishDrain(true);
+      const finish = this.drainDone;
+      if (finish === null) return;
+      this.drainDone = null;
+      const stragglers = [...this.sessions.values()];
+      for (const session of stragglers) session.conn.terminate();
+      finish({ closed: this.drainClosed, terminated: stragglers.length });
     });
-    this.finishDrain(false);
+    this.finishDrain();
   }
 
   setLoad(sample: LoadSample): void {
@@ -234,7 +248,10 @@ export class Gateway {
     const t = this.ports.telemetry;
     t.count(M.disconnects, { code });
     t.gauge(M.connections, this.sessions.size);
-    if (this.drainDone !== null) this.finishDrain(false);
+    if (this.drainDone !== null) {
+      this.drainClosed++;
+      this.finishDrain();
+    }
   }
 
   onPong(session: Session): void {
@@ -344,7 +361,8 @@ export class Gateway {
         states[sub.key] = final.state;
         return { records: records ?? [], through: final.through };
       });
-      this.send(session, { type: 'subscribed', id: message.id, channels: states });
+      session.queue.pushBoundary(encodeMessage({ type: 'subscribed', id: message.id, channels: states }));
+      this.markDirty(session);
       // Overlapping subscriptions (`p.x` and `p.>`) may replay the same event: send it once, as live
       // delivery does (offsets are unique across the stream).
       const replayed = new Set<number>();
@@ -744,11 +762,12 @@ export class Gateway {
 
   private reported = { published: 0, delivered: 0 };
 
-  private finishDrain(timedOut: boolean): void {
-    if (this.drainDone === null || (!timedOut && this.sessions.size > 0)) return;
+  /** Reports the drain once every session is gone (the deadline reports stragglers itself). */
+  private finishDrain(): void {
+    if (this.drainDone === null || this.sessions.size > 0) return;
     const done = this.drainDone;
     this.drainDone = null;
-    done();
+    done({ closed: this.drainClosed, terminated: 0 });
   }
 
   // ---- introspection ------------------------------------------------------------------------------

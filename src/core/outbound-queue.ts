@@ -8,7 +8,8 @@
 // notice, or a gap notice with the newest event of a conflated channel behind it (gap 41..57, then event
 // 58). Conflation gaps say `conflated`: the client should not replay them, the channel was configured to
 // want only its newest value. Order per channel is preserved: an item is rewritten only while it is the
-// newest of its channel.
+// newest of its channel, and never across a subscription boundary (a `subscribed` reply): what was queued
+// before the reply belongs to the subscription before it, so a later event must not be folded into it.
 import { encodeMessage } from './codec.js';
 import type { EventRecord } from './history.js';
 import type { Priority } from './options.js';
@@ -55,6 +56,8 @@ export class OutboundQueue {
   /** Sequence number of each channel's newest item; valid while ≥ `base` (the sequence of items[0]). */
   private readonly tail = new Map<string, number>();
   private base = 0;
+  /** Sequence of the item after the last boundary: older items are never rewritten again. */
+  private boundary = 0;
   private queued = 0;
 
   constructor(private readonly totals: QueueTotals = { bytes: 0 }) {}
@@ -69,6 +72,17 @@ export class OutboundQueue {
 
   pushControl(frame: Frame): void {
     this.push(new Slot('', null, frame, 0, 0, null), PRIORITY_RANK.critical);
+  }
+
+  /**
+   * Queues a frame that opens a subscription (the `subscribed` reply). A later shed or conflation starts a
+   * new slot after it rather than widening one before it: otherwise a gap notice (or a conflated event)
+   * queued for the old subscription would carry the new one's offsets ahead of its reply, where the client
+   * reads them as the old subscription's and then takes the reply's position as its baseline.
+   */
+  pushBoundary(frame: Frame): void {
+    this.pushControl(frame);
+    this.boundary = this.base + this.count;
   }
 
   pushEvent(record: EventRecord, priority: Priority): void {
@@ -190,7 +204,7 @@ export class OutboundQueue {
 
   private newestIndex(channel: string): number {
     const seq = this.tail.get(channel);
-    return seq === undefined || seq < this.base ? -1 : seq - this.base;
+    return seq === undefined || seq < this.base || seq < this.boundary ? -1 : seq - this.base;
   }
 
   private grow(delta: number): void {

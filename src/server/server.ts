@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { totalmem } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { computeCapacity, type Capacity, type CapacityInput } from '../core/admission.js';
+import { Gateway, type DrainOutcome } from '../core/gateway.js';
 import { retainedBytesDefault } from '../core/memory-budget.js';
-import { Gateway } from '../core/gateway.js';
 import { metrics as metricCatalog } from '../core/metrics.js';
 import type { Broker } from '../core/ports.js';
 import { MemoryBroker } from '../adapters/broker-memory.js';
@@ -164,7 +164,8 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
       draining = true;
       telemetry.log('info', 'draining: refusing new connections, closing clients with 1001');
       let finished = false;
-      const finish = (timedOut: boolean): void => {
+      // outcome is null when the gateway never reported (our own deadline fired first).
+      const finish = (outcome: DrainOutcome | null): void => {
         if (finished) return;
         finished = true;
         clearTimeout(deadline);
@@ -173,15 +174,20 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
         for (const ws of upgrade.sockets) ws.terminate();
         gateway.stop();
         server.close(() => {
-          telemetry.log('info', timedOut ? 'drain timed out; stopped' : 'drained; stopped');
+          if (outcome === null) telemetry.log('warn', 'drain timed out without a report from the gateway; stopped');
+          else {
+            const counts = `connections closed: ${outcome.closed}, terminated: ${outcome.terminated}`;
+            if (outcome.terminated === 0) telemetry.log('info', `drained; stopped (${counts})`, { ...outcome });
+            else telemetry.log('warn', `drain timed out after ${options.drainTimeoutMs} ms; stopped (${counts})`, { ...outcome });
+          }
           telemetry.flush();
           resolve();
         });
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
       };
-      const deadline = setTimeout(() => finish(true), options.drainTimeoutMs + SHUTDOWN_GRACE_MS);
-      gateway.drain(() => finish(false));
+      const deadline = setTimeout(() => finish(null), options.drainTimeoutMs + SHUTDOWN_GRACE_MS);
+      gateway.drain(finish);
     });
     return closing;
   };

@@ -257,6 +257,28 @@ describe('resume', () => {
     expect(h.client.counters.reconnects).toBe(1);
   });
 
+  it('a shed gap whose repair a drop cut short is resumed from the last delivered offset, and its offsets come in order', () => {
+    // The gap named 52..55 (never delivered): the resume asks from 51, the server replays the gap's offsets
+    // again (they are owed, not duplicates), and nothing is reported lost.
+    const h = harness();
+    const a = recorder();
+    h.client.subscribe(A, a.handlers);
+    const first = connected(h, 'E1', 50);
+    first.receive(event(A, 51, 50));
+    first.receive({ type: 'gap', ch: A, from: 52, to: 55, reason: 'shed' });
+    expect(first.lastOfType('replay')).toMatchObject({ channel: A, from: 51, to: 55 });
+    first.end({ code: 1006, reason: '' });
+    const second = nextSocket(h);
+    second.accept();
+    expect(second.lastOfType('subscribe')).toMatchObject({ since: { [A]: { epoch: 'E1', offset: 51 } } });
+    answerSubscribe(second, 'E1', 56);
+    second.receive(event(A, 53, 51));
+    second.receive(event(A, 55, 53));
+    second.receive(event(A, 56, 55));
+    expect(a.offsets()).toEqual([51, 53, 55, 56]);
+    expect(a.gaps).toEqual([]);
+  });
+
   it('a pattern resumes from its high-water, lowered to a channel whose repair was cut short', () => {
     const h = harness();
     h.client.subscribe('odin.global.>', recorder().handlers);

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { subjectMatches } from '../../src/core/protocol.js';
+import { runs } from '../../properties/support/runs.js';
 import { harness, nextSocket, recorder, type FakeSocket } from './helpers.js';
 
 const CHANNELS = ['p.a', 'p.b', 'p.c'];
@@ -185,7 +186,7 @@ describe('delivery property', () => {
           }
         }
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffCeilingMs, backoffDelayMs } from '../../src/client/backoff.js';
 import { judgeClose } from '../../src/client/close-policy.js';
+import { runs } from '../../properties/support/runs.js';
 import { connected, harness, nextSocket, ScriptedRandom, type Harness } from './helpers.js';
 
 /** Drops the current socket unopened and returns the delay until the client tried again. */
@@ -31,6 +32,7 @@ describe('backoff', () => {
           expect(delay).toBeLessThan((hintMs ?? 0) + ceiling + 1e-9);
         },
       ),
+      runs(100),
     );
   });
 

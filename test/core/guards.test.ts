@@ -191,8 +191,8 @@ describe('drain (I9)', () => {
     const h = harness({ drainRetryJitterMs: 5_000 });
     const clients = Array.from({ length: 5 }, () => h.connect());
     clients[0]!.send({ type: 'subscribe', id: 1, channels: ['a'] });
-    let done = false;
-    h.gateway.drain(() => (done = true));
+    let done: unknown = false;
+    h.gateway.drain((outcome) => (done = outcome));
     expect(h.gateway.ready()).toBe(false);
     const refused = h.gateway.admit({ ip: '1.2.3.4', userId: null });
     expect(refused).toMatchObject({ ok: false, status: 503, reason: 'draining' });
@@ -204,17 +204,20 @@ describe('drain (I9)', () => {
     expect(new Set(hints).size).toBeGreaterThan(1);
     expect(done).toBe(false);
     for (const c of clients) c.close(1001);
-    expect(done).toBe(true);
+    expect(done).toEqual({ closed: 5, terminated: 0 });
   });
 
-  it('terminates stragglers at the drain timeout', () => {
+  it('terminates stragglers at the drain timeout and says how many', () => {
     const h = harness({ drainTimeoutMs: 2_000 });
-    const c = h.connect();
-    let done = false;
-    h.gateway.drain(() => (done = true));
-    h.clock.advance(2_000);
-    expect(c.conn.terminated).toBe(true);
-    expect(done).toBe(true);
+    const [polite, straggler, other] = [h.connect(), h.connect(), h.connect()];
+    let done: unknown = null;
+    h.gateway.drain((outcome) => (done = outcome));
+    polite.close(1001);
+    h.clock.advance(1_999);
+    expect(done).toBeNull();
+    h.clock.advance(1);
+    expect([polite, straggler, other].map((c) => c.conn.terminated)).toEqual([false, true, true]);
+    expect(done).toEqual({ closed: 1, terminated: 2 });
   });
 });
 

@@ -1,9 +1,32 @@
-// Composition: capacity inputs from config and the machine, the start-up capacity log line, and a clean
-// start-up failure when the port is taken.
+// Composition: capacity inputs from config and the machine, the start-up capacity log line, a clean
+// start-up failure when the port is taken, and what the drain says it did.
+import { createConnection, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
 import { capacityInputOf, ListenError, memoryPlanOf, startServer } from '../../src/server/server.js';
-import { start } from './server-fixture.js';
+import { connect, start, type Started } from './server-fixture.js';
+
+/**
+ * A WebSocket client that completes the handshake and then reads nothing and answers nothing — in
+ * particular not the server's close frame, so only the drain deadline can end it.
+ */
+function deafClient(server: Started): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(server.port, '127.0.0.1');
+    socket.once('error', reject);
+    socket.once('connect', () =>
+      socket.write(['GET /ws HTTP/1.1', `Host: 127.0.0.1:${server.port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n')),
+    );
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('latin1');
+      if (!seen.includes('"welcome"')) return;
+      socket.off('data', onData);
+      resolve(socket);
+    };
+    socket.on('data', onData);
+  });
+}
 
 const detected = {
   memory: { bytes: 1024 * 1024 * 1024, source: 'fake' },
@@ -87,5 +110,27 @@ describe('startServer', () => {
     const b = server.close();
     expect(a).toBe(b);
     await a;
+  });
+
+  it('logs how many connections closed and how many were terminated when the drain times out', async () => {
+    const server = await start({ 'gateway.drainTimeoutMs': '300' });
+    const polite = await connect(server.wsUrl);
+    if (!('ws' in polite)) throw new Error('refused');
+    const deaf = await deafClient(server);
+    try {
+      await server.close();
+      const stopped = server.logs.filter((l) => /stopped/.test(String(l.msg)));
+      expect(stopped.map((l) => [l.level, l.msg])).toEqual([[40, 'drain timed out after 300 ms; stopped (connections closed: 1, terminated: 1)']]);
+    } finally {
+      deaf.destroy();
+    }
+  });
+
+  it('logs a clean drain with the number of connections it closed', async () => {
+    const server = await start();
+    const client = await connect(server.wsUrl);
+    if (!('ws' in client)) throw new Error('refused');
+    await server.close();
+    expect(server.logs.filter((l) => /stopped/.test(String(l.msg))).map((l) => l.msg)).toEqual(['drained; stopped (connections closed: 1, terminated: 0)']);
   });
 });
