@@ -17,7 +17,7 @@ interface Internals {
   deliver(sub: Subscription, record: EventRecord, cls: ChannelClass): void;
   enqueueEvent(session: Session, record: EventRecord, cls: ChannelClass): void;
   flush(): void;
-  release(sub: Subscription, resolution: unknown, replayed: Set<number>): void;
+  release(sub: Subscription, replay: unknown, through: number, replayed: Set<number>): void;
   dirty: Session[];
   flushScheduled: boolean;
   writeAll(session: Session): void;
@@ -135,9 +135,9 @@ export const forgetsHeld: Variant = {
   name: 'forgets events held during the replay',
   makeGateway: (ports, options) =>
     patchGateway(ports, options, (g, orig) => {
-      g.release = (sub, resolution, replayed) => {
+      g.release = (sub, replay, through, replayed) => {
         sub.held = null;
-        orig.release(sub, resolution, replayed);
+        orig.release(sub, replay, through, replayed);
       };
     }),
 };

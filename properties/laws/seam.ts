@@ -76,7 +76,7 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
     { ...variant, wrapBroker: (inner: MemoryBroker, clock: ManualClock) => scheduledBroker(s, variant.wrapBroker?.(inner, clock) ?? inner, () => guard(check)) },
     { options: seamOptions, retention: seamRetention },
   );
-  const model = new Model(KEYS, SEAM_CLIENTS, seamRetention, sys.options.replayEventsMax, sys.memory.epoch());
+  const model = new Model(KEYS, SEAM_CLIENTS, seamRetention, sys.options.replayEventsMax, sys.memory.epoch(), sys.options.outbound.queueBytesMax);
   model.racing = true;
   const real: Real = { sys, links: [], nextId: 1 };
   check = () => {

@@ -60,7 +60,7 @@ type Arb = fc.Arbitrary<Cmd>;
 
 export function setup(variant: Variant, config: SystemConfig = {}): { model: Model; real: Real } {
   const sys = new System(variant, { options: modelOptions, retention: modelRetention, ...config });
-  const model = new Model(KEYS, CLIENTS, modelRetention, sys.options.replayEventsMax, sys.memory.epoch());
+  const model = new Model(KEYS, CLIENTS, modelRetention, sys.options.replayEventsMax, sys.memory.epoch(), sys.options.outbound.queueBytesMax);
   return { model, real: { sys, links: Array.from({ length: CLIENTS }, () => null), nextId: 1 } };
 }
 
@@ -126,7 +126,8 @@ export function checkAccounting(model: Model, real: Real): void {
   same('handshakes accepted', count('odin_handshakes_total{"outcome":"accepted"}'), sys.links.length);
   for (const [type, n] of sys.sent) same(`${type} messages counted`, count(`odin_inbound_messages_total{"type":"${type}"}`), n);
   for (const [code, n] of model.errors) same(`${code} errors counted`, count(`odin_protocol_errors_total{"code":"${code}"}`), n);
-  same('replays answered', count('odin_replays_total{"outcome":"ring"}') + count('odin_replays_total{"outcome":"broker"}'), model.replays.get('answered') ?? 0);
+  const answered = ['ring', 'broker', 'empty'].reduce((n, outcome) => n + count(`odin_replays_total{"outcome":"${outcome}"}`), 0);
+  same('replays answered', answered, model.replays.get('answered') ?? 0);
   same('replays too large', count('odin_replays_total{"outcome":"too_large"}'), model.errors.get('replay_too_large') ?? 0);
   same('replays expired', count('odin_replays_total{"outcome":"history_expired"}'), model.errors.get('history_unavailable') ?? 0);
   for (const code of [1006, 1008]) same(`disconnects ${code}`, count(`odin_disconnects_total{"code":${code}}`), sys.links.filter((l) => l.ended?.code === code).length);

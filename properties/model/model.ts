@@ -111,6 +111,7 @@ export function expectThat(condition: boolean, message: string): asserts conditi
 }
 
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
 
 export class Model {
   readonly published: Published[] = [];
@@ -137,8 +138,20 @@ export class Model {
     readonly retention: Retention,
     readonly replayEventsMax: number,
     readonly epoch: string,
+    /** A request's replay budget in frame bytes (outbound.queueBytesMax, docs/protocol.md). */
+    readonly replayBytesMax: number,
   ) {
     this.clients = Array.from({ length: clients }, (_, i) => new ModelClient(i));
+  }
+
+  /** Bytes of an event's frame as docs/protocol.md spells it (the budget counts frames, not payloads). */
+  frameBytes(e: Published): number {
+    return utf8Encoder.encode(`{"type":"event","ch":${JSON.stringify(e.channel)},"offset":${e.offset},"prev":${e.prev},"data":${e.data}}`).byteLength;
+  }
+
+  /** Does a replay of `events` fit what is left of a request's budget? */
+  fits(events: readonly Published[], budget: { events: number; bytes: number }): boolean {
+    return events.length <= budget.events && events.reduce((n, e) => n + this.frameBytes(e), 0) <= budget.bytes;
   }
 
   get head(): number {
@@ -250,6 +263,8 @@ export class Model {
     expectThat(request?.kind === 'subscribe', `subscribed ${m.id} answers no subscribe request`);
     c.pending.delete(m.id);
     expectThat(Object.keys(m.channels).sort().join() === [...request.keys].sort().join(), `subscribed ${m.id} names ${Object.keys(m.channels)}`);
+    // One replay budget for the whole request, spent in the order it lists its channels (docs/protocol.md).
+    const budget = { events: this.replayEventsMax, bytes: this.replayBytesMax };
     for (const key of request.keys) {
       const state = m.channels[key]!;
       // Replies come in request order: an earlier subscription of this key was closed by its own reply.
@@ -265,18 +280,23 @@ export class Model {
       } else {
         const outcome = state.recovered === true ? 'recovered' : String(state.reason);
         this.resumes.set(outcome, (this.resumes.get(outcome) ?? 0) + 1);
-        const owed = this.suffix(key, since, this.racing ? this.head : request.head).length;
+        const suffix = this.suffix(key, since, this.racing ? this.head : request.head);
+        const owed = suffix.length;
         if (state.recovered === true) {
-          // I4: recovered means exactly the suffix after `since`, and never more than the bound.
+          // I4: recovered means exactly the suffix after `since` (its first events, when replies race
+          // publishes), and never more than what was left of the request's budget.
           const replayedOk = this.racing ? state.replayed! <= owed : state.replayed === owed;
-          expectThat(replayedOk && state.replayed! <= this.replayEventsMax, `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}`);
+          const replayed = suffix.slice(0, state.replayed);
+          expectThat(replayedOk && this.fits(replayed, budget), `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}, the budget ${JSON.stringify(budget)}`);
+          budget.events -= replayed.length;
+          budget.bytes -= replayed.reduce((n, e) => n + this.frameBytes(e), 0);
           // The stream re-opens after `since` for this subscription (its own `accounted`): offsets an
           // earlier subscription's gap named come again, offsets already delivered never do (I2).
           baseline = since;
         } else {
           // Refusing is allowed only for a reason that holds (the ring may still recover what the broker lost).
           const reason = state.reason;
-          const ok = (reason === 'too_many' && owed > this.replayEventsMax) || (reason === 'history_expired' && !this.brokerRetains(key, since));
+          const ok = (reason === 'too_many' && !this.fits(suffix, budget)) || (reason === 'history_expired' && !this.brokerRetains(key, since));
           expectThat(ok, `I4: ${key} since ${since}: recovered:false (${reason}) although ${owed} events are owed and the broker ${this.brokerRetains(key, since) ? 'retains' : 'lost'} them`);
           baseline = state.offset;
         }
@@ -329,7 +349,7 @@ export class Model {
       expectThat(answer.message.length > 10, `error ${answer.code} without an explanation`);
       const retains = this.brokerRetains(channel, from);
       const ok =
-        (answer.code === 'replay_too_large' && expected.length > this.replayEventsMax) ||
+        (answer.code === 'replay_too_large' && !this.fits(expected, { events: this.replayEventsMax, bytes: this.replayBytesMax })) ||
         (answer.code === 'history_unavailable' && !retains);
       expectThat(ok && end === 0, `I4 (replay): (${from}, ${to}] of ${channel} refused ${answer.code}: ${expected.length} events, broker ${retains ? 'retains' : 'lost'} them`);
       return end + 1;
@@ -342,7 +362,8 @@ export class Model {
       `I4 (replay): (${from}, ${to}] of ${channel}: got ${events.map((m) => (m.type === 'event' ? m.offset : m.type))}, expected ${expected.map((e) => e.offset)}`,
     );
     events.forEach((m, i) => m.type === 'event' && this.checkEventFrame(frames[i]!, m));
-    expectThat(answer.count === expected.length && answer.to === Math.min(to, this.head) && answer.from === from, `replayed says ${JSON.stringify(answer)}`);
+    // `to` is clamped to the head, never below `from` (a range past the head is empty).
+    expectThat(answer.count === expected.length && answer.to === Math.max(from, Math.min(to, this.head)) && answer.from === from, `replayed says ${JSON.stringify(answer)}`);
     return end + 1;
   }
 }
