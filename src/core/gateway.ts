@@ -274,7 +274,9 @@ export class Gateway {
     } catch (error) {
       // Our bug, not the peer's: this session ends with 1011, every other session carries on.
       this.ports.telemetry.log('error', 'internal error while handling a client message', { session: session.id, error: String(error) });
-      this.sendError(session, 'internal', 'internal error; reconnect and resume');
+      // The error carries the request's id when it can be read, as every other error does.
+      const decoded = decodeClientMessage(text, this.options);
+      this.sendError(session, 'internal', 'internal error; reconnect and resume', decoded.ok ? decoded.message.id : decoded.error.id);
       this.close(session, CloseCodes.internal, 'internal error');
     }
   }
@@ -362,7 +364,8 @@ export class Gateway {
         return { records: records ?? [], through: final.through };
       });
       session.queue.pushBoundary(encodeMessage({ type: 'subscribed', id: message.id, channels: states }));
-      this.markDirty(session);
+      this.afterControl(session);
+      if (session.state !== 'open') return;
       // Overlapping subscriptions (`p.x` and `p.>`) may replay the same event: send it once, as live
       // delivery does (offsets are unique across the stream).
       const replayed = new Set<number>();
@@ -636,7 +639,18 @@ export class Gateway {
   private send(session: Session, message: ServerMessage): void {
     if (session.state !== 'open') return;
     session.queue.pushControl(encodeMessage(message));
+    this.afterControl(session);
+  }
+
+  /**
+   * Answers are control frames, never shed: a client that keeps asking but never reads would grow its
+   * queue without end. Past twice the bound with the socket backed up, it is a slow consumer (I6).
+   */
+  private afterControl(session: Session): void {
     this.markDirty(session);
+    const { queueBytesMax, socketHighWaterBytes } = this.options.outbound;
+    const buffered = session.conn.bufferedBytes();
+    if (session.queue.bytes + buffered > 2 * queueBytesMax && buffered >= socketHighWaterBytes) this.slowClose(session);
   }
 
   private sendError(session: Session, code: ErrorCode, message: string, id?: number): void {

@@ -127,3 +127,31 @@ describe('history memory has one bound over all channels', () => {
     expect(h.telemetry.counts.get('odin_resumes_total{"outcome":"recovered","source":"ring"}')).toBe(1);
   });
 });
+
+describe('answers to a client that never reads', () => {
+  it('stay bounded: past twice the queue bound with the socket backed up, the client is a slow consumer (1008)', () => {
+    const h = harness({ outbound: { queueBytesMax: 16 * 1024, socketHighWaterBytes: 16 * 1024 }, inbound: { messageBurst: 1e6, messagesPerSecond: 1e6 } });
+    const c = h.connect();
+    c.conn.buffered = 16 * 1024; // the socket has stopped taking bytes
+    const channels = Array.from({ length: 100 }, (_, i) => `a.channel.with.a.long.name.${i}`);
+    let sent = 0;
+    while (c.session.state === 'open' && sent < 1_000) {
+      c.send({ type: 'subscribe', id: ++sent, channels });
+      // Twice the bound, plus the one answer (~10 KiB for 100 long names) that crossed it.
+      expect(c.session.queue.bytes).toBeLessThanOrEqual(2 * 16 * 1024 + 12 * 1024);
+    }
+    expect(c.session.state).not.toBe('open');
+    expect(c.conn.closed).toMatchObject({ code: 1008 });
+    expect(h.gateway.stats().slowDisconnects).toBe(1);
+  });
+
+  it('an internal error names the request it happened in', () => {
+    const h = harness();
+    const c = h.connect();
+    (h.gateway as unknown as { unsubscribe: () => void }).unsubscribe = () => {
+      throw new Error('boom');
+    };
+    c.send({ type: 'unsubscribe', id: 42, channels: ['a'] });
+    expect(c.conn.ofType('error')).toEqual([{ type: 'error', id: 42, code: 'internal', message: 'internal error; reconnect and resume' }]);
+  });
+});
