@@ -16,12 +16,15 @@ import { toGatewayOptions, type Config } from './config.js';
 import { createHttpHandler } from './http.js';
 import { startLoadMonitor } from './load.js';
 import { detectResources, systemPaths, type DetectedResources, type ResourcePaths } from './resources.js';
+import type { BrokerInfo } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
+
+export { BrokerStartError } from './nats-broker.js';
 
 export interface StartDeps {
   /** Log destination; stdout when absent. */
   readonly logDestination?: DestinationStream;
-  /** Another broker (tests, NATS); the embedded memory broker when absent. */
+  /** Another broker (tests); else NATS when nats.servers is set, else the embedded memory broker. */
   readonly broker?: Broker;
   readonly resourcePaths?: ResourcePaths;
 }
@@ -82,9 +85,15 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     perConnectionBytes: capacityInput.perConnectionBytes,
   });
 
-  const broker = deps.broker ?? new MemoryBroker(clock, random, { ...config.broker });
+  // Loaded only when configured: the embedded broker never loads the NATS client. Throws BrokerStartError.
+  const nats =
+    deps.broker === undefined && config.nats.servers.trim() !== ''
+      ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields))
+      : null;
+  const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker });
   const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
   gateway.start();
+  const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : 'custom', status: gateway.stats().broker.status, detail: null };
 
   let draining = false;
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
@@ -98,6 +107,8 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
       startedAtMs: clock.nowMs(),
       wsPath: config.server.path,
       draining: () => draining,
+      describeBroker,
+      ...(nats !== null ? { channelProblem: (channel: string) => nats.channelProblem(channel) } : {}),
       onError,
     }),
   );
@@ -128,6 +139,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     });
   } catch (error) {
     gateway.stop();
+    await nats?.close();
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ListenError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, { cause: error });
   }
@@ -151,10 +163,13 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
         // Stragglers past the deadline are dropped; the gateway already told them to come back.
         for (const ws of upgrade.sockets) ws.terminate();
         gateway.stop();
+        const brokerClosed = nats?.close() ?? Promise.resolve();
         server.close(() => {
-          telemetry.log('info', timedOut ? 'drain timed out; stopped' : 'drained; stopped');
-          telemetry.flush();
-          resolve();
+          void brokerClosed.then(() => {
+            telemetry.log('info', timedOut ? 'drain timed out; stopped' : 'drained; stopped');
+            telemetry.flush();
+            resolve();
+          });
         });
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
