@@ -25,7 +25,8 @@ export { StreamConfigError, defaultStreamSettings, type StreamSettings } from '.
 
 export interface NatsBrokerOptions extends NatsConnectionSettings {
   readonly stream?: StreamSettings;
-  /** The first read starts at most this many messages before the head: enough to warm the rings. */
+  /** The first read starts at most this many messages before the head: enough to warm the rings. At
+   * least 1: the newest retained event tells the gateway where the stream's head is. */
   readonly warmupEventsMax?: number;
   /** Channels whose last offset is remembered for `prev`; beyond it the least recent is forgotten. */
   readonly subjectsMax?: number;
@@ -190,10 +191,12 @@ export class NatsBroker implements Broker {
    * Where the first read starts: the stream's first retained message, or `warmupEventsMax` before the
    * head when the stream holds more. Reading what is retained warms the rings, so a client that resumes
    * right after a gateway restart is answered from memory; the bound keeps start-up time in proportion.
+   * At least the newest event is read: until the gateway has read one, it does not know the head, and
+   * its subscribe replies would carry offset 0.
    */
   private startSeqOf(info: StreamInfo): number {
     const { first_seq: first, last_seq: last } = info.state;
-    return Math.max(first, last - this.settings.warmupEventsMax + 1, 1);
+    return Math.max(first, last - Math.max(1, this.settings.warmupEventsMax) + 1, 1);
   }
 
   private trackerFor(info: StreamInfo): PrevTracker {
@@ -254,12 +257,13 @@ export class NatsBroker implements Broker {
         switch (s.type) {
           case 'disconnect':
             this.connected = false;
+            this.reader?.suspend();
             this.setStatus('down', `connection to NATS lost (${s.server})`);
             break;
           case 'reconnect':
             this.connected = true;
             this.log('info', `reconnected to NATS at ${s.server}; resuming the stream after ${this.tracker.lastSeq}`);
-            this.reader?.reset('reconnected');
+            this.reader?.resume();
             break;
           case 'ldm':
             this.log('warn', `NATS server ${s.server} is entering lame duck mode; the client will move to another server`);

@@ -129,7 +129,7 @@ export const configSpec = {
     connectTimeoutMs: int(5_000, 100, 120_000, 'Bound on the first connection at start-up; later the client reconnects forever.'),
     requestTimeoutMs: int(5_000, 100, 120_000, 'Bound on each JetStream request: publish acknowledgement, history read, stream info.'),
     heartbeatMs: int(1_000, 100, 30_000, 'Stream consumer heartbeat; three missed ones mark the broker down.'),
-    warmupEventsMax: int(100_000, 0, 100_000_000, 'At start the gateway reads at most this many of the newest retained events to warm its rings.'),
+    warmupEventsMax: int(100_000, 1, 100_000_000, 'At start the gateway reads at most this many of the newest retained events to warm its rings (at least 1: the head).'),
     subjectsMax: int(100_000, 1, 100_000_000, 'Channels whose last offset is remembered for prev; beyond it the least recent one\'s prev becomes null.'),
     historyReadsMax: int(8, 1, 1_024, 'History reads from the stream running at once (as many again x64 may wait; more are refused).'),
   },

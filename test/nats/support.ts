@@ -93,3 +93,17 @@ export async function httpPublish(gateway: RunningServer, channel: string, data:
   const response = await fetch(`${gateway.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
   return { status: response.status, body: (await response.json()) as { epoch?: string; offset?: number } };
 }
+
+/** Every message the stream holds now, in order, read by a plain ordered consumer. */
+export async function streamContents(plain: PlainClient, stream: string): Promise<Array<{ subject: string; seq: number }>> {
+  const { state } = await plain.jsm.streams.info(stream);
+  const out: Array<{ subject: string; seq: number }> = [];
+  if (state.messages === 0) return out;
+  const consumer = await plain.js.consumers.get(stream, { opt_start_seq: state.first_seq, deliver_policy: 'by_start_sequence' as never });
+  const messages = await consumer.consume({ max_messages: 1_000 });
+  for await (const m of messages) {
+    out.push({ subject: m.subject, seq: m.seq });
+    if (m.seq >= state.last_seq) break;
+  }
+  return out;
+}

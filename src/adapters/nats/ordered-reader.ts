@@ -44,8 +44,12 @@ export class OrderedReader {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
+  /** Bumped by every reset: a (re)creation that finishes under an older generation is void. */
+  private generation = 0;
   private resetting = false;
   private resetAgain = false;
+  /** While the connection is down nothing can be created: no resets until resume(). */
+  private suspended = false;
   private stopped = false;
 
   constructor(
@@ -72,9 +76,28 @@ export class OrderedReader {
     this.dropConsumer();
   }
 
+  /** The connection is lost: stop trying until resume(); requests in flight are abandoned there. */
+  suspend(): void {
+    this.suspended = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /**
+   * The connection is back: recreate the consumer now, abandoning any creation still waiting on a request
+   * sent before the loss (it would only time out).
+   */
+  resume(): void {
+    this.suspended = false;
+    this.resetting = false;
+    this.resetAgain = false;
+    this.failures = 0;
+    this.reset('reconnected');
+  }
+
   /** Throws the consumer away and creates a new one from `prepare()`'s sequence. Coalesces. */
   reset(reason: string): void {
-    if (this.stopped) return;
+    if (this.stopped || this.suspended) return;
     if (this.resetting) {
       this.resetAgain = true;
       return;
@@ -84,15 +107,17 @@ export class OrderedReader {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.events.onReset(reason);
-    this.recreate().then(
-      () => this.afterReset(null),
-      (error: unknown) => this.afterReset(error as Error),
+    const generation = ++this.generation;
+    this.recreate(generation).then(
+      () => this.afterReset(generation, null),
+      (error: unknown) => this.afterReset(generation, error as Error),
     );
   }
 
-  private afterReset(error: Error | null): void {
+  private afterReset(generation: number, error: Error | null): void {
+    if (generation !== this.generation) return; // abandoned by resume()
     this.resetting = false;
-    if (this.stopped) return;
+    if (this.stopped || this.suspended) return;
     if (this.resetAgain) {
       this.resetAgain = false;
       this.reset('requested during a reset');
@@ -108,12 +133,12 @@ export class OrderedReader {
     this.retryTimer.unref();
   }
 
-  private async recreate(): Promise<void> {
+  private async recreate(generation: number): Promise<void> {
     this.sub?.unsubscribe();
     this.sub = null;
     this.dropConsumer();
     const startSeq = await this.prepare();
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation) return;
     const serial = ++this.serial;
     const subject = `${this.inboxPrefix}.${serial}`;
     this.expectedConsumerSeq = 1;
@@ -136,7 +161,7 @@ export class OrderedReader {
         inactive_threshold: nanos(Math.max(10_000, 10 * this.options.heartbeatMs)),
       },
     );
-    if (serial !== this.serial || this.stopped) {
+    if (serial !== this.serial || this.stopped || generation !== this.generation) {
       this.deleteConsumer(info.name);
       return;
     }
@@ -186,7 +211,7 @@ export class OrderedReader {
   }
 
   private checkHeartbeat(): void {
-    if (this.stopped || this.resetting || this.nc.isClosed()) return;
+    if (this.stopped || this.suspended || this.resetting || this.nc.isClosed()) return;
     const silentMs = Date.now() - this.lastHeardMs;
     if (this.consumerName === null || silentMs < SILENT_HEARTBEATS * this.options.heartbeatMs) return;
     this.events.onTrouble(`no message or heartbeat from stream ${this.options.stream} for ${Math.round(silentMs / 100) / 10} s`);

@@ -1,0 +1,86 @@
+// A gateway restart on JetStream is not a new timeline: the epoch is the stream's, so clients resume with
+// recovered:true and get exactly what they missed — from the warmed rings, or from the stream itself.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type OdinClient } from '../../src/client/index.js';
+import type { SubscribedMessage } from '../../src/core/protocol.js';
+import { is, probe } from '../e2e/support.js';
+import { startNats, type NatsServer } from '../support/nats-fixture.js';
+import { eventually, namespace, plainClient, serveOnNats, type Gateway, type PlainClient } from './support.js';
+
+let nats: NatsServer;
+let backend: PlainClient;
+const gateways: Gateway[] = [];
+let client: OdinClient | undefined;
+
+beforeAll(async () => {
+  nats = await startNats();
+  backend = await plainClient(nats);
+});
+afterAll(async () => {
+  await backend?.close();
+  await nats?.close();
+});
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+async function gatewayOn(ns: ReturnType<typeof namespace>, settings: Record<string, string | number> = {}): Promise<Gateway> {
+  const g = await serveOnNats(nats, ns, { 'gateway.drainRetryJitterMs': 50, ...settings });
+  gateways.push(g);
+  return g;
+}
+
+describe('a gateway restart on JetStream', () => {
+  for (const [label, warmup, source] of [
+    ['rings warmed from the stream', 100_000, 'ring'],
+    ['only the newest event read: history from the stream', 1, 'broker'],
+  ] as const) {
+    it(`resumes the client with recovered:true, nothing lost or duplicated (${label})`, async () => {
+      const ns = namespace();
+      const channel = `${ns.prefix}.token.ABC.trade`;
+      const first = await gatewayOn(ns, { 'nats.warmupEventsMax': warmup });
+      const received: number[] = [];
+      const trouble: unknown[] = [];
+      client = connect(first.wsUrl, { reconnect: { baseMs: 20, capMs: 100 } });
+      client.subscribe(channel, {
+        onEvent: (_data, meta) => received.push(meta.offset),
+        onGap: (_c, gap) => trouble.push(gap),
+        onReset: (_c, reason) => trouble.push(reason),
+      });
+      await eventually(() => client!.position(channel) !== undefined, 'the subscribe reply');
+      for (let i = 1; i <= 5; i++) await backend.js.publish(channel, JSON.stringify(i));
+      await eventually(() => received.length === 5, 'five events');
+      const epoch = first.gateway.stats().broker.epoch;
+      const port = first.port;
+
+      await first.close();
+      gateways.splice(gateways.indexOf(first), 1);
+      for (let i = 6; i <= 8; i++) await backend.js.publish(channel, JSON.stringify(i)); // while no gateway runs
+      const second = await gatewayOn(ns, { 'server.port': port, 'nats.warmupEventsMax': warmup });
+      expect(second.gateway.stats().broker.epoch).toBe(epoch);
+
+      // What a resuming client is told, on the wire.
+      await eventually(() => second.gateway.ready(), 'the second gateway to catch up');
+      const raw = await probe(second);
+      raw.send({ type: 'subscribe', id: 1, channels: [channel], since: { [channel]: { epoch, offset: 5 } } });
+      const reply = await raw.waitFor(is('subscribed'));
+      expect((reply as SubscribedMessage).channels[channel]).toEqual({ epoch, offset: 8, recovered: true, replayed: 3 });
+      await raw.waitFor(is('event', (e) => e.offset === 8));
+      expect(raw.ofType('event').map((e) => e.offset)).toEqual([6, 7, 8]);
+      await raw.close();
+      const metrics = await (await fetch(`${second.url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`odin_resumes_total\\{outcome="recovered",source="${source}"\\} [1-9]`));
+
+      await eventually(() => received.length === 8, 'the events missed during the restart', 10_000);
+      await backend.js.publish(channel, JSON.stringify(9));
+      await eventually(() => received.length === 9, 'a live event after the resume');
+      expect(received).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(trouble).toEqual([]);
+      expect(client.counters.reconnects).toBeGreaterThanOrEqual(1);
+      expect(client.counters.duplicatesDropped).toBe(0);
+      expect(client.position(channel)).toEqual({ epoch, offset: 9 });
+    });
+  }
+});
