@@ -131,7 +131,10 @@ export class NatsBroker implements Broker {
     this.reader = new OrderedReader(this.nc, this.jsm, { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs }, () => this.nextSeq(), {
       onMessage: (subject, seq, data) => this.onMessage(subject, seq, data),
       onCaughtUp: () => this.setStatus('live', null),
-      onTrouble: (detail) => this.setStatus('down', detail),
+      onTrouble: (detail) => {
+        this.log('debug', detail);
+        this.setStatus('down', detail);
+      },
       onReset: (reason) => this.log('debug', `stream consumer recreated: ${reason}`),
     });
     this.reader.start();

@@ -83,4 +83,29 @@ describe('a gateway restart on JetStream', () => {
       expect(client.position(channel)).toEqual({ epoch, offset: 9 });
     });
   }
+
+  it('treats a stream deleted and created again as a new epoch: clients are told epoch_changed and start over', async () => {
+    const ns = namespace();
+    const channel = `${ns.prefix}.token.ABC.trade`;
+    const gateway = await gatewayOn(ns);
+    const received: Array<[string, number]> = [];
+    const resets: string[] = [];
+    client = connect(gateway.wsUrl, { reconnect: { baseMs: 20, capMs: 100 } });
+    client.subscribe(channel, { onEvent: (_d, meta) => received.push([client!.position(channel)!.epoch, meta.offset]), onReset: (_c, reason) => resets.push(reason) });
+    await eventually(() => client!.position(channel) !== undefined, 'the subscribe reply');
+    const before = gateway.gateway.stats().broker.epoch;
+    for (let i = 1; i <= 3; i++) await backend.js.publish(channel, JSON.stringify(i));
+    await eventually(() => received.length === 3, 'three events');
+
+    await backend.jsm.streams.delete(ns.stream);
+    // The gateway notices its feed stopped, finds the stream gone and creates it again: a new timeline.
+    await eventually(() => gateway.gateway.stats().broker.epoch !== before && gateway.gateway.ready(), 'the new epoch, live', 10_000);
+    const after = gateway.gateway.stats().broker.epoch;
+    expect(after).toMatch(new RegExp(`^${ns.stream}@`));
+    await eventually(() => resets.length === 1 && client!.position(channel)?.epoch === after, 'the client to start over in the new epoch', 10_000);
+    expect(resets).toEqual(['epoch_changed']);
+    await backend.js.publish(channel, JSON.stringify(4));
+    await eventually(() => received.length === 4, 'the first event of the new epoch');
+    expect(received).toEqual([[before, 1], [before, 2], [before, 3], [after, 1]]);
+  });
 });

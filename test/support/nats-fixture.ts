@@ -37,6 +37,8 @@ export interface NatsOptions {
   readonly controllable?: boolean;
   /** A nats-server config file's text (authorization, TLS…): always the process path. */
   readonly config?: string;
+  /** false: a server without JetStream (a start-up error test); always the process path. */
+  readonly jetstream?: boolean;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -193,9 +195,9 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** One nats-server process whose store directory and port survive stop()/start(). */
-async function startProcess(extraArgs: readonly string[], label: string, fixedPort?: number): Promise<NatsServer> {
+async function startProcess(extraArgs: readonly string[], label: string, fixedPort?: number, jetstream = true): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), 'odin-nats-'));
-  const argsFor = (port: number | -1): string[] => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...extraArgs];
+  const argsFor = (port: number | -1): string[] => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : []), ...extraArgs];
   let current: Spawned | null = await spawnServer(argsFor(fixedPort ?? -1));
   const port = current.port;
   const url = `nats://127.0.0.1:${port}`;
@@ -228,6 +230,7 @@ async function startProcess(extraArgs: readonly string[], label: string, fixedPo
 
 /** A NATS server with JetStream: a container where a runtime works, else a process, or NATS_URL. */
 export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  if (options.jetstream === false) return startProcess([], 'process (without JetStream)', undefined, false);
   if (options.config !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'odin-nats-conf-'));
     const file = join(dir, 'nats.conf');

@@ -1,18 +1,23 @@
-// A loopback TCP relay that can be cut and restored: a network partition between one gateway and its NATS
-// server while the server itself keeps running and taking publishes from others.
+// A loopback TCP relay that can be cut and restored — a network partition between one gateway and its NATS
+// server while the server keeps taking publishes from others — or pointed at another port: the simplest
+// load balancer in front of two gateway instances.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {
-  /** nats://127.0.0.1:PORT of the relay. */
+  /** nats://127.0.0.1:PORT of the relay (the scheme matters only to NATS clients). */
   readonly url: string;
+  readonly port: number;
   /** Drops every relayed connection and refuses new ones. */
   cut(): Promise<void>;
   /** Accepts and relays again, on the same port. */
   restore(): Promise<void>;
+  /** New connections go to this port from now on; existing ones stay where they are. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(initialTarget: number): Promise<TcpProxy> {
+  let targetPort = initialTarget;
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
@@ -46,6 +51,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   await listen();
   return {
     url: `nats://127.0.0.1:${port}`,
+    port,
+    retarget: (next) => {
+      targetPort = next;
+    },
     cut,
     restore: async () => {
       if (server === null) await listen();
