@@ -14,12 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { bench as encode } from './encode.bench.js';
 import { bench as fanout } from './fanout.bench.js';
 import { bench as history } from './history.bench.js';
+import { bench as latency } from './latency.bench.js';
 import { bench as match } from './match.bench.js';
 import { bench as sim } from './sim.bench.js';
 import { formatNs, machine, type BenchModule, type BenchReport } from './lib/report.js';
 import { bench as writePath } from './write-path.bench.js';
 
-export const benches: readonly BenchModule[] = [encode, match, history, writePath, fanout, sim];
+export const benches: readonly BenchModule[] = [encode, match, history, writePath, fanout, latency, sim];
 
 const EXIT_USAGE = 64;
 

@@ -228,6 +228,11 @@ async function startProcess(extraArgs: readonly string[], label: string, fixedPo
 
 // ---- entry points ---------------------------------------------------------------------------------
 
+/** Always a local nats-server process (benchmarks: no container network hop in the measured path). */
+export function startNatsProcess(label = 'process'): Promise<NatsServer> {
+  return startProcess([], label);
+}
+
 /** A NATS server with JetStream: a container where a runtime works, else a process, or NATS_URL. */
 export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
   if (options.jetstream === false) return startProcess([], 'process (without JetStream)', undefined, false);
