@@ -51,6 +51,8 @@ export interface BrokerDescription {
   readonly offset: number;
 }
 
+const READER_REQUEST_TIMEOUT_MS = 2_000;
+
 const defaults = { warmupEventsMax: 100_000, subjectsMax: 100_000, heartbeatMs: 1_000, requestTimeoutMs: 5_000, historyReadsMax: 8 };
 
 /**
@@ -72,7 +74,11 @@ export async function openNatsBroker(options: NatsBrokerOptions): Promise<NatsBr
     const log = options.log ?? (() => undefined);
     if (ensured.created) log('info', `created stream ${stream.name}`, { subjects: stream.subjects, maxAgeMs: stream.maxAgeMs, maxMsgs: stream.maxMsgs, maxBytes: stream.maxBytes, storage: stream.storage, replicas: stream.replicas });
     for (const difference of ensured.differences) log('warn', `stream ${stream.name} differs from the configuration: ${difference}`);
-    return new NatsBroker(nc, jsm, jetstream(nc, { timeout }), ensured.info, { ...options, stream });
+    // The reader's own requests (stream info, consumer creation) get a shorter deadline: while a cluster
+    // elects a new leader they go unanswered, and retrying every 2 s finds the new leader sooner than
+    // waiting out the full request timeout each time.
+    const readerJsm = await jetstreamManager(nc, { timeout: Math.min(timeout, READER_REQUEST_TIMEOUT_MS), checkAPI: false });
+    return new NatsBroker(nc, jsm, readerJsm, jetstream(nc, { timeout }), ensured.info, { ...options, stream });
   } catch (error) {
     await nc.close().catch(() => undefined);
     throw error;
@@ -97,6 +103,8 @@ export class NatsBroker implements Broker {
   constructor(
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
+    /** The same, with the reader's shorter request deadline. */
+    private readonly readerJsm: JetStreamManager,
     private readonly js: JetStreamClient,
     info: StreamInfo,
     private readonly options: NatsBrokerOptions & { readonly stream: StreamSettings },
@@ -128,7 +136,7 @@ export class NatsBroker implements Broker {
     this.stopped = false;
     sink.onStatus('connecting');
     this.watchConnection();
-    this.reader = new OrderedReader(this.nc, this.jsm, { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs }, () => this.nextSeq(), {
+    this.reader = new OrderedReader(this.nc, this.readerJsm, { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs }, () => this.nextSeq(), {
       onMessage: (subject, seq, data) => this.onMessage(subject, seq, data),
       onCaughtUp: () => this.setStatus('live', null),
       onTrouble: (detail) => {
@@ -214,7 +222,7 @@ export class NatsBroker implements Broker {
   private async nextSeq(): Promise<number> {
     let info: StreamInfo;
     try {
-      info = await this.jsm.streams.info(this.settings.stream.name);
+      info = await this.readerJsm.streams.info(this.settings.stream.name);
     } catch (error) {
       if (!/stream not found/i.test((error as Error).message)) throw error;
       this.log('warn', `stream ${this.settings.stream.name} is gone; creating it again (a new epoch)`);

@@ -64,8 +64,11 @@ describe('a three-node NATS cluster with a replicated stream', () => {
     publishing = false;
     await load;
 
-    if (process.env.ODIN_DEBUG_LOGS) for (const g of gateways) console.log(g.logs.filter((l) => Number(l.level) >= 30 || String(l.msg).includes('stream')).map((l) => `${l.time} ${l.msg} ${JSON.stringify(l.detail ?? '')}`).join('\n'));
-    for (const g of gateways) await eventually(async () => (await getJson(`${g.url}/ready`)).status === 200, 'each gateway ready', 10_000);
+    for (const g of gateways) {
+      await eventually(async () => (await getJson(`${g.url}/ready`)).status === 200, 'each gateway ready', 15_000).catch((error: Error) => {
+        throw new Error(`${error.message}; its log:\n${g.logs.map((l) => `${l.time} ${l.msg} ${JSON.stringify(l.detail ?? '')}`).join('\n')}`);
+      });
+    }
     const stored = (await streamContents(backend, ns.stream)).map((m) => m.seq);
     expect(acks.every((seq) => stored.includes(seq))).toBe(true);
     await eventually(() => seen.every((s) => s.length >= stored.length), 'every stored event at both subscribers', 15_000);
