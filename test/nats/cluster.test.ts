@@ -19,6 +19,8 @@ afterEach(async () => {
   cluster = backend = undefined;
 });
 
+// NATS 2.9 needs 6–12 s on this 2-core box to elect a new stream leader and place new consumers after a kill
+// (measured with the CPU busy; 20 s and more seen while the whole suite runs), hence the long deadlines.
 describe('a three-node NATS cluster with a replicated stream', () => {
   it('loses nothing when the stream leader is killed under load, and both gateways keep serving', async () => {
     cluster = await startNatsCluster(3);
@@ -60,12 +62,12 @@ describe('a three-node NATS cluster with a replicated stream', () => {
     expect(victim, `stream leader ${leader}`).toBeDefined();
     await victim!.kill();
     const killedAt = acked;
-    await eventually(() => acked >= killedAt + 200, '200 more events after the kill', 15_000);
+    await eventually(() => acked >= killedAt + 200, '200 more events after the kill', 30_000);
     publishing = false;
     await load;
 
     for (const g of gateways) {
-      await eventually(async () => (await getJson(`${g.url}/ready`)).status === 200, 'each gateway ready', 15_000).catch((error: Error) => {
+      await eventually(async () => (await getJson(`${g.url}/ready`)).status === 200, 'each gateway ready', 30_000).catch((error: Error) => {
         throw new Error(`${error.message}; its log:\n${g.logs.map((l) => `${l.time} ${l.msg} ${JSON.stringify(l.detail ?? '')}`).join('\n')}`);
       });
     }
@@ -75,5 +77,5 @@ describe('a three-node NATS cluster with a replicated stream', () => {
     for (const s of seen) expect(s).toEqual(stored);
     expect(trouble).toEqual([]);
     for (const c of clients) expect(c.counters.reconnects).toBe(0);
-  }, 40_000); // NATS 2.9 takes about 5 s to elect a new stream leader after a kill
+  }, 60_000);
 });

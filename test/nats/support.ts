@@ -99,14 +99,14 @@ export async function streamContents(plain: PlainClient, stream: string): Promis
   const { state } = await plain.jsm.streams.info(stream);
   const out: Array<{ subject: string; seq: number }> = [];
   if (state.messages === 0) return out;
-  // Retried: right after a cluster node dies, JetStream may need a few seconds to place a new consumer.
+  // Retried: right after a cluster node dies, JetStream may need many seconds to place a new consumer.
   let consumer;
-  for (let attempt = 1; ; attempt++) {
+  for (const deadline = Date.now() + 30_000; ; ) {
     try {
       consumer = await plain.js.consumers.get(stream, { opt_start_seq: state.first_seq, deliver_policy: 'by_start_sequence' as never });
       break;
     } catch (error) {
-      if (attempt === 3) throw error;
+      if (Date.now() > deadline) throw error;
     }
   }
   const messages = await consumer.consume({ max_messages: 1_000 });

@@ -7,7 +7,7 @@
 //   NATS_URL       — an external server, for tests that need no control over it.
 // Servers can be stopped and started again on the same port with their JetStream store intact, or killed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,7 +183,13 @@ function spawnServer(args: readonly string[]): Promise<Spawned> {
         clearTimeout(timer);
         child.removeAllListeners('exit');
         child.stderr!.removeAllListeners('data');
-        child.stderr!.resume();
+        // ODIN_NATS_LOG_DIR keeps every server's log (nats-server-PORT.log), for a failing cluster test.
+        const dir = process.env.ODIN_NATS_LOG_DIR;
+        if (dir) {
+          const file = join(dir, `nats-server-${port[1]}.log`);
+          appendFileSync(file, log);
+          child.stderr!.on('data', (more: Buffer) => appendFileSync(file, more));
+        } else child.stderr!.resume();
         resolve({ child, port: Number(port[1]) });
       }
     });

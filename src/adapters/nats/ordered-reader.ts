@@ -137,7 +137,9 @@ export class OrderedReader {
     this.sub?.unsubscribe();
     this.sub = null;
     this.dropConsumer();
-    const startSeq = await this.prepare();
+    const startSeq = await this.prepare().catch((error: Error) => {
+      throw new Error(`stream info: ${error.message}`);
+    });
     if (this.stopped || generation !== this.generation) return;
     const serial = ++this.serial;
     const subject = `${this.inboxPrefix}.${serial}`;
@@ -145,9 +147,8 @@ export class OrderedReader {
     this.lastHeardMs = Date.now();
     // Subscribe before the consumer exists: it starts pushing the moment it is created.
     this.sub = this.nc.subscribe(subject, { callback: (_error, msg) => this.onMsg(serial, msg) });
-    const info = await this.jsm.consumers.add(
-      this.options.stream,
-      {
+    const info = await this.jsm.consumers
+      .add(this.options.stream, {
         deliver_subject: subject,
         ack_policy: AckPolicy.None,
         deliver_policy: DeliverPolicy.StartSequence,
@@ -159,8 +160,10 @@ export class OrderedReader {
         num_replicas: 1,
         // A gateway that vanished without deleting its consumer leaves it for the server to reap.
         inactive_threshold: nanos(Math.max(10_000, 10 * this.options.heartbeatMs)),
-      },
-    );
+      })
+      .catch((error: Error) => {
+        throw new Error(`creating a consumer: ${error.message}`);
+      });
     if (serial !== this.serial || this.stopped || generation !== this.generation) {
       this.deleteConsumer(info.name);
       return;
