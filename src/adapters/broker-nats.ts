@@ -122,8 +122,12 @@ export class NatsBroker implements Broker {
     this.streamSubjects = info.config.subjects ?? [];
     this.tracker = this.trackerFor(info);
     const name = options.stream.name;
-    this.history = new HistoryReader(nc, jsm, { stream: name, timeoutMs: this.settings.requestTimeoutMs, concurrentMax: this.settings.historyReadsMax, queuedMax: 64 * this.settings.historyReadsMax }, (message) =>
-      this.log('warn', message),
+    this.history = new HistoryReader(
+      nc,
+      jsm,
+      { stream: name, timeoutMs: this.settings.requestTimeoutMs, concurrentMax: this.settings.historyReadsMax, queuedMax: 64 * this.settings.historyReadsMax },
+      () => this.streamSubjects,
+      (message) => this.log('warn', message),
     );
   }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { explainConnectError, serversShown } from '../../src/adapters/nats/connection.js';
 import { deliveryInfo } from '../../src/adapters/nats/delivery-info.js';
 import { payloadAsJson } from '../../src/adapters/nats/payload.js';
-import { checkStream, defaultStreamSettings, streamConfigOf, streamStores, subjectCovered } from '../../src/adapters/nats/stream.js';
+import { checkStream, defaultStreamSettings, filtersFor, intersectSubjects, streamConfigOf, streamStores, subjectCovered } from '../../src/adapters/nats/stream.js';
 
 const asCreated = (overrides: Partial<StreamConfig> = {}): StreamConfig => ({ ...(streamConfigOf(defaultStreamSettings) as StreamConfig), ...overrides });
 
@@ -58,6 +58,30 @@ describe('stream checks', () => {
     expect(subjectCovered('a', ['a.>'])).toBe(false);
     expect(streamStores('odin.token.ABC.trade', defaultStreamSettings.subjects)).toBe(true);
     expect(streamStores('odin.tokens.ABC', defaultStreamSettings.subjects)).toBe(false);
+  });
+});
+
+describe('history read filters', () => {
+  it('intersects patterns token by token', () => {
+    expect(intersectSubjects('odin.*.ABC.>', 'odin.token.>')).toBe('odin.token.ABC.>');
+    expect(intersectSubjects('odin.>', 'odin.token.*.trade')).toBe('odin.token.*.trade');
+    expect(intersectSubjects('a.*', 'a.b')).toBe('a.b');
+    expect(intersectSubjects('a.*', 'a.b.c')).toBeNull();
+    expect(intersectSubjects('a.>', 'a')).toBeNull();
+    expect(intersectSubjects('>', '*.x')).toBe('*.x');
+    expect(intersectSubjects('a.b', 'a.c')).toBeNull();
+    expect(intersectSubjects('a.b', 'a.b')).toBe('a.b');
+  });
+
+  it('uses the pattern itself where NATS takes it as a filter, else one intersection per stream subject', () => {
+    const subjects = defaultStreamSettings.subjects;
+    expect(filtersFor('odin.token.ABC.trade', subjects)).toEqual(['odin.token.ABC.trade']);
+    expect(filtersFor('odin.token.*.trade', subjects)).toEqual(['odin.token.*.trade']);
+    expect(filtersFor('odin.>', subjects)).toEqual(['odin.>']);
+    expect(filtersFor('>', subjects)).toEqual(['>']);
+    expect(filtersFor('odin.*.ABC.>', subjects)).toEqual(['odin.token.ABC.>', 'odin.global.ABC.>']);
+    expect(filtersFor('odin.*', subjects)).toEqual([]);
+    expect(filtersFor('other.channel', subjects)).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@
 // plain NATS client reach WebSocket subscribers with the stream's sequence as offset and `prev` per channel.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type OdinClient } from '../../src/client/index.js';
+import type { SubscribedMessage } from '../../src/core/protocol.js';
 import { probe, is } from '../e2e/support.js';
 import { startNats, type NatsServer } from '../support/nats-fixture.js';
 import { eventually, getJson, httpPublish, namespace, plainClient, serveOnNats, type Gateway, type PlainClient } from './support.js';
@@ -73,6 +74,29 @@ describe('JetStream as the broker of record', () => {
     ]);
     await first.close();
     await second.close();
+  });
+
+  it('resumes a pattern from the stream even when it straddles the stream\'s subjects (read as one filter per subject)', async () => {
+    const ns = namespace();
+    gateway = await serveOnNats(nats, ns);
+    const p = ns.prefix;
+    for (const channel of [`${p}.token.ABC.trade`, `${p}.token.XYZ.trade`, `${p}.global.ABC.news`, `${p}.token.ABC.trade`]) await backend.js.publish(channel, '{}');
+    const epoch = gateway.gateway.stats().broker.epoch;
+    await eventually(() => gateway!.gateway.stats().broker.streamOffset === 4, 'the gateway to read all four');
+    const raw = await probe(gateway);
+    const straddling = `${p}.*.ABC.>`; // NATS 2.9 refuses it as one consumer filter over ${p}.token.> and ${p}.global.>
+    const nowhere = `${p}.*`; // matches nothing the stream can hold
+    raw.send({ type: 'subscribe', id: 1, channels: [straddling, nowhere], since: { [straddling]: { epoch, offset: 0 }, [nowhere]: { epoch, offset: 0 } } });
+    const reply = (await raw.waitFor(is('subscribed'))) as SubscribedMessage;
+    expect(reply.channels[straddling]).toMatchObject({ recovered: true, replayed: 3 });
+    expect(reply.channels[nowhere]).toMatchObject({ recovered: true, replayed: 0 });
+    await raw.waitFor(is('event', (e) => e.offset === 4));
+    expect(raw.ofType('event').map((e) => [e.ch, e.offset, e.prev])).toEqual([
+      [`${p}.token.ABC.trade`, 1, null],
+      [`${p}.global.ABC.news`, 3, null],
+      [`${p}.token.ABC.trade`, 4, 1],
+    ]);
+    await raw.close();
   });
 
   it('refuses a channel outside the stream with a 400 that names the stream and its subjects', async () => {

@@ -7,7 +7,8 @@
 //   NATS unreachable, slow, or too many reads  → unavailable
 //
 // The read is a subject-filtered ephemeral pull consumer from after + 1, asked once for at most
-// maxEvents + 1 messages without waiting (the server answers what it holds, then "no more"). Retention
+// maxEvents + 1 messages without waiting (the server answers what it holds, then "no more") — or one per
+// stream subject when the pattern straddles them (NATS 2.9 refuses such a filter; stream.ts). Retention
 // may expire the start of the range while the read runs, so the first retained sequence is checked again
 // afterwards; a read that may have lost its start is refused as expired rather than answered short.
 // A replayed event's `prev` is what the read itself proves: the previous event of the same subject within
@@ -21,6 +22,7 @@ import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } 
 import type { BrokerEvent, HistoryRequest, HistoryResult } from '../../core/ports.js';
 import { deliveryInfo } from './delivery-info.js';
 import { payloadAsJson } from './payload.js';
+import { filtersFor } from './stream.js';
 
 export interface HistoryReaderOptions {
   readonly stream: string;
@@ -32,6 +34,13 @@ export interface HistoryReaderOptions {
 type Done = (result: HistoryResult) => void;
 
 const UNAVAILABLE: HistoryResult = { ok: false, reason: 'unavailable' };
+const TOO_MANY = Symbol('too many');
+
+interface Stored {
+  readonly subject: string;
+  readonly seq: number;
+  readonly data: Uint8Array;
+}
 
 export class HistoryReader {
   private running = 0;
@@ -41,6 +50,8 @@ export class HistoryReader {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly options: HistoryReaderOptions,
+    /** The stream's subjects now (they change with the epoch): a filter must fit them. */
+    private readonly streamSubjects: () => readonly string[],
     /** Called with the reason when a read fails for a reason other than the answer itself. */
     private readonly onError: (message: string) => void = () => undefined,
   ) {}
@@ -82,19 +93,28 @@ export class HistoryReader {
     if (after > state.last_seq) return { ok: false, reason: 'beyond_head' };
     if (after + 1 < state.first_seq && after < state.last_seq) return { ok: false, reason: 'history_expired' };
     const to = Math.min(request.toOffset ?? state.last_seq, state.last_seq);
-    if (to <= after) return { ok: true, events: [] };
-    const result = await this.fetch(request.subject, after, to, request.maxEvents);
-    if (!result.ok) return result;
+    const filters = filtersFor(request.subject, this.streamSubjects());
+    if (to <= after || filters.length === 0) return { ok: true, events: [] };
+    const parts = await Promise.all(filters.map((filter) => this.fetch(filter, after, to, request.maxEvents)));
+    const complete = parts.filter((part): part is Stored[] => part !== TOO_MANY);
+    const stored = complete.flat().sort((a, b) => a.seq - b.seq);
+    if (complete.length < parts.length || stored.length > request.maxEvents) return { ok: false, reason: 'too_many' };
     // The range's start may have expired while we read: then the answer may be short. Refuse it.
     const firstSeq = (await this.jsm.streams.info(this.options.stream)).state.first_seq;
     if (after + 1 < firstSeq) return { ok: false, reason: 'history_expired' };
-    return result;
+    const lastBySubject = new Map<string, number>();
+    const events: BrokerEvent[] = stored.map((m) => {
+      const event = { channel: m.subject, offset: m.seq, prev: lastBySubject.get(m.subject) ?? null, data: payloadAsJson(m.data) };
+      lastBySubject.set(m.subject, m.seq);
+      return event;
+    });
+    return { ok: true, events };
   }
 
-  /** Matching events in (after, to], or too_many once more than maxEvents are seen. */
-  private async fetch(subject: string, after: number, to: number, maxEvents: number): Promise<HistoryResult> {
+  /** Messages matching `filter` in (after, to]: at most maxEvents + 1 are fetched, more is TOO_MANY. */
+  private async fetch(filter: string, after: number, to: number, maxEvents: number): Promise<Stored[] | typeof TOO_MANY> {
     const consumer = await this.jsm.consumers.add(this.options.stream, {
-      filter_subject: subject,
+      filter_subject: filter,
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: after + 1,
@@ -102,19 +122,17 @@ export class HistoryReader {
       num_replicas: 1,
       inactive_threshold: nanos(Math.max(5_000, 2 * this.options.timeoutMs)),
     });
-    const events: BrokerEvent[] = [];
-    const lastBySubject = new Map<string, number>();
+    const stored: Stored[] = [];
     try {
-      if (consumer.num_pending === 0) return { ok: true, events };
+      if (consumer.num_pending === 0) return stored;
       const batch = Math.min(maxEvents + 1, consumer.num_pending);
       const outcome = await this.pull(consumer.name, batch, (msg, seq) => {
         if (seq > to) return 'done';
-        if (events.length === maxEvents) return 'too_many';
-        events.push({ channel: msg.subject, offset: seq, prev: lastBySubject.get(msg.subject) ?? null, data: payloadAsJson(msg.data) });
-        lastBySubject.set(msg.subject, seq);
-        return events.length === batch ? 'done' : 'more';
+        if (stored.length === maxEvents) return 'too_many';
+        stored.push({ subject: msg.subject, seq, data: msg.data });
+        return stored.length === batch ? 'done' : 'more';
       });
-      return outcome === 'too_many' ? { ok: false, reason: 'too_many' } : { ok: true, events };
+      return outcome === 'too_many' ? TOO_MANY : stored;
     } finally {
       this.jsm.consumers.delete(this.options.stream, consumer.name).catch(() => undefined);
     }
