@@ -108,4 +108,36 @@ describe('a gateway restart on JetStream', () => {
     await eventually(() => received.length === 4, 'the first event of the new epoch');
     expect(received).toEqual([[before, 1], [before, 2], [before, 3], [after, 1]]);
   });
+
+  it('reads a long stream at start (flow control on the way) and is ready once caught up, its rings warm', async () => {
+    const ns = namespace();
+    const events = 10_000;
+    const channels = 100;
+    const pad = 'x'.repeat(4_000); // 40 MB in all: past the server's flow-control window
+    const first = await gatewayOn(ns); // creates the stream; the second gateway reads what is published after
+    gateways.splice(gateways.indexOf(first), 1);
+    await first.close();
+    for (let i = 0; i < events; i++) {
+      backend.nc.publish(`${ns.prefix}.token.C${i % channels}.trade`, JSON.stringify({ i, pad }));
+      if (i % 500 === 0) await backend.nc.flush(); // do not outrun the server's limit for a slow consumer
+    }
+    await backend.nc.flush();
+    await eventually(async () => (await backend.jsm.streams.info(ns.stream)).state.messages === events, 'the stream to hold every event');
+    const started = Date.now();
+    const second = await gatewayOn(ns, { 'history.eventsMax': 1_000 });
+    await eventually(() => second.gateway.ready(), 'the gateway to catch up', 15_000);
+    const tookMs = Date.now() - started;
+    expect(second.gateway.stats().broker.streamOffset).toBe(events);
+    expect(second.gateway.stats().events.published).toBe(events);
+    // A client 50 events behind on one channel is answered from the warmed ring.
+    const channel = `${ns.prefix}.token.C7.trade`;
+    const raw = await probe(second);
+    raw.send({ type: 'subscribe', id: 1, channels: [channel], since: { [channel]: { epoch: second.gateway.stats().broker.epoch, offset: events - 50 * channels } } });
+    const reply = (await raw.waitFor(is('subscribed'))) as SubscribedMessage;
+    expect(reply.channels[channel]).toMatchObject({ recovered: true, replayed: 50 });
+    await raw.close();
+    const metrics = await (await fetch(`${second.url}/metrics`)).text();
+    expect(metrics).toMatch(/odin_resumes_total\{outcome="recovered",source="ring"\} 1/);
+    process.stdout.write(`[restart.test] ${events} events read at start in ${tookMs} ms\n`);
+  });
 });

@@ -195,12 +195,14 @@ export class OrderedReader {
       return;
     }
     if (headers.code === 100 && description.includes('heartbeat')) {
-      const stalled = headers.get('Nats-Consumer-Stalled');
-      if (stalled) this.nc.publish(stalled);
       const lastDelivered = Number(headers.get('Nats-Last-Consumer') || '0');
       // The server delivered more than we received: messages were lost on the way (slow consumer).
       if (lastDelivered > this.expectedConsumerSeq - 1) return this.reset(`heartbeat says ${lastDelivered} delivered, ${this.expectedConsumerSeq - 1} received`);
-      this.markCaughtUp(); // an idle heartbeat: nothing left to deliver
+      // A stalled consumer (a flow-control answer went missing) also sends heartbeats: un-stall it, and
+      // it is not caught up. Otherwise a heartbeat means idle: nothing left to deliver.
+      const stalled = headers.get('Nats-Consumer-Stalled');
+      if (stalled) this.nc.publish(stalled);
+      else this.markCaughtUp();
       return;
     }
     // 409 "Consumer Deleted" and the like: this consumer will deliver nothing more.
