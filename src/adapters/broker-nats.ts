@@ -4,6 +4,7 @@
 // restarts and between instances. Pieces, one concern each, under ./nats/:
 //   connection.ts     servers, credentials, TLS, start-up errors in words
 //   stream.ts         create the stream or check it (what differs, what breaks a guarantee), the epoch
+//   subjects.ts       which subjects a stream stores, and the filters a history read may use (pure)
 //   ordered-reader.ts the whole stream in order, resumed from the next sequence after any trouble
 //   prev-tracker.ts   `prev` per channel from what the reader saw, bounded
 //   history-reader.ts subject-filtered reads from the stream, exact or refused
@@ -18,7 +19,8 @@ import { HistoryReader } from './nats/history-reader.js';
 import { OrderedReader } from './nats/ordered-reader.js';
 import { payloadAsJson } from './nats/payload.js';
 import { PrevTracker } from './nats/prev-tracker.js';
-import { defaultStreamSettings, ensureStream, epochOf, streamStores, type StreamSettings } from './nats/stream.js';
+import { defaultStreamSettings, ensureStream, epochOf, type StreamSettings } from './nats/stream.js';
+import { streamStores } from './nats/subjects.js';
 
 export { NatsStartError } from './nats/connection.js';
 export { StreamConfigError, defaultStreamSettings, type StreamSettings } from './nats/stream.js';

@@ -2,7 +2,8 @@
 // it, answered with the position the gateway will show ({epoch: stream name@creation time, offset: seq}).
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, NatsStartError } from '../adapters/nats/connection.js';
-import { epochOf, streamStores } from '../adapters/nats/stream.js';
+import { epochOf } from '../adapters/nats/stream.js';
+import { streamStores } from '../adapters/nats/subjects.js';
 import type { Config } from './config.js';
 import { natsServersOf } from './nats-broker.js';
 import type { PublishAnswer } from './publish-cli.js';

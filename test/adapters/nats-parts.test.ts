@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { explainConnectError, serversShown } from '../../src/adapters/nats/connection.js';
 import { deliveryInfo } from '../../src/adapters/nats/delivery-info.js';
 import { payloadAsJson } from '../../src/adapters/nats/payload.js';
-import { checkStream, defaultStreamSettings, filtersFor, intersectSubjects, streamConfigOf, streamStores, subjectCovered } from '../../src/adapters/nats/stream.js';
+import { checkStream, defaultStreamSettings, streamConfigOf } from '../../src/adapters/nats/stream.js';
+import { filtersFor, intersectSubjects, streamStores, subjectCovered } from '../../src/adapters/nats/subjects.js';
 
 const asCreated = (overrides: Partial<StreamConfig> = {}): StreamConfig => ({ ...(streamConfigOf(defaultStreamSettings) as StreamConfig), ...overrides });
 

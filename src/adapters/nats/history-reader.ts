@@ -8,7 +8,7 @@
 //
 // The read is a subject-filtered ephemeral pull consumer from after + 1, asked once for at most
 // maxEvents + 1 messages without waiting (the server answers what it holds, then "no more") — or one per
-// stream subject when the pattern straddles them (NATS 2.9 refuses such a filter; stream.ts). Retention
+// stream subject when the pattern straddles them (NATS 2.9 refuses such a filter; subjects.ts). Retention
 // may expire the start of the range while the read runs, so the first retained sequence is checked again
 // afterwards; a read that may have lost its start is refused as expired rather than answered short.
 // A replayed event's `prev` is what the read itself proves: the previous event of the same subject within
@@ -22,7 +22,7 @@ import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } 
 import type { BrokerEvent, HistoryRequest, HistoryResult } from '../../core/ports.js';
 import { deliveryInfo } from './delivery-info.js';
 import { payloadAsJson } from './payload.js';
-import { filtersFor } from './stream.js';
+import { filtersFor } from './subjects.js';
 
 export interface HistoryReaderOptions {
   readonly stream: string;
