@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { bench as encode } from './encode.bench.js';
 import { bench as fanout } from './fanout.bench.js';
 import { bench as history } from './history.bench.js';
+import { bench as latency } from './latency.bench.js';
 import { bench as match } from './match.bench.js';
 import { bench as retainedMemory } from './retained-memory.bench.js';
 import { bench as sim } from './sim.bench.js';
@@ -21,7 +22,7 @@ import { formatNs, machine, type BenchModule, type BenchReport } from './lib/rep
 import { bench as worstRequest } from './worst-request.bench.js';
 import { bench as writePath } from './write-path.bench.js';
 
-export const benches: readonly BenchModule[] = [encode, match, history, retainedMemory, writePath, worstRequest, fanout, sim];
+export const benches: readonly BenchModule[] = [encode, match, history, retainedMemory, writePath, worstRequest, fanout, latency, sim];
 
 const EXIT_USAGE = 64;
 

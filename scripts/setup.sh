@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine: npm packages, plus the system packages some suites
-# use (nats-server for the JetStream integration tests, Chromium for the HTML-report screenshot test).
+# use (nats-server for the JetStream integration tests, Chromium for the HTML-report screenshot test), and
+# a container runtime for the NATS tests' Testcontainers path (scripts/podman-setup.sh: Podman serving the
+# Docker API where no Docker daemon runs; ODIN_PODMAN=0 skips it and the tests spawn nats-server).
 # Installs a system package only when it is missing; needs root (or sudo) for that step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +19,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+bash scripts/podman-setup.sh

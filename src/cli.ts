@@ -1,5 +1,5 @@
 // The one `odin` CLI (bin/odin.mjs runs this file through tsx). `serve` is implemented here; `sim`,
-// `doctor` and `bench` delegate to their own modules so each can grow without touching this file.
+// `doctor`, `bench` and `publish` delegate to their own modules so each can grow without touching this file.
 import { Command, Option } from 'commander';
 import { delegate } from './cli-delegate.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
@@ -17,6 +17,7 @@ interface ServeFlags {
   logLevel?: string;
   maxConnections?: string;
   writeMode?: string;
+  nats?: string;
   set: string[];
   printConfig?: boolean;
 }
@@ -29,6 +30,7 @@ const NAMED_FLAGS: ReadonlyArray<[keyof ServeFlags, string, string]> = [
   ['logLevel', 'log.level', '--log-level'],
   ['maxConnections', 'admission.connectionsMax', '--max-connections'],
   ['writeMode', 'server.writeMode', '--write-mode'],
+  ['nats', 'nats.servers', '--nats'],
 ];
 
 function flagValues(flags: ServeFlags): FlagValue[] {
@@ -60,14 +62,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     return;
   }
   // Loaded lazily so `--help`, `--print-config` and config errors stay fast.
-  const { ListenError, startServer } = await import('./server/server.js');
+  const { BrokerStartError, ListenError, startServer } = await import('./server/server.js');
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
     running = await startServer(loaded.config);
   } catch (error) {
-    if (!(error instanceof ListenError)) throw error;
+    if (!(error instanceof ListenError) && !(error instanceof BrokerStartError)) throw error;
     process.stderr.write(`odin serve: ${error.message}\n`);
-    process.exit(1);
+    process.exit(error instanceof BrokerStartError ? error.exitCode : 1);
   }
   let signals = 0;
   const shutdown = (signal: string): void => {
@@ -103,6 +105,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level (WS_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--max-connections <n>', 'configured connection ceiling (WS_ADMISSION_CONNECTIONS_MAX)')
     .addOption(new Option('--write-mode <mode>', 'outbound write path (WS_SERVER_WRITE_MODE)').choices(['preframed', 'send']))
+    .option('--nats <urls>', 'NATS servers, comma-separated: JetStream becomes the broker of record (WS_NATS_SERVERS)')
     .option('-s, --set <section.key=value>', 'any setting, repeatable (e.g. --set admission.perUserMax=10)', (v: string, all: string[]) => [...all, v], [])
     .option('--print-config', 'print the effective configuration (secrets redacted) and exit')
     .action((flags: ServeFlags) => serve(flags));
@@ -111,6 +114,7 @@ export function buildProgram(): Command {
     ['sim', '../sim/cli.js', 'run a deterministic simulation scenario'],
     ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway'],
     ['bench', '../benchmarks/run.js', 'run the benchmarks'],
+    ['publish', './server/publish-cli.js', 'publish one event (CHANNEL JSON) over HTTP or straight to NATS'],
   ] as const) {
     program
       .command(name)

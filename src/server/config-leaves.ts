@@ -59,6 +59,11 @@ export function text(defaultValue: string, schema: z.ZodType<string>, allowed: s
   return { schema, default: defaultValue, kind: 'string', allowed, help };
 }
 
+/** Optional text: a path, a user name; unset (null) by default. */
+export function nullableText(schema: z.ZodType<string>, allowed: string, help: string): Leaf<string | null> {
+  return { schema: schema.nullable(), default: null, kind: 'string', allowed, help, nullable: true };
+}
+
 export function secretText(min: number, max: number, help: string): Leaf<string | null> {
   return {
     schema: z.string().min(min).max(max).nullable(),

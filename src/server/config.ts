@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { defaultGatewayOptions as d, type ChannelClass, type GatewayOptions } from '../core/options.js';
 import { channelNameProblem } from '../core/protocol.js';
 import { defaultRetention } from '../adapters/broker-memory.js';
-import { bool, fromText, int, json, type Leaf, nullableInt, num, oneOf, secretText, text } from './config-leaves.js';
+import { defaultStreamSettings } from '../adapters/nats/stream.js';
+import { bool, fromText, int, json, type Leaf, nullableInt, nullableText, num, oneOf, secretText, text } from './config-leaves.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -21,6 +22,17 @@ const channelClass: z.ZodType<ChannelClass> = z.strictObject({
   priority: z.enum(['critical', 'high', 'normal', 'low']),
   conflate: z.boolean().default(false),
 });
+
+/** `nats://h:4222,tls://h2:4222` or `h:4222`: URLs the NATS client accepts; empty = embedded broker. */
+const natsServers = z.string().max(4_096).refine((list) => list.trim() === '' || list.split(',').every((s) => /^((nats|tls):\/\/)?[^\s,/]+(:\d{1,5})?$/.test(s.trim())));
+
+/** Subjects as a JSON array or a comma-separated list (easier in an environment variable). */
+const natsSubjects = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+  z.array(z.string().refine((p) => channelNameProblem(p, true) === null)).min(1).max(64),
+) as unknown as z.ZodType<readonly string[]>;
+
+const filePath = z.string().min(1).max(4_096);
 
 const throttleLevels = z
   .tuple([z.number(), z.number(), z.number()])
@@ -97,6 +109,31 @@ export const configSpec = {
     bytesMax: nullableInt(null, 64 * KiB, 64 * GiB, 'Bytes the embedded broker retains, per-event costs included; auto as history.totalBytesMax.'),
     ageMs: int(defaultRetention.ageMs, 1_000, 7 * 86_400_000, 'Age after which the embedded broker forgets an event.'),
   },
+  nats: {
+    // JetStream as the broker of record (docs/operations.md, "NATS JetStream"). Empty servers: the embedded broker.
+    servers: text('', natsServers, 'comma-separated NATS URLs (nats://host:4222,tls://host2:4222), or empty for the embedded broker', 'NATS servers; set to make JetStream the broker of record (also --nats).'),
+    stream: text(defaultStreamSettings.name, z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), 'a stream name of 1 to 64 letters, digits, "_" or "-"', 'The stream that holds every channel; created when missing, checked when present.'),
+    subjects: json(defaultStreamSettings.subjects, natsSubjects, 'a JSON array or comma-separated list of subjects, e.g. odin.token.>,odin.global.>', 'Subjects the stream stores: the channels this gateway serves.'),
+    maxAgeMs: int(defaultStreamSettings.maxAgeMs, 1_000, 365 * 86_400_000, 'Stream retention by age (when creating it): the resume window in time.'),
+    maxMsgs: int(defaultStreamSettings.maxMsgs, 1, 2 ** 53 - 1, 'Stream retention by count (when creating it), over all channels.'),
+    maxBytes: int(defaultStreamSettings.maxBytes, 1 * MiB, 2 ** 53 - 1, 'Stream retention by size (when creating it).'),
+    storage: oneOf(defaultStreamSettings.storage, ['file', 'memory'] as const, 'Stream storage (when creating it); file survives NATS restarts.'),
+    replicas: int(defaultStreamSettings.replicas, 1, 5, 'Stream replicas (when creating it); 3 on a three-node cluster survives losing a node.'),
+    user: nullableText(z.string().min(1).max(1_024), 'a user name', 'User for user/password authentication.'),
+    password: secretText(1, 1_024, 'Password for nats.user.'),
+    token: secretText(1, 1_024, 'Token authentication.'),
+    nkeySeed: secretText(16, 1_024, 'NKey user seed (SU...) for NKey authentication.'),
+    credsFile: nullableText(filePath, 'a file path', 'Credentials file (JWT + NKey seed) for decentralised authentication.'),
+    tlsCaFile: nullableText(filePath, 'a file path', 'CA certificate(s) that sign the NATS servers\' certificates.'),
+    tlsCertFile: nullableText(filePath, 'a file path', 'Client certificate, when the servers verify clients (with nats.tlsKeyFile).'),
+    tlsKeyFile: nullableText(filePath, 'a file path', 'Client certificate key (with nats.tlsCertFile).'),
+    connectTimeoutMs: int(5_000, 100, 120_000, 'Bound on the first connection at start-up; later the client reconnects forever.'),
+    requestTimeoutMs: int(5_000, 100, 120_000, 'Bound on each JetStream request: publish acknowledgement, history read, stream info.'),
+    heartbeatMs: int(1_000, 100, 30_000, 'Stream consumer heartbeat; three missed ones mark the broker down.'),
+    warmupEventsMax: int(100_000, 1, 100_000_000, 'At start the gateway reads at most this many of the newest retained events to warm its rings (at least 1: the head).'),
+    subjectsMax: int(100_000, 1, 100_000_000, 'Channels whose last offset is remembered for prev; beyond it the least recent one\'s prev becomes null.'),
+    historyReadsMax: int(8, 1, 1_024, 'History reads from the stream running at once (as many again x64 may wait; more are refused).'),
+  },
   resources: {
     memoryBytes: nullableInt(null, 1 * MiB, 2 ** 50, 'Memory limit; auto reads the cgroup limit (none outside a container).'),
     memoryBudgetRatio: num(0.8, 0, 1, 'Share of the memory limit connections may use (the rest is headroom for GC and spikes).', true),
@@ -122,6 +159,12 @@ export const configSchema = z
   .strictObject(Object.fromEntries(Object.entries(configSpec).map(([name, section]) => [name, sectionSchema(section)])))
   .superRefine((value, ctx) => {
     const c = value as unknown as Config;
+    if (c.nats.password !== null && c.nats.user === null) {
+      ctx.addIssue({ code: 'custom', path: ['nats', 'password'], message: 'nats.user as well (a password belongs to a user)' });
+    }
+    if ((c.nats.tlsCertFile === null) !== (c.nats.tlsKeyFile === null)) {
+      ctx.addIssue({ code: 'custom', path: ['nats', c.nats.tlsCertFile === null ? 'tlsCertFile' : 'tlsKeyFile'], message: 'nats.tlsCertFile and nats.tlsKeyFile together' });
+    }
     if (c.outbound.socketHighWaterBytes > c.outbound.queueBytesMax) {
       ctx.addIssue({
         code: 'custom',

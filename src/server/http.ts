@@ -7,6 +7,13 @@ import { sendError, sendJson } from './respond.js';
 
 export type HttpGateway = Pick<Gateway, 'ready' | 'stats' | 'publish'>;
 
+/** Which broker feeds the gateway and how it is doing: why /ready says no. */
+export interface BrokerInfo {
+  readonly kind: string;
+  readonly status: string;
+  readonly detail: string | null;
+}
+
 export interface HttpDeps {
   readonly gateway: HttpGateway;
   readonly metrics: { exposition(): Promise<string>; readonly contentType: string };
@@ -18,6 +25,9 @@ export interface HttpDeps {
   readonly wsPath: string;
   /** A server-level drain flag: readiness turns false the moment shutdown starts. */
   readonly draining: () => boolean;
+  readonly describeBroker?: () => BrokerInfo;
+  /** Why the broker will not take a channel (outside the NATS stream's subjects), or null. */
+  readonly channelProblem?: (channel: string) => string | null;
   readonly onError?: (error: Error) => void;
 }
 
@@ -26,20 +36,24 @@ type Route = (req: IncomingMessage, res: ServerResponse, deps: HttpDeps) => void
 const routes: Readonly<Record<string, { readonly methods: readonly string[]; readonly handle: Route }>> = {
   '/health': {
     methods: ['GET', 'HEAD'],
-    // Liveness only: the process answers. Broker trouble shows in /ready, not here, so an orchestrator
-    // does not restart a gateway that is merely waiting for its broker.
-    handle: (_req, res, deps) => sendJson(res, 200, { status: 'ok', uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000) }),
+    // Liveness only: the process answers (always 200). Broker trouble is shown here but turns only /ready
+    // false, so an orchestrator does not restart a gateway that is merely waiting for its broker.
+    handle: (_req, res, deps) =>
+      sendJson(res, 200, { status: 'ok', uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) }),
   },
   '/ready': {
     methods: ['GET', 'HEAD'],
     handle: (_req, res, deps) => {
       const ready = !deps.draining() && deps.gateway.ready();
-      sendJson(res, ready ? 200 : 503, { ready, draining: deps.draining() });
+      sendJson(res, ready ? 200 : 503, { ready, draining: deps.draining(), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) });
     },
   },
   '/stats': {
     methods: ['GET', 'HEAD'],
-    handle: (_req, res, deps) => sendJson(res, 200, deps.gateway.stats()),
+    handle: (_req, res, deps) => {
+      const stats = deps.gateway.stats();
+      sendJson(res, 200, deps.describeBroker ? { ...stats, broker: { ...stats.broker, ...deps.describeBroker() } } : stats);
+    },
   },
   '/metrics': {
     methods: ['GET', 'HEAD'],
@@ -58,7 +72,8 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   },
   '/publish': {
     methods: ['POST'],
-    handle: (req, res, deps) => handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax }),
+    handle: (req, res, deps) =>
+      handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax, ...(deps.channelProblem ? { channelProblem: deps.channelProblem } : {}) }),
   },
 };
 

@@ -11,6 +11,8 @@ export interface PublishDeps {
   readonly gateway: Pick<Gateway, 'publish'>;
   readonly apiKey: string | null;
   readonly bodyBytesMax: number;
+  /** A broker-specific refusal (a channel outside the NATS stream): 400, not a broker outage. */
+  readonly channelProblem?: (channel: string) => string | null;
 }
 
 /** Compares digests, so neither the key's length nor its prefix leaks through timing. */
@@ -89,6 +91,8 @@ export function handlePublish(req: IncomingMessage, res: ServerResponse, deps: P
     if (typeof channel !== 'string') return sendError(res, 400, 'invalid_field', 'field "channel" must be a string');
     const problem = channelNameProblem(channel, false);
     if (problem !== null) return sendError(res, 400, 'invalid_channel', `channel "${channel.slice(0, 64)}" ${problem}`);
+    const outside = deps.channelProblem?.(channel) ?? null;
+    if (outside !== null) return sendError(res, 400, 'channel_outside_stream', outside);
     // Re-serialised from the parsed value: the event frame embeds this text verbatim, so it must be
     // exactly one JSON value with nothing around it.
     const data = JSON.stringify((parsed as { data: unknown }).data);

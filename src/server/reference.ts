@@ -8,7 +8,9 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g,
 
 function shown(leaf: Leaf): string {
   if (leaf.secret) return '(unset)';
-  if (leaf.default === null) return 'auto';
+  // A null number means "detect it" (auto); null text (a user, a file) and empty text mean "none given".
+  if (leaf.default === null) return leaf.kind === 'string' ? '(unset)' : 'auto';
+  if (leaf.default === '') return '(empty)';
   return `\`${typeof leaf.default === 'string' ? leaf.default : JSON.stringify(leaf.default)}\``;
 }
 

@@ -17,12 +17,15 @@ import { toGatewayOptions, type Config } from './config.js';
 import { createHttpHandler } from './http.js';
 import { startLoadMonitor } from './load.js';
 import { detectResources, systemPaths, type DetectedResources, type ResourcePaths } from './resources.js';
+import type { BrokerInfo } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
+
+export { BrokerStartError } from './nats-broker.js';
 
 export interface StartDeps {
   /** Log destination; stdout when absent. */
   readonly logDestination?: DestinationStream;
-  /** Another broker (tests, NATS); the embedded memory broker when absent. */
+  /** Another broker (tests); else NATS when nats.servers is set, else the embedded memory broker. */
   readonly broker?: Broker;
   readonly resourcePaths?: ResourcePaths;
 }
@@ -56,7 +59,7 @@ export interface MemoryPlan {
   readonly brokerBytesMax: number;
 }
 
-export function memoryPlanOf(config: Config, detected: DetectedResources, embeddedBroker = true): MemoryPlan {
+export function memoryPlanOf(config: Config, detected: DetectedResources, embeddedBroker = config.nats.servers.trim() === ''): MemoryPlan {
   const memoryBytes = config.resources.memoryBytes ?? detected.memory.bytes;
   const budgetBytes = memoryBytes === null ? null : Math.floor(memoryBytes * config.resources.memoryBudgetRatio);
   return {
@@ -90,7 +93,8 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const clock = new SystemClock();
   const random = new SystemRandom();
   const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
-  const plan = memoryPlanOf(config, detected, deps.broker === undefined);
+  const useNats = deps.broker === undefined && config.nats.servers.trim() !== '';
+  const plan = memoryPlanOf(config, detected, deps.broker === undefined && !useNats);
   const options = toGatewayOptions(config, plan.historyBytesMax);
   const capacityInput = capacityInputOf(config, detected, process.memoryUsage().rss, plan);
   const capacity = computeCapacity(capacityInput);
@@ -103,9 +107,12 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     perConnectionBytes: capacityInput.perConnectionBytes,
   });
 
-  const broker = deps.broker ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
+  // Loaded only when configured: the embedded broker never loads the NATS client. Throws BrokerStartError.
+  const nats = useNats ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields)) : null;
+  const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
   const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
   gateway.start();
+  const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : 'custom', status: gateway.stats().broker.status, detail: null };
 
   let draining = false;
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
@@ -119,6 +126,8 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
       startedAtMs: clock.nowMs(),
       wsPath: config.server.path,
       draining: () => draining,
+      describeBroker,
+      ...(nats !== null ? { channelProblem: (channel: string) => nats.channelProblem(channel) } : {}),
       onError,
     }),
   );
@@ -149,6 +158,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     });
   } catch (error) {
     gateway.stop();
+    await nats?.close();
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ListenError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, { cause: error });
   }
@@ -173,15 +183,18 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
         // Stragglers past the deadline are dropped; the gateway already told them to come back.
         for (const ws of upgrade.sockets) ws.terminate();
         gateway.stop();
+        const brokerClosed = nats?.close() ?? Promise.resolve();
         server.close(() => {
-          if (outcome === null) telemetry.log('warn', 'drain timed out without a report from the gateway; stopped');
-          else {
-            const counts = `connections closed: ${outcome.closed}, terminated: ${outcome.terminated}`;
-            if (outcome.terminated === 0) telemetry.log('info', `drained; stopped (${counts})`, { ...outcome });
-            else telemetry.log('warn', `drain timed out after ${options.drainTimeoutMs} ms; stopped (${counts})`, { ...outcome });
-          }
-          telemetry.flush();
-          resolve();
+          void brokerClosed.then(() => {
+            if (outcome === null) telemetry.log('warn', 'drain timed out without a report from the gateway; stopped');
+            else {
+              const counts = `connections closed: ${outcome.closed}, terminated: ${outcome.terminated}`;
+              if (outcome.terminated === 0) telemetry.log('info', `drained; stopped (${counts})`, { ...outcome });
+              else telemetry.log('warn', `drain timed out after ${options.drainTimeoutMs} ms; stopped (${counts})`, { ...outcome });
+            }
+            telemetry.flush();
+            resolve();
+          });
         });
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1_000).unref();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { setup as encodeSetup, validate as validateEncode } from '../../benchmarks/encode.bench.js';
 import { runFanout } from '../../benchmarks/fanout.bench.js';
 import { appendSetup, readSetup, validate as validateHistory } from '../../benchmarks/history.bench.js';
+import { runLatency } from '../../benchmarks/latency.bench.js';
 import { setup as matchSetup, validate as validateMatch } from '../../benchmarks/match.bench.js';
 import { benches, main } from '../../benchmarks/run.js';
 import { runAsCli, schedulerRate } from '../../benchmarks/sim.bench.js';
@@ -79,6 +80,15 @@ describe('bench setups', () => {
     expect(Object.keys(result.memory).sort()).toEqual(['naive', 'odin']);
   });
 
+  it('latency: both servers (embedded, JetStream) deliver every event to every client, one sample each', async () => {
+    const result = await runLatency({ clients: 3, events: 20, block: 5, ratePerSec: 500, padBytes: 8, timeoutMs: 10_000 });
+    expect(result.missing).toEqual({ embedded: 0, jetstream: 0 });
+    for (const samples of Object.values(result.samples)) {
+      expect(samples).toHaveLength(60);
+      expect(samples.every((ns) => ns > 0)).toBe(true);
+    }
+  });
+
   it('sim: the scheduler loop runs exactly its events; the scenario runner runs what the CLI runs', () => {
     const r = schedulerRate(100, 5_000);
     expect(r.events).toBe(5_000);
@@ -90,7 +100,7 @@ describe('bench setups', () => {
 
 describe('bench runner', () => {
   it('exports main(argv) as `odin bench` expects, and knows every bench by name', async () => {
-    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'retained-memory', 'write-path', 'worst-request', 'fanout', 'sim']);
+    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'retained-memory', 'write-path', 'worst-request', 'fanout', 'latency', 'sim']);
     expect(await main(['--list'])).toBe(0);
     expect(await main(['no-such-bench'])).toBe(64);
   });

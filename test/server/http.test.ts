@@ -17,9 +17,9 @@ describe('probes and introspection', () => {
     server = await start();
     const health = await request(server, 'GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.json).toMatchObject({ status: 'ok' });
+    expect(health.json).toMatchObject({ status: 'ok', broker: { kind: 'memory', status: 'live', detail: null } });
     const ready = await request(server, 'GET', '/ready');
-    expect([ready.status, ready.json]).toEqual([200, { ready: true, draining: false }]);
+    expect([ready.status, ready.json]).toEqual([200, { ready: true, draining: false, broker: { kind: 'memory', status: 'live', detail: null } }]);
     const stats = await request(server, 'GET', '/stats');
     expect(stats.status).toBe(200);
     expect(stats.json).toMatchObject({ ready: true, connections: { current: 0, capacity: expect.any(Number) } });
