@@ -1,4 +1,4 @@
-// cloudrun-512mb — SCENARIOS.md "cloudrun-512mb": a fixed number of connections, then 503.
+// cloudrun-512mb — docs/lab.md, field story "cloudrun-512mb": a fixed number of connections, then 503.
 //
 // A 512 MiB, 2 vCPU container runs the story's Go gateway. Its admission is a slot semaphore sized by its
 // own accounting: slots = (container − runtime overhead) / per-connection budget; a handshake that finds

@@ -1,7 +1,8 @@
-// docker-nofile-1024 — SCENARIOS.md "a plateau blamed on the container's descriptor limit".
+// docker-nofile-1024 — docs/lab.md, field story "a plateau blamed on the container's descriptor limit".
 //
 // A gateway in a container with the default open-files limit (soft 1,024) is ramped toward 10,000
-// connections. What 1,024 permits depends on the runtime (KERNEL.md open-files row and behaviour 3):
+// connections. What 1,024 permits depends on the runtime (docs/kernel.md, "Descriptors" and
+// "Accepting on EMFILE"):
 // - a runtime that keeps its soft limit (Go before 1.19, most others) has 1,024 descriptors: stdio and the
 //   listener leave ~1,020 for connections; past that accept() fails with EMFILE, Go backs off and the
 //   connection waits in the kernel queue (clients time out);

@@ -1,4 +1,4 @@
-// mac-4500 — SCENARIOS.md "connection reset by peer at ~4,000–4,500 users (macOS laptop)".
+// mac-4500 — docs/lab.md, field story "connection reset by peer at ~4,000–4,500 users (macOS laptop)".
 //
 // One macOS laptop runs the story's Go gateway and a Go load tool over loopback; both have the shell's
 // open-files limit, the gateway also holds stdio, logs and its outbound clients. Robots ramp up, join,

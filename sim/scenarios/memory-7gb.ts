@@ -1,4 +1,4 @@
-// memory-7gb — SCENARIOS.md "timeouts, not rejections, near the memory limit".
+// memory-7gb — docs/lab.md, field story "timeouts, not rejections, near the memory limit".
 //
 // An 8 GB VM runs the story's Go server in a 7,168 MiB container: ~974 MiB fixed overhead, 0.7 MB per
 // connection, no admission control. Robots ramp ~100 connections/s to 10,000; each gives its upgrade a

@@ -1,4 +1,4 @@
-// slow-clients — SCENARIOS.md "full send buffers".
+// slow-clients — docs/lab.md, field story "full send buffers".
 //
 // One server broadcasts a feed of several channels (trades, a ticker, trade confirmations) to many
 // clients; most read as fast as frames arrive, some read slower than the feed is published. Every client's

@@ -1,4 +1,4 @@
-// windows-hub — SCENARIOS.md "Insufficient resources and reconnect storms" (a hub on a Windows box).
+// windows-hub — docs/lab.md, field story "Insufficient resources and reconnect storms" (a hub on a Windows box).
 //
 // Part 1, the browser: one tab opens `socketsPerTab` WebSockets in one go. Chrome keeps at most 255
 // handshakes pending per renderer (robots/browser.ts), so the rest fail at once with "Insufficient
