@@ -176,7 +176,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const brokerOutage: Scenario = {
   name: 'broker-outage',
-  story: 'SCENARIOS.md stories of our own: the broker is unreachable for 20 s under load',
+  story: 'our own story (docs/lab.md): the broker is unreachable for 20 s under load',
   defaults: defaults as Inputs,
   variants: {
     'outage 45 s (past retention)': { 'fault.outageMs': 45_000 },

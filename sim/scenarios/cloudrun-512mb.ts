@@ -188,7 +188,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const cloudrun512mb: Scenario = {
   name: 'cloudrun-512mb',
-  story: 'SCENARIOS.md cloudrun-512mb: a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
+  story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
   defaults: defaults as Inputs,
   variants: {
     'cap + 1 connections': { 'load.aboveCap': 1 },

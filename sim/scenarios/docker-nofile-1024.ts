@@ -241,7 +241,7 @@ const FIX = { 'gateway.nofile': 200_000, 'gateway.nofileHard': 200_000 };
 
 export const dockerNofile1024: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md docker-nofile-1024: a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
+  story: 'field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
   defaults: defaults as Inputs,
   variants: {
     'node runtime (raises soft to hard)': { 'gateway.runtime': 'node' },

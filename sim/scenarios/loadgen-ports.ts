@@ -307,7 +307,7 @@ const LOAD_TEST_LIMITS = { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handsha
 
 export const loadgenPorts: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md loadgen-ports: one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
+  story: 'field story loadgen-ports (docs/lab.md): one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
   defaults: defaults as Inputs,
   variants: {
     'story fixes together': { 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },

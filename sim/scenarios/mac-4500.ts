@@ -294,7 +294,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const mac4500: Scenario = {
   name: 'mac-4500',
-  story: 'SCENARIOS.md mac-4500: "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
+  story: 'field story mac-4500 (docs/lab.md): "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
   defaults: defaults as Inputs,
   variants: {
     'ulimit -n 65535': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535 },

@@ -271,7 +271,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const memory7gb: Scenario = {
   name: 'memory-7gb',
-  story: 'SCENARIOS.md memory-7gb: timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
+  story: 'field story memory-7gb (docs/lab.md): timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
   defaults: defaults as Inputs,
   variants: {
     'Go GC CPU limiter (stretch ≤ 2)': { 'story.gcStretchMax': 2 },

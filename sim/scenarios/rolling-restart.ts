@@ -213,7 +213,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const rollingRestart: Scenario = {
   name: 'rolling-restart',
-  story: 'SCENARIOS.md stories of our own: one of two instances drains and restarts under 10,000 clients',
+  story: 'our own story (docs/lab.md): one of two instances drains and restarts under 10,000 clients',
   defaults: defaults as Inputs,
   variants: {},
   gateways: ['ours'],

@@ -422,7 +422,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const slowClients: Scenario = {
   name: 'slow-clients',
-  story: 'SCENARIOS.md slow-clients: full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
+  story: 'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
   defaults: defaults as Inputs,
   variants: {
     'later plan: throttle 75/50/25 %, confirmations always': { 'story.onFull': 'plan' },

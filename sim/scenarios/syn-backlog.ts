@@ -295,7 +295,7 @@ const SLOW = { 'gateway.acceptCpuMs': 10 };
 
 export const synBacklog: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md syn-backlog: SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
+  story: 'field story syn-backlog (docs/lab.md): SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
   defaults: defaults as Inputs,
   variants: {
     'target 18,000': { 'load.connections': 18_000 },

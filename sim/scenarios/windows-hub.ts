@@ -169,7 +169,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const windowsHub: Scenario = {
   name: 'windows-hub',
-  story: 'SCENARIOS.md windows-hub: "Insufficient resources" and reconnect storms',
+  story: 'field story windows-hub (docs/lab.md): "Insufficient resources" and reconnect storms',
   defaults: defaults as Inputs,
   variants: {},
   gateways: ['story', 'ours'],
