@@ -2,7 +2,7 @@
 //
 // Baseline — what a naive hub does: for every subscriber, build the event object, JSON.stringify it,
 // turn the string into a Buffer and frame it (exactly what `ws.send(JSON.stringify(obj))` does per call).
-// Ours — what the core does (DESIGN §2, I5): encodeEvent once (the publisher's JSON text spliced in, not
+// Ours — what the core does (docs/design.md, "Channels, positions and encode once"; I5): encodeEvent once (the publisher's JSON text spliced in, not
 // re-serialised), frame it once for the wire (transport-ws wireChunks), and hand the same Frame to every
 // subscriber's queue by reference.
 // A third variant runs the whole core fan-out: MemoryBroker.publish → Gateway (history append, index

@@ -1,6 +1,6 @@
 // The shared history rings (src/core/history.ts) against the true stream: a ring that says it covers a
 // range must hand back exactly the stream's events of that channel in it (never a partial replay presented
-// as complete, DESIGN §3 and I4), including events from before the gateway started reading; and it must
+// as complete: docs/design.md, "History and recovery", and I4), including events from before the gateway started reading; and it must
 // cover what it certainly still holds (the newest event of a channel, right after it arrived).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -56,8 +56,8 @@ interface Limits {
 const UNBOUNDED = 1e15;
 
 /**
- * The verify mode STYLE.md asks for (O(n), tests only): every ring within its bounds, in order, its byte
- * count true, nothing older than the last expiry cutoff, and the backing arrays O(live records).
+ * A verify mode (O(n), tests only): every ring within its bounds, in order, its byte count true, nothing
+ * older than the last expiry cutoff, and the backing arrays O(live records).
  */
 function ok(condition: boolean, message: string): void {
   if (!condition) throw new Error(`history verify: ${message}`);

@@ -1,6 +1,6 @@
 // The gateway's operational surface as properties: heartbeats, broker outages and a changed timeline,
 // publish validation, the load brake, subscription limits and the small verbs (ping, unsubscribe,
-// binary frames). Each answer is predicted from a few lines of the spec (DESIGN §3, §5, §7, §8).
+// binary frames). Each answer is predicted from a few lines of docs/design.md and docs/protocol.md.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MemoryBroker } from '../src/adapters/broker-memory.js';
@@ -59,7 +59,7 @@ function drivenBroker(): { variant: { wrapBroker(inner: MemoryBroker): Broker };
   };
 }
 
-describe('broker outages and timelines (DESIGN §8)', () => {
+describe('broker outages and timelines', () => {
   it('ready only while the feed is live; a new epoch drops history and refuses resumes from the old one', () => {
     const action = fc.constantFrom('down', 'live', 'new-epoch', 'publish', 'publish', 'resume');
     fc.assert(
@@ -111,7 +111,7 @@ describe('broker outages and timelines (DESIGN §8)', () => {
   });
 });
 
-describe('publishing over HTTP (DESIGN §7)', () => {
+describe('publishing over HTTP', () => {
   it('assigns the next offset to a valid channel, refuses invalid names (400) and publishes while draining (503)', () => {
     const channel = fc.oneof(
       fc.array(fc.constantFrom('a', 'b', 'c1'), { minLength: 1, maxLength: 3 }).map((t) => t.join('.')),
@@ -159,7 +159,7 @@ function bind(inner: MemoryBroker): Broker {
   };
 }
 
-describe('load brake (DESIGN §5)', () => {
+describe('load brake', () => {
   it('refuses handshakes exactly while delay or utilisation exceeds its bound, logging each switch once', () => {
     const sample = fc.record({ eventLoopDelayMs: fc.constantFrom(0, 99, 100, 101, 500), eventLoopUtilization: fc.constantFrom(0, 0.5, 0.9, 0.91, 1) });
     fc.assert(
@@ -189,7 +189,7 @@ describe('load brake (DESIGN §5)', () => {
   });
 });
 
-describe('subscription limits and small verbs (DESIGN §7)', () => {
+describe('subscription limits and small verbs', () => {
   it('refuses a subscribe that would pass the limit, atomically; unsubscribe confirms what it removed; ping pongs', () => {
     const request = fc.record({
       kind: fc.constantFrom('subscribe', 'subscribe', 'unsubscribe', 'ping', 'replay'),

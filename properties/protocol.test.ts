@@ -1,4 +1,4 @@
-// Wire protocol v1 (DESIGN §7) as properties: the decoder never throws and names each malformation with
+// Wire protocol v1 (docs/protocol.md) as properties: the decoder never throws and names each malformation with
 // its precise code (and a message a person can act on); channel names and subject matching agree with a
 // reference written from the spec; event frames say exactly what was published (I5's bytes); reconnect
 // hints survive the close reason.
@@ -11,7 +11,7 @@ import { runs } from './support/runs.js';
 const LIMITS = { channelsPerRequestMax: 4 };
 const utf8 = new TextDecoder();
 
-// ---- reference rules, written from DESIGN §2/§7 -----------------------------------------------------
+// ---- reference rules, written from docs/protocol.md (Messages) --------------------------------------
 
 const TOKEN_CHARS = 'abcXYZ019_-:@~=+';
 function referenceValid(name: string, allowPattern: boolean): boolean {

@@ -1,4 +1,4 @@
-// I6 and the slow-client policy (DESIGN §4) at the queue itself (src/core/outbound-queue.ts): whatever is
+// I6 and the slow-client policy (docs/design.md, "Slow clients") at the queue itself (src/core/outbound-queue.ts): whatever is
 // pushed, conflated, shed or evicted, one take() writes every control frame, and per channel events and
 // gap notices in offset order that together account for every event handed to the queue (nothing lost
 // silently); and the byte count the policy steers by is the bytes actually held.
@@ -165,7 +165,7 @@ describe('outbound queue (slow-client policy)', () => {
   });
 });
 
-// ---- the policy of DESIGN §4, through the gateway ------------------------------------------------------
+// ---- the slow-client policy, through the gateway -------------------------------------------------------
 
 const CLASSES = [
   { pattern: 'c', priority: 'critical' as const, conflate: false },
@@ -178,7 +178,7 @@ const CLASSES = [
 const MAX = 4_000;
 const LEVELS = [0.5, 0.75, 0.9] as const;
 
-describe('slow-client policy (DESIGN §4): conflate, then shed by priority, critical never', () => {
+describe('slow-client policy: conflate, then shed by priority, critical never', () => {
   it('takes exactly the step the fill level calls for, and tells the client its level', () => {
     const seen = { queued: 0, conflated: 0, shed: 0, closed: 0 };
     const step = fc.oneof(

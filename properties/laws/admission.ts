@@ -30,7 +30,8 @@ export class AdmissionModel {
   readonly refusals = new Map<string, number>();
 
   constructor(readonly limits: Limits) {
-    // DESIGN §5: capacity = min(configured, (memory budget − baseline) / per connection, fd limit − reserve).
+    // docs/operations.md, "How capacity is derived": capacity = min(configured, (memory budget − baseline −
+    // retained history) / per connection, fd limit − reserve).
     const terms = [limits.configuredMax];
     if (limits.memory !== null) terms.push(Math.max(0, Math.floor((limits.memory.budget - limits.memory.baseline) / limits.memory.per)));
     if (limits.fd !== null) terms.push(Math.max(0, limits.fd.limit - limits.fd.reserve));

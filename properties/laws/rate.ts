@@ -71,7 +71,7 @@ export function bucketProperty(make: BucketFactory): fc.IPropertyWithHooks<[Buck
   });
 }
 
-/** Handshakes from one IP through Gateway.admit: the per-IP bucket (DESIGN §5) conforms to I8. */
+/** Handshakes from one IP through Gateway.admit: the per-IP bucket (docs/design.md, "Admission and limits") conforms to I8. */
 export const handshakeRateProperty = fc.property(
   fc.integer({ min: 1, max: 8 }),
   fc.constantFrom(0.5, 1, 2, 5),

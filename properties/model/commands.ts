@@ -1,4 +1,4 @@
-// One fc.commands class per action (STYLE.md): check(model) says whether it may run now, run(model, real)
+// One fc.commands class per action (docs/testing.md, "Layout"): check(model) says whether it may run now, run(model, real)
 // does it on both and checks the client-visible stream against the model. After every command the system
 // is settled and each client's new frames are folded into the model (properties/model/model.ts).
 import fc from 'fast-check';

@@ -1,6 +1,6 @@
 // The reference model: deliberately tiny and NOT a copy of the gateway. It keeps the list of published
 // events, the broker's retention rule, and per logical client what it has seen and what it is owed; it
-// checks the client-visible stream against DESIGN §6:
+// checks the client-visible stream against the invariants (docs/design.md, "Invariants I1–I10"):
 //   I1 per channel and subscription, offsets strictly increase      I2 no offset twice, across resumes included
 //   I3 every event after the resume point arrives, or a gap / recovered:false names it
 //   I4 a resume replays exactly the suffix after `since`, or says recovered:false
@@ -219,7 +219,7 @@ export class Model {
       case 'throttle':
         this.throttleNotices++;
         expectThat(m.level >= 0 && m.level <= 3 && m.percent >= 0 && m.percent <= 100 && m.message.length > 10, `throttle notice ${JSON.stringify(m)}`);
-        // The notice says what the gateway now does (DESIGN §4): level 1 conflates, 2 and 3 shed.
+        // The notice says what the gateway now does (docs/design.md, "Slow clients"): level 1 conflates, 2 and 3 shed.
         const says = m.level === 0 ? /^caught up/ : m.level === 1 ? /\b(\d+)% full\): conflating/ : /\b(\d+)% full\): shedding/;
         expectThat(says.test(m.message) && (m.level === 0 || m.message.includes(`${m.percent}% full`)), `throttle notice ${JSON.stringify(m)}`);
         return;

@@ -29,7 +29,7 @@ export interface SystemConfig {
   readonly options?: GatewayOptionsInput;
   readonly retention?: MemoryBrokerRetention;
   readonly seed?: number;
-  /** Resource terms of the capacity (DESIGN §5); absent: the configured maximum binds. */
+  /** Resource terms of the capacity (docs/operations.md, "How capacity is derived"); absent: the configured maximum binds. */
   readonly capacity?: CapacityInput;
 }
 

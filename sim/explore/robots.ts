@@ -65,7 +65,7 @@ export function robotFactory(live: Live, r: Robot): SocketFactory {
       },
     };
     // A load balancer in front of the instances: each connection attempt goes to the next one, so
-    // resumes cross instances (DESIGN §2: a client can resume on any instance).
+    // resumes cross instances (a client can resume on any instance: docs/design.md, "Channels, positions and encode once").
     const inst = live.instances[(r.index + r.attempts++) % live.instances.length] as Instance;
     const s = inst.sockets.factory(url, protocols, wrapped);
     if (log !== null) {

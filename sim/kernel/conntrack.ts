@@ -1,6 +1,6 @@
 // Linux netfilter connection tracking: a bounded table of flows. When it is full, a packet that would start
 // a new flow is dropped ("nf_conntrack: table full, dropping packet"); for TCP that is a dropped SYN, which
-// the client retransmits (KERNEL.md, conntrack row).
+// the client retransmits (docs/kernel.md, "Connection tracking").
 //
 // Entries outlive the connection: an entry lingers for the state's timeout after the last packet. The
 // timeouts below are the nf_conntrack-sysctl.rst defaults; the model schedules one release per flow.

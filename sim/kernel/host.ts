@@ -1,8 +1,8 @@
 // A simulated machine: its OS flavour, the sysctls the model reads, its addresses, RAM and cores, and the
 // per-host tables (ephemeral ports, conntrack, listening sockets). Processes live in process.ts.
 //
-// Defaults come from KERNEL.md ("Defaults" table); rows marked "not in KERNEL.md" are our best reading of
-// the named source and are listed in docs/lab.md as such.
+// Defaults and the source of each are listed in docs/kernel.md ("Per-OS defaults"); values that are our
+// best reading of a source rather than a documented default (most of Windows) are marked there as such.
 import type { Prng } from '../engine/prng.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import { Conntrack } from './conntrack.js';
@@ -63,7 +63,7 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
     case 'linux':
       return {
         somaxconn: 4_096, // ip-sysctl.rst: 4096 since 5.4 (128 before)
-        tcpMaxSynBacklog: 1_024, // not in KERNEL.md: ip-sysctl.rst, "1024 for systems with more than 128 MB"
+        tcpMaxSynBacklog: 1_024, // ip-sysctl.rst, "1024 for systems with more than 128 MB"
         tcpSyncookies: 1, // ip-sysctl.rst default 1
         tcpAbortOnOverflow: false, // ip-sysctl.rst default 0
         tcpSynackRetries: 5, // ip-sysctl.rst default 5 (≈63 s)
@@ -73,7 +73,7 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         tcpTwReuse: 2, // current default: loopback only
         twReuseAfterMs: 1_000, // tcp_twsk_unique: timestamp older than 1 s
         timeWaitMs: 60_000, // TCP_TIMEWAIT_LEN, fixed
-        finTimeoutMs: 60_000, // not in KERNEL.md: ip-sysctl.rst tcp_fin_timeout default 60 s
+        finTimeoutMs: 60_000, // ip-sysctl.rst tcp_fin_timeout default 60 s
         conntrackMax: 0, // conntrack loads with netfilter rules; scenarios that use it set linuxConntrackMax()
         synRtoInitialMs: 1_000, // TCP_TIMEOUT_INIT
         synBackoff: linuxDoubling,
@@ -96,24 +96,24 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         tcpTwReuse: 0,
         twReuseAfterMs: 1_000,
         timeWaitMs: 30_000, // 2 × MSL, net.inet.tcp.msl 15 s
-        finTimeoutMs: 60_000, // not in KERNEL.md: approximates XNU's FIN_WAIT_2 idle timer
+        finTimeoutMs: 60_000, // assumption: approximates XNU's FIN_WAIT_2 idle timer
         conntrackMax: 0,
-        synRtoInitialMs: 1_000, // not in KERNEL.md: XNU TCPTV_RTOBASE
-        synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64], // not in KERNEL.md: XNU tcp_syn_backoff[]
+        synRtoInitialMs: 1_000, // XNU TCPTV_RTOBASE
+        synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64], // XNU tcp_syn_backoff[]
         synRetries: 12, // TCP_MAXRXTSHIFT; the 75 s connect timer ends the attempt first
         connectTimerMs: 75_000, // TCPTV_KEEP_INIT
-        rmemBytes: 131_072, // not in KERNEL.md: net.inet.tcp.recvspace
-        wmemBytes: 131_072, // not in KERNEL.md: net.inet.tcp.sendspace
+        rmemBytes: 131_072, // net.inet.tcp.recvspace
+        wmemBytes: 131_072, // net.inet.tcp.sendspace
         nofileSoft: 256, // launchd / shell default soft limit
       };
     case 'windows':
       return {
-        somaxconn: 200, // not in KERNEL.md: Winsock listen() SOMAXCONN "reasonable maximum" on server SKUs
+        somaxconn: 200, // Winsock listen() SOMAXCONN "reasonable maximum" on server SKUs
         tcpMaxSynBacklog: 200,
         tcpSyncookies: 0,
         tcpAbortOnOverflow: false,
         tcpSynackRetries: 2,
-        listenModel: 'linux', // not from a source: Windows queue internals are not modelled (docs/lab.md)
+        listenModel: 'linux', // not from a source: Windows queue internals are not modelled (docs/kernel.md)
         portLo: 49_152, // Vista+ dynamic port range
         portHi: 65_535,
         tcpTwReuse: 0,
@@ -121,11 +121,11 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         timeWaitMs: 120_000, // TcpTimedWaitDelay default (KB 929851 range 120–240 s)
         finTimeoutMs: 120_000,
         conntrackMax: 0,
-        synRtoInitialMs: 3_000, // not in KERNEL.md: TcpInitialRtt 3 s
+        synRtoInitialMs: 3_000, // TcpInitialRtt 3 s
         synBackoff: linuxDoubling,
-        synRetries: 2, // not in KERNEL.md: TcpMaxConnectRetransmissions 2 → fails ≈21 s
+        synRetries: 2, // TcpMaxConnectRetransmissions 2 → fails ≈21 s
         connectTimerMs: null,
-        rmemBytes: 65_536, // not in KERNEL.md: default receive window 64 KB
+        rmemBytes: 65_536, // default receive window 64 KB
         wmemBytes: 65_536,
         nofileSoft: 16_777_216, // Windows has no per-process descriptor rlimit; handles are bounded by memory
       };

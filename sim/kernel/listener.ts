@@ -1,4 +1,4 @@
-// A listening socket's queues, as the kernel keeps them (KERNEL.md behaviours 1 and 2). This file decides;
+// A listening socket's queues, as the kernel keeps them (docs/kernel.md, "Listen queues"). This file decides;
 // tcp.ts carries out the decisions (sends SYN-ACKs and RSTs, moves bytes).
 //
 // Linux (include/net/inet_connection_sock.h, net/ipv4/tcp_input.c tcp_conn_request):

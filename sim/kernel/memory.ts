@@ -1,5 +1,5 @@
 // Process memory against a limit (cgroup v2 memory.max, or the VM's RAM), and the GC-pressure factor that
-// stretches CPU work as usage nears the limit (KERNEL.md behaviour 5).
+// stretches CPU work as usage nears the limit (docs/kernel.md, "Memory, OOM and GC").
 //
 // OOM: a charge that takes usage past the limit, with nothing reclaimable in this model, kills the process
 // (SIGKILL, exit 137). The kill is reported through `onOom`; process.ts tears the process down.

@@ -1,4 +1,4 @@
-// Ephemeral ports for outgoing connections (KERNEL.md behaviour 4).
+// Ephemeral ports for outgoing connections (docs/kernel.md, "Ephemeral ports and TIME_WAIT").
 //
 // The 4-tuple rule: connect() may pick any port that makes (src addr, src port, dst addr, dst port) unique,
 // so the same port can serve many destinations at once. The model therefore keeps one port space per

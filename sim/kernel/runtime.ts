@@ -1,5 +1,5 @@
 // How a server runtime drives accept() — above all what it does when accept() fails with EMFILE
-// (KERNEL.md behaviour 3) — plus the runtime traits the process model reads (threads, GC, nofile).
+// (docs/kernel.md, "Accepting on EMFILE") — plus the runtime traits the process model reads (threads, GC, nofile).
 //
 // libuv (Node), src/unix/stream.c uv__server_io / uv__emfile_trick: accept in a loop until EAGAIN. On
 // EMFILE, close the reserve descriptor opened at start, then accept and immediately close every pending
@@ -8,7 +8,7 @@
 //
 // Go net/http, server.go Serve: on a temporary accept error sleep 5 ms, doubling to at most 1 s, then retry;
 // reset the delay after a success. The connection waits in the kernel's accept queue: the client sees
-// latency, and once the queue is full its SYNs are dropped (KERNEL.md behaviour 1).
+// latency, and once the queue is full its SYNs are dropped (docs/kernel.md, "Listen queues").
 import type { GcModel } from './memory.js';
 import type { TcpSocket } from './socket.js';
 import type { Listener } from './tcp.js';

@@ -6,7 +6,7 @@
 // are scheduler events whose argument is the segment or the receiving socket, handled by module-level
 // functions: no closure per packet.
 //
-// Close rules (KERNEL.md behaviour 2 and Linux tcp_close):
+// Close rules (docs/kernel.md, "Closing a connection"):
 // - close() with unread received data sends RST instead of FIN; the peer sees ECONNRESET.
 // - data arriving at a socket its program has closed is answered with RST (Linux tcp_rcv_state_process,
 //   "abort on data"); the sender sees ECONNRESET.

@@ -1,4 +1,5 @@
-// The TCP handshake between simulated hosts (KERNEL.md behaviour 1, 2), and the listening socket.
+// The TCP handshake between simulated hosts (docs/kernel.md, "The handshake and its
+// retransmissions"), and the listening socket.
 //
 // Client side (connect): descriptor (EMFILE) → ephemeral port (EADDRNOTAVAIL) → SYN; retransmit the SYN on
 // the host's SynPlan (Linux 1, 3, 7, 15, 31, 63 s → ETIMEDOUT at 127 s; macOS → 75 s connect timer);

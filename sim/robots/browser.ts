@@ -1,5 +1,5 @@
-// A browser renderer process's WebSocket throttle, as a wrapper around any client SocketFactory (KERNEL.md
-// behaviour 6). Chrome fails a new WebSocket at once with ERR_INSUFFICIENT_RESOURCES ("WebSocket connection
+// A browser renderer process's WebSocket throttle, as a wrapper around any client SocketFactory (docs/kernel.md,
+// "The browser's handshake throttle"). Chrome fails a new WebSocket at once with ERR_INSUFFICIENT_RESOURCES ("WebSocket connection
 // failed: Insufficient resources") while the renderer already has 255 handshakes pending — Chromium
 // services/network/websocket_throttler.cc. Pending here runs from the factory call to the first message or
 // the close (our socket port has no onOpen; the server's welcome follows the 101 at once).

@@ -6,7 +6,7 @@
 // up to `retryDelayMaxMs` (or the server's Retry-After when that is longer).
 //
 // Why closing matters: a user that gives up on a *connected* socket closes first, so its side holds
-// TIME_WAIT and parks the source port for the OS's TIME_WAIT (KERNEL.md behaviour 4). A user that gives up
+// TIME_WAIT and parks the source port for the OS's TIME_WAIT (docs/kernel.md, "Ephemeral ports"). A user that gives up
 // in SYN_SENT frees its port at once. Retries therefore cost ports only when they follow a connected attempt.
 //
 // Addressing (the 4-tuple rule): user i connects from `srcAddrs[i mod n]` to `dstPorts[i mod m]`, so extra
@@ -14,7 +14,7 @@
 //
 // Churn (`churnOne`): an open user closes and reconnects at once — the load box closes first, so each churn
 // parks a port for TIME_WAIT while the user takes a fresh one. At c churns/s the box holds c·TIME_WAIT
-// parked ports on top of the open ones: the ceiling range − c·TIME_WAIT of KERNEL.md's calibration note.
+// parked ports on top of the open ones: the ceiling range − c·TIME_WAIT (docs/kernel.md, "Ephemeral ports").
 //
 // One handler object serves every user; per-user state lives in plain objects; a user holds at most one
 // scheduler entry of its own at a time (deadline or retry).

@@ -1,4 +1,4 @@
-// broker-outage — SCENARIOS.md "Stories of our own": the broker is unreachable for 20 s under load.
+// broker-outage — docs/lab.md, "Stories of our own": the broker is unreachable for 20 s under load.
 // Connections must stay up, readiness must drop, and delivery must resume without loss — or with explicit
 // gaps where retention expired meanwhile (I3). Our real Gateway and real clients run in the lab; a
 // publisher writes to random channels at a fixed rate; the gateway's path to the broker is cut for the
@@ -176,7 +176,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const brokerOutage: Scenario = {
   name: 'broker-outage',
-  story: 'SCENARIOS.md stories of our own: the broker is unreachable for 20 s under load',
+  story: 'our own story (docs/lab.md): the broker is unreachable for 20 s under load',
   defaults: defaults as Inputs,
   variants: {
     'outage 45 s (past retention)': { 'fault.outageMs': 45_000 },

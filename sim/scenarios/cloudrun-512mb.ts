@@ -1,4 +1,4 @@
-// cloudrun-512mb — SCENARIOS.md "cloudrun-512mb": a fixed number of connections, then 503.
+// cloudrun-512mb — docs/lab.md, field story "cloudrun-512mb": a fixed number of connections, then 503.
 //
 // A 512 MiB, 2 vCPU container runs the story's Go gateway. Its admission is a slot semaphore sized by its
 // own accounting: slots = (container − runtime overhead) / per-connection budget; a handshake that finds
@@ -188,7 +188,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const cloudrun512mb: Scenario = {
   name: 'cloudrun-512mb',
-  story: 'SCENARIOS.md cloudrun-512mb: a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
+  story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
   defaults: defaults as Inputs,
   variants: {
     'cap + 1 connections': { 'load.aboveCap': 1 },

@@ -1,7 +1,8 @@
-// docker-nofile-1024 — SCENARIOS.md "a plateau blamed on the container's descriptor limit".
+// docker-nofile-1024 — docs/lab.md, field story "a plateau blamed on the container's descriptor limit".
 //
 // A gateway in a container with the default open-files limit (soft 1,024) is ramped toward 10,000
-// connections. What 1,024 permits depends on the runtime (KERNEL.md open-files row and behaviour 3):
+// connections. What 1,024 permits depends on the runtime (docs/kernel.md, "Descriptors" and
+// "Accepting on EMFILE"):
 // - a runtime that keeps its soft limit (Go before 1.19, most others) has 1,024 descriptors: stdio and the
 //   listener leave ~1,020 for connections; past that accept() fails with EMFILE, Go backs off and the
 //   connection waits in the kernel queue (clients time out);
@@ -240,7 +241,7 @@ const FIX = { 'gateway.nofile': 200_000, 'gateway.nofileHard': 200_000 };
 
 export const dockerNofile1024: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md docker-nofile-1024: a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
+  story: 'field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
   defaults: defaults as Inputs,
   variants: {
     'node runtime (raises soft to hard)': { 'gateway.runtime': 'node' },

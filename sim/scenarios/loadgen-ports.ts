@@ -1,13 +1,14 @@
-// loadgen-ports — SCENARIOS.md "one load generator runs out of source ports".
+// loadgen-ports — docs/lab.md, field story "one load generator runs out of source ports".
 //
 // One Linux load box (ports 32768–60999, TIME_WAIT 60 s, tcp_tw_reuse off) ramps WebSocket users toward a
 // single server IP:port at ~100 new connections/s and retries failures; the server is healthy. The run
 // shows when the box's ports really run out: the 4-tuple rule gives one space of `range` ports per
 // (source address, server IP:port); an open connection holds one; a connection the *box* closes first
 // parks one more for TIME_WAIT (60 s, fixed — tcp_fin_timeout is FIN_WAIT2, not TIME_WAIT); so
-// EADDRNOTAVAIL starts when open + closes/s × 60 s reaches spaces × range (KERNEL.md behaviour 4 and the
-// calibration note). Each of the story's knobs is a variant; since the story's own inputs leave the ports
-// far from full, the knobs are also shown against a what-if in which users close and reconnect (churn).
+// EADDRNOTAVAIL starts when open + closes/s × 60 s reaches spaces × range (docs/kernel.md, "Ephemeral
+// ports and TIME_WAIT"). Each of the story's knobs is a variant; since the story's own inputs leave the
+// ports far from full, the knobs are also shown against a what-if in which users close and reconnect
+// (churn).
 // It runs the story's Go server and our gateway behind the same load (sim/robots/load-robots.ts).
 // Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
@@ -306,7 +307,7 @@ const LOAD_TEST_LIMITS = { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handsha
 
 export const loadgenPorts: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md loadgen-ports: one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
+  story: 'field story loadgen-ports (docs/lab.md): one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
   defaults: defaults as Inputs,
   variants: {
     'story fixes together': { 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },

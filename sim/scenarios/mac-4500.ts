@@ -1,4 +1,4 @@
-// mac-4500 — SCENARIOS.md "connection reset by peer at ~4,000–4,500 users (macOS laptop)".
+// mac-4500 — docs/lab.md, field story "connection reset by peer at ~4,000–4,500 users (macOS laptop)".
 //
 // One macOS laptop runs the story's Go gateway and a Go load tool over loopback; both have the shell's
 // open-files limit, the gateway also holds stdio, logs and its outbound clients. Robots ramp up, join,
@@ -294,7 +294,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const mac4500: Scenario = {
   name: 'mac-4500',
-  story: 'SCENARIOS.md mac-4500: "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
+  story: 'field story mac-4500 (docs/lab.md): "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
   defaults: defaults as Inputs,
   variants: {
     'ulimit -n 65535': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535 },

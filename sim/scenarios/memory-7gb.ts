@@ -1,4 +1,4 @@
-// memory-7gb — SCENARIOS.md "timeouts, not rejections, near the memory limit".
+// memory-7gb — docs/lab.md, field story "timeouts, not rejections, near the memory limit".
 //
 // An 8 GB VM runs the story's Go server in a 7,168 MiB container: ~974 MiB fixed overhead, 0.7 MB per
 // connection, no admission control. Robots ramp ~100 connections/s to 10,000; each gives its upgrade a
@@ -271,7 +271,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const memory7gb: Scenario = {
   name: 'memory-7gb',
-  story: 'SCENARIOS.md memory-7gb: timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
+  story: 'field story memory-7gb (docs/lab.md): timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
   defaults: defaults as Inputs,
   variants: {
     'Go GC CPU limiter (stretch ≤ 2)': { 'story.gcStretchMax': 2 },

@@ -1,4 +1,4 @@
-// rolling-restart — SCENARIOS.md "Stories of our own": one of two gateway instances drains and restarts
+// rolling-restart — docs/lab.md, "Stories of our own": one of two gateway instances drains and restarts
 // under load. Two instances of our real Gateway read one stream; a load balancer spreads new connections
 // over the live instances (it takes an instance out when it starts draining and back once it listens
 // again). Clients run the real client: on the drain's 1001 close they come back after the jittered hint,
@@ -213,7 +213,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const rollingRestart: Scenario = {
   name: 'rolling-restart',
-  story: 'SCENARIOS.md stories of our own: one of two instances drains and restarts under 10,000 clients',
+  story: 'our own story (docs/lab.md): one of two instances drains and restarts under 10,000 clients',
   defaults: defaults as Inputs,
   variants: {},
   gateways: ['ours'],

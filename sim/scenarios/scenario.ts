@@ -37,7 +37,7 @@ export interface RunResult {
 
 export interface Scenario {
   readonly name: string;
-  /** One line: which story (SCENARIOS.md section) this tells. */
+  /** One line: which story (docs/lab.md, "The field stories") this tells. */
   readonly story: string;
   readonly defaults: Inputs;
   /** Fixes to compare, each a set of input overrides. */

@@ -1,4 +1,4 @@
-// slow-clients — SCENARIOS.md "full send buffers".
+// slow-clients — docs/lab.md, field story "full send buffers".
 //
 // One server broadcasts a feed of several channels (trades, a ticker, trade confirmations) to many
 // clients; most read as fast as frames arrive, some read slower than the feed is published. Every client's
@@ -422,7 +422,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 
 export const slowClients: Scenario = {
   name: 'slow-clients',
-  story: 'SCENARIOS.md slow-clients: full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
+  story: 'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
   defaults: defaults as Inputs,
   variants: {
     'later plan: throttle 75/50/25 %, confirmations always': { 'story.onFull': 'plan' },

@@ -1,11 +1,11 @@
-// syn-backlog — SCENARIOS.md "SYN and accept queue overflow during a fast ramp".
+// syn-backlog — docs/lab.md, field story "SYN and accept queue overflow during a fast ramp".
 //
 // A Linux server (somaxconn 4,096, tcp_max_syn_backlog 1,024, syncookies per the inputs) takes a ramp of
 // 100 → 200 new connections/s to 10,000 (and 18,000) from one load box. The story blamed SYN/accept queue
 // overflow for its connect timeouts while the CPU sat idle. The run models the queues as the kernel keeps
 // them (listener.ts: SYN queue full at min(backlog, somaxconn), cookies on overflow, tcp_max_syn_backlog
 // only without cookies, accept queue backlog + 1, SYNs dropped on a full accept queue; client SYN
-// retransmits at 1, 3, 7, 15, 31, 63 s — KERNEL.md) and drains them with an accept loop whose speed is a
+// retransmits at 1, 3, 7, 15, 31, 63 s — docs/kernel.md) and drains them with an accept loop whose speed is a
 // CPU cost per connection (profiles/paced-accept-server.ts). Whether the queues overflow is then a
 // question of arithmetic the report spells out: the accept queue gains λ(t) − μ per second, so it
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
@@ -24,7 +24,7 @@ import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type Run
 const NAME = 'syn-backlog';
 const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
-/** Node's listen() default backlog (node net docs; KERNEL.md). */
+/** Node's listen() default backlog (node doc/api/net.md; docs/kernel.md, "Listen queues"). */
 const NODE_BACKLOG = 511;
 const EVENTS_MAX = 40_000_000;
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
@@ -295,7 +295,7 @@ const SLOW = { 'gateway.acceptCpuMs': 10 };
 
 export const synBacklog: Scenario = {
   name: NAME,
-  story: 'SCENARIOS.md syn-backlog: SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
+  story: 'field story syn-backlog (docs/lab.md): SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
   defaults: defaults as Inputs,
   variants: {
     'target 18,000': { 'load.connections': 18_000 },

@@ -1,4 +1,4 @@
-// windows-hub — SCENARIOS.md "Insufficient resources and reconnect storms" (a hub on a Windows box).
+// windows-hub — docs/lab.md, field story "Insufficient resources and reconnect storms" (a hub on a Windows box).
 //
 // Part 1, the browser: one tab opens `socketsPerTab` WebSockets in one go. Chrome keeps at most 255
 // handshakes pending per renderer (robots/browser.ts), so the rest fail at once with "Insufficient
@@ -169,7 +169,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 
 export const windowsHub: Scenario = {
   name: 'windows-hub',
-  story: 'SCENARIOS.md windows-hub: "Insufficient resources" and reconnect storms',
+  story: 'field story windows-hub (docs/lab.md): "Insufficient resources" and reconnect storms',
   defaults: defaults as Inputs,
   variants: {},
   gateways: ['story', 'ours'],

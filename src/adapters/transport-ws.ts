@@ -3,7 +3,7 @@
 // Two write paths:
 //  - 'preframed' (default): every Frame is turned into WebSocket wire bytes once (Sender.frame, cached per
 //    Frame object) and written straight to the underlying TCP socket between cork() and uncork(), so a
-//    publish to 10,000 sockets frames once and costs one writev per socket (DESIGN §2, I5). The payload is never copied: header and payload go out as two chunks of one writev.
+//    publish to 10,000 sockets frames once and costs one writev per socket (docs/design.md, "Channels, positions and encode once"; I5). The payload is never copied: header and payload go out as two chunks of one writev.
 //    This uses ws internals (the private `_socket`) and is only correct while nothing else can reorder
 //    bytes on that socket: no permessage-deflate (ws would deflate asynchronously and our bytes would
 //    overtake its queue) and no Blob sends through ws. Pings and close frames from ws are written
@@ -16,7 +16,7 @@ import * as wsExports from 'ws';
 import { WebSocket } from 'ws';
 import type { Connection, Frame } from '../core/ports.js';
 
-/** ws exports Sender from its ESM wrapper but @types/ws does not declare it (see TOOLCHAIN.md). */
+/** ws exports Sender from its ESM wrapper but @types/ws 8.18 does not declare it; ws is pinned (package.json). */
 interface SenderStatic {
   frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
 }

@@ -1,5 +1,5 @@
 // The socket port over the `ws` package. Unlike a browser, ws shows us the HTTP response of a refused
-// upgrade, so the gateway's 503/429 and its Retry-After reach the client's backoff (DESIGN §5).
+// upgrade, so the gateway's 503/429 and its Retry-After reach the client's backoff (docs/protocol.md, "Connecting").
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { ClientSocket, SocketFactory, SocketHandlers } from './ports.js';

@@ -48,12 +48,12 @@ function checkWsVersion(): Check {
 
 /** Node's listen() backlog (doc/api/net.md); the kernel clamps it to somaxconn. */
 const NODE_BACKLOG = 511;
-/** Linux: TIME_WAIT is a fixed 60 s on the side that closes first (KERNEL.md). */
+/** Linux: TIME_WAIT is a fixed 60 s on the side that closes first (docs/kernel.md, "Ephemeral ports and TIME_WAIT"). */
 const TIME_WAIT_S = 60;
 
 /**
  * The kernel's network limits, each with what it allows: the accept and SYN queues that absorb handshake
- * bursts, and the ephemeral ports that bound this host as a load generator (KERNEL.md has the sources).
+ * bursts, and the ephemeral ports that bound this host as a load generator (docs/kernel.md has the sources).
  */
 export function checkNetwork(read: (path: string) => string, cores: number): Check[] {
   const sysctl = (name: string): string | null => {

@@ -1,4 +1,4 @@
-// Samples event-loop delay and utilisation for the load brake (DESIGN §5): when the loop is saturated,
+// Samples event-loop delay and utilisation for the load brake (docs/design.md, "Admission and limits"): when the loop is saturated,
 // new handshakes are refused so the connections already open keep being served.
 //
 // Delay is measured with our own drift timer rather than perf_hooks.monitorEventLoopDelay: that monitor

@@ -1,5 +1,5 @@
 // What the machine gives us: the memory limit (cgroup v2, then v1) and the descriptor limit
-// (RLIMIT_NOFILE). They feed the capacity formula of DESIGN §5. File paths are injectable so tests point
+// (RLIMIT_NOFILE). They feed the capacity formula (docs/operations.md, "How capacity is derived"). File paths are injectable so tests point
 // them at fake files; every reader answers "unknown" rather than throwing on a missing or odd file.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

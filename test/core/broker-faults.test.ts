@@ -1,5 +1,5 @@
 // Faults the lab's explorer and broker-outage scenario found, pinned at the core: a feed that skipped
-// expired offsets, and a broker that came back with a new epoch. Neither may be silent (I3, DESIGN §3).
+// expired offsets, and a broker that came back with a new epoch. Neither may be silent (I3; docs/design.md, "History and recovery").
 import { describe, expect, it } from 'vitest';
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';

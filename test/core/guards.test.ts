@@ -5,7 +5,7 @@ import { harness } from '../support/core-harness.js';
 
 const KB = 1024;
 
-describe('slow clients: degrade explicitly, never lose silently (DESIGN §4)', () => {
+describe('slow clients: degrade explicitly, never lose silently (I6)', () => {
   const classes = [
     { pattern: 'trade.>', priority: 'critical' as const, conflate: false },
     { pattern: 'price.>', priority: 'normal' as const, conflate: true },

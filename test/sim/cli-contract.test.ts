@@ -1,4 +1,4 @@
-// The lab CLI's contract (SCENARIOS.md, the issue): for every registered scenario, `--json` is one
+// The lab CLI's contract (docs/lab.md, "The CLI contract"): for every registered scenario, `--json` is one
 // document with scenario, seed, inputs, reportHash and per gateway profile attempted / connected /
 // failures / boundBy / timeline; one seed twice gives the same bytes; the contract keys exist where they
 // make sense; --set refuses unknown keys; --inputs gives a meaning for every key; --profile host maps

@@ -3,7 +3,7 @@
 // reasons for each value are in inputs/README.md; test/sim/cli-contract.test.ts checks that every key of
 // every registered scenario has a meaning here.
 export const meanings: Readonly<Record<string, string>> = {
-  // ---- contract keys (SCENARIOS.md / the lab's CLI contract) ----
+  // ---- contract keys (docs/lab.md, "The CLI contract") ----
   'gateway.nofile': "gateway process's open-files soft limit (RLIMIT_NOFILE, `ulimit -n`)",
   'gateway.nofileHard': "gateway process's open-files hard limit (a runtime that raises soft → hard gets this)",
   'robots.nofile': "load robots' open-files soft limit (each client socket is a descriptor)",
