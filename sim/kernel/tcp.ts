@@ -231,11 +231,14 @@ function onSynAckTimer(srv: TcpSocket): void {
     return;
   }
   // Request dropped. A client that believes it is connected learns on its next segment: RST → ECONNRESET.
+  // That segment may be its FIN alone: a client that closed meanwhile has been retransmitting it (Linux
+  // FIN_WAIT1), and the listener, which no longer knows the flow, answers it with RST (tcp_rcv_state_process
+  // in LISTEN: an ACK → reset), which reaps the orphaned socket.
   const c = srv.peer;
   finish(srv, false);
   if (c !== null && c.state === 'ESTABLISHED') {
-    c.tx.open = true; // its data will now meet a closed socket
-    if (c.tx.unsentBytes > 0) pump(c);
+    c.tx.open = true; // its data and FIN will now meet a closed socket
+    if (c.tx.unsentBytes > 0 || c.tx.finQueued) pump(c);
     else if (c.tx.userBytes === 0) c.world.sched.at(arrivalMs(c.world, c.host, srv.host, 0), probeDeadPeer, c);
   }
 }

@@ -58,6 +58,29 @@ describe('Linux accept queue (server not accepting)', () => {
     for (const o of resets) expect(o.errorMs! / SEC).toBeCloseTo(63, 1);
   });
 
+  it('a client that closes while its ACK sits ignored sends its FIN when the request dies; the RST reaps the socket', () => {
+    const p = pair();
+    listen(p, 128);
+    const rec = new Recorder(p.world); // sends nothing: only its FIN can tell the server anything
+    for (let i = 0; i < 140; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
+    // Every client closes at 1 s, long before the ignored requests die at 63 s.
+    p.world.sched.at(SEC, () => {
+      for (const s of [...p.client.sockets]) s.close();
+    }, null);
+    // The 129 queued ones got their FIN in and died in FIN_WAIT2 at 61 s (tcp_fin_timeout); the 11 others
+    // are still in FIN_WAIT1: their FIN waits behind the handshake.
+    p.world.sched.runUntil(62 * SEC);
+    expect(p.client.sockets.size).toBe(140 - 129);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:8080')).toBe(140 - 129);
+    p.world.sched.runUntil(64 * SEC);
+    // The listener no longer knows the flow and answers the FIN with RST: the orphan is gone, its port
+    // free (no TIME_WAIT after a RST), and its program, which already closed, hears nothing.
+    expect(p.client.sockets.size).toBe(0);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:8080')).toBe(0);
+    expect(p.client.host.ports.timeWaitCount(p.world.sched.nowMs)).toBe(0);
+    expect(rec.list().filter((o) => o.error !== undefined)).toEqual([]);
+  });
+
   it('tcp_abort_on_overflow=1 turns the ignored ACK into an immediate RST', () => {
     const p = pair({ serverSysctls: { tcpAbortOnOverflow: true } });
     listen(p, 128);
