@@ -7,7 +7,8 @@
 // Server side: SYN → conntrack (full → drop) → listener verdict (listener.ts) → SYN-ACK; final ACK →
 // accept queue, or on a full Linux accept queue ignored (or RST with tcp_abort_on_overflow) while the
 // SYN-ACK is retransmitted (1, 3, 7, 15, 31 s; the request is dropped at 63 s and the client's next segment
-// meets a RST → ECONNRESET).
+// meets a RST → ECONNRESET). A final ACK that reaches a closed listener (a syncookie connection outlives
+// it: the listener held no state to reset) is answered with RST.
 //
 // Cost: a clean handshake is three scheduler events (SYN, SYN-ACK, ACK) plus the client's SYN timer, which
 // is cancelled when the SYN-ACK arrives. Server-side timers are armed only on the paths that need them
@@ -280,7 +281,13 @@ function sendAck(c: TcpSocket): void {
 function onAckArrive(srv: TcpSocket): void {
   if (srv.state !== 'SYN_RECV') return;
   const l = srv.listener;
-  if (l === null || l.closed) return;
+  if (l === null || l.closed) {
+    // Only a syncookie connection gets here (closing a listener resets the requests it holds): no socket
+    // on this port knows the flow, and the host answers the ACK with RST.
+    finish(srv, false);
+    if (srv.peer !== null) sendRst(srv.host, srv.peer);
+    return;
+  }
   if (!l.q.complete(srv)) {
     if (srv.host.sysctls.tcpAbortOnOverflow) {
       const c = srv.peer;

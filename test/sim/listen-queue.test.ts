@@ -133,6 +133,23 @@ describe('Linux accept queue (server not accepting)', () => {
     expect(loop.stats.accepted).toBe(100);
     expect(rec.list().every((o) => o.connectedMs !== undefined && o.connectedMs < 1)).toBe(true);
   });
+
+  it('a syncookie connection whose ACK arrives after the listener closed is reset: no socket knows the flow', () => {
+    const p = pair({ link: { latencyMs: 5, jitterMs: 0, bandwidthBytesPerMs: 0, lossRate: 0 } });
+    const l = listen(p, 2);
+    const rec = new Recorder(p.world);
+    for (let i = 0; i < 6; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
+    // SYNs arrive at 5 ms (two requests, four cookies), SYN-ACKs at 10 ms, the final ACKs at 15 ms.
+    p.world.sched.at(12, () => l.close(), null);
+    p.world.sched.runUntil(SEC);
+    expect(l.q.stats.cookiesSent).toBe(4);
+    // Closing the listener resets its two requests at once; the cookies were state nowhere, so their ACKs
+    // meet a port with no socket and draw RST: every client believed it was connected and reads ECONNRESET.
+    const out = rec.list();
+    expect(out.every((o) => o.connectedMs === 10)).toBe(true);
+    expect(out.map((o) => o.error)).toEqual(Array(6).fill('ECONNRESET'));
+    expect(p.client.sockets.size).toBe(0);
+  });
 });
 
 describe('macOS listen queue', () => {
