@@ -8,7 +8,8 @@
 // Server side: SYN → conntrack (full → drop) → listener verdict (listener.ts) → SYN-ACK; final ACK →
 // accept queue, or on a full Linux accept queue ignored (or RST with tcp_abort_on_overflow) while the
 // SYN-ACK is retransmitted (1, 3, 7, 15, 31 s; the request is dropped at 63 s and the client's next segment
-// meets a RST → ECONNRESET).
+// meets a RST → ECONNRESET). A final ACK that reaches a closed listener (a syncookie connection outlives
+// it: the listener held no state to reset) is answered with RST.
 //
 // Cost: a clean handshake is three scheduler events (SYN, SYN-ACK, ACK) plus the client's SYN timer, which
 // is cancelled when the SYN-ACK arrives. Server-side timers are armed only on the paths that need them
@@ -232,11 +233,14 @@ function onSynAckTimer(srv: TcpSocket): void {
     return;
   }
   // Request dropped. A client that believes it is connected learns on its next segment: RST → ECONNRESET.
+  // That segment may be its FIN alone: a client that closed meanwhile has been retransmitting it (Linux
+  // FIN_WAIT1), and the listener, which no longer knows the flow, answers it with RST (tcp_rcv_state_process
+  // in LISTEN: an ACK → reset), which reaps the orphaned socket.
   const c = srv.peer;
   finish(srv, false);
   if (c !== null && c.state === 'ESTABLISHED') {
-    c.tx.open = true; // its data will now meet a closed socket
-    if (c.tx.unsentBytes > 0) pump(c);
+    c.tx.open = true; // its data and FIN will now meet a closed socket
+    if (c.tx.unsentBytes > 0 || c.tx.finQueued) pump(c);
     else if (c.tx.userBytes === 0) c.world.sched.at(arrivalMs(c.world, c.host, srv.host, 0), probeDeadPeer, c);
   }
 }
@@ -278,7 +282,13 @@ function sendAck(c: TcpSocket): void {
 function onAckArrive(srv: TcpSocket): void {
   if (srv.state !== 'SYN_RECV') return;
   const l = srv.listener;
-  if (l === null || l.closed) return;
+  if (l === null || l.closed) {
+    // Only a syncookie connection gets here (closing a listener resets the requests it holds): no socket
+    // on this port knows the flow, and the host answers the ACK with RST.
+    finish(srv, false);
+    if (srv.peer !== null) sendRst(srv.host, srv.peer);
+    return;
+  }
   if (!l.q.complete(srv)) {
     if (srv.host.sysctls.tcpAbortOnOverflow) {
       const c = srv.peer;

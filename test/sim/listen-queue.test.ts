@@ -58,6 +58,29 @@ describe('Linux accept queue (server not accepting)', () => {
     for (const o of resets) expect(o.errorMs! / SEC).toBeCloseTo(63, 1);
   });
 
+  it('a client that closes while its ACK sits ignored sends its FIN when the request dies; the RST reaps the socket', () => {
+    const p = pair();
+    listen(p, 128);
+    const rec = new Recorder(p.world); // sends nothing: only its FIN can tell the server anything
+    for (let i = 0; i < 140; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
+    // Every client closes at 1 s, long before the ignored requests die at 63 s.
+    p.world.sched.at(SEC, () => {
+      for (const s of [...p.client.sockets]) s.close();
+    }, null);
+    // The 129 queued ones got their FIN in and died in FIN_WAIT2 at 61 s (tcp_fin_timeout); the 11 others
+    // are still in FIN_WAIT1: their FIN waits behind the handshake.
+    p.world.sched.runUntil(62 * SEC);
+    expect(p.client.sockets.size).toBe(140 - 129);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:8080')).toBe(140 - 129);
+    p.world.sched.runUntil(64 * SEC);
+    // The listener no longer knows the flow and answers the FIN with RST: the orphan is gone, its port
+    // free (no TIME_WAIT after a RST), and its program, which already closed, hears nothing.
+    expect(p.client.sockets.size).toBe(0);
+    expect(p.client.host.ports.inUse('10.0.1.1', '10.0.0.1:8080')).toBe(0);
+    expect(p.client.host.ports.timeWaitCount(p.world.sched.nowMs)).toBe(0);
+    expect(rec.list().filter((o) => o.error !== undefined)).toEqual([]);
+  });
+
   it('tcp_abort_on_overflow=1 turns the ignored ACK into an immediate RST', () => {
     const p = pair({ serverSysctls: { tcpAbortOnOverflow: true } });
     listen(p, 128);
@@ -109,6 +132,23 @@ describe('Linux accept queue (server not accepting)', () => {
     expect(l.q.stats.cookiesSent).toBe(100 - 16);
     expect(loop.stats.accepted).toBe(100);
     expect(rec.list().every((o) => o.connectedMs !== undefined && o.connectedMs < 1)).toBe(true);
+  });
+
+  it('a syncookie connection whose ACK arrives after the listener closed is reset: no socket knows the flow', () => {
+    const p = pair({ link: { latencyMs: 5, jitterMs: 0, bandwidthBytesPerMs: 0, lossRate: 0 } });
+    const l = listen(p, 2);
+    const rec = new Recorder(p.world);
+    for (let i = 0; i < 6; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
+    // SYNs arrive at 5 ms (two requests, four cookies), SYN-ACKs at 10 ms, the final ACKs at 15 ms.
+    p.world.sched.at(12, () => l.close(), null);
+    p.world.sched.runUntil(SEC);
+    expect(l.q.stats.cookiesSent).toBe(4);
+    // Closing the listener resets its two requests at once; the cookies were state nowhere, so their ACKs
+    // meet a port with no socket and draw RST: every client believed it was connected and reads ECONNRESET.
+    const out = rec.list();
+    expect(out.every((o) => o.connectedMs === 10)).toBe(true);
+    expect(out.map((o) => o.error)).toEqual(Array(6).fill('ECONNRESET'));
+    expect(p.client.sockets.size).toBe(0);
   });
 });
 
