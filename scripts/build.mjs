@@ -1,0 +1,16 @@
+// `npm run build` (and `npm install`/`npm ci`, through `prepare`): the compiled server in dist/. `--js`
+// rebuilds only the JavaScript (about a second: what the test suite does before it runs,
+// test/support/build-packages.ts).
+import { buildServerJs, buildServerTypes } from './build/server.mjs';
+
+const jsOnly = process.argv.includes('--js');
+const started = Date.now();
+const step = async (label, run) => {
+  const t = Date.now();
+  await run();
+  process.stdout.write(`build: ${label} (${Date.now() - t} ms)\n`);
+};
+
+await step('server JavaScript → dist/', () => buildServerJs({ clean: !jsOnly }));
+if (!jsOnly) await step('server declarations → dist/', buildServerTypes);
+process.stdout.write(`build: done in ${Date.now() - started} ms\n`);
