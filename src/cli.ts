@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { delegate } from './cli-delegate.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
+import { VERSION } from './server/version.js';
 
 /** Exit code for a configuration mistake (BSD sysexits EX_CONFIG), distinct from crashes (1). */
 const EXIT_CONFIG = 78;
@@ -96,6 +97,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('odin')
     .description('WebSocket fan-out gateway with offsets, replay and explicit slow-client handling')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError();
 
   program
