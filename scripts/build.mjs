@@ -1,6 +1,7 @@
-// `npm run build` (and `npm install`/`npm ci`, through `prepare`): the compiled server in dist/. `--js`
-// rebuilds only the JavaScript (about a second: what the test suite does before it runs,
-// test/support/build-packages.ts).
+// `npm run build` (and `npm install`/`npm ci`, through `prepare`): the compiled server in dist/ and the
+// client package in packages/client/dist. `--js` rebuilds only the JavaScript (about a
+// second: what the test suite does before it runs, test/support/build-packages.ts).
+import { buildClientJs, buildClientTypes } from './build/client.mjs';
 import { buildServerJs, buildServerTypes } from './build/server.mjs';
 
 const jsOnly = process.argv.includes('--js');
@@ -13,4 +14,6 @@ const step = async (label, run) => {
 
 await step('server JavaScript → dist/', () => buildServerJs({ clean: !jsOnly }));
 if (!jsOnly) await step('server declarations → dist/', buildServerTypes);
+await step('client bundles → packages/client/dist/', () => buildClientJs({ clean: !jsOnly }));
+if (!jsOnly) await step('client declarations → packages/client/dist/types/', buildClientTypes);
 process.stdout.write(`build: done in ${Date.now() - started} ms\n`);
