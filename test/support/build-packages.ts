@@ -1,6 +1,6 @@
 // Vitest global set-up: rebuilds the JavaScript of dist/ and packages/*/dist (scripts/build.mjs --js, about
-// a second) so tests of the compiled CLI and of the packages run what the sources say now. The
-// declarations come from the full build (`npm run build`, run by npm install/ci).
+// a second) so tests of the compiled CLI and of the packages (packed, or loaded in a browser) run what
+// the sources say now. The declarations come from the full build (`npm run build`, run by npm install/ci).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
