@@ -19,15 +19,17 @@ const ENTRY_BROWSER = join(repoRoot, 'src', 'client', 'browser.ts');
 /** Browsers with WebSocket close codes 4000–4999 and ES2020 syntax: every evergreen browser since 2020. */
 const BROWSER_TARGET = ['es2020'];
 
-/** The JavaScript bundles. Returns esbuild's metafile of the browser bundle (what went into it). */
+/** The JavaScript bundles. */
 export async function buildClientJs({ clean = false } = {}) {
   if (clean) rmSync(CLIENT_DIST, { recursive: true, force: true });
   const common = { bundle: true, format: 'esm', sourcemap: true, logLevel: 'warning', legalComments: 'none' };
   await build({ ...common, entryPoints: [ENTRY_NODE], outfile: join(CLIENT_DIST, 'node.js'), platform: 'node', target: 'node20', external: ['ws'] });
   const browser = await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'browser.js'), platform: 'browser', target: BROWSER_TARGET, metafile: true });
+  // A Node module or ws reached from the browser entry would be bundled as a stub (ws ships one that throws).
+  const strays = Object.keys(browser.metafile.inputs).filter((input) => input.includes('node_modules') || input.endsWith('socket-node.ts'));
+  if (strays.length > 0) throw new Error(`build: the browser entry reaches Node-only code: ${strays.join(', ')}`);
   await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'odin-client.esm.js'), platform: 'browser', target: BROWSER_TARGET, minify: true });
   await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'odin-client.global.js'), platform: 'browser', target: BROWSER_TARGET, minify: true, format: 'iife', globalName: 'Odin' });
-  return browser.metafile;
 }
 
 /** Relative specifiers a declaration file imports. */
