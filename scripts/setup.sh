@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Everything the test suite needs on a fresh machine: npm packages, plus the system packages some suites
-# use (nats-server for the JetStream integration tests, Chromium for the HTML-report screenshot test), and
-# a container runtime for the NATS tests' Testcontainers path (scripts/podman-setup.sh: Podman serving the
-# Docker API where no Docker daemon runs; ODIN_PODMAN=0 skips it and the tests spawn nats-server).
+# Everything the test suite needs on a fresh machine: npm packages (npm ci also builds dist/ and
+# packages/*/dist through `prepare`), plus the system packages some suites use (nats-server for the
+# JetStream integration tests, Chromium for the browser tests in test/browser and the HTML-report
+# screenshot test), and a container runtime for the NATS tests' Testcontainers path
+# (scripts/podman-setup.sh: Podman serving the Docker API where no Docker daemon runs; ODIN_PODMAN=0 skips
+# it and the tests spawn nats-server).
 # Installs a system package only when it is missing; needs root (or sudo) for that step.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,12 +9,13 @@ export const EXIT_UNAVAILABLE = 2;
 /**
  * Imports `specifier` and calls its `main(argv)` (or default function); a number it returns (or resolves
  * to) is the exit code. A module without either ran on import: exit code 0. When the module does not
- * exist the answer is a clear "not available yet" and EXIT_UNAVAILABLE; an import error from inside an
- * existing module propagates, because hiding it would make a broken module look absent.
+ * exist the answer is a clear "not available" (plus `hint`, where to find it) and EXIT_UNAVAILABLE; an
+ * import error from inside an existing module propagates, because hiding it would make a broken module
+ * look absent.
  */
-export async function delegate(label: string, specifier: string, argv: readonly string[]): Promise<number> {
+export async function delegate(label: string, specifier: string, argv: readonly string[], hint?: string): Promise<number> {
   if (!moduleExists(specifier)) {
-    process.stderr.write(`odin ${label}: not available yet (${specifier} is not part of this build)\n`);
+    process.stderr.write(`odin ${label}: not available in this build (${specifier} is not part of it)${hint === undefined ? '' : `; ${hint}`}\n`);
     return EXIT_UNAVAILABLE;
   }
   const mod = (await import(specifier)) as Record<string, unknown>;
@@ -24,12 +25,17 @@ export async function delegate(label: string, specifier: string, argv: readonly 
   return typeof result === 'number' ? result : 0;
 }
 
+/** Run from the TypeScript sources (tsx, vitest) rather than from the compiled dist/. */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
 /**
  * Looks for the file rather than interpreting an import error: "module not found" for the subcommand and
- * for something the subcommand imports read alike, and only the first means "not available".
- * Sources are TypeScript run through tsx, so `x.js` may exist as `x.ts`.
+ * for something the subcommand imports read alike, and only the first means "not available". Run from
+ * the sources, `x.js` may exist as `x.ts`; run compiled, only JavaScript can be imported (the laboratory's
+ * sim/ and benchmarks/ sit beside a checkout's dist/ as TypeScript, and are not in the package at all).
  */
 function moduleExists(specifier: string): boolean {
   const path = fileURLToPath(new URL(specifier, import.meta.url));
-  return [path, path.replace(/\.js$/, '.ts')].some((candidate) => existsSync(candidate));
+  const candidates = FROM_SOURCES ? [path, path.replace(/\.js$/, '.ts')] : [path];
+  return candidates.some((candidate) => existsSync(candidate));
 }

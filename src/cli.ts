@@ -1,8 +1,10 @@
-// The one `odin` CLI (bin/odin.mjs runs this file through tsx). `serve` is implemented here; `sim`,
-// `doctor`, `bench` and `publish` delegate to their own modules so each can grow without touching this file.
+// The one `odin` CLI (bin/odin.mjs runs its compiled form, dist/cli.js; `npm run sim`/`bench` run this
+// file through tsx). `serve` is implemented here; `sim`, `doctor`, `bench` and `publish` delegate to their
+// own modules so each can grow without touching this file.
 import { Command, Option } from 'commander';
 import { delegate } from './cli-delegate.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
+import { VERSION } from './server/version.js';
 
 /** Exit code for a configuration mistake (BSD sysexits EX_CONFIG), distinct from crashes (1). */
 const EXIT_CONFIG = 78;
@@ -93,7 +95,10 @@ async function serve(flags: ServeFlags): Promise<void> {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('odin').description('WebSocket fan-out gateway with offsets, replay and explicit slow-client handling').showHelpAfterError();
+  const program = new Command('odin')
+    .description('WebSocket fan-out gateway with offsets, replay and explicit slow-client handling')
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError();
 
   program
     .command('serve')
@@ -110,11 +115,13 @@ export function buildProgram(): Command {
     .option('--print-config', 'print the effective configuration (secrets redacted) and exit')
     .action((flags: ServeFlags) => serve(flags));
 
-  for (const [name, specifier, description] of [
-    ['sim', '../sim/cli.js', 'run a deterministic simulation scenario'],
-    ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway'],
-    ['bench', '../benchmarks/run.js', 'run the benchmarks'],
-    ['publish', './server/publish-cli.js', 'publish one event (CHANNEL JSON) over HTTP or straight to NATS'],
+  // The laboratory and the benchmarks are TypeScript in a source checkout, not part of the package.
+  const fromCheckout = (script: string): string => `it runs from the TypeScript sources of a checkout: npm run ${script} -- …`;
+  for (const [name, specifier, description, hint] of [
+    ['sim', '../sim/cli.js', 'run a deterministic simulation scenario (source checkout)', fromCheckout('sim')],
+    ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway', undefined],
+    ['bench', '../benchmarks/run.js', 'run the benchmarks (source checkout)', fromCheckout('bench')],
+    ['publish', './server/publish-cli.js', 'publish one event (CHANNEL JSON) over HTTP or straight to NATS', undefined],
   ] as const) {
     program
       .command(name)
@@ -124,7 +131,7 @@ export function buildProgram(): Command {
       .allowExcessArguments()
       .argument('[args...]')
       .action(async (args: string[]) => {
-        process.exitCode = await delegate(name, specifier, args);
+        process.exitCode = await delegate(name, specifier, args, hint);
       });
   }
   return program;

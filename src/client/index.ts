@@ -8,7 +8,7 @@ import { nodeSocketFactory } from './socket-node.js';
 import { systemClock, systemRandom } from './system.js';
 
 export * from './browser.js';
-export { nodeSocketFactory } from './socket-node.js';
+export { nodeSocketFactory, type NodeSocketOptions } from './socket-node.js';
 
 /** Creates a client on the real clock and connects it: in Node over ws, elsewhere the global WebSocket. */
 export function connect(url: string, options: ConnectOptions = {}): OdinClient {

@@ -18,12 +18,24 @@ export function retryAfterMsOf(header: string | undefined, nowMs: number): numbe
 }
 
 /**
+ * Options for ws's WebSocket constructor, handed over as they are: `headers`, `handshakeTimeout`, TLS
+ * settings such as `ca` or `rejectUnauthorized`, an `agent`… (ws's ClientOptions). Typed loosely on
+ * purpose: the client package's declarations then need no `@types/ws` in the application.
+ */
+export interface NodeSocketOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly handshakeTimeout?: number;
+  readonly perMessageDeflate?: boolean;
+  readonly [option: string]: unknown;
+}
+
+/**
  * `options` go to ws as they are. permessage-deflate is off unless asked for: the gateway sends each event
  * frame encoded once, uncompressed, to every subscriber.
  */
-export function nodeSocketFactory(options: ClientOptions = {}): SocketFactory {
+export function nodeSocketFactory(options: NodeSocketOptions = {}): SocketFactory {
   return (url: string, protocols: readonly string[], handlers: SocketHandlers): ClientSocket => {
-    const ws = new WebSocket(url, [...protocols], { perMessageDeflate: false, ...options });
+    const ws = new WebSocket(url, [...protocols], { perMessageDeflate: false, ...(options as ClientOptions) });
     let refusal: { httpStatus: number; retryAfterMs?: number } | null = null;
     let killTimer: ReturnType<typeof setTimeout> | null = null;
 

@@ -2,17 +2,17 @@
 // it take? Each check answers ok / warn / fail with a one-line reason and, where useful, what to change.
 // Exit code 1 when any check fails.
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { availableParallelism, totalmem } from 'node:os';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { WebSocket, WebSocketServer } from 'ws';
 import { computeCapacity } from '../core/admission.js';
 import { frameOf } from '../core/codec.js';
 import { WsConnection } from '../adapters/transport-ws.js';
 import { ConfigError, loadConfig, type Config, type FlagValue } from './config.js';
+import { checkListen } from './doctor-port.js';
 import { capacityInputOf } from './server.js';
 import { detectResources, systemPaths } from './resources.js';
 
@@ -27,6 +27,8 @@ export interface Check {
 /** Below this the accept queue overflows during reconnect storms (SYNs dropped, clients back off). */
 const SOMAXCONN_MIN = 1024;
 const NODE_MAJOR_MIN = 20;
+/** A command-line mistake (unknown flag, missing value), as for `odin publish`. */
+const EXIT_USAGE = 2;
 
 function checkNode(): Check {
   const major = Number(process.versions.node.split('.')[0]);
@@ -119,19 +121,6 @@ function checkResources(config: Config): Check[] {
   return checks;
 }
 
-function checkListen(config: Config): Promise<Check> {
-  return new Promise((resolve) => {
-    const server = createNetServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      resolve({ name: 'listen', status: 'fail', detail: `cannot listen on ${config.server.host}:${config.server.port} (${error.code ?? error.message})` }),
-    );
-    server.listen(config.server.port, config.server.host, () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve({ name: 'listen', status: 'ok', detail: `${config.server.host}:${port} is free` }));
-    });
-  });
-}
-
 /** Writes pre-framed frames to a real ws client over loopback and checks what it decodes. */
 export async function checkPreframing(): Promise<Check> {
   const http = createHttpServer();
@@ -172,7 +161,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     checkWsVersion(),
     ...checkResources(config),
     ...checkNetwork((path) => readFileSync(path, 'utf8'), availableParallelism()),
-    await checkListen(config),
+    await checkListen(config.server.host, config.server.port),
     await checkPreframing(),
   ];
 }
@@ -188,13 +177,21 @@ interface DoctorFlags {
 /** Entry point for `odin doctor [--config PATH] [--port N] [--host H] [--set k=v]... [--json]`. */
 export async function main(argv: readonly string[]): Promise<number> {
   const command = new Command('odin doctor')
-    .option('-c, --config <path>')
-    .option('-p, --port <port>')
-    .option('-H, --host <host>')
+    .description('check this machine and configuration for running the gateway (exit 1 when a check fails)')
+    .option('-c, --config <path>', 'JSON config file (also WS_CONFIG)')
+    .option('-p, --port <port>', 'TCP port to check (WS_PORT)')
+    .option('-H, --host <host>', 'interface to check (WS_HOST)')
     .option('-s, --set <section.key=value>', 'any setting, repeatable', (v: string, all: string[]) => [...all, v], [])
     .option('--json', 'print the checks as JSON')
+    .showHelpAfterError()
     .exitOverride();
-  command.parse([...argv], { from: 'user' });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (error) {
+    // Commander has printed the help or the error with the usage; --help is a success, the rest misuse.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    throw error;
+  }
   const flags = command.opts<DoctorFlags>();
   const values: FlagValue[] = [];
   if (flags.port !== undefined) values.push({ path: 'server.port', raw: flags.port, flag: '--port' });

@@ -4,6 +4,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Gateway } from '../core/gateway.js';
 import { handlePublish } from './publish.js';
 import { sendError, sendJson } from './respond.js';
+import { VERSION } from './version.js';
 
 export type HttpGateway = Pick<Gateway, 'ready' | 'stats' | 'publish'>;
 
@@ -38,8 +39,9 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
     methods: ['GET', 'HEAD'],
     // Liveness only: the process answers (always 200). Broker trouble is shown here but turns only /ready
     // false, so an orchestrator does not restart a gateway that is merely waiting for its broker.
+    // `service` lets `odin doctor` tell a running odin from another program holding the port.
     handle: (_req, res, deps) =>
-      sendJson(res, 200, { status: 'ok', uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) }),
+      sendJson(res, 200, { status: 'ok', service: 'odin', version: VERSION, uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) }),
   },
   '/ready': {
     methods: ['GET', 'HEAD'],

@@ -1,0 +1,6 @@
+// Where the build reads and writes, from the repository root.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const tscBin = createRequire(import.meta.url).resolve('typescript/bin/tsc');
