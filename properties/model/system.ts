@@ -4,7 +4,7 @@
 // gateway closes or terminates a connection, report it back through onClosed.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { CapacityInput, PeerInfo } from '../../src/core/admission.js';
-import { Gateway, type GatewayPorts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
+import { Gateway, type GatewayParts, type GatewayPorts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { Broker, Connection, Random } from '../../src/core/ports.js';
 import { FakeConnection, RecordingTelemetry } from '../../test/support/fakes.js';
@@ -15,8 +15,8 @@ export interface Variant {
   readonly name?: string;
   /** Wraps the broker the gateway talks to (the MemoryBroker stays the source of truth for the model). */
   wrapBroker?(inner: MemoryBroker, clock: ManualClock): Broker;
-  /** Builds the gateway (a subclass, or one with a part swapped) from its ports and options. */
-  makeGateway?(ports: GatewayPorts, options: GatewayOptions, capacity?: CapacityInput): Gateway;
+  /** Components of the gateway replaced by broken ones (src/core/gateway.ts, GatewayParts). */
+  readonly parts?: Partial<GatewayParts>;
   /** Wraps a client's connection as the gateway sees it; `index` counts connections from 0. */
   wrapConnection?(conn: Connection, index: number): Connection;
   /** The gateway's and broker's randomness for a seed. */
@@ -29,7 +29,7 @@ export interface SystemConfig {
   readonly options?: GatewayOptionsInput;
   readonly retention?: MemoryBrokerRetention;
   readonly seed?: number;
-  /** Resource terms of the capacity (DESIGN §5); absent: the configured maximum binds. */
+  /** Resource terms of the capacity (docs/operations.md, "How capacity is derived"); absent: the configured maximum binds. */
   readonly capacity?: CapacityInput;
 }
 
@@ -61,7 +61,7 @@ export class System {
     this.broker = variant.wrapBroker?.(this.memory, this.clock) ?? this.memory;
     this.options = gatewayOptions(config.options);
     const ports: GatewayPorts = { clock: this.clock, random, broker: this.broker, telemetry: this.telemetry };
-    this.gateway = variant.makeGateway?.(ports, this.options, config.capacity) ?? new Gateway(ports, this.options, config.capacity);
+    this.gateway = new Gateway(ports, this.options, config.capacity, variant.parts);
     this.gateway.start();
   }
 

@@ -2,7 +2,7 @@
 // and the property suites speak to it through these few verbs.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { PeerInfo } from '../../src/core/admission.js';
-import { Gateway, type PublishOutcome, type Session } from '../../src/core/gateway.js';
+import { Gateway, type GatewayParts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { CapacityInput } from '../../src/core/admission.js';
 import { FakeConnection, RecordingTelemetry } from './fakes.js';
@@ -27,13 +27,13 @@ export interface Harness {
 
 export function harness(
   options: GatewayOptionsInput = {},
-  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number } = {},
+  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number; parts?: Partial<GatewayParts> } = {},
 ): Harness {
   const clock = new ManualClock();
   const random = seededRandom(extra.seed ?? 7);
   const telemetry = new RecordingTelemetry();
   const broker = new MemoryBroker(clock, random, extra.retention);
-  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity);
+  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity, extra.parts);
   gateway.start();
   let ipCounter = 0;
   return {
