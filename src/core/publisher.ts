@@ -14,7 +14,7 @@ export type PublishRefusal = 'invalid_channel' | 'draining' | 'broker_unavailabl
 
 export type PublishOutcome =
   | { readonly ok: true; readonly epoch: string; readonly offset: number }
-  | { readonly ok: false; readonly status: 400 | 503; readonly code: PublishRefusal; readonly message: string };
+  | { readonly ok: false; readonly code: PublishRefusal; readonly message: string };
 
 /** Characters of a refused channel name quoted back in the message. */
 const CHANNEL_QUOTED_MAX = 64;
@@ -28,11 +28,11 @@ export class Publisher {
 
   publish(channel: string, data: string, done: (outcome: PublishOutcome) => void): void {
     const problem = channelNameProblem(channel, false);
-    if (problem !== null) return done({ ok: false, status: 400, code: 'invalid_channel', message: `channel "${channel.slice(0, CHANNEL_QUOTED_MAX)}" ${problem}` });
-    if (this.admission.draining) return done({ ok: false, status: 503, code: 'draining', message: 'the gateway is shutting down' });
+    if (problem !== null) return done({ ok: false, code: 'invalid_channel', message: `channel "${channel.slice(0, CHANNEL_QUOTED_MAX)}" ${problem}` });
+    if (this.admission.draining) return done({ ok: false, code: 'draining', message: 'the gateway is shutting down' });
     this.ctx.broker.publish(channel, data, (result) => {
       if (result.ok) done({ ok: true, epoch: result.epoch, offset: result.offset });
-      else done({ ok: false, status: 503, code: 'broker_unavailable', message: result.reason });
+      else done({ ok: false, code: 'broker_unavailable', message: result.reason });
     });
   }
 }

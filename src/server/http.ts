@@ -5,7 +5,7 @@ import type { Gateway } from '../core/gateway.js';
 import { handlePublish } from './publish.js';
 import { sendError, sendJson } from './respond.js';
 
-export type HttpGateway = Pick<Gateway, 'ready' | 'stats' | 'publish'>;
+export type HttpGateway = Pick<Gateway, 'ready' | 'draining' | 'stats' | 'publish'>;
 
 export interface HttpDeps {
   readonly gateway: HttpGateway;
@@ -16,8 +16,6 @@ export interface HttpDeps {
   readonly nowMs: () => number;
   readonly startedAtMs: number;
   readonly wsPath: string;
-  /** A server-level drain flag: readiness turns false the moment shutdown starts. */
-  readonly draining: () => boolean;
   readonly onError?: (error: Error) => void;
 }
 
@@ -32,9 +30,11 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   },
   '/ready': {
     methods: ['GET', 'HEAD'],
+    // Not ready while the broker is not live or the gateway drains (the gateway's one drain flag): a load
+    // balancer stops sending new clients the moment shutdown starts.
     handle: (_req, res, deps) => {
-      const ready = !deps.draining() && deps.gateway.ready();
-      sendJson(res, ready ? 200 : 503, { ready, draining: deps.draining() });
+      const ready = deps.gateway.ready();
+      sendJson(res, ready ? 200 : 503, { ready, draining: deps.gateway.draining });
     },
   },
   '/stats': {

@@ -107,7 +107,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
   gateway.start();
 
-  let draining = false;
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
   const server: Server = createServer(
     createHttpHandler({
@@ -118,7 +117,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
       nowMs: () => clock.nowMs(),
       startedAtMs: clock.nowMs(),
       wsPath: config.server.path,
-      draining: () => draining,
       onError,
     }),
   );
@@ -161,7 +159,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      draining = true;
       telemetry.log('info', 'draining: refusing new connections, closing clients with 1001');
       let finished = false;
       // outcome is null when the gateway never reported (our own deadline fired first).
