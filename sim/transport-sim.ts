@@ -1,12 +1,14 @@
 // The simulated twin of the WebSocket transport (src/adapters/transport-ws.ts + src/server/upgrade.ts):
-// our real Gateway behind a listening socket of the kernel model. Same order as the real upgrade path:
-// HTTP Upgrade read → gateway.admit → refusal as an HTTP response (503/429 + Retry-After) *before* any
-// upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
+// our real Gateway behind a listening socket of the kernel model. The handshake is the core's decision
+// (src/core/handshake.ts), asked with the request the simulated client sent, exactly as the real server
+// asks it; this file only carries the answer out: a refusal as an HTTP response (status + Retry-After)
+// *before* any upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
 //
 // CPU: the handshake, each inbound message and each outbound write cost CPU on the process (Node: one
 // thread), so the gateway's work queues under a herd exactly as the process's event loop would.
 import type { Gateway, Session } from '../src/core/gateway.js';
 import type { Connection, Frame } from '../src/core/ports.js';
+import { configSpec } from '../src/server/config.js';
 import type { Errno } from './kernel/errors.js';
 import type { SimProcess } from './kernel/process.js';
 import { AcceptLoop } from './kernel/runtime.js';
@@ -26,15 +28,20 @@ export interface SimTransportSpec {
    * so only scenarios that mean one person per user id turn it on.
    */
   readonly usersFromUpgrade?: boolean;
+  /** The WebSocket endpoint; the server's default (src/server/config.ts server.path) when absent. */
+  readonly path?: string;
 }
+
+/** The endpoint path the real server listens on unless configured otherwise. */
+const DEFAULT_PATH = configSpec.server.path.default;
 
 type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
 
 class SimConnection implements Connection {
   state: ConnState = 'http';
   session: Session | null = null;
-  /** The ?user= of the Upgrade request (per-user caps), or null. */
-  userId: string | null = null;
+  /** The Upgrade request, kept while its handshake CPU is spent. */
+  request: Extract<WireMessage, { k: 'upgrade' }> | null = null;
   closeCode = 1006;
 
   constructor(
@@ -134,7 +141,7 @@ export class SimTransport implements SocketHandler {
       case 'upgrade':
         if (c.state !== 'http') return;
         c.state = 'upgrading';
-        c.userId = String(msg.user);
+        c.request = msg;
         this.proc.work(this.spec.handshakeCpuMs, handshakeDone, c);
         return;
       case 'text':
@@ -154,15 +161,27 @@ export class SimTransport implements SocketHandler {
     }
   }
 
-  /** The handshake's CPU is spent: decide admission before the upgrade (DESIGN §5). */
+  /** The handshake's CPU is spent: the core decides it before any upgrade (src/core/handshake.ts). */
   upgrade(c: SimConnection): void {
-    if (c.state !== 'upgrading' || c.sock.state === 'CLOSED') return;
-    const ctx = c.sock;
-    const admission = this.gateway.admit({ ip: ctx.remoteAddr, userId: this.spec.usersFromUpgrade === true ? c.userId : null });
-    if (!admission.ok) {
+    if (c.state !== 'upgrading' || c.sock.state === 'CLOSED' || c.request === null) return;
+    const req = c.request;
+    c.request = null;
+    const query = req.target.indexOf('?');
+    const params = new URLSearchParams(query < 0 ? '' : req.target.slice(query + 1));
+    const outcome = this.gateway.handshake(
+      {
+        path: query < 0 ? req.target : req.target.slice(0, query),
+        upgrade: 'websocket',
+        version: params.get('v'),
+        protocols: req.protocols,
+        peer: { ip: c.sock.remoteAddr, userId: this.spec.usersFromUpgrade === true ? String(req.user) : null },
+      },
+      this.spec.path ?? DEFAULT_PATH,
+    );
+    if (!outcome.ok) {
       this.stats.refused++;
       c.state = 'closed';
-      const refusal: WireMessage = { k: 'http', status: admission.status, retryAfterMs: Math.max(0, Math.ceil(admission.retryAfterS)) * 1000 };
+      const refusal: WireMessage = { k: 'http', status: outcome.status, ...(outcome.retryAfterS === null ? {} : { retryAfterMs: outcome.retryAfterS * 1000 }) };
       c.sock.write(HTTP_REFUSAL_BYTES, refusal);
       c.sock.close();
       return;
@@ -170,7 +189,7 @@ export class SimTransport implements SocketHandler {
     c.state = 'open';
     this.stats.opened++;
     c.sock.write(UPGRADE_RESPONSE_BYTES, { k: 'http', status: 101 } satisfies WireMessage);
-    c.session = this.gateway.open(c, admission.ticket);
+    c.session = this.gateway.open(c, outcome.ticket);
   }
 
   onEnd(sock: TcpSocket): void {

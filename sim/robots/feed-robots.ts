@@ -26,7 +26,7 @@ export interface Subscriber {
   latencyMaxMs: number;
 }
 
-const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
+const UPGRADE: WireMessage = { k: 'upgrade', target: '/ws', protocols: [], user: 0 };
 
 interface StartJob {
   readonly fleet: SubscriberFleet;

@@ -11,6 +11,7 @@ import { assert } from './assert.js';
 import type { CoreContext, GatewayPorts } from './context.js';
 import type { Drain, DrainOutcome } from './drain.js';
 import type { FanOut } from './fan-out.js';
+import { decideHandshake, type HandshakeOutcome, type HandshakeRequest } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import type { History } from './history.js';
 import { Inbound } from './inbound.js';
@@ -30,6 +31,7 @@ import type { Writer } from './writer.js';
 export type { Admission, AdmissionTicket, CapacityInput, PeerInfo } from './admission.js';
 export type { GatewayPorts } from './context.js';
 export type { DrainOutcome } from './drain.js';
+export type { HandshakeOutcome, HandshakeRefusal, HandshakeRequest } from './handshake.js';
 export { realParts, type GatewayParts } from './parts.js';
 export type { PublishOutcome, PublishRefusal } from './publisher.js';
 export { Session } from './session.js';
@@ -151,7 +153,15 @@ export class Gateway {
 
   // ---- connections ------------------------------------------------------------------------------------
 
-  /** Decides a handshake before the upgrade. An ok answer holds a slot until open() or abandon(). */
+  /**
+   * Decides an Upgrade request for the endpoint at `endpointPath` (src/core/handshake.ts), before any
+   * upgrade. An admission holds a slot until open() or abandon(); a refusal is the HTTP response to send.
+   */
+  handshake(request: HandshakeRequest, endpointPath: string): HandshakeOutcome {
+    return decideHandshake(request, endpointPath, (peer) => this.admit(peer));
+  }
+
+  /** Admission alone, the last step of a handshake (tests and the property suites call it directly). */
   admit(peer: PeerInfo): Admission {
     const result = this.admission.admit(peer, this.ports.clock.nowMs());
     this.ports.telemetry.count(M.handshakes, { outcome: result.ok ? 'accepted' : result.reason });

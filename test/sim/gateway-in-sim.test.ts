@@ -16,7 +16,7 @@ const GIB = 1024 ** 3;
 /** Descriptors kept free so over-capacity handshakes can still be accepted and answered 503. */
 const REFUSAL_HEADROOM_FDS = 16;
 
-function build(seed: string, clients: number, gatewayNofile: number, headroomFds = REFUSAL_HEADROOM_FDS) {
+function build(seed: string, clients: number, gatewayNofile: number, headroomFds = REFUSAL_HEADROOM_FDS, urlOf = (i: number) => `ws://10.0.0.1/ws?user=u${i}`) {
   const world = new World(seed);
   const clock = new SimClock(world.sched);
   const sh = world.addHost({ name: 'gw', os: 'linux', addresses: ['10.0.0.1'], memoryBytes: 8 * GIB, cores: 4 });
@@ -48,7 +48,7 @@ function build(seed: string, clients: number, gatewayNofile: number, headroomFds
     // One client per 12 ms (≈83/s): under the per-IP handshake rate (100/s), so refusals are capacity only.
     world.sched.at(i * 12, () => {
       const c = new OdinClient({
-        url: `ws://10.0.0.1/ws?user=u${i}`,
+        url: urlOf(i),
         socketFactory: sockets.factory,
         clock,
         random: new SimRandom(world.rng.fork(`client${i}`)),
@@ -84,6 +84,21 @@ describe('our Gateway inside the lab', () => {
     expect(run.received.every((n) => n <= 1)).toBe(true);
     expect(Object.keys(run.sockets.outcomes).some((k) => k.startsWith('ECONNRESET'))).toBe(false);
     expect(run.gw.admission.capacity.boundBy).toBe('descriptors');
+  });
+
+  it('asks the core the same handshake question as the real server: path and version are checked before admission', () => {
+    // src/core/handshake.ts decides for both src/server/upgrade.ts and the sim transport; a malformed
+    // request is refused with its own status and never reaches admission (no handshake is counted).
+    const wrongPath = build('p', 5, 200, REFUSAL_HEADROOM_FDS, (i) => `ws://10.0.0.1/nope?user=u${i}`);
+    wrongPath.world.sched.runUntil(1_000);
+    expect(wrongPath.sockets.outcomes['http-404']).toBe(5);
+    const badVersion = build('v', 5, 200, REFUSAL_HEADROOM_FDS, (i) => `ws://10.0.0.1/ws?v=2&user=u${i}`);
+    badVersion.world.sched.runUntil(1_000);
+    expect(badVersion.sockets.outcomes['http-400']).toBe(5);
+    for (const run of [wrongPath, badVersion]) {
+      expect(run.transport.stats.refused).toBe(5);
+      expect(run.telemetry.total('odin_handshakes_total')).toBe(0);
+    }
   });
 
   it('is deterministic and runs under the guard (no wall clock or Math.random in gateway or client)', () => {
