@@ -3,14 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { OdinClient } from '../../src/client/client.js';
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';
-import { SimBroker } from '../../sim/broker-sim.js';
-import { SimClock, SimRandom } from '../../sim/engine/clock-sim.js';
+import { SimBroker } from '../../sim/adapters/broker-sim.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { SimRandom } from '../../sim/adapters/random-sim.js';
 import { runGuarded } from '../../sim/engine/determinism-guard.js';
 import { NODE } from '../../sim/kernel/runtime.js';
 import { World } from '../../sim/kernel/world.js';
-import { SimSocketFactory } from '../../sim/socket-sim.js';
-import { SimTelemetry } from '../../sim/telemetry-sim.js';
-import { SimTransport } from '../../sim/transport-sim.js';
+import { SimSocketFactory } from '../../sim/adapters/socket-sim.js';
+import { SimTelemetry } from '../../sim/adapters/telemetry-sim.js';
+import { SimTransport } from '../../sim/adapters/transport-sim.js';
 
 const GIB = 1024 ** 3;
 /** Descriptors kept free so over-capacity handshakes can still be accepted and answered 503. */
@@ -23,14 +24,15 @@ function build(seed: string, clients: number, gatewayNofile: number, headroomFds
   const ch = world.addHost({ name: 'users', os: 'linux', addresses: ['10.0.1.1'], memoryBytes: 8 * GIB, cores: 4 });
   const proc = world.spawn(sh, { name: 'odin', runtime: { ...NODE, raisesNofileToHard: false }, nofileSoft: gatewayNofile, fdsReserved: 10 });
   const users = world.spawn(ch, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
-  const broker = new SimBroker(world.sched, clock, new SimRandom(world.rng.fork('broker')));
+  const brokerRandom = new SimRandom(world.rng.fork('broker'));
+  const broker = new SimBroker(world.sched, clock, () => brokerRandom);
   const telemetry = new SimTelemetry(clock);
   const options = gatewayOptions();
   // Descriptors: the listener and libuv's reserve are opened by the transport below; keep them out too.
   // Refusing needs a descriptor as well (accept, write 503, close), so admission must leave headroom for
   // refusals in flight — without it the 503 path itself hits EMFILE and libuv's trick closes the socket.
   const fdReserve = proc.fds.used + 2 + headroomFds;
-  const gw = new Gateway({ clock, random: new SimRandom(world.rng.fork('gateway')), broker, telemetry }, options, {
+  const gw = new Gateway({ clock, random: new SimRandom(world.rng.fork('gateway')), broker: broker.consumer(), telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
     memoryBudgetBytes: null,
     baselineBytes: 0,

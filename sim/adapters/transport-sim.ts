@@ -6,15 +6,15 @@
 //
 // CPU: the handshake, each inbound message and each outbound write cost CPU on the process (Node: one
 // thread), so the gateway's work queues under a herd exactly as the process's event loop would.
-import type { Gateway, Session } from '../src/core/gateway.js';
-import type { Connection, Frame } from '../src/core/ports.js';
-import { configSpec } from '../src/server/config.js';
-import type { Errno } from './kernel/errors.js';
-import type { SimProcess } from './kernel/process.js';
-import { AcceptLoop } from './kernel/runtime.js';
-import type { SocketHandler, TcpSocket } from './kernel/socket.js';
-import type { Listener } from './kernel/tcp.js';
-import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from './net/wire.js';
+import type { Gateway, Session } from '../../src/core/gateway.js';
+import type { Connection, Frame } from '../../src/core/ports.js';
+import { configSpec } from '../../src/server/config.js';
+import type { Errno } from '../kernel/errors.js';
+import type { SimProcess } from '../kernel/process.js';
+import { AcceptLoop } from '../kernel/runtime.js';
+import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
+import type { Listener } from '../kernel/tcp.js';
+import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from '../net/wire.js';
 
 export interface SimTransportSpec {
   readonly port: number;

@@ -2,12 +2,12 @@
 // the kernel model, so simulated users run the real client (src/client/client.ts). Rules of the port kept
 // here: callbacks never run synchronously inside the factory, send() or close(); onClose exactly once;
 // a refused upgrade reports its HTTP status and Retry-After.
-import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../src/client/ports.js';
-import type { Frame } from '../src/core/ports.js';
-import type { Errno } from './kernel/errors.js';
-import type { SimProcess } from './kernel/process.js';
-import type { SocketHandler, TcpSocket } from './kernel/socket.js';
-import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from './net/wire.js';
+import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../../src/client/ports.js';
+import type { Frame } from '../../src/core/ports.js';
+import type { Errno } from '../kernel/errors.js';
+import type { SimProcess } from '../kernel/process.js';
+import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
+import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from '../net/wire.js';
 
 const decoder = new TextDecoder();
 /**
