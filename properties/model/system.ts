@@ -8,13 +8,14 @@ import { Gateway, type GatewayParts, type GatewayPorts, type PublishOutcome, typ
 import { gatewayOptions, type GatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { Broker, Connection, Random } from '../../src/core/ports.js';
 import { FakeConnection, RecordingTelemetry } from '../../test/support/fakes.js';
-import { ManualClock, seededRandom } from '../../test/support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 /** The seams a broken double may replace. Every field is optional; the defaults are the real thing. */
 export interface Variant {
   readonly name?: string;
   /** Wraps the broker the gateway talks to (the MemoryBroker stays the source of truth for the model). */
-  wrapBroker?(inner: MemoryBroker, clock: ManualClock): Broker;
+  wrapBroker?(inner: MemoryBroker, clock: SimClock): Broker;
   /** Components of the gateway replaced by broken ones (src/core/gateway.ts, GatewayParts). */
   readonly parts?: Partial<GatewayParts>;
   /** Wraps a client's connection as the gateway sees it; `index` counts connections from 0. */
@@ -43,7 +44,7 @@ export interface Link {
 }
 
 export class System {
-  readonly clock = new ManualClock();
+  readonly clock = new SimClock();
   readonly telemetry = new RecordingTelemetry();
   readonly memory: MemoryBroker;
   readonly broker: Broker;

@@ -12,7 +12,8 @@ import { harness, type Client } from '../support/core-harness.js';
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';
 import { FakeConnection, RecordingTelemetry } from '../support/fakes.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
 const coreDir = new URL('../../src/core/', import.meta.url);
@@ -52,7 +53,7 @@ function closedBy(run: (client: Client, h: ReturnType<typeof harness>) => void, 
 
 /** A gateway whose broker comes back with another epoch. */
 function closedByNewEpoch(): Closed {
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(7);
   const broker = new ScriptedBroker();
   const gateway = new Gateway({ clock, random, broker, telemetry: new RecordingTelemetry() }, gatewayOptions());
