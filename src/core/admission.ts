@@ -20,6 +20,11 @@ export interface CapacityInput {
   readonly fdReserve: number;
 }
 
+/** Capacity inputs when nothing is known about the resources: the configured maximum binds. */
+export function configuredOnly(configuredMax: number): CapacityInput {
+  return { configuredMax, memoryBudgetBytes: null, baselineBytes: 0, retainedBytes: 0, perConnectionBytes: 1, fdLimit: null, fdReserve: 0 };
+}
+
 export type CapacityBound = 'config' | 'memory' | 'descriptors';
 
 export interface Capacity {

@@ -6,7 +6,7 @@
 // This class is the facade: it builds the components (docs/design-core.md lists which owns what), wires
 // them together and hands each input to the one that owns it. Every component can be swapped through
 // `parts` — the broken doubles in properties/catches do exactly that.
-import { computeCapacity, type Admission, type AdmissionControl, type AdmissionTicket, type CapacityInput, type PeerInfo } from './admission.js';
+import { computeCapacity, configuredOnly, type Admission, type AdmissionControl, type AdmissionTicket, type CapacityInput, type PeerInfo } from './admission.js';
 import { assert } from './assert.js';
 import type { CoreContext, GatewayPorts } from './context.js';
 import type { Drain, DrainOutcome } from './drain.js';
@@ -43,16 +43,6 @@ export interface LoadSample {
   readonly eventLoopUtilization: number;
 }
 
-/** With no resource information, capacity is the configured maximum. */
-const UNBOUNDED: Omit<CapacityInput, 'configuredMax'> = {
-  memoryBudgetBytes: null,
-  baselineBytes: 0,
-  retainedBytes: 0,
-  perConnectionBytes: 1,
-  fdLimit: null,
-  fdReserve: 0,
-};
-
 /** Rings expire, admission forgets idle addresses and telemetry is reported this often. */
 const HOUSEKEEPING_MS = 1_000;
 
@@ -82,7 +72,7 @@ export class Gateway {
     const make: GatewayParts = { ...realParts, ...parts };
     const ctx: CoreContext = { ...ports, options, sessions: new Map(), counters: newCounters() };
     this.ctx = ctx;
-    const capacity = computeCapacity(capacityInput ?? { ...UNBOUNDED, configuredMax: options.admission.connectionsMax });
+    const capacity = computeCapacity(capacityInput ?? configuredOnly(options.admission.connectionsMax));
     this.admission = new make.admission(options.admission, capacity);
     this.history = new make.history(options.history);
     const policy = new make.policy(options.outbound);
