@@ -4,6 +4,12 @@
 // asks it; this file only carries the answer out: a refusal as an HTTP response (status + Retry-After)
 // *before* any upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
 //
+// Closing works as ws does it. A close the core asks for sends the close frame and leaves the connection
+// CLOSING — its descriptor and its admission slot still held — until the peer answers with its own close
+// frame (or its FIN, or an error); a peer that never answers is destroyed after ws's closeTimeout. The core
+// hears onClosed only then, and always on a later turn (a socket's 'close' event is emitted
+// asynchronously), never inside its own close() or terminate() call.
+//
 // CPU: the handshake, each inbound message and each outbound write cost CPU on the process (Node: one
 // thread), so the gateway's work queues under a herd exactly as the process's event loop would.
 import type { Gateway, Session } from '../../src/core/gateway.js';
@@ -14,6 +20,7 @@ import type { SimProcess } from '../kernel/process.js';
 import { AcceptLoop } from '../kernel/runtime.js';
 import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
 import type { Listener } from '../kernel/tcp.js';
+import type { SimEvent } from '../engine/scheduler.js';
 import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from '../net/wire.js';
 
 export interface SimTransportSpec {
@@ -35,7 +42,10 @@ export interface SimTransportSpec {
 /** The endpoint path the real server listens on unless configured otherwise. */
 const DEFAULT_PATH = configSpec.server.path.default;
 
-type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
+/** ws's closeTimeout default (ws/lib/constants.js CLOSE_TIMEOUT): how long a close waits for the peer's answer. */
+export const WS_CLOSE_TIMEOUT_MS = 30_000;
+
+type ConnState = 'http' | 'upgrading' | 'open' | 'closing' | 'closed';
 
 class SimConnection implements Connection {
   state: ConnState = 'http';
@@ -43,6 +53,8 @@ class SimConnection implements Connection {
   /** The Upgrade request, kept while its handshake CPU is spent. */
   request: Extract<WireMessage, { k: 'upgrade' }> | null = null;
   closeCode = 1006;
+  /** While CLOSING: destroys a connection whose peer does not answer the close frame in time. */
+  closeTimer: SimEvent | null = null;
 
   constructor(
     readonly transport: SimTransport,
@@ -66,15 +78,33 @@ class SimConnection implements Connection {
     if (this.state !== 'open') return;
     this.closeCode = code;
     this.sock.write(frameBytes(2 + reason.length, false), { k: 'close', code, reason } satisfies WireMessage);
-    this.sock.close();
-    this.transport.closed(this, code);
+    this.state = 'closing';
+    this.closeTimer = this.transport.proc.world.sched.after(WS_CLOSE_TIMEOUT_MS, closeTimedOut, this);
   }
 
   terminate(): void {
     if (this.state === 'closed') return;
     this.sock.destroy();
-    this.transport.closed(this, 1006);
+    this.transport.ended(this, 1006);
   }
+}
+
+function closeTimedOut(c: SimConnection): void {
+  c.closeTimer = null;
+  if (c.state !== 'closing') return;
+  c.sock.destroy();
+  c.transport.ended(c, 1006);
+}
+
+interface Ended {
+  readonly transport: SimTransport;
+  readonly session: Session;
+  readonly code: number;
+}
+
+function reportClosed(e: Ended): void {
+  e.transport.stats.closed++;
+  e.transport.gateway.onClosed(e.session, e.code);
 }
 
 interface WriteJob {
@@ -151,9 +181,10 @@ export class SimTransport implements SocketHandler {
         if (c.state === 'open' && c.session !== null) this.gateway.onPong(c.session);
         return;
       case 'close':
-        if (c.state === 'open') {
+        // The peer's close frame: its own close, or the answer to ours. ws reports the peer's code.
+        if (c.state === 'open' || c.state === 'closing') {
           sock.close();
-          this.closed(c, msg.code);
+          this.ended(c, msg.code);
         }
         return;
       default:
@@ -194,9 +225,9 @@ export class SimTransport implements SocketHandler {
 
   onEnd(sock: TcpSocket): void {
     const c = sock.ctx as SimConnection;
-    if (c.state === 'open') {
+    if (c.state === 'open' || c.state === 'closing') {
       sock.close();
-      this.closed(c, 1006);
+      this.ended(c, 1006);
     } else if (c.state !== 'closed') {
       c.state = 'closed';
       sock.close();
@@ -205,7 +236,7 @@ export class SimTransport implements SocketHandler {
 
   onError(sock: TcpSocket, _code: Errno): void {
     const c = sock.ctx as SimConnection;
-    if (c.state === 'open') this.closed(c, 1006);
+    if (c.state === 'open' || c.state === 'closing') this.ended(c, 1006);
     c.state = 'closed';
   }
 
@@ -214,14 +245,15 @@ export class SimTransport implements SocketHandler {
     if (c.state === 'open' && c.session !== null) this.gateway.onWritable(c.session);
   }
 
-  closed(c: SimConnection, code: number): void {
-    if (c.state === 'closed' && c.session === null) return;
+  /** The connection is over; the core hears it on a later turn, as from ws's 'close' event. */
+  ended(c: SimConnection, code: number): void {
     const s = c.session;
     c.state = 'closed';
     c.session = null;
-    if (s !== null) {
-      this.stats.closed++;
-      this.gateway.onClosed(s, code);
+    if (c.closeTimer !== null) {
+      this.proc.world.sched.cancel(c.closeTimer);
+      c.closeTimer = null;
     }
+    if (s !== null) this.proc.world.sched.after(0, reportClosed, { transport: this, session: s, code } satisfies Ended);
   }
 }
