@@ -1,5 +1,5 @@
 // What the gateway counts, and the two ways it is read: the telemetry report every housekeeping tick
-// (docs/operations.md, "Metrics") and the /stats snapshot (docs/operations.md, "Configuration"). The
+// (docs/operations.md, "Metrics") and the /stats snapshot (docs/server.md, "HTTP endpoints"). The
 // components only bump counters; nothing here decides anything.
 import type { Capacity } from './admission.js';
 import type { History } from './history.js';
