@@ -14,7 +14,8 @@ import { encodeEvent } from '../src/core/codec.js';
 import { Gateway, type Session } from '../src/core/gateway.js';
 import { gatewayOptions } from '../src/core/options.js';
 import type { BrokerEvent, Frame } from '../src/core/ports.js';
-import { BenchClock, CountingConnection, seeded, silentTelemetry } from './lib/fakes.js';
+import { SimClock } from '../sim/adapters/clock-sim.js';
+import { CountingConnection, seeded, silentTelemetry } from './lib/fakes.js';
 import { check, comparisonTable, machine, runPairs, type BenchModule, type BenchReport, type PairSpec, type RunOptions } from './lib/report.js';
 
 interface SenderStatic {
@@ -54,7 +55,7 @@ export interface EncodeSetup {
 
 /** A core with `n` sessions subscribed to CHANNEL, driven synchronously. */
 function coreWith(n: number): { publish(): void; conns: CountingConnection[] } {
-  const clock = new BenchClock();
+  const clock = new SimClock();
   const random = seeded(1);
   const broker = new MemoryBroker(clock, random, { eventsMax: 1_000, bytesMax: 16 * 1024 * 1024, ageMs: 60_000 });
   const options = gatewayOptions({ admission: { connectionsMax: n + 10, perIpMax: n + 10, handshakeBurst: n + 10 } });

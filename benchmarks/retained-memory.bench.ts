@@ -11,7 +11,8 @@ import { runInNewContext } from 'node:vm';
 import { CHANNEL_OVERHEAD_BYTES, EVENT_OVERHEAD_BYTES, MemoryBroker } from '../src/adapters/broker-memory.js';
 import { encodeEvent } from '../src/core/codec.js';
 import { History, RECORD_OVERHEAD_BYTES, RING_BYTES } from '../src/core/history.js';
-import { BenchClock, seeded } from './lib/fakes.js';
+import { SimClock } from '../sim/adapters/clock-sim.js';
+import { seeded } from './lib/fakes.js';
 import { machine, round, type BenchModule, type BenchReport, type RunOptions } from './lib/report.js';
 
 const DATA = '{"p":1}';
@@ -65,7 +66,7 @@ export function measureRetained(items: number): MemoryFigure[] {
     }
     return h;
   });
-  const clock = new BenchClock();
+  const clock = new SimClock();
   const brokerEvent = perItem(gc, items, () => {
     const b = new MemoryBroker(clock, seeded(1), limitless);
     for (let i = 1; i <= items; i++) b.publish(`odin.token.T${i % 100}.trade`, DATA.slice(0), () => undefined);

@@ -19,7 +19,8 @@ import { MemoryBroker } from '../src/adapters/broker-memory.js';
 import { Gateway, type Session } from '../src/core/gateway.js';
 import { gatewayOptions } from '../src/core/options.js';
 import type { ClientMessage } from '../src/core/protocol.js';
-import { BenchClock, CountingConnection, seeded, silentTelemetry } from './lib/fakes.js';
+import { SimClock } from '../sim/adapters/clock-sim.js';
+import { CountingConnection, seeded, silentTelemetry } from './lib/fakes.js';
 import { machine, median, round, type BenchModule, type BenchReport, type RunOptions } from './lib/report.js';
 
 export const RETAINED_EVENTS = 100_000;
@@ -31,13 +32,13 @@ const PAYLOAD = '{"price":1.25,"size":100,"side":"buy"}';
 export interface WorstRequestRig {
   readonly gateway: Gateway;
   readonly broker: MemoryBroker;
-  readonly clock: BenchClock;
+  readonly clock: SimClock;
   /** Opens a session, sends `message`, flushes; returns the frames written and the time taken. */
   send(message: ClientMessage): { readonly ms: number; readonly conn: CountingConnection; readonly session: Session };
 }
 
 export function startRig(retained = RETAINED_EVENTS): WorstRequestRig {
-  const clock = new BenchClock();
+  const clock = new SimClock();
   const random = seeded(9);
   const broker = new MemoryBroker(clock, random, { eventsMax: retained, bytesMax: 1024 ** 3, ageMs: 1e12 });
   const options = gatewayOptions({ inbound: { messageBurst: 1e6, messagesPerSecond: 1e6 }, admission: { connectionsMax: 1e6, perIpMax: 1e6, handshakeBurst: 1e6, handshakesPerSecond: 1e6 } });

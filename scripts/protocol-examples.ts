@@ -3,7 +3,8 @@
 // connections. Prints each exchange as "→ client frame" / "← server frame" lines with the exact text.
 import { harness } from '../test/support/core-harness.js';
 import { FakeConnection, RecordingTelemetry } from '../test/support/fakes.js';
-import { ManualClock, seededRandom } from '../test/support/manual-clock.js';
+import { SimClock } from '../sim/adapters/clock-sim.js';
+import { seededRandom } from '../test/support/seeded-random.js';
 import { MemoryBroker } from '../src/adapters/broker-memory.js';
 import { Gateway } from '../src/core/gateway.js';
 import { gatewayOptions } from '../src/core/options.js';
@@ -29,7 +30,7 @@ function send(c: { send(m: unknown): void; conn: FakeConnection }, m: unknown): 
   show(out(c.conn));
 }
 /** One admitted session on a gateway built by hand (custom broker), its welcome already read. */
-function openSession(gateway: Gateway, clock: ManualClock): { conn: FakeConnection; session: Session } {
+function openSession(gateway: Gateway, clock: SimClock): { conn: FakeConnection; session: Session } {
   const a = gateway.admit({ ip: '1.2.3.4', userId: null });
   if (!a.ok) throw new Error('refused');
   const conn = new FakeConnection();
@@ -159,7 +160,7 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
 
 {
   section('unavailable (broker cannot answer history)');
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(7);
   const inner = new MemoryBroker(clock, random);
   const broker: Broker = {
@@ -191,7 +192,7 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
 
 {
   section('too_many gap: live events overflow while a resume waits for the broker');
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(7);
   const inner = new MemoryBroker(clock, random);
   let pending: (() => void) | null = null;
@@ -219,7 +220,7 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
 
 {
   section('new epoch: the broker came back with another history timeline (1012)');
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(7);
   const inner = new MemoryBroker(clock, random);
   let epoch = inner.epoch();

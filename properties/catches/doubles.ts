@@ -1,44 +1,24 @@
-// Deliberately broken doubles of the core: each one is a plausible bug, planted through the seams a
-// Variant offers (properties/model/system.ts). The catches/*.test.ts suites run the very same properties
-// against them and pass only when fast-check finds a counterexample.
+// Deliberately broken doubles of the core: each one is a plausible bug, planted by replacing one component
+// of the gateway (src/core/gateway.ts, GatewayParts) or wrapping one of its ports — the seams a Variant
+// offers (properties/model/system.ts). The catches/*.test.ts suites run the very same properties against
+// them and pass only when fast-check finds a counterexample.
 import type { MemoryBroker } from '../../src/adapters/broker-memory.js';
-import { Gateway, type DrainOutcome, type GatewayPorts, type Session, type Subscription } from '../../src/core/gateway.js';
+import { AdmissionControl, type Admission, type PeerInfo } from '../../src/core/admission.js';
+import { Drain, type DrainOutcome } from '../../src/core/drain.js';
+import { FanOut } from '../../src/core/fan-out.js';
+import type { Subscription } from '../../src/core/gateway.js';
 import { History, type EventRecord, type RingAnswer } from '../../src/core/history.js';
-import type { ChannelClass, GatewayOptions } from '../../src/core/options.js';
+import type { ChannelClass } from '../../src/core/options.js';
 import type { Broker, BrokerSink, Connection, Frame, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
+import { CloseCodes } from '../../src/core/protocol.js';
+import { Publisher, type PublishOutcome } from '../../src/core/publisher.js';
+import { Resume } from '../../src/core/resume.js';
+import { SlowClientPolicy, type EventAction } from '../../src/core/slow-client-policy.js';
 import { TokenBucket } from '../../src/core/token-bucket.js';
+import { Writer } from '../../src/core/writer.js';
 import type { ChannelEvent, TrackLimits } from '../../src/client/positions.js';
 import { realTrack, type Track } from '../laws/positions.js';
 import type { Variant } from '../model/system.js';
-
-/** The gateway's private parts a double may replace (instance properties shadow the prototype's). */
-interface Internals {
-  history: History;
-  deliver(sub: Subscription, record: EventRecord, cls: ChannelClass): void;
-  enqueueEvent(session: Session, record: EventRecord, cls: ChannelClass): void;
-  flush(): void;
-  release(sub: Subscription, replay: unknown, through: number, replayed: Set<number>): void;
-  dirty: Session[];
-  flushScheduled: boolean;
-  writeAll(session: Session): void;
-}
-
-function patchGateway(ports: GatewayPorts, options: GatewayOptions, patch: (g: Internals, orig: Internals) => void): Gateway {
-  const gateway = new Gateway(ports, options);
-  const inner = gateway as unknown as Internals;
-  const orig: Internals = {
-    history: inner.history,
-    deliver: inner.deliver.bind(gateway),
-    enqueueEvent: inner.enqueueEvent.bind(gateway),
-    flush: inner.flush.bind(gateway),
-    release: inner.release.bind(gateway),
-    dirty: inner.dirty,
-    flushScheduled: false,
-    writeAll: inner.writeAll.bind(gateway),
-  };
-  patch(inner, orig);
-  return gateway;
-}
 
 /** Off-by-one ring eviction: the ring claims to cover `after` one offset before it really does. */
 class OffByOneHistory extends History {
@@ -56,18 +36,8 @@ class ReversedHistory extends History {
   }
 }
 
-function withHistory(name: string, make: (options: GatewayOptions) => History): Variant {
-  return {
-    name,
-    makeGateway: (ports, options) =>
-      patchGateway(ports, options, (g) => {
-        g.history = make(options);
-      }),
-  };
-}
-
-export const offByOneRing = withHistory('off-by-one ring eviction', (o) => new OffByOneHistory(o.history));
-export const reversedRing = withHistory('ring replay newest first', (o) => new ReversedHistory(o.history));
+export const offByOneRing: Variant = { name: 'off-by-one ring eviction', parts: { history: OffByOneHistory } };
+export const reversedRing: Variant = { name: 'ring replay newest first', parts: { history: ReversedHistory } };
 
 /** Wraps a broker; the MemoryBroker behind it stays the truth for the model. */
 class BrokerWrapper implements Broker {
@@ -115,32 +85,27 @@ export const loseFirstEvent: Variant = {
 };
 
 /** Drops the first live event each subscription would deliver after its subscribe reply. */
-export const dropFirstLive: Variant = {
-  name: 'drops the first live event after subscribe',
-  makeGateway: (ports, options) =>
-    patchGateway(ports, options, (g, orig) => {
-      const started = new WeakSet<Subscription>();
-      g.deliver = (sub, record, cls) => {
-        if (!started.has(sub) && record.offset > sub.deliveredThrough) {
-          started.add(sub);
-          return;
-        }
-        orig.deliver(sub, record, cls);
-      };
-    }),
-};
+class DropsFirstLive extends FanOut {
+  private readonly started = new WeakSet<Subscription>();
+
+  override deliver(sub: Subscription, record: EventRecord, cls: ChannelClass): void {
+    if (!this.started.has(sub) && record.offset > sub.deliveredThrough) {
+      this.started.add(sub);
+      return;
+    }
+    super.deliver(sub, record, cls);
+  }
+}
+export const dropFirstLive: Variant = { name: 'drops the first live event after subscribe', parts: { fanOut: DropsFirstLive } };
 
 /** Forgets the live events held back while a replay loaded: the seam loses them. */
-export const forgetsHeld: Variant = {
-  name: 'forgets events held during the replay',
-  makeGateway: (ports, options) =>
-    patchGateway(ports, options, (g, orig) => {
-      g.release = (sub, replay, through, replayed) => {
-        sub.held = null;
-        orig.release(sub, replay, through, replayed);
-      };
-    }),
-};
+class ForgetsHeld extends Resume {
+  protected override release(sub: Subscription, replay: readonly EventRecord[], through: number, replayed: Set<number>): void {
+    sub.held = null;
+    super.release(sub, replay, through, replayed);
+  }
+}
+export const forgetsHeld: Variant = { name: 'forgets events held during the replay', parts: { resume: ForgetsHeld } };
 
 /** Encodes event frames per subscriber (re-serialised for every other connection): not encode-once. */
 export const perClientEncoding: Variant = {
@@ -165,127 +130,93 @@ export const perClientEncoding: Variant = {
 };
 
 /** The fan-out loop waits on a backed-up socket: sessions behind it in the flush list are not written. */
-export const headOfLineBlocking: Variant = {
-  name: 'head-of-line blocking on a stalled socket',
-  makeGateway: (ports, options) =>
-    patchGateway(ports, options, (g) => {
-      g.flush = () => {
-        g.flushScheduled = false;
-        const sessions = g.dirty.splice(0);
-        for (const session of sessions) {
-          session.dirty = false;
-          if (session.state !== 'open') continue;
-          if (session.conn.bufferedBytes() >= options.outbound.socketHighWaterBytes) {
-            // Wait for this one; the rest stay dirty (and unwritten) until it drains.
-            for (const rest of sessions.slice(sessions.indexOf(session) + 1)) if (rest.state === 'open') (rest.dirty = true), g.dirty.push(rest);
-            return;
-          }
-          g.writeAll(session);
-        }
-      };
-    }),
-};
+class HeadOfLineWriter extends Writer {
+  override flush(): void {
+    this.flushScheduled = false;
+    const sessions = this.dirty.splice(0);
+    for (const session of sessions) {
+      session.dirty = false;
+      if (session.state !== 'open') continue;
+      if (session.conn.bufferedBytes() >= this.ctx.options.outbound.socketHighWaterBytes) {
+        // Wait for this one; the rest stay dirty (and unwritten) until it drains.
+        for (const rest of sessions.slice(sessions.indexOf(session) + 1)) if (rest.state === 'open') (rest.dirty = true), this.dirty.push(rest);
+        return;
+      }
+      this.writeAll(session);
+    }
+  }
+}
+export const headOfLineBlocking: Variant = { name: 'head-of-line blocking on a stalled socket', parts: { writer: HeadOfLineWriter } };
 
 /** No slow-client policy: every event is queued, however far behind the reader is. */
-export const unboundedQueue: Variant = {
-  name: 'unbounded outbound queue',
-  makeGateway: (ports, options) =>
-    patchGateway(ports, options, (g) => {
-      g.enqueueEvent = (session, record, cls) => {
-        session.queue.pushEvent(record, cls.priority);
-        (g as unknown as { markDirty(s: Session): void }).markDirty(session);
-      };
-    }),
-};
-
-interface DrainInternals {
-  sessions: Map<string, Session>;
-  close(session: Session, code: number, reason: string, flush?: boolean): void;
-  admission: { draining: boolean };
-  drainDone: ((outcome: DrainOutcome) => void) | null;
-  finishDrain(): void;
+class NoSlowClientPolicy extends SlowClientPolicy {
+  override conflates(): boolean {
+    return false;
+  }
+  override onEvent(): EventAction {
+    return 'push';
+  }
+  override throttleLevel(): number {
+    return 0;
+  }
 }
+export const unboundedQueue: Variant = { name: 'unbounded outbound queue', parts: { policy: NoSlowClientPolicy } };
 
 /** Drain closes with 1000 and no reconnect hint: clients cannot tell a drain from a goodbye. */
-export const drainWithoutHint: Variant = {
-  name: 'drain without a reconnect hint',
-  makeGateway: (ports, options) => {
-    const gateway = new Gateway(ports, options);
-    const g = gateway as unknown as DrainInternals;
-    gateway.drain = (done) => {
-      g.admission.draining = true;
-      g.drainDone = done;
-      for (const session of [...g.sessions.values()]) g.close(session, 1000, 'bye');
-      g.finishDrain();
-    };
-    return gateway;
-  },
-};
+class DrainWithoutHint extends Drain {
+  override start(done: (outcome: DrainOutcome) => void): void {
+    this.admission.draining = true;
+    this.done = done;
+    for (const session of [...this.ctx.sessions.values()]) this.writer.close(session, 1000, 'bye');
+    this.finishIfEmpty();
+  }
+}
+export const drainWithoutHint: Variant = { name: 'drain without a reconnect hint', parts: { drain: DrainWithoutHint } };
 
 /** Drain skips sessions whose socket is backed up: they are never told to go. */
-export const drainSkipsStalled: Variant = {
-  name: 'drain forgets stalled clients',
-  makeGateway: (ports, options) => {
-    const gateway = new Gateway(ports, options);
-    const g = gateway as unknown as DrainInternals;
-    const drain = gateway.drain.bind(gateway);
-    gateway.drain = (done) => {
-      const stalled = [...g.sessions.values()].filter((s) => s.conn.bufferedBytes() > 0);
-      for (const s of stalled) g.sessions.delete(s.id);
-      drain(done);
-      for (const s of stalled) g.sessions.set(s.id, s);
-    };
-    return gateway;
-  },
-};
+class DrainSkipsStalled extends Drain {
+  protected override closeEveryone(): void {
+    const moving = [...this.ctx.sessions.values()].filter((s) => s.conn.bufferedBytes() === 0);
+    this.writer.closeAllWithHint(CloseCodes.goingAway, 'going away: draining', moving);
+  }
+}
+export const drainSkipsStalled: Variant = { name: 'drain forgets stalled clients', parts: { drain: DrainSkipsStalled } };
 
 /** Acknowledges publishes that arrive during the drain, but never hands them to the broker. */
-export const acksWhileDraining: Variant = {
-  name: 'acknowledges publishes during drain and drops them',
-  makeGateway: (ports, options) => {
-    const gateway = new Gateway(ports, options);
-    const publish = gateway.publish.bind(gateway);
-    let next = 0;
-    gateway.publish = (channel, data, done) => {
-      if (!gateway.admission.draining) return publish(channel, data, (o) => (o.ok && (next = o.offset + 1), done(o)));
-      done({ ok: true, epoch: ports.broker.epoch(), offset: next++ });
-    };
-    return gateway;
-  },
-};
+class AcksWhileDraining extends Publisher {
+  private next = 0;
 
-function withAdmission(name: string, patch: (a: Gateway['admission']) => void): Variant {
-  return {
-    name,
-    makeGateway: (ports, options, capacity) => {
-      const gateway = new Gateway(ports, options, capacity);
-      patch(gateway.admission);
-      return gateway;
-    },
-  };
+  override publish(channel: string, data: string, done: (outcome: PublishOutcome) => void): void {
+    if (!this.admission.draining) return super.publish(channel, data, (o) => (o.ok && (this.next = o.offset + 1), done(o)));
+    done({ ok: true, epoch: this.ctx.broker.epoch(), offset: this.next++ });
+  }
 }
+export const acksWhileDraining: Variant = { name: 'acknowledges publishes during drain and drops them', parts: { publisher: AcksWhileDraining } };
 
 /** Admission that forgets to give slots back: capacity leaks away with every closed connection. */
-export const admissionForgetsRelease = withAdmission('admission forgets to release', (a) => {
-  a.release = () => {};
-});
+class ForgetsRelease extends AdmissionControl {
+  override release(): void {}
+}
+export const admissionForgetsRelease: Variant = { name: 'admission forgets to release', parts: { admission: ForgetsRelease } };
 
 /** Capacity checked with `>` instead of `>=`: one connection more than capacity gets in. */
-export const admissionOffByOne = withAdmission('capacity off by one', (a) => {
-  const admit = a.admit.bind(a);
-  a.admit = (peer, nowMs) => {
-    a.held--;
-    const answer = admit(peer, nowMs);
-    a.held++;
+class CapacityOffByOne extends AdmissionControl {
+  override admit(peer: PeerInfo, nowMs: number): Admission {
+    this.held--;
+    const answer = super.admit(peer, nowMs);
+    this.held++;
     return answer;
-  };
-});
+  }
+}
+export const admissionOffByOne: Variant = { name: 'capacity off by one', parts: { admission: CapacityOffByOne } };
 
 /** The per-user cap is never applied (the user is dropped on the way in). */
-export const admissionIgnoresUser = withAdmission('per-user cap ignored', (a) => {
-  const admit = a.admit.bind(a);
-  a.admit = (peer, nowMs) => admit({ ip: peer.ip, userId: null }, nowMs);
-});
+class IgnoresUser extends AdmissionControl {
+  override admit(peer: PeerInfo, nowMs: number): Admission {
+    return super.admit({ ip: peer.ip, userId: null }, nowMs);
+  }
+}
+export const admissionIgnoresUser: Variant = { name: 'per-user cap ignored', parts: { admission: IgnoresUser } };
 
 /** A token bucket that refills twice as fast as configured. */
 export const bucketTooFast = (burst: number, perSecond: number, nowMs: number): TokenBucket => new TokenBucket(burst, perSecond * 2, nowMs);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { MemoryBroker } from '../../src/adapters/broker-memory.js';
 import type { Broker, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
-import type { ManualClock } from '../../test/support/manual-clock.js';
+import type { SimClock } from '../../sim/adapters/clock-sim.js';
 import { CHANNELS, KEYS, modelOptions, observe, type Real } from '../model/commands.js';
 import { Model, expectThat } from '../model/model.js';
 import { System, type Variant } from '../model/system.js';
@@ -73,7 +73,7 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
   };
   let check = (): void => {};
   const sys = new System(
-    { ...variant, wrapBroker: (inner: MemoryBroker, clock: ManualClock) => scheduledBroker(s, variant.wrapBroker?.(inner, clock) ?? inner, () => guard(check)) },
+    { ...variant, wrapBroker: (inner: MemoryBroker, clock: SimClock) => scheduledBroker(s, variant.wrapBroker?.(inner, clock) ?? inner, () => guard(check)) },
     { options: seamOptions, retention: seamRetention },
   );
   const model = new Model(KEYS, SEAM_CLIENTS, seamRetention, sys.options.replayEventsMax, sys.memory.epoch(), sys.options.outbound.queueBytesMax);

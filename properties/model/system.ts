@@ -4,19 +4,20 @@
 // gateway closes or terminates a connection, report it back through onClosed.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { CapacityInput, PeerInfo } from '../../src/core/admission.js';
-import { Gateway, type GatewayPorts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
+import { Gateway, type GatewayParts, type GatewayPorts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { Broker, Connection, Random } from '../../src/core/ports.js';
 import { FakeConnection, RecordingTelemetry } from '../../test/support/fakes.js';
-import { ManualClock, seededRandom } from '../../test/support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 /** The seams a broken double may replace. Every field is optional; the defaults are the real thing. */
 export interface Variant {
   readonly name?: string;
   /** Wraps the broker the gateway talks to (the MemoryBroker stays the source of truth for the model). */
-  wrapBroker?(inner: MemoryBroker, clock: ManualClock): Broker;
-  /** Builds the gateway (a subclass, or one with a part swapped) from its ports and options. */
-  makeGateway?(ports: GatewayPorts, options: GatewayOptions, capacity?: CapacityInput): Gateway;
+  wrapBroker?(inner: MemoryBroker, clock: SimClock): Broker;
+  /** Components of the gateway replaced by broken ones (src/core/gateway.ts, GatewayParts). */
+  readonly parts?: Partial<GatewayParts>;
   /** Wraps a client's connection as the gateway sees it; `index` counts connections from 0. */
   wrapConnection?(conn: Connection, index: number): Connection;
   /** The gateway's and broker's randomness for a seed. */
@@ -43,7 +44,7 @@ export interface Link {
 }
 
 export class System {
-  readonly clock = new ManualClock();
+  readonly clock = new SimClock();
   readonly telemetry = new RecordingTelemetry();
   readonly memory: MemoryBroker;
   readonly broker: Broker;
@@ -61,7 +62,7 @@ export class System {
     this.broker = variant.wrapBroker?.(this.memory, this.clock) ?? this.memory;
     this.options = gatewayOptions(config.options);
     const ports: GatewayPorts = { clock: this.clock, random, broker: this.broker, telemetry: this.telemetry };
-    this.gateway = variant.makeGateway?.(ports, this.options, config.capacity) ?? new Gateway(ports, this.options, config.capacity);
+    this.gateway = new Gateway(ports, this.options, config.capacity, variant.parts);
     this.gateway.start();
   }
 

@@ -13,7 +13,7 @@ export class DeterminismError extends Error {
   constructor(what: string) {
     super(
       `determinism guard: ${what} was called during a simulation run. ` +
-        'Use the Clock/Random ports (sim/engine/clock-sim.ts) or the Scheduler instead.',
+        'Use the Clock/Random ports (sim/adapters/clock-sim.ts, random-sim.ts) or the Scheduler instead.',
     );
     this.name = 'DeterminismError';
   }

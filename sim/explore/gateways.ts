@@ -2,10 +2,10 @@
 // simulated transport, reading the stream through its own broker consumer (behind the bug switch, if any).
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
-import { SimRandom } from '../engine/clock-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import { NODE } from '../kernel/runtime.js';
-import { SimTelemetry } from '../telemetry-sim.js';
-import { SimTransport } from '../transport-sim.js';
+import { SimTelemetry } from '../adapters/telemetry-sim.js';
+import { SimTransport } from '../adapters/transport-sim.js';
 import { withBug } from './bugs.js';
 import type { Instance, Live } from './live.js';
 

@@ -2,14 +2,14 @@
 import type { OdinClient } from '../../src/client/client.js';
 import type { ClientSocket } from '../../src/client/ports.js';
 import type { Gateway } from '../../src/core/gateway.js';
-import type { SimClock } from '../engine/clock-sim.js';
+import type { SimClock } from '../adapters/clock-sim.js';
 import type { Host } from '../kernel/host.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { TcpSocket } from '../kernel/socket.js';
 import type { World } from '../kernel/world.js';
-import type { SimSocketFactory } from '../socket-sim.js';
-import type { SimTelemetry } from '../telemetry-sim.js';
-import type { BrokerConsumer, ExploreBroker } from './broker.js';
+import type { SimSocketFactory } from '../adapters/socket-sim.js';
+import type { SimTelemetry } from '../adapters/telemetry-sim.js';
+import type { SimBroker, SimBrokerConsumer } from '../adapters/broker-sim.js';
 import type { BugName } from './bugs.js';
 import type { Fault } from './schedule.js';
 import type { RobotTrace, Trace } from './trace.js';
@@ -36,7 +36,7 @@ export interface Robot {
 export interface Live {
   readonly world: World;
   readonly clock: SimClock;
-  readonly broker: ExploreBroker;
+  readonly broker: SimBroker;
   readonly bug: BugName | null;
   readonly users: SimProcess;
   readonly instances: Instance[];
@@ -54,7 +54,7 @@ export interface Live {
 export interface Instance {
   readonly index: number;
   readonly host: Host;
-  readonly consumer: BrokerConsumer;
+  readonly consumer: SimBrokerConsumer;
   readonly sockets: SimSocketFactory;
   gw: { proc: SimProcess; gateway: Gateway; telemetry: SimTelemetry } | null;
   starts: number;
@@ -63,7 +63,7 @@ export interface Instance {
 }
 
 export function tcpOf(s: ClientSocket | null): TcpSocket | null {
-  // The lab's socket (sim/socket-sim.ts) keeps its kernel socket in `tcp`; reader faults pause it.
+  // The lab's socket (sim/adapters/socket-sim.ts) keeps its kernel socket in `tcp`; reader faults pause it.
   return s === null ? null : ((s as unknown as { tcp: TcpSocket | null }).tcp ?? null);
 }
 

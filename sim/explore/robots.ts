@@ -4,7 +4,7 @@
 import { OdinClient } from '../../src/client/client.js';
 import type { SocketFactory, SocketHandlers } from '../../src/client/ports.js';
 import { subjectMatches } from '../../src/core/protocol.js';
-import { SimRandom } from '../engine/clock-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import type { Prng } from '../engine/prng.js';
 import type { Instance, Live, Robot } from './live.js';
 import { tcpOf } from './live.js';

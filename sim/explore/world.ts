@@ -8,11 +8,12 @@
 // checker where each subscription started (the position the gateway answered) and where a reset moved
 // it. Payloads carry the stream generation and the publish number, so the checker can tell which
 // acknowledged publish every delivered event is, also across a broker restart with a new epoch.
-import { SimClock } from '../engine/clock-sim.js';
+import { SimClock } from '../adapters/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { SimSocketFactory } from '../socket-sim.js';
-import { ExploreBroker } from './broker.js';
+import { SimSocketFactory } from '../adapters/socket-sim.js';
+import { SimBroker } from '../adapters/broker-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import type { BugName } from './bugs.js';
 import { applyFault } from './faults.js';
 import { PORT, startGateway } from './gateways.js';
@@ -72,7 +73,8 @@ export function runWorld(opts: RunOptions): Trace {
   const clock = new SimClock(world.sched);
   const usersHost = world.addHost({ name: 'users', os: 'linux', addresses: [USERS_ADDR], memoryBytes: 8 * GIB, cores: 4 });
   const users = world.spawn(usersHost, { name: 'users', runtime: NODE, nofileSoft: 1_000_000 });
-  const broker = new ExploreBroker(world.sched, clock, world.rng.fork('broker'));
+  const brokerRng = world.rng.fork('broker');
+  const broker = new SimBroker(world.sched, clock, (generation) => new SimRandom(brokerRng.fork(`generation${generation}`)));
   const healed = healedByMs(opts.faults);
   const endMs = Math.max(spec.minRunMs, healed + spec.settleMs);
   const trace: Trace = { seed: opts.seed, bug: opts.bug, faults: opts.faults, acks: [], robots: [], heads: [], healedByMs: healed, endMs, events: 0, frameMismatches: [] };

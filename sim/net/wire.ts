@@ -17,8 +17,11 @@ export function frameBytes(payloadBytes: number, masked: boolean): number {
 import type { Frame } from '../../src/core/ports.js';
 
 export type WireMessage =
-  /** The HTTP Upgrade request; `user` stands for the ?user= parameter (per-user caps). */
-  | { readonly k: 'upgrade'; readonly user: number | string }
+  /**
+   * The HTTP Upgrade request: its target (path and query) and offered subprotocols, as the core's handshake
+   * decision reads them; `user` stands for the ?user= parameter (per-user caps).
+   */
+  | { readonly k: 'upgrade'; readonly target: string; readonly protocols: readonly string[]; readonly user: number | string }
   | { readonly k: 'http'; readonly status: number; readonly retryAfterMs?: number }
   /** A text frame of the story models: `kind` names the message, no real JSON. */
   | { readonly k: 'ws'; readonly kind: string; readonly text?: string }

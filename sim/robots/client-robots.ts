@@ -4,11 +4,11 @@
 import { OdinClient } from '../../src/client/client.js';
 import type { SocketFactory } from '../../src/client/ports.js';
 import type { EventMeta, GapInfo, ReconnectOptions } from '../../src/client/types.js';
-import type { SimClock } from '../engine/clock-sim.js';
-import { SimRandom } from '../engine/clock-sim.js';
+import type { SimClock } from '../adapters/clock-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { TimelineRecorder } from '../report/timeline.js';
-import { SimSocketFactory } from '../socket-sim.js';
+import { SimSocketFactory } from '../adapters/socket-sim.js';
 import { trackSockets } from './track-sockets.js';
 
 export interface ClientRobotSpec {

@@ -12,13 +12,13 @@ import { OdinClient } from '../../src/client/client.js';
 import type { ClientSocket, CloseInfo, SocketHandlers } from '../../src/client/ports.js';
 import type { Frame } from '../../src/core/ports.js';
 import type { GapInfo, ReconnectOptions } from '../../src/client/types.js';
-import type { SimClock } from '../engine/clock-sim.js';
-import { SimRandom } from '../engine/clock-sim.js';
+import type { SimClock } from '../adapters/clock-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { TcpSocket } from '../kernel/socket.js';
 import type { WireMessage } from '../net/wire.js';
 import type { TimelineRecorder } from '../report/timeline.js';
-import { SimSocketFactory } from '../socket-sim.js';
+import { SimSocketFactory } from '../adapters/socket-sim.js';
 import { trackSockets } from './track-sockets.js';
 
 export interface FeedClientSpec {

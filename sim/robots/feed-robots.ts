@@ -7,7 +7,7 @@ import type { TimelineRecorder } from '../report/timeline.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';
 import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
-import type { FeedMessage } from '../profiles/story-fanout.js';
+import type { FeedMessage } from '../servers/story-fanout.js';
 import { UPGRADE_REQUEST_BYTES, type WireMessage } from '../net/wire.js';
 
 export interface Subscriber {
@@ -26,7 +26,7 @@ export interface Subscriber {
   latencyMaxMs: number;
 }
 
-const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
+const UPGRADE: WireMessage = { k: 'upgrade', target: '/ws', protocols: [], user: 0 };
 
 interface StartJob {
   readonly fleet: SubscriberFleet;

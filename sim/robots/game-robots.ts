@@ -51,7 +51,7 @@ export interface RobotSpec {
 
 const JOIN: WireMessage = { k: 'ws', kind: 'join' };
 const BET: WireMessage = { k: 'ws', kind: 'bet' };
-const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
+const UPGRADE: WireMessage = { k: 'upgrade', target: '/ws', protocols: [], user: 0 };
 
 export class RobotFleet implements SocketHandler {
   readonly robots: Robot[] = [];

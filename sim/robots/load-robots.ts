@@ -55,7 +55,7 @@ export interface LoadSpec {
   readonly attemptsMax: number;
 }
 
-const UPGRADE: WireMessage = { k: 'upgrade', user: 0 };
+const UPGRADE: WireMessage = { k: 'upgrade', target: '/ws', protocols: [], user: 0 };
 const PONG: WireMessage = { k: 'pong' };
 
 /**

@@ -7,7 +7,7 @@
 import type { GapInfo } from '../../src/client/types.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { startOurGateway } from '../profiles/ours.js';
+import { startOurGateway } from '../servers/ours.js';
 import { FeedClientFleet, type FeedRobot } from '../robots/feed-clients.js';
 import defaults from './inputs/broker-outage.json' with { type: 'json' };
 import { recordFleets } from '../report/timeline.js';

@@ -6,6 +6,7 @@ import type { SimProcess } from '../kernel/process.js';
 import { GO } from '../kernel/runtime.js';
 import type { World } from '../kernel/world.js';
 import { LoadFleet } from '../robots/load-robots.js';
+import { REFUSAL_STATUS, type RefusalReason } from '../../src/core/admission.js';
 import { num, type InputValue, type Inputs, type LimitHit } from './scenario.js';
 
 export const MiB = 1024 ** 2;
@@ -100,7 +101,7 @@ export function oursRefusalLimits(
     if (!k.startsWith(prefix)) continue;
     const reason = k.slice(prefix.length, -1);
     if (reason === 'accepted' || v === 0) continue;
-    const status = reason === 'capacity' || reason === 'overloaded' || reason === 'draining' ? 503 : 429;
+    const status = REFUSAL_STATUS[reason as RefusalReason] ?? 429;
     const key = reason === 'capacity' ? (CAPACITY_KEY[boundBy] ?? 'ours.capacity') : (REFUSAL_KEY[reason] ?? `ours.${reason}`);
     out.push({ limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
   }

@@ -10,8 +10,9 @@
 // Inputs: sim/scenarios/inputs/cloudrun-512mb.json (story inputs only).
 import { GO } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { startOursInContainer } from '../profiles/ours-memory.js';
-import { StoryGateway } from '../profiles/story-gateway.js';
+import { startOursInContainer } from '../servers/ours-memory.js';
+import { withOurCapacityInputs } from '../servers/ours.js';
+import { StoryGateway } from '../servers/story-gateway.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
@@ -189,7 +190,8 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 export const cloudrun512mb: Scenario = {
   name: 'cloudrun-512mb',
   story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
-  defaults: defaults as Inputs,
+  // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
+  defaults: withOurCapacityInputs(defaults as Inputs),
   variants: {
     'cap + 1 connections': { 'load.aboveCap': 1 },
     'earlier accounting (50 KiB, no replay buffer)': { 'story.perConnectionKiB': 50, 'story.replayBufferMessages': 0 },

@@ -15,8 +15,8 @@
 import type { RuntimeProfile } from '../kernel/runtime.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { OUR_FD_RESERVE, startOurGateway } from '../profiles/ours.js';
-import { StoryGateway } from '../profiles/story-gateway.js';
+import { OUR_FD_RESERVE, OUR_PER_CONNECTION_BYTES, startOurGateway } from '../servers/ours.js';
+import { StoryGateway } from '../servers/story-gateway.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
 import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
@@ -137,7 +137,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   byTime(limits);
 
   const memLimit = gwProc.mem.limitBytes;
-  const perConn = gateway === 'story' ? n('story.perConnectionKiB') * 1024 : 64 * 1024;
+  const perConn = gateway === 'story' ? n('story.perConnectionKiB') * 1024 : OUR_PER_CONNECTION_BYTES;
   const overhead = gateway === 'story' ? n('story.overheadMiB') * MiB : n('ours.baselineMiB') * MiB;
   const metrics: Record<string, number> = {
     users,

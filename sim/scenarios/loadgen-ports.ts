@@ -14,10 +14,10 @@
 import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
 import { World } from '../kernel/world.js';
-import { startOurGateway } from '../profiles/ours.js';
-import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
+import { startOurGateway } from '../servers/ours.js';
+import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
-import { SimTransport } from '../transport-sim.js';
+import { SimTransport } from '../adapters/transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
 import {
   byTime,

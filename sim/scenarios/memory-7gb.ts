@@ -18,8 +18,9 @@ import type { RuntimeProfile } from '../kernel/runtime.js';
 import { GO } from '../kernel/runtime.js';
 import { gcStretch } from '../kernel/memory.js';
 import { World } from '../kernel/world.js';
-import { startOursInContainer } from '../profiles/ours-memory.js';
-import { AssistingStoryGateway } from '../profiles/story-gateway-gc.js';
+import { startOursInContainer } from '../servers/ours-memory.js';
+import { withOurCapacityInputs } from '../servers/ours.js';
+import { AssistingStoryGateway } from '../servers/story-gateway-gc.js';
 import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import defaults from './inputs/memory-7gb.json' with { type: 'json' };
@@ -272,7 +273,8 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 export const memory7gb: Scenario = {
   name: 'memory-7gb',
   story: 'field story memory-7gb (docs/lab.md): timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
-  defaults: defaults as Inputs,
+  // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
+  defaults: withOurCapacityInputs(defaults as Inputs),
   variants: {
     'Go GC CPU limiter (stretch ≤ 2)': { 'story.gcStretchMax': 2 },
     "ours with the story's 0.7 MB per connection": { 'ours.perConnectionKiB': 716.8 },

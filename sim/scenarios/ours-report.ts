@@ -1,7 +1,7 @@
 // The report of an "ours" run that opens connections with the real client and holds them (cloudrun-512mb,
 // memory-7gb): capacity and the term that binds, first-attempt outcomes, refusal latency (a prompt 503 is
 // the point of admission control), timeouts, and memory.
-import type { OurGateway } from '../profiles/ours.js';
+import type { OurGateway } from '../servers/ours.js';
 import type { FeedClientFleet } from '../robots/feed-clients.js';
 import { type Inputs, type LimitHit, num, percentile, type RunResult } from './scenario.js';
 import { bump, round3, sortedCounts } from './tally.js';

@@ -6,15 +6,16 @@
 // every acknowledged event delivered or announced (I3), and everyone back by the end.
 import type { SocketFactory } from '../../src/client/ports.js';
 import type { EventMeta, GapInfo } from '../../src/client/types.js';
-import { SimStream } from '../broker-sim.js';
-import { SimClock, SimRandom } from '../engine/clock-sim.js';
+import { SimBroker } from '../adapters/broker-sim.js';
+import { SimClock } from '../adapters/clock-sim.js';
+import { SimRandom } from '../adapters/random-sim.js';
 import type { Host } from '../kernel/host.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
 import { recordFleets } from '../report/timeline.js';
-import { type OurGateway, startOurGateway } from '../profiles/ours.js';
+import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { type ClientRobot, ClientRobotFleet } from '../robots/client-robots.js';
-import { SimSocketFactory } from '../socket-sim.js';
+import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/rolling-restart.json' with { type: 'json' };
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
 
@@ -37,10 +38,10 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const world = new World(`rolling-restart/${seed}`);
   const gib = 1024 ** 3;
   const clock = new SimClock(world.sched);
-  const stream = new SimStream(world.sched, clock, new SimRandom(world.rng.fork('stream')), {
-    eventsMax: 100_000,
-    bytesMax: 50 * 1024 ** 2,
-    ageMs: n('feed.retentionAgeMs'),
+  // One stream both instances read (each through its own consumer), as with JetStream.
+  const streamRandom = new SimRandom(world.rng.fork('stream'));
+  const stream = new SimBroker(world.sched, clock, () => streamRandom, {
+    retention: { eventsMax: 100_000, bytesMax: 50 * 1024 ** 2, ageMs: n('feed.retentionAgeMs') },
   });
   const hostA = world.addHost({ name: 'gw-a', os: 'linux', addresses: [A], memoryBytes: 8 * gib, cores: 4 });
   const hostB = world.addHost({ name: 'gw-b', os: 'linux', addresses: [B], memoryBytes: 8 * gib, cores: 4 });
@@ -57,7 +58,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       inboundCpuMs: n('gateway.inboundCpuMs'),
       writeCpuMs: n('gateway.writeCpuMs'),
       baselineBytes: 60 * 1024 ** 2,
-      broker: stream.consumer(),
+      stream,
     });
   };
   const instances = new Map<string, OurGateway>([
@@ -100,7 +101,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const every = 1000 / n('feed.publishPerSecond');
   const publishOne = (): void => {
     const c = pubRng.int(0, channels.length - 1);
-    stream.inner.publish(channels[c] as string, `{"t":${Math.round(world.sched.nowMs)}}`, (r) => {
+    stream.publish(channels[c] as string, `{"t":${Math.round(world.sched.nowMs)}}`, (r) => {
       if (r.ok) (acked[c] as number[]).push(r.offset);
     });
     if (world.sched.nowMs + every < n('run.endMs') - 10_000) world.sched.after(every, publishOne, null);

@@ -4,7 +4,7 @@
 // run within its time budget, and what our defaults do at that size (capacity, delivery latency).
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
-import { startOurGateway } from '../profiles/ours.js';
+import { startOurGateway } from '../servers/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
 import { recordFleets } from '../report/timeline.js';

@@ -6,15 +6,15 @@
 // them (listener.ts: SYN queue full at min(backlog, somaxconn), cookies on overflow, tcp_max_syn_backlog
 // only without cookies, accept queue backlog + 1, SYNs dropped on a full accept queue; client SYN
 // retransmits at 1, 3, 7, 15, 31, 63 s — docs/kernel.md) and drains them with an accept loop whose speed is a
-// CPU cost per connection (profiles/paced-accept-server.ts). Whether the queues overflow is then a
+// CPU cost per connection (servers/paced-accept-server.ts). Whether the queues overflow is then a
 // question of arithmetic the report spells out: the accept queue gains λ(t) − μ per second, so it
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
 // Inputs: sim/scenarios/inputs/syn-backlog.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
 import { LAN } from '../net/link.js';
-import { startOurGateway } from '../profiles/ours.js';
-import { PacedAcceptServer } from '../profiles/paced-accept-server.js';
+import { startOurGateway } from '../servers/ours.js';
+import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
 import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';

@@ -10,14 +10,14 @@
 // "story" = our Gateway with admission off (the hub had no caps) and the story's client policy;
 // "ours" = our Gateway with the fix's caps (1,000 total, 5 per user) and our client's policy.
 import type { SocketFactory } from '../../src/client/ports.js';
-import { SimClock } from '../engine/clock-sim.js';
+import { SimClock } from '../adapters/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
 import { World } from '../kernel/world.js';
 import { recordFleets } from '../report/timeline.js';
-import { type OurGateway, startOurGateway } from '../profiles/ours.js';
+import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { BrowserRenderer } from '../robots/browser.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
-import { SimSocketFactory } from '../socket-sim.js';
+import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/windows-hub.json' with { type: 'json' };
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
 

@@ -175,7 +175,7 @@ export class NatsBroker implements Broker {
 
   publish(channel: string, data: string, done: (result: PublishResult) => void): void {
     const refusal = this.channelProblem(channel);
-    if (refusal !== null) return done({ ok: false, reason: refusal });
+    if (refusal !== null) return done({ ok: false, reason: refusal, outsideStream: true });
     if (!this.connected || this.stopped) return done({ ok: false, reason: `NATS unavailable: ${this.detail ?? 'not connected'}` });
     const epoch = this.epochId;
     this.js.publish(channel, data, { expect: { streamName: this.settings.stream.name }, timeout: this.settings.requestTimeoutMs }).then(

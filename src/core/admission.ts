@@ -1,5 +1,6 @@
-// Admission, decided before the WebSocket upgrade (DESIGN §5): a refusal is an HTTP response the client
-// can act on (503 + Retry-After, 429), never an accepted connection that is reset later.
+// Admission, decided before the WebSocket upgrade (docs/operations.md, "How capacity is derived" and
+// "Refusals and limits"): a refusal is an HTTP response the client can act on (503 + Retry-After, 429),
+// never an accepted connection that is reset later (I7). The last step of src/core/handshake.ts.
 import { TokenBucket } from './token-bucket.js';
 import type { AdmissionOptions } from './options.js';
 
@@ -17,6 +18,11 @@ export interface CapacityInput {
   readonly fdLimit: number | null;
   /** Descriptors kept for everything that is not a client: listeners, broker, logs, the accept reserve. */
   readonly fdReserve: number;
+}
+
+/** Capacity inputs when nothing is known about the resources: the configured maximum binds. */
+export function configuredOnly(configuredMax: number): CapacityInput {
+  return { configuredMax, memoryBudgetBytes: null, baselineBytes: 0, retainedBytes: 0, perConnectionBytes: 1, fdLimit: null, fdReserve: 0 };
 }
 
 export type CapacityBound = 'config' | 'memory' | 'descriptors';
@@ -59,6 +65,19 @@ export interface PeerInfo {
 
 export type RefusalReason = 'capacity' | 'per_user' | 'per_ip' | 'handshake_rate' | 'draining' | 'overloaded';
 
+/**
+ * The HTTP status each refusal is answered with (src/core/handshake.ts): 503 when this gateway cannot take
+ * anyone now (come back later, or go to another instance), 429 when this client or address asks too much.
+ */
+export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 429 | 503>> = {
+  capacity: 503,
+  overloaded: 503,
+  draining: 503,
+  per_user: 429,
+  per_ip: 429,
+  handshake_rate: 429,
+};
+
 /** A reserved slot between admit() and the end of the upgrade. */
 export interface AdmissionTicket {
   readonly peer: PeerInfo;
@@ -96,8 +115,8 @@ export class AdmissionControl {
   ) {}
 
   admit(peer: PeerInfo, nowMs: number): Admission {
-    if (this.draining) return this.refuse(503, 'draining', this.options.retryAfterS, 'the gateway is shutting down; reconnect to another instance');
-    if (this.overloaded) return this.refuse(503, 'overloaded', this.options.retryAfterS, 'the gateway is overloaded; existing connections are being served first');
+    if (this.draining) return this.refuse('draining', this.options.retryAfterS, 'the gateway is shutting down; reconnect to another instance');
+    if (this.overloaded) return this.refuse('overloaded', this.options.retryAfterS, 'the gateway is overloaded; existing connections are being served first');
     let state = this.handshakes.get(peer.ip);
     if (state === undefined) {
       state = { bucket: new TokenBucket(this.options.handshakeBurst, this.options.handshakesPerSecond, nowMs), nextSlotMs: 0 };
@@ -109,16 +128,16 @@ export class AdmissionControl {
       const slotMs = Math.max(nowMs + state.bucket.waitMs(nowMs), state.nextSlotMs);
       state.nextSlotMs = slotMs + 1000 / this.options.handshakesPerSecond;
       const waitS = Math.max(1, Math.ceil((slotMs - nowMs) / 1000));
-      return this.refuse(429, 'handshake_rate', waitS, `more than ${this.options.handshakesPerSecond} handshakes per second from ${peer.ip}`);
+      return this.refuse('handshake_rate', waitS, `more than ${this.options.handshakesPerSecond} handshakes per second from ${peer.ip}`);
     }
     if (this.held >= this.capacity.connectionsMax) {
-      return this.refuse(503, 'capacity', this.options.retryAfterS, `at capacity (${this.capacity.connectionsMax} connections, bound by ${this.capacity.boundBy})`);
+      return this.refuse('capacity', this.options.retryAfterS, `at capacity (${this.capacity.connectionsMax} connections, bound by ${this.capacity.boundBy})`);
     }
     if (peer.userId !== null && (this.perUser.get(peer.userId) ?? 0) >= this.options.perUserMax) {
-      return this.refuse(429, 'per_user', this.options.retryAfterS, `user already has ${this.options.perUserMax} connections`);
+      return this.refuse('per_user', this.options.retryAfterS, `user already has ${this.options.perUserMax} connections`);
     }
     if ((this.perIp.get(peer.ip) ?? 0) >= this.options.perIpMax) {
-      return this.refuse(429, 'per_ip', this.options.retryAfterS, `address already has ${this.options.perIpMax} connections`);
+      return this.refuse('per_ip', this.options.retryAfterS, `address already has ${this.options.perIpMax} connections`);
     }
     this.held++;
     bump(this.perIp, peer.ip, 1);
@@ -151,7 +170,7 @@ export class AdmissionControl {
     return this.perUser.size;
   }
 
-  private refuse(status: 429 | 503, reason: RefusalReason, retryAfterS: number, message: string): Admission {
-    return { ok: false, status, reason, retryAfterS, message };
+  private refuse(reason: RefusalReason, retryAfterS: number, message: string): Admission {
+    return { ok: false, status: REFUSAL_STATUS[reason], reason, retryAfterS, message };
   }
 }

@@ -85,7 +85,8 @@ export type HistoryResult =
 
 export type PublishResult =
   | { readonly ok: true; readonly epoch: string; readonly offset: number }
-  | { readonly ok: false; readonly reason: string };
+  /** `outsideStream`: the broker will never store this channel (not an outage; do not retry as is). */
+  | { readonly ok: false; readonly reason: string; readonly outsideStream?: boolean };
 
 /**
  * The event source. A history answer that says ok holds *every* matching event in the range: the broker

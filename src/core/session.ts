@@ -1,5 +1,6 @@
 // One client connection inside the core: its subscriptions, outbound queue, inbound rate limiter and
-// heartbeat state. Behaviour lives in Gateway; this file is the state it acts on.
+// heartbeat state. Behaviour lives in the gateway's components (docs/design-core.md); this file is the
+// state they act on, plus the two timers every way of ending a session must stop.
 import type { AdmissionTicket } from './admission.js';
 import type { EventRecord } from './history.js';
 import type { Connection, Timer } from './ports.js';
@@ -23,7 +24,7 @@ export interface Subscription {
   readonly session: Session;
   /** Non-null until the subscribe reply is sent: live events wait here, so they follow the replay. */
   held: HeldEvents | null;
-  /** Live events at or below this offset were already delivered by the replay (the seam, §3). */
+  /** Live events at or below this offset were already delivered by the replay (docs/protocol.md, the seam). */
   deliveredThrough: number;
 }
 
@@ -33,7 +34,7 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   readonly queue: OutboundQueue;
   state: SessionState = 'open';
-  /** Set while the session waits in the gateway's flush list. */
+  /** Set while the session waits in the writer's flush list (src/core/writer.ts). */
   dirty = false;
   /** Offset of the last live event queued, so overlapping subscriptions deliver an event once. */
   lastLiveOffset = 0;
@@ -56,5 +57,20 @@ export class Session {
     totals: QueueTotals,
   ) {
     this.queue = new OutboundQueue(totals);
+  }
+
+  /** The queue is within its bound again: the slow-consumer deadline no longer runs. */
+  clearOverBound(): void {
+    this.overBoundSinceMs = null;
+    this.overBoundTimer?.cancel();
+    this.overBoundTimer = null;
+  }
+
+  /** Stops the heartbeat and the slow-consumer deadline (the session is closing or closed). */
+  stopTimers(): void {
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = null;
+    this.overBoundTimer?.cancel();
+    this.overBoundTimer = null;
   }
 }

@@ -6,7 +6,7 @@ import { handlePublish } from './publish.js';
 import { sendError, sendJson } from './respond.js';
 import { VERSION } from './version.js';
 
-export type HttpGateway = Pick<Gateway, 'ready' | 'stats' | 'publish'>;
+export type HttpGateway = Pick<Gateway, 'ready' | 'draining' | 'stats' | 'publish'>;
 
 /** Which broker feeds the gateway and how it is doing: why /ready says no. */
 export interface BrokerInfo {
@@ -24,11 +24,7 @@ export interface HttpDeps {
   readonly nowMs: () => number;
   readonly startedAtMs: number;
   readonly wsPath: string;
-  /** A server-level drain flag: readiness turns false the moment shutdown starts. */
-  readonly draining: () => boolean;
   readonly describeBroker?: () => BrokerInfo;
-  /** Why the broker will not take a channel (outside the NATS stream's subjects), or null. */
-  readonly channelProblem?: (channel: string) => string | null;
   readonly onError?: (error: Error) => void;
 }
 
@@ -45,9 +41,11 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   },
   '/ready': {
     methods: ['GET', 'HEAD'],
+    // Not ready while the broker is not live or the gateway drains (the gateway's one drain flag): a load
+    // balancer stops sending new clients the moment shutdown starts.
     handle: (_req, res, deps) => {
-      const ready = !deps.draining() && deps.gateway.ready();
-      sendJson(res, ready ? 200 : 503, { ready, draining: deps.draining(), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) });
+      const ready = deps.gateway.ready();
+      sendJson(res, ready ? 200 : 503, { ready, draining: deps.gateway.draining, ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) });
     },
   },
   '/stats': {
@@ -75,7 +73,7 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   '/publish': {
     methods: ['POST'],
     handle: (req, res, deps) =>
-      handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax, ...(deps.channelProblem ? { channelProblem: deps.channelProblem } : {}) }),
+      handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax }),
   },
 };
 

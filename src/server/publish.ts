@@ -1,19 +1,26 @@
 // POST /publish: {"channel": "...", "data": <any JSON>} → {"epoch", "offset"}. The body is bounded, the
-// API key (when configured) is checked in constant time, and every rejection is a precise 4xx with
-// {"error": code, "message"} — the same shape the WebSocket error frames use.
+// API key (when configured) is checked in constant time, and every rejection is a precise 4xx or 503 with
+// {"error": code, "message"} — the same shape the WebSocket error frames use. This file owns the HTTP
+// part only: the channel is validated, and the publish decided, by the core (src/core/publisher.ts), whose
+// domain outcome is mapped to a status here.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../core/gateway.js';
-import { channelNameProblem } from '../core/protocol.js';
+import type { PublishRefusal } from '../core/publisher.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface PublishDeps {
   readonly gateway: Pick<Gateway, 'publish'>;
   readonly apiKey: string | null;
   readonly bodyBytesMax: number;
-  /** A broker-specific refusal (a channel outside the NATS stream): 400, not a broker outage. */
-  readonly channelProblem?: (channel: string) => string | null;
 }
+
+/**
+ * The status of each refusal: the publisher's mistake is a 400; a publish that was not stored now but may
+ * be shortly is a 503 with Retry-After (on another instance, while this one drains).
+ */
+const REFUSAL_STATUS: Readonly<Record<PublishRefusal, 400 | 503>> = { invalid_channel: 400, channel_outside_stream: 400, draining: 503, broker_unavailable: 503 };
+const RETRY_AFTER_S = 1;
 
 /** Compares digests, so neither the key's length nor its prefix leaks through timing. */
 function sameSecret(given: string, expected: string): boolean {
@@ -89,16 +96,15 @@ export function handlePublish(req: IncomingMessage, res: ServerResponse, deps: P
     if (!('channel' in parsed)) return sendError(res, 400, 'missing_field', 'field "channel" is required');
     if (!('data' in parsed)) return sendError(res, 400, 'missing_field', 'field "data" is required');
     if (typeof channel !== 'string') return sendError(res, 400, 'invalid_field', 'field "channel" must be a string');
-    const problem = channelNameProblem(channel, false);
-    if (problem !== null) return sendError(res, 400, 'invalid_channel', `channel "${channel.slice(0, 64)}" ${problem}`);
-    const outside = deps.channelProblem?.(channel) ?? null;
-    if (outside !== null) return sendError(res, 400, 'channel_outside_stream', outside);
     // Re-serialised from the parsed value: the event frame embeds this text verbatim, so it must be
     // exactly one JSON value with nothing around it.
     const data = JSON.stringify((parsed as { data: unknown }).data);
     deps.gateway.publish(channel, data, (outcome) => {
       if (outcome.ok) sendJson(res, 200, { epoch: outcome.epoch, offset: outcome.offset });
-      else sendError(res, outcome.status, outcome.code, outcome.message, outcome.status === 503 ? { 'Retry-After': '1' } : {});
+      else {
+        const status = REFUSAL_STATUS[outcome.code];
+        sendError(res, status, outcome.code, outcome.message, status === 503 ? { 'Retry-After': String(RETRY_AFTER_S) } : {});
+      }
     });
   });
 }

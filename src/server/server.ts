@@ -114,7 +114,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   gateway.start();
   const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : 'custom', status: gateway.stats().broker.status, detail: null };
 
-  let draining = false;
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
   const server: Server = createServer(
     createHttpHandler({
@@ -125,9 +124,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
       nowMs: () => clock.nowMs(),
       startedAtMs: clock.nowMs(),
       wsPath: config.server.path,
-      draining: () => draining,
       describeBroker,
-      ...(nats !== null ? { channelProblem: (channel: string) => nats.channelProblem(channel) } : {}),
       onError,
     }),
   );
@@ -171,7 +168,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      draining = true;
       telemetry.log('info', 'draining: refusing new connections, closing clients with 1001');
       let finished = false;
       // outcome is null when the gateway never reported (our own deadline fired first).

@@ -1,9 +1,9 @@
-// The WebSocket handshake. Admission is decided before the upgrade (DESIGN §5, I7): a refusal is a plain
-// HTTP 503/429 with Retry-After written to the socket, never an accepted WebSocket closed a moment later.
-//
-// Order: path → protocol version → gateway.admit → ws handshake → gateway.open. Between admit and open the
-// ticket holds a slot; if the handshake fails or the client leaves first, the slot is given back
-// (abandon) exactly once.
+// The WebSocket handshake over node:http and ws. The decision is the core's (src/core/handshake.ts: path →
+// Upgrade header → protocol version → admission), made before the upgrade (I7); this file parses the
+// request for it and carries the answer out: a refusal is a plain HTTP response with its status, body and
+// Retry-After written to the socket — never an accepted WebSocket closed a moment later — and an admission
+// goes on to ws's handshake and gateway.open. Between the two the ticket holds a slot; if the handshake
+// fails or the client leaves first, the slot is given back (abandon) exactly once.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -12,7 +12,7 @@ import { SUBPROTOCOL } from '../core/protocol.js';
 import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
 import { refuseUpgrade } from './respond.js';
 
-export type UpgradeGateway = Pick<Gateway, 'admit' | 'abandon' | 'open' | 'onMessage' | 'onBinaryMessage' | 'onWritable' | 'onPong' | 'onClosed'>;
+export type UpgradeGateway = Pick<Gateway, 'handshake' | 'abandon' | 'open' | 'onMessage' | 'onBinaryMessage' | 'onWritable' | 'onPong' | 'onClosed'>;
 
 export interface UpgradeOptions {
   readonly path: string;
@@ -50,16 +50,6 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   return normaliseIp(req.socket.remoteAddress ?? 'unknown');
 }
 
-/** null when the request may proceed, else why not (as a 400 body). */
-function versionProblem(url: URL, protocols: readonly string[]): string | null {
-  const v = url.searchParams.get('v');
-  if (v !== null && v !== '1') return `protocol version ${JSON.stringify(v.slice(0, 16))} is not supported; this server speaks v=1 (subprotocol ${SUBPROTOCOL})`;
-  if (protocols.length > 0 && !protocols.includes(SUBPROTOCOL) && v !== '1') {
-    return `none of the offered subprotocols is supported; offer ${SUBPROTOCOL} or connect with ?v=1`;
-  }
-  return null;
-}
-
 export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOptions): UpgradeHandler {
   const wss = new WebSocketServer({
     noServer: true,
@@ -67,8 +57,8 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     // Off: the pre-framed write path needs it off, and deflate costs more CPU than loopback bandwidth here.
     perMessageDeflate: false,
     clientTracking: false,
-    // Clients without any subprotocol (but ?v=1, or nothing) get none back; versionProblem already
-    // refused offers that do not include ours.
+    // Clients without any subprotocol (but ?v=1, or nothing) get none back; the core's handshake decision
+    // already refused offers that do not include ours.
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const sockets = new Set<WebSocket>();
@@ -77,32 +67,17 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     // ws installs its own error handling once the handshake completes; until then a reset must not crash.
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== options.path) {
-      refuseUpgrade(socket, 404, { error: 'not_found', message: `no WebSocket endpoint at ${url.pathname}; use ${options.path}` });
-      return;
-    }
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      refuseUpgrade(socket, 400, { error: 'bad_upgrade', message: 'only "Upgrade: websocket" is supported' });
-      return;
-    }
-    const problem = versionProblem(url, offeredProtocols(req));
-    if (problem !== null) {
-      refuseUpgrade(socket, 400, { error: 'unsupported_protocol', message: problem });
-      return;
-    }
     const user = url.searchParams.get('user');
     const userId = user === null || user === '' ? null : user.slice(0, USER_ID_CHARS_MAX);
-    const admission = gateway.admit({ ip: clientIp(req, options.trustProxy), userId });
-    if (!admission.ok) {
-      refuseUpgrade(
-        socket,
-        admission.status,
-        { error: admission.reason, message: admission.message },
-        { 'Retry-After': String(Math.max(0, Math.ceil(admission.retryAfterS))) },
-      );
+    const outcome = gateway.handshake(
+      { path: url.pathname, upgrade: req.headers.upgrade, version: url.searchParams.get('v'), protocols: offeredProtocols(req), peer: { ip: clientIp(req, options.trustProxy), userId } },
+      options.path,
+    );
+    if (!outcome.ok) {
+      refuseUpgrade(socket, outcome.status, outcome.body, outcome.headers);
       return;
     }
-    const ticket = admission.ticket;
+    const ticket = outcome.ticket;
     let settled = false;
     // ws gives no callback when it rejects a malformed handshake or the client leaves mid-way; the
     // socket closing before our callback is the one signal that covers both.

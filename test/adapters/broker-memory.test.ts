@@ -6,10 +6,11 @@ import { CHANNEL_OVERHEAD_BYTES, EVENT_OVERHEAD_BYTES, INDEX_STEPS_MAX, MemoryBr
 import type { BrokerEvent, HistoryRequest, HistoryResult } from '../../src/core/ports.js';
 import { subjectMatches } from '../../src/core/protocol.js';
 import { runs } from '../../properties/support/runs.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-function broker(retention: MemoryBrokerRetention = { eventsMax: 1e9, bytesMax: 1e12, ageMs: 1e12 }): { clock: ManualClock; broker: MemoryBroker } {
-  const clock = new ManualClock();
+function broker(retention: MemoryBrokerRetention = { eventsMax: 1e9, bytesMax: 1e12, ageMs: 1e12 }): { clock: SimClock; broker: MemoryBroker } {
+  const clock = new SimClock();
   return { clock, broker: new MemoryBroker(clock, seededRandom(3), retention) };
 }
 

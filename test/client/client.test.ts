@@ -16,7 +16,7 @@ describe('subscribe and deliver', () => {
     h.client.connect();
     const socket = h.net.last;
     expect(socket.protocols).toEqual([SUBPROTOCOL]);
-    h.clock.flush();
+    h.clock.settle();
     expect(socket.sent).toEqual([]); // nothing before welcome
     socket.accept();
     expect(socket.ofType('subscribe')).toEqual([{ type: 'subscribe', id: expect.any(Number), channels: [A, B] }]);
@@ -63,7 +63,7 @@ describe('subscribe and deliver', () => {
     const names = ['a.1', 'a.2', 'a.3'];
     for (const name of names) h.client.subscribe(name, recorder().handlers);
     expect(socket.ofType('subscribe')).toHaveLength(0);
-    h.clock.flush();
+    h.clock.settle();
     expect(socket.ofType('subscribe').map((m) => m.channels)).toEqual([['a.1', 'a.2'], ['a.3']]);
   });
 
@@ -135,7 +135,7 @@ describe('subscribe and deliver', () => {
     const socket = h.net.last;
     socket.accept();
     h.client.subscribe(A, recorder().handlers).unsubscribe();
-    h.clock.flush();
+    h.clock.settle();
     expect(socket.sent.filter((m) => m.type !== 'ping')).toEqual([]);
   });
 });

@@ -1,71 +1,11 @@
-// Test doubles for the client's ports: a deterministic clock (a sorted timer list), a scripted random
-// source, and an in-memory socket factory whose sockets the test drives as the server.
-import type { Clock, Random, Timer } from '../../src/core/ports.js';
+// Test doubles for the client's ports: a scripted random source and an in-memory socket factory whose
+// sockets the test drives as the server. Time is the lab's clock (sim/adapters/clock-sim.ts), the one test
+// clock, so the client's timers follow the same rules here as inside the lab.
+import type { Random } from '../../src/core/ports.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
 import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../../src/client/ports.js';
 import { OdinClient } from '../../src/client/client.js';
 import type { ClientOptions, OdinError, ClientState } from '../../src/client/types.js';
-
-interface PendingTimer {
-  readonly dueMs: number;
-  readonly seq: number;
-  readonly fn: () => void;
-  cancelled: boolean;
-}
-
-export class FakeClock implements Clock {
-  private now = 0;
-  private seq = 0;
-  private timers: PendingTimer[] = [];
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  wallMs(): number {
-    return 1_700_000_000_000 + this.now;
-  }
-
-  setTimer(delayMs: number, fn: () => void): Timer {
-    return this.schedule(Math.max(0, delayMs), fn);
-  }
-
-  defer(fn: () => void): void {
-    this.schedule(0, fn);
-  }
-
-  /** Runs every timer due within `ms` from now, in due order (FIFO among equals), then sets now. */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (let guard = 0; guard < 100_000; guard++) {
-      const next = this.timers[0];
-      if (next === undefined || next.dueMs > end) {
-        this.now = end;
-        return;
-      }
-      this.timers.shift();
-      this.now = next.dueMs;
-      if (!next.cancelled) next.fn();
-    }
-    throw new Error('FakeClock.advance: more than 100,000 timers fired; a timer loop?');
-  }
-
-  /** Runs what is due now (deferred work included). */
-  flush(): void {
-    this.advance(0);
-  }
-
-  pendingTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  private schedule(delayMs: number, fn: () => void): Timer {
-    const timer: PendingTimer = { dueMs: this.now + delayMs, seq: this.seq++, fn, cancelled: false };
-    let i = this.timers.length;
-    while (i > 0 && (this.timers[i - 1]!.dueMs > timer.dueMs)) i--;
-    this.timers.splice(i, 0, timer);
-    return { cancel: () => void (timer.cancelled = true) };
-  }
-}
 
 /** Returns the scripted values in turn, then `fallback` forever. */
 export class ScriptedRandom implements Random {
@@ -151,14 +91,14 @@ export class FakeNetwork {
 
 export interface Harness {
   readonly client: OdinClient;
-  readonly clock: FakeClock;
+  readonly clock: SimClock;
   readonly net: FakeNetwork;
   readonly errors: OdinError[];
   readonly states: ClientState[];
 }
 
 export function harness(options: Partial<ClientOptions> = {}): Harness {
-  const clock = new FakeClock();
+  const clock = new SimClock();
   const net = new FakeNetwork();
   const errors: OdinError[] = [];
   const states: ClientState[] = [];
@@ -214,7 +154,7 @@ export function connected(h: Harness, epoch = 'E1', offset = 0): FakeSocket {
   h.client.connect();
   const socket = h.net.last;
   socket.accept();
-  h.clock.flush();
+  h.clock.settle();
   if (socket.ofType('subscribe').length > 0) answerSubscribe(socket, epoch, offset);
   return socket;
 }

@@ -167,7 +167,7 @@ describe('heartbeat and timeouts', () => {
     expect(h.net.sockets).toHaveLength(1);
     expect(h.client.state).toBe('closed');
     expect(h.states).toEqual(['connecting', 'open', 'closed']);
-    expect(h.clock.pendingTimers()).toBe(0);
+    expect(h.clock.pending).toBe(0);
   });
 
   it('close() during a backoff wait cancels the reconnect', () => {

@@ -15,7 +15,7 @@ describe('application errors throw synchronously', () => {
     expect(() => h.client.subscribe(name, recorder().handlers)).toThrow(problem);
     h.client.connect();
     h.net.last.accept();
-    h.clock.flush();
+    h.clock.settle();
     expect(h.net.last.ofType('subscribe')).toEqual([]);
   });
 
@@ -138,6 +138,6 @@ describe('application callbacks', () => {
     h.client.connect();
     expect(h.client.state).toBe('closed');
     expect(h.errors).toEqual([expect.objectContaining({ code: 'socket_failed' })]);
-    expect(h.clock.pendingTimers()).toBe(0);
+    expect(h.clock.pending).toBe(0);
   });
 });

@@ -5,11 +5,12 @@ import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';
 import { retryHintOf } from '../../src/core/protocol.js';
 import { FakeConnection, RecordingTelemetry } from '../support/fakes.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { ScriptedBroker } from '../support/scripted-broker.js';
 
 function setup() {
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const broker = new ScriptedBroker();
   const gateway = new Gateway({ clock, random: seededRandom(3), broker, telemetry: new RecordingTelemetry() }, gatewayOptions());
   gateway.start();

@@ -63,6 +63,8 @@ describe('slow clients: degrade explicitly, never lose silently (I6)', () => {
     h.clock.advance(5_001);
     expect(slow.conn.closed).toEqual({ code: 1008, reason: 'slow consumer: resume with since to recover' });
     expect(h.gateway.stats().slowDisconnects).toBe(1);
+    // Its backlog is what we give up on: none of it is written ahead of the close (it resumes from history).
+    expect(slow.conn.ofType('event')).toHaveLength(0);
   });
 
   it('accounts queued bytes and throttled sessions in stats and gauges, and forgets them on close', () => {

@@ -2,7 +2,8 @@
 // replays share one budget, history reads cost more of the rate limit, and odd but valid inputs — channel
 // names that are JavaScript prototype keys, a replay range past the head — get exact answers.
 import { describe, expect, it } from 'vitest';
-import { requestCost } from '../../src/core/gateway.js';
+import { requestCost } from '../../src/core/inbound.js';
+import { Resume } from '../../src/core/resume.js';
 import { harness } from '../support/core-harness.js';
 
 describe('a subscribe request replays within one budget', () => {
@@ -146,11 +147,14 @@ describe('answers to a client that never reads', () => {
   });
 
   it('an internal error names the request it happened in', () => {
-    const h = harness();
+    // Our bug planted in one component: unsubscribe throws.
+    class ThrowingResume extends Resume {
+      override unsubscribe(): void {
+        throw new Error('boom');
+      }
+    }
+    const h = harness({}, { parts: { resume: ThrowingResume } });
     const c = h.connect();
-    (h.gateway as unknown as { unsubscribe: () => void }).unsubscribe = () => {
-      throw new Error('boom');
-    };
     c.send({ type: 'unsubscribe', id: 42, channels: ['a'] });
     expect(c.conn.ofType('error')).toEqual([{ type: 'error', id: 42, code: 'internal', message: 'internal error; reconnect and resume' }]);
   });

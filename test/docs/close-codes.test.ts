@@ -1,9 +1,9 @@
 // docs/protocol.md's close-code table against what the core really sends. Every way the gateway closes a
 // connection is driven here through the real core; each observed close must have a row with its code whose
 // "reason (real)" column shows the observed reason, and that row must not call the code reserved or unsent.
-// The scenarios must cover every close code the gateway's source passes to close(): adding a close there
-// without documenting it fails this test.
-import { readFileSync } from 'node:fs';
+// The scenarios must cover every close code the core's source names (src/core/*.ts): adding a close
+// there without documenting it fails this test.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BrokerSink } from '../../src/core/ports.js';
 import { CloseCodes } from '../../src/core/protocol.js';
@@ -12,10 +12,15 @@ import { harness, type Client } from '../support/core-harness.js';
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';
 import { FakeConnection, RecordingTelemetry } from '../support/fakes.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
-const gatewaySource = readFileSync(new URL('../../src/core/gateway.ts', import.meta.url), 'utf8');
+const coreDir = new URL('../../src/core/', import.meta.url);
+const gatewaySource = readdirSync(coreDir)
+  .filter((name) => name.endsWith('.ts'))
+  .map((name) => readFileSync(new URL(name, coreDir), 'utf8'))
+  .join('\n');
 
 interface Row {
   readonly code: number;
@@ -48,7 +53,7 @@ function closedBy(run: (client: Client, h: ReturnType<typeof harness>) => void, 
 
 /** A gateway whose broker comes back with another epoch. */
 function closedByNewEpoch(): Closed {
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(7);
   const broker = new ScriptedBroker();
   const gateway = new Gateway({ clock, random, broker, telemetry: new RecordingTelemetry() }, gatewayOptions());

@@ -92,7 +92,7 @@ describe('ChannelStore', () => {
     socket.receive(event(A, 2, 1)); // in flight when we unsubscribed
     expect(store.snapshot().received).toBe(1);
     store.start();
-    h.clock.flush();
+    h.clock.settle();
     expect(socket.ofType('subscribe')).toHaveLength(2);
   });
 

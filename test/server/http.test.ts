@@ -48,10 +48,18 @@ describe('probes and introspection', () => {
     expect([ws.status, ws.headers.get('upgrade')]).toEqual([426, 'websocket']);
   });
 
-  it('reports not ready (503) while the gateway is not ready or the server drains', async () => {
+  it('reports not ready (503) while the gateway is not ready or drains, and says which', async () => {
     let ready = false;
     let draining = false;
-    const gateway: HttpGateway = { ready: () => ready, stats: () => ({}) as ReturnType<HttpGateway['stats']>, publish: () => undefined };
+    // As the Gateway does: ready() is false while draining (one drain flag, read by readiness and stats).
+    const gateway: HttpGateway = {
+      ready: () => ready && !draining,
+      get draining() {
+        return draining;
+      },
+      stats: () => ({}) as ReturnType<HttpGateway['stats']>,
+      publish: () => undefined,
+    };
     const http = createServer(
       createHttpHandler({
         gateway,
@@ -61,17 +69,19 @@ describe('probes and introspection', () => {
         nowMs: () => 0,
         startedAtMs: 0,
         wsPath: '/ws',
-        draining: () => draining,
       }),
     );
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/ready`;
-    const status = async () => (await fetch(url)).status;
-    expect(await status()).toBe(503);
+    const answer = async () => {
+      const res = await fetch(url);
+      return [res.status, await res.json()];
+    };
+    expect(await answer()).toEqual([503, { ready: false, draining: false }]);
     ready = true;
-    expect(await status()).toBe(200);
+    expect(await answer()).toEqual([200, { ready: true, draining: false }]);
     draining = true;
-    expect(await status()).toBe(503);
+    expect(await answer()).toEqual([503, { ready: false, draining: true }]);
     await new Promise<void>((resolve) => http.close(() => resolve()));
   });
 });
@@ -101,6 +111,27 @@ describe('POST /publish', () => {
     const answer = await request(server, 'POST', '/publish', body, { 'Content-Type': 'application/json' });
     expect(answer.status).toBe(status);
     expect(answer.json).toEqual({ error: code, message: expect.any(String) });
+  });
+
+  it.each([
+    ['invalid_channel', 400, null],
+    ['draining', 503, '1'],
+    ['broker_unavailable', 503, '1'],
+  ] as const)('maps the core refusal %s to %i (Retry-After %s)', async (code, status, retryAfter) => {
+    // The core decides in domain terms (src/core/publisher.ts); the HTTP layer only chooses the status.
+    const gateway: HttpGateway = {
+      ready: () => true,
+      draining: false,
+      stats: () => ({}) as ReturnType<HttpGateway['stats']>,
+      publish: (_channel, _data, done) => done({ ok: false, code, message: `refused: ${code}` }),
+    };
+    const http = createServer(
+      createHttpHandler({ gateway, metrics: { exposition: async () => '', contentType: 'text/plain' }, apiKey: null, publishBodyBytesMax: 1024, nowMs: () => 0, startedAtMs: 0, wsPath: '/ws' }),
+    );
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const res = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/publish`, { method: 'POST', body: JSON.stringify({ channel: 'odin.a', data: 1 }) });
+    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([status, retryAfter, { error: code, message: `refused: ${code}` }]);
+    await new Promise<void>((resolve) => http.close(() => resolve()));
   });
 
   it('rejects a body over the limit with 413', async () => {

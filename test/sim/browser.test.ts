@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloseInfo } from '../../src/client/ports.js';
 import { BrowserRenderer, CHROME_PENDING_HANDSHAKES_MAX } from '../../sim/robots/browser.js';
 import { AcceptLoop, NODE } from '../../sim/kernel/runtime.js';
-import { SimSocketFactory } from '../../sim/socket-sim.js';
+import { SimSocketFactory } from '../../sim/adapters/socket-sim.js';
 import { holdHandler, pair } from './kernel-helpers.js';
 
 describe('browser renderer WebSocket throttle', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../sim/engine/scheduler.js';
 import { Prng } from '../../sim/engine/prng.js';
-import { SimClock, SIM_EPOCH_MS } from '../../sim/engine/clock-sim.js';
+import { SimClock, SIM_EPOCH_MS } from '../../sim/adapters/clock-sim.js';
 
 const log = (out: string[]) => (s: string) => out.push(s);
 
@@ -161,5 +161,35 @@ describe('SimClock', () => {
     s.runUntilIdle(10);
     expect(out).toEqual(['first', 'second', 'deferred']);
     expect(at).toEqual([5, 5]);
+  });
+});
+
+describe('SimClock as the one test clock (its own scheduler, time moved by advance)', () => {
+  it('follows the lab timer rules: a zero delay is 1 ms, as in Node; settle runs deferred work, not timers', () => {
+    const c = new SimClock();
+    const out: string[] = [];
+    c.setTimer(0, () => out.push(`zero@${c.nowMs()}`));
+    c.defer(() => out.push(`deferred@${c.nowMs()}`));
+    c.settle();
+    expect(out).toEqual(['deferred@0']);
+    c.advance(0.5);
+    expect(out).toEqual(['deferred@0']);
+    c.advance(0.5);
+    expect(out).toEqual(['deferred@0', 'zero@1']);
+    expect(c.nowMs()).toBe(1);
+    expect(c.pending).toBe(0);
+  });
+
+  it('advance runs everything due on the way in time order and stops a timer loop with an error', () => {
+    const c = new SimClock();
+    const out: number[] = [];
+    c.setTimer(30, () => out.push(c.nowMs()));
+    c.setTimer(10, () => c.setTimer(5, () => out.push(c.nowMs())));
+    c.advance(100);
+    expect(out).toEqual([15, 30]);
+    expect(c.nowMs()).toBe(100);
+    const loop = (): void => c.defer(loop);
+    c.defer(loop);
+    expect(() => c.settle()).toThrow(/timer loop/);
   });
 });

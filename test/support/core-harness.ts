@@ -2,11 +2,12 @@
 // and the property suites speak to it through these few verbs.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { PeerInfo } from '../../src/core/admission.js';
-import { Gateway, type PublishOutcome, type Session } from '../../src/core/gateway.js';
+import { Gateway, type GatewayParts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { CapacityInput } from '../../src/core/admission.js';
 import { FakeConnection, RecordingTelemetry } from './fakes.js';
-import { ManualClock, seededRandom } from './manual-clock.js';
+import { SimClock } from '../../sim/adapters/clock-sim.js';
+import { seededRandom } from './seeded-random.js';
 
 export interface Client {
   readonly conn: FakeConnection;
@@ -17,7 +18,7 @@ export interface Client {
 }
 
 export interface Harness {
-  readonly clock: ManualClock;
+  readonly clock: SimClock;
   readonly broker: MemoryBroker;
   readonly gateway: Gateway;
   readonly telemetry: RecordingTelemetry;
@@ -27,13 +28,13 @@ export interface Harness {
 
 export function harness(
   options: GatewayOptionsInput = {},
-  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number } = {},
+  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number; parts?: Partial<GatewayParts> } = {},
 ): Harness {
-  const clock = new ManualClock();
+  const clock = new SimClock();
   const random = seededRandom(extra.seed ?? 7);
   const telemetry = new RecordingTelemetry();
   const broker = new MemoryBroker(clock, random, extra.retention);
-  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity);
+  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity, extra.parts);
   gateway.start();
   let ipCounter = 0;
   return {

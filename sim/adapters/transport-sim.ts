@@ -1,18 +1,27 @@
 // The simulated twin of the WebSocket transport (src/adapters/transport-ws.ts + src/server/upgrade.ts):
-// our real Gateway behind a listening socket of the kernel model. Same order as the real upgrade path:
-// HTTP Upgrade read → gateway.admit → refusal as an HTTP response (503/429 + Retry-After) *before* any
-// upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
+// our real Gateway behind a listening socket of the kernel model. The handshake is the core's decision
+// (src/core/handshake.ts), asked with the request the simulated client sent, exactly as the real server
+// asks it; this file only carries the answer out: a refusal as an HTTP response (status + Retry-After)
+// *before* any upgrade, or 101 → gateway.open(connection) → frames in and out → gateway.onClosed.
+//
+// Closing works as ws does it. A close the core asks for sends the close frame and leaves the connection
+// CLOSING — its descriptor and its admission slot still held — until the peer answers with its own close
+// frame (or its FIN, or an error); a peer that never answers is destroyed after ws's closeTimeout. The core
+// hears onClosed only then, and always on a later turn (a socket's 'close' event is emitted
+// asynchronously), never inside its own close() or terminate() call.
 //
 // CPU: the handshake, each inbound message and each outbound write cost CPU on the process (Node: one
 // thread), so the gateway's work queues under a herd exactly as the process's event loop would.
-import type { Gateway, Session } from '../src/core/gateway.js';
-import type { Connection, Frame } from '../src/core/ports.js';
-import type { Errno } from './kernel/errors.js';
-import type { SimProcess } from './kernel/process.js';
-import { AcceptLoop } from './kernel/runtime.js';
-import type { SocketHandler, TcpSocket } from './kernel/socket.js';
-import type { Listener } from './kernel/tcp.js';
-import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from './net/wire.js';
+import type { Gateway, Session } from '../../src/core/gateway.js';
+import type { Connection, Frame } from '../../src/core/ports.js';
+import { configSpec } from '../../src/server/config.js';
+import type { Errno } from '../kernel/errors.js';
+import type { SimProcess } from '../kernel/process.js';
+import { AcceptLoop } from '../kernel/runtime.js';
+import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
+import type { Listener } from '../kernel/tcp.js';
+import type { SimEvent } from '../engine/scheduler.js';
+import { frameBytes, HTTP_REFUSAL_BYTES, UPGRADE_RESPONSE_BYTES, type WireMessage } from '../net/wire.js';
 
 export interface SimTransportSpec {
   readonly port: number;
@@ -26,16 +35,26 @@ export interface SimTransportSpec {
    * so only scenarios that mean one person per user id turn it on.
    */
   readonly usersFromUpgrade?: boolean;
+  /** The WebSocket endpoint; the server's default (src/server/config.ts server.path) when absent. */
+  readonly path?: string;
 }
 
-type ConnState = 'http' | 'upgrading' | 'open' | 'closed';
+/** The endpoint path the real server listens on unless configured otherwise. */
+const DEFAULT_PATH = configSpec.server.path.default;
+
+/** ws's closeTimeout default (ws/lib/constants.js CLOSE_TIMEOUT): how long a close waits for the peer's answer. */
+export const WS_CLOSE_TIMEOUT_MS = 30_000;
+
+type ConnState = 'http' | 'upgrading' | 'open' | 'closing' | 'closed';
 
 class SimConnection implements Connection {
   state: ConnState = 'http';
   session: Session | null = null;
-  /** The ?user= of the Upgrade request (per-user caps), or null. */
-  userId: string | null = null;
+  /** The Upgrade request, kept while its handshake CPU is spent. */
+  request: Extract<WireMessage, { k: 'upgrade' }> | null = null;
   closeCode = 1006;
+  /** While CLOSING: destroys a connection whose peer does not answer the close frame in time. */
+  closeTimer: SimEvent | null = null;
 
   constructor(
     readonly transport: SimTransport,
@@ -59,15 +78,33 @@ class SimConnection implements Connection {
     if (this.state !== 'open') return;
     this.closeCode = code;
     this.sock.write(frameBytes(2 + reason.length, false), { k: 'close', code, reason } satisfies WireMessage);
-    this.sock.close();
-    this.transport.closed(this, code);
+    this.state = 'closing';
+    this.closeTimer = this.transport.proc.world.sched.after(WS_CLOSE_TIMEOUT_MS, closeTimedOut, this);
   }
 
   terminate(): void {
     if (this.state === 'closed') return;
     this.sock.destroy();
-    this.transport.closed(this, 1006);
+    this.transport.ended(this, 1006);
   }
+}
+
+function closeTimedOut(c: SimConnection): void {
+  c.closeTimer = null;
+  if (c.state !== 'closing') return;
+  c.sock.destroy();
+  c.transport.ended(c, 1006);
+}
+
+interface Ended {
+  readonly transport: SimTransport;
+  readonly session: Session;
+  readonly code: number;
+}
+
+function reportClosed(e: Ended): void {
+  e.transport.stats.closed++;
+  e.transport.gateway.onClosed(e.session, e.code);
 }
 
 interface WriteJob {
@@ -134,7 +171,7 @@ export class SimTransport implements SocketHandler {
       case 'upgrade':
         if (c.state !== 'http') return;
         c.state = 'upgrading';
-        c.userId = String(msg.user);
+        c.request = msg;
         this.proc.work(this.spec.handshakeCpuMs, handshakeDone, c);
         return;
       case 'text':
@@ -144,9 +181,10 @@ export class SimTransport implements SocketHandler {
         if (c.state === 'open' && c.session !== null) this.gateway.onPong(c.session);
         return;
       case 'close':
-        if (c.state === 'open') {
+        // The peer's close frame: its own close, or the answer to ours. ws reports the peer's code.
+        if (c.state === 'open' || c.state === 'closing') {
           sock.close();
-          this.closed(c, msg.code);
+          this.ended(c, msg.code);
         }
         return;
       default:
@@ -154,15 +192,27 @@ export class SimTransport implements SocketHandler {
     }
   }
 
-  /** The handshake's CPU is spent: decide admission before the upgrade (DESIGN §5). */
+  /** The handshake's CPU is spent: the core decides it before any upgrade (src/core/handshake.ts). */
   upgrade(c: SimConnection): void {
-    if (c.state !== 'upgrading' || c.sock.state === 'CLOSED') return;
-    const ctx = c.sock;
-    const admission = this.gateway.admit({ ip: ctx.remoteAddr, userId: this.spec.usersFromUpgrade === true ? c.userId : null });
-    if (!admission.ok) {
+    if (c.state !== 'upgrading' || c.sock.state === 'CLOSED' || c.request === null) return;
+    const req = c.request;
+    c.request = null;
+    const query = req.target.indexOf('?');
+    const params = new URLSearchParams(query < 0 ? '' : req.target.slice(query + 1));
+    const outcome = this.gateway.handshake(
+      {
+        path: query < 0 ? req.target : req.target.slice(0, query),
+        upgrade: 'websocket',
+        version: params.get('v'),
+        protocols: req.protocols,
+        peer: { ip: c.sock.remoteAddr, userId: this.spec.usersFromUpgrade === true ? String(req.user) : null },
+      },
+      this.spec.path ?? DEFAULT_PATH,
+    );
+    if (!outcome.ok) {
       this.stats.refused++;
       c.state = 'closed';
-      const refusal: WireMessage = { k: 'http', status: admission.status, retryAfterMs: Math.max(0, Math.ceil(admission.retryAfterS)) * 1000 };
+      const refusal: WireMessage = { k: 'http', status: outcome.status, ...(outcome.retryAfterS === null ? {} : { retryAfterMs: outcome.retryAfterS * 1000 }) };
       c.sock.write(HTTP_REFUSAL_BYTES, refusal);
       c.sock.close();
       return;
@@ -170,14 +220,14 @@ export class SimTransport implements SocketHandler {
     c.state = 'open';
     this.stats.opened++;
     c.sock.write(UPGRADE_RESPONSE_BYTES, { k: 'http', status: 101 } satisfies WireMessage);
-    c.session = this.gateway.open(c, admission.ticket);
+    c.session = this.gateway.open(c, outcome.ticket);
   }
 
   onEnd(sock: TcpSocket): void {
     const c = sock.ctx as SimConnection;
-    if (c.state === 'open') {
+    if (c.state === 'open' || c.state === 'closing') {
       sock.close();
-      this.closed(c, 1006);
+      this.ended(c, 1006);
     } else if (c.state !== 'closed') {
       c.state = 'closed';
       sock.close();
@@ -186,7 +236,7 @@ export class SimTransport implements SocketHandler {
 
   onError(sock: TcpSocket, _code: Errno): void {
     const c = sock.ctx as SimConnection;
-    if (c.state === 'open') this.closed(c, 1006);
+    if (c.state === 'open' || c.state === 'closing') this.ended(c, 1006);
     c.state = 'closed';
   }
 
@@ -195,14 +245,15 @@ export class SimTransport implements SocketHandler {
     if (c.state === 'open' && c.session !== null) this.gateway.onWritable(c.session);
   }
 
-  closed(c: SimConnection, code: number): void {
-    if (c.state === 'closed' && c.session === null) return;
+  /** The connection is over; the core hears it on a later turn, as from ws's 'close' event. */
+  ended(c: SimConnection, code: number): void {
     const s = c.session;
     c.state = 'closed';
     c.session = null;
-    if (s !== null) {
-      this.stats.closed++;
-      this.gateway.onClosed(s, code);
+    if (c.closeTimer !== null) {
+      this.proc.world.sched.cancel(c.closeTimer);
+      c.closeTimer = null;
     }
+    if (s !== null) this.proc.world.sched.after(0, reportClosed, { transport: this, session: s, code } satisfies Ended);
   }
 }

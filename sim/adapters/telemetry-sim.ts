@@ -1,6 +1,6 @@
 // The simulated twin of the Telemetry port: counters, gauges and observations kept in memory for reports;
 // logs kept (bounded) with their virtual time. Deterministic: no wall clock, insertion-ordered maps.
-import type { Clock, Labels, LogLevel, Telemetry } from '../src/core/ports.js';
+import type { Clock, Labels, LogLevel, Telemetry } from '../../src/core/ports.js';
 
 function key(name: string, labels?: Labels): string {
   if (labels === undefined) return name;

@@ -2,12 +2,12 @@
 // the kernel model, so simulated users run the real client (src/client/client.ts). Rules of the port kept
 // here: callbacks never run synchronously inside the factory, send() or close(); onClose exactly once;
 // a refused upgrade reports its HTTP status and Retry-After.
-import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../src/client/ports.js';
-import type { Frame } from '../src/core/ports.js';
-import type { Errno } from './kernel/errors.js';
-import type { SimProcess } from './kernel/process.js';
-import type { SocketHandler, TcpSocket } from './kernel/socket.js';
-import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from './net/wire.js';
+import type { ClientSocket, CloseInfo, SocketFactory, SocketHandlers } from '../../src/client/ports.js';
+import type { Frame } from '../../src/core/ports.js';
+import type { Errno } from '../kernel/errors.js';
+import type { SimProcess } from '../kernel/process.js';
+import type { SocketHandler, TcpSocket } from '../kernel/socket.js';
+import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from '../net/wire.js';
 
 const decoder = new TextDecoder();
 /**
@@ -41,6 +41,9 @@ class SimClientSocket implements ClientSocket {
     readonly owner: SimSocketFactory,
     readonly handlers: SocketHandlers,
     readonly user: string,
+    /** The Upgrade request's target (path and query) and offered subprotocols. */
+    readonly target: string,
+    readonly protocols: readonly string[],
   ) {}
 
   send(text: string): void {
@@ -84,7 +87,7 @@ export class SimSocketFactory implements SocketHandler {
     readonly dstPort: number,
     private readonly srcAddrs: readonly string[] = [],
   ) {
-    this.factory = (url, _protocols, handlers) => this.openSocket(url, handlers);
+    this.factory = (url, protocols, handlers) => this.openSocket(url, protocols, handlers);
   }
 
   count(kind: string): void {
@@ -92,9 +95,12 @@ export class SimSocketFactory implements SocketHandler {
     if (this.firstAtMs[kind] === undefined) this.firstAtMs[kind] = this.proc.world.sched.nowMs;
   }
 
-  private openSocket(url: string, handlers: SocketHandlers): ClientSocket {
+  private openSocket(url: string, protocols: readonly string[], handlers: SocketHandlers): ClientSocket {
     const user = /[?&]user=([^&]*)/.exec(url)?.[1] ?? String(this.users++);
-    const s = new SimClientSocket(this, handlers, user);
+    // ws://host[:port]/path?query → /path?query, the request target of the Upgrade.
+    const rest = /^wss?:\/\/[^/?#]*([^#]*)/.exec(url)?.[1] ?? '';
+    const target = rest.startsWith('/') ? rest : `/${rest}`;
+    const s = new SimClientSocket(this, handlers, user, target, [...protocols]);
     const src = this.srcAddrs.length > 0 ? this.srcAddrs[this.opened++ % this.srcAddrs.length] : undefined;
     const tcp = this.proc.connect(this.dstAddr, this.dstPort, this, s, src === undefined ? {} : { srcAddr: src });
     if (typeof tcp === 'string') s.finish({ code: 1006, reason: tcp }, tcp);
@@ -105,7 +111,7 @@ export class SimSocketFactory implements SocketHandler {
   onConnect(tcp: TcpSocket): void {
     const s = tcp.ctx as SimClientSocket;
     if (s.done) return;
-    tcp.write(UPGRADE_REQUEST_BYTES, { k: 'upgrade', user: s.user } satisfies WireMessage);
+    tcp.write(UPGRADE_REQUEST_BYTES, { k: 'upgrade', target: s.target, protocols: s.protocols, user: s.user } satisfies WireMessage);
   }
 
   onData(tcp: TcpSocket, payload: unknown): void {
