@@ -9,7 +9,7 @@
 // implicit "infinitely fast". Its service rate is 1000 / acceptCpuMs connections per second; the accept
 // thread is one core of the host's, so a saturated loop shows as 1/cores of the CPU ("CPU idle").
 //
-// EMFILE: Go's policy (sleep 5 ms doubling to 1 s, the connection waits in the queue, KERNEL.md behaviour 3).
+// EMFILE: Go's policy (sleep 5 ms doubling to 1 s, the connection waits in the queue; docs/kernel.md, "Accepting on EMFILE").
 import { Cpu } from '../kernel/cpu.js';
 import type { Errno } from '../kernel/errors.js';
 import type { SimProcess } from '../kernel/process.js';

@@ -1,4 +1,4 @@
-// A gateway that behaves like the stories' Go servers (SCENARIOS.md), on the kernel model. Not our
+// A gateway that behaves like the stories' Go servers (docs/lab.md, "The field stories"), on the kernel model. Not our
 // gateway: a small model of theirs, configured per story through `StoryGatewaySpec`.
 //
 // Per connection, like the gorilla/websocket chat pattern the stories describe: a reader and a writer

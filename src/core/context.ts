@@ -1,4 +1,4 @@
-// What every component of the gateway shares (docs/design-core.md): the ports it reaches the world
+// What every component of the gateway shares (docs/design.md, "The core's components"): the ports it reaches the world
 // through, its options, the open sessions and the running counters. The Gateway builds one and hands it
 // to each component; no component keeps a copy of another's state.
 import type { GatewayOptions } from './options.js';

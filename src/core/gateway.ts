@@ -3,7 +3,7 @@
 // through FanOut — and effects leave through the ports. Nothing here touches sockets, timers or the wall
 // clock directly.
 //
-// This class is the facade: it builds the components (docs/design-core.md lists which owns what), wires
+// This class is the facade: it builds the components (docs/design.md, "The core's components" lists which owns what), wires
 // them together and hands each input to the one that owns it. Every component can be swapped through
 // `parts` — the broken doubles in properties/catches do exactly that.
 import { computeCapacity, configuredOnly, type Admission, type AdmissionControl, type AdmissionTicket, type CapacityInput, type PeerInfo } from './admission.js';

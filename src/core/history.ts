@@ -1,4 +1,4 @@
-// One shared history ring per channel (DESIGN §3), bounded by count, bytes and age. No per-connection
+// One shared history ring per channel (docs/design.md, "History and recovery"), bounded by count, bytes and age. No per-connection
 // replay buffers: a resume reads the ring, and only when the ring cannot prove it holds the whole suffix
 // does the gateway ask the broker.
 //

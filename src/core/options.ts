@@ -3,7 +3,7 @@
 
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
 
-/** How a class of channels degrades for a slow client (DESIGN §4). First matching pattern wins. */
+/** How a class of channels degrades for a slow client (docs/design.md, "Slow clients"). First matching pattern wins. */
 export interface ChannelClass {
   readonly pattern: string;
   readonly priority: Priority;

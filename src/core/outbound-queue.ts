@@ -1,4 +1,4 @@
-// A session's outbound queue, bounded in bytes, and the slow-client policy of DESIGN §4. Frames wait here
+// A session's outbound queue, bounded in bytes, and the slow-client policy of docs/design.md, "Slow clients". Frames wait here
 // only while the socket is backed up; while they wait they can still be conflated or shed, and every
 // event that will not be sent leaves a gap notice in its place, so a slow client is degraded explicitly,
 // never silently.

@@ -1,4 +1,4 @@
-// The components a Gateway is built from (docs/design-core.md), each replaceable by a subclass with the
+// The components a Gateway is built from (docs/design.md, "The core's components"), each replaceable by a subclass with the
 // same constructor: a test swaps one to plant a fault, and the broken doubles in properties/catches each
 // break exactly one concern this way.
 import { AdmissionControl } from './admission.js';

@@ -90,7 +90,7 @@ export type PublishResult =
 
 /**
  * The event source. A history answer that says ok holds *every* matching event in the range: the broker
- * answers `history_expired` rather than a partial list (DESIGN §3: never a partial replay presented as
+ * answers `history_expired` rather than a partial list (docs/design.md, "History and recovery": never a partial replay presented as
  * complete), and `beyond_head` when `afterOffset` is past the newest offset of its stream (a position
  * from another timeline).
  */

@@ -1,4 +1,4 @@
-// Wire protocol v1 (DESIGN §7): JSON text frames. This file is the single source of the message shapes,
+// Wire protocol v1 (docs/protocol.md): JSON text frames. This file is the single source of the message shapes,
 // error codes and close codes; the client imports its types from here. docs/protocol.md documents it.
 
 export const PROTOCOL_VERSION = 1;

@@ -1,5 +1,5 @@
 // One client connection inside the core: its subscriptions, outbound queue, inbound rate limiter and
-// heartbeat state. Behaviour lives in the gateway's components (docs/design-core.md); this file is the
+// heartbeat state. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
 // state they act on, plus the two timers every way of ending a session must stop.
 import type { AdmissionTicket } from './admission.js';
 import type { EventRecord } from './history.js';

@@ -115,7 +115,7 @@ describe('the broker port itself', () => {
     const broker = await openNatsBroker({ servers: [nats.url], auth: nats.auth, stream: { name: ns.stream, subjects: [`${ns.prefix}.>`], maxAgeMs: 30_000, maxMsgs: 1_000, maxBytes: 1 << 20, storage: 'memory', replicas: 1 } });
     try {
       const outside = await new Promise((resolve) => broker.publish('other.channel', '1', resolve));
-      expect(outside).toEqual({ ok: false, reason: `channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.>` });
+      expect(outside).toEqual({ ok: false, reason: `channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.>`, outsideStream: true });
       const inside = await new Promise((resolve) => broker.publish(`${ns.prefix}.x`, '{"a":1}', resolve));
       expect(inside).toEqual({ ok: true, epoch: broker.epoch(), offset: 1 });
     } finally {
