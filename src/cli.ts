@@ -1,5 +1,5 @@
 // The one `odin` CLI (bin/odin.mjs runs this file through tsx). `serve` is implemented here; `sim`,
-// `doctor`, `bench` and `publish` delegate to their own modules so each can grow without touching this file.
+// `doctor`, `bench`, `publish` and `load` delegate to their own modules so each can grow without touching this file.
 import { Command, Option } from 'commander';
 import { delegate } from './cli-delegate.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
@@ -115,6 +115,7 @@ export function buildProgram(): Command {
     ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway'],
     ['bench', '../benchmarks/run.js', 'run the benchmarks'],
     ['publish', './server/publish-cli.js', 'publish one event (CHANNEL JSON) over HTTP or straight to NATS'],
+    ['load', './load/cli.js', 'drive real WebSocket load at a gateway on loopback (connections, publishing, latency)'],
   ] as const) {
     program
       .command(name)
