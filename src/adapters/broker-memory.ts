@@ -152,6 +152,15 @@ export class MemoryBroker implements Broker {
     return this.offset;
   }
 
+  /**
+   * Visits every retained event after `afterOffset`, in offset order: what an ordered consumer resuming
+   * from there reads (start() replays the same from the oldest). The lab's broker twin resumes with it.
+   */
+  forEachRetained(afterOffset: number, visit: (event: BrokerEvent) => void): void {
+    this.expire();
+    for (let i = firstAfter(this.log, this.head, afterOffset); i < this.log.length; i++) visit(this.log[i]!);
+  }
+
   private readChannel(log: ChannelLog | undefined, after: number, to: number, maxEvents: number): HistoryResult {
     if (log === undefined) return { ok: true, events: [] };
     if (log.evictedThrough > after) return { ok: false, reason: 'history_expired' };
