@@ -110,7 +110,13 @@ export async function runLoad(options: RunOptions, io: RunIo): Promise<LoadRepor
     aborted(signal);
     heldAtEnd = (await session.mark()).reduce((sum, t) => sum + t.counts.open, 0);
   } catch (error) {
-    if (signal?.aborted !== true && session.failure() === null) throw error;
+    if (signal?.aborted !== true && session.failure() === null) {
+      // A harness failure (the ramp did not finish in its bound, a phase's worker did not answer): the
+      // workers and their connections must not outlive the run.
+      progress.stop();
+      await session.close();
+      throw error;
+    }
     interrupted = signal?.aborted === true ? String(signal.reason ?? 'interrupted') : String(session.failure()?.message);
     heldAtEnd = session.snapshot().counts.open;
   } finally {
