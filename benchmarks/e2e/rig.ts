@@ -30,6 +30,18 @@ export interface SetOptions {
   readonly tickMs?: number;
 }
 
+/**
+ * Every set of connections a bench opens binds its own block of source addresses (127.0.B.x): two sets
+ * open at once, or one right after another, would otherwise compete for one address's local ports
+ * (those of closed connections stay taken for TIME_WAIT's 60 s) and fail with EADDRINUSE.
+ */
+let nextBlock = 10;
+function freshBlock(): number {
+  const block = nextBlock;
+  nextBlock = nextBlock >= 250 ? 10 : nextBlock + 1;
+  return block;
+}
+
 export function sessionOptionsFor(server: ServerProcess, o: SetOptions): SessionOptions {
   const channels = Array.from({ length: o.channels ?? 1 }, (_, i) => `${BENCH_CHANNEL_PREFIX}.${i}`);
   return {
@@ -39,6 +51,7 @@ export function sessionOptionsFor(server: ServerProcess, o: SetOptions): Session
     connections: o.connections,
     workersMin: o.workersMin ?? sessionDefaults.workersMin,
     spreadAddresses: true,
+    addressBlock: freshBlock(),
     channels,
     channelsPerConnection: 1,
     rampPerSecond: o.rampPerSecond ?? 2_000,

@@ -15,7 +15,8 @@ connections
   --ramp N                new connections per second over all workers; 0 = as fast as allowed (default 1000)
   --hold S                seconds to hold them after the ramp (default 30)
   --workers N             at least N load processes (default 2; one more per 15,000 connections)
-  --per-address N         connections per source address 127.0.0.x (default 10000)
+  --per-address N         connections per source address 127.0.B.x (default 10000)
+  --address-block B       B in 127.0.B.x (default 0); give runs that overlap in time different blocks
   --channels N            channels in the pool, <prefix>.0 … (default 1)
   --channel-prefix P      (default odin.token.load)
   --per-connection K      channels each connection subscribes to (default 1)
@@ -78,6 +79,7 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
         hold: { type: 'string' },
         workers: { type: 'string' },
         'per-address': { type: 'string' },
+        'address-block': { type: 'string' },
         channels: { type: 'string' },
         'channel-prefix': { type: 'string' },
         'per-connection': { type: 'string' },
@@ -131,6 +133,7 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     socketsPerWorkerMax: sessionDefaults.socketsPerWorkerMax,
     perAddressMax: whole(values, 'per-address', sessionDefaults.perAddressMax, 1, 28_000),
     spreadAddresses: url.hostname !== '::1' && url.hostname !== '[::1]',
+    addressBlock: whole(values, 'address-block', 0, 0, 255),
     channels: Array.from({ length: channelCount }, (_, i) => `${prefix}.${i}`),
     channelsPerConnection: whole(values, 'per-connection', sessionDefaults.channelsPerConnection, 1, 1_000),
     rampPerSecond: number(values, 'ramp', sessionDefaults.rampPerSecond, 0, 1_000_000),

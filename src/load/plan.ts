@@ -4,10 +4,13 @@
 //   limit here is 20,000 per process, and a worker also needs descriptors for its runtime and IPC), and
 //   there are at least `workersMin` of them so several cores can receive.
 // - Source addresses: a connect() from an address bound with port 0 takes a local port of that address for
-//   the socket's whole life, so one address gives at most the ephemeral range (28,232 ports on Linux by
-//   default) connections. Each of 127.0.0.1 … 127.0.0.k takes at most `perAddressMax` (10,000 by default:
-//   under the port range with room to spare, and at odin's default admission.perIpMax, so a default gateway
-//   does not refuse the load for coming from one address).
+//   the socket's whole life and beyond (TIME_WAIT keeps it for 60 s), whatever the destination, so one
+//   address gives at most the ephemeral range (28,232 ports on Linux by default) connections, shared with
+//   every other run that binds it. Each of 127.0.B.1 … 127.0.B.k takes at most `perAddressMax` (10,000 by
+//   default: under the port range with room to spare, and at odin's default admission.perIpMax, so a
+//   default gateway does not refuse the load for coming from one address). B, the address block, is 0 by
+//   default; runs that overlap in time (two load sets at once, or back-to-back runs within TIME_WAIT) take
+//   different blocks so they never compete for the same ports.
 // Connection i (0-based, over the whole run) lives in the worker whose block holds it and uses address
 // i mod k, so every worker uses every address and every address carries the same share.
 
@@ -16,6 +19,8 @@ export interface SpreadInput {
   readonly workersMin: number;
   readonly socketsPerWorkerMax: number;
   readonly perAddressMax: number;
+  /** Third octet of the source addresses, 0..255 (127.0.<block>.x). */
+  readonly addressBlock?: number;
 }
 
 export interface WorkerShare {
@@ -31,7 +36,7 @@ export interface Spread {
   readonly addresses: readonly string[];
 }
 
-/** 127.0.0.1 … 127.0.0.254: the loopback addresses Linux answers without configuration. */
+/** 127.0.B.1 … 127.0.B.254: loopback addresses Linux answers without configuration (all of 127/8 is loopback). */
 export const SOURCE_ADDRESSES_MAX = 254;
 
 export function spread(input: SpreadInput): Spread {
@@ -52,7 +57,9 @@ export function spread(input: SpreadInput): Spread {
     workers.push({ index, first, count });
     first += count;
   }
-  const addresses = Array.from({ length: addressCount }, (_, i) => `127.0.0.${i + 1}`);
+  const block = input.addressBlock ?? 0;
+  if (!Number.isInteger(block) || block < 0 || block > 255) throw new RangeError(`the address block is the third octet of 127.0.B.x, 0..255; got ${block}`);
+  const addresses = Array.from({ length: addressCount }, (_, i) => `127.0.${block}.${i + 1}`);
   return { workers, addresses };
 }
 

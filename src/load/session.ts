@@ -16,8 +16,10 @@ export interface SessionOptions {
   readonly workersMin: number;
   readonly socketsPerWorkerMax: number;
   readonly perAddressMax: number;
-  /** Bind source addresses 127.0.0.x (IPv4 loopback targets only). */
+  /** Bind source addresses 127.0.B.x (IPv4 loopback targets only). */
   readonly spreadAddresses: boolean;
+  /** B in 127.0.B.x: sets of connections open at the same time (or within TIME_WAIT) use different blocks. */
+  readonly addressBlock?: number;
   readonly channels: readonly string[];
   readonly channelsPerConnection: number;
   /** Connections per second over all workers; 0: as fast as the in-flight bound allows. */
@@ -117,7 +119,7 @@ export class LoadSession {
 
   /** Forks the workers and starts the ramp; resolves once every worker has its plan. */
   static async open(options: SessionOptions): Promise<LoadSession> {
-    const shape = spread({ connections: options.connections, workersMin: options.workersMin, socketsPerWorkerMax: options.socketsPerWorkerMax, perAddressMax: options.perAddressMax });
+    const shape = spread({ connections: options.connections, workersMin: options.workersMin, socketsPerWorkerMax: options.socketsPerWorkerMax, perAddressMax: options.perAddressMax, addressBlock: options.addressBlock ?? 0 });
     const module = childModule('./worker.js', import.meta.url);
     const workers = shape.workers.map((share) => new Child<ToWorker, FromWorker>(`load worker ${share.index}`, module));
     const session = new LoadSession(options, workers, shape);

@@ -21,6 +21,8 @@ describe('load spread', () => {
     const s = spread({ connections: 39_000, workersMin: 2, socketsPerWorkerMax: 15_000, perAddressMax: 10_000 });
     expect(s.workers).toHaveLength(3);
     expect(s.addresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    expect(spread({ connections: 39_000, workersMin: 2, socketsPerWorkerMax: 15_000, perAddressMax: 10_000, addressBlock: 7 }).addresses[3]).toBe('127.0.7.4');
+    expect(() => spread({ connections: 1, workersMin: 1, socketsPerWorkerMax: 1, perAddressMax: 1, addressBlock: 256 })).toThrow(/0..255/);
     // Connection i uses address i mod k: no address carries more than its share.
     const perAddress = new Map<string, number>();
     for (let i = 0; i < 39_000; i++) perAddress.set(s.addresses[i % 4]!, (perAddress.get(s.addresses[i % 4]!) ?? 0) + 1);
