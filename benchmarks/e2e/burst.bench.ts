@@ -31,6 +31,9 @@ export interface BurstFigures {
   readonly p99Ms: number;
   readonly delivered: number;
   readonly expected: number;
+  /** Publishes the server accepted, and why the others failed: a failed publish leaves a burst incomplete. */
+  readonly accepted: number;
+  readonly publishFailures: Readonly<Record<string, number>>;
 }
 
 export interface BurstRun {
@@ -41,7 +44,16 @@ export interface BurstRun {
   readonly speedup: number | null;
 }
 
-const figures = (r: PhaseResult): BurstFigures => ({ drainMs: r.drainMs, deliveriesPerSecond: r.deliveriesPerSecond, p50Ms: r.latency.p50Ms, p99Ms: r.latency.p99Ms, delivered: r.delivered, expected: r.expected });
+const figures = (r: PhaseResult): BurstFigures => ({
+  drainMs: r.drainMs,
+  deliveriesPerSecond: r.deliveriesPerSecond,
+  p50Ms: r.latency.p50Ms,
+  p99Ms: r.latency.p99Ms,
+  delivered: r.delivered,
+  expected: r.expected,
+  accepted: r.published.ok,
+  publishFailures: r.published.failures,
+});
 
 export async function runBursts(o: BurstOptions, odinSet: readonly string[], log: (line: string) => void): Promise<BurstRun[]> {
   const servers: Partial<Record<ServerKind, ServerProcess>> = {};
@@ -111,7 +123,12 @@ export function section(report: BenchReport): string[] {
   const f = report.extra.figures as { runs: BurstRun[]; medianDrainMs: { odin: number; naive: number }; minSpeedup: number; medianSpeedup: number };
   const s = report.extra.settings as unknown as BurstOptions;
   const ms = (v: number | null): string => (v === null ? 'incomplete' : `${v.toFixed(1)} ms`);
-  const rows = f.runs.map((r) => [String(r.run), ms(r.odin.drainMs), ms(r.naive.drainMs), r.speedup === null ? '—' : ratio(r.speedup), `${r.odin.p99Ms} / ${r.naive.p99Ms} ms`]);
+  const drain = (b: BurstFigures): string => {
+    if (b.drainMs !== null) return ms(b.drainMs);
+    const failed = Object.entries(b.publishFailures ?? {}).map(([k, v]) => `${v} ${k}`);
+    return failed.length > 0 ? `incomplete: ${s.events - (b.accepted ?? 0)} of ${s.events} publishes failed (${failed.join(', ')})` : `incomplete: ${n(b.delivered)} of ${n(b.expected)} deliveries`;
+  };
+  const rows = f.runs.map((r) => [String(r.run), drain(r.odin), drain(r.naive), r.speedup === null ? '—' : ratio(r.speedup), `${r.odin.p99Ms} / ${r.naive.p99Ms} ms`]);
   rows.push(['**median**', `**${ms(f.medianDrainMs.odin)}**`, `**${ms(f.medianDrainMs.naive)}**`, `**${ratio(f.medianSpeedup)}** (min ${ratio(f.minSpeedup)})`, '']);
   return [
     `## Burst drain (${s.events} events at once to ${n(s.subscribers)} subscribers)`,

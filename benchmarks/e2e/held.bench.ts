@@ -5,6 +5,7 @@
 // same run: what one Node process can hold under the same limit. Each server runs alone (one after the
 // other); the load is `odin load`'s (runLoad), with its report kept whole.
 import type { BenchModule, BenchReport, RunOptions } from '../lib/report.js';
+import { sessionDefaults } from '../../src/load/session.js';
 import { readFdLimit } from '../../src/server/resources.js';
 import type { LoadReport } from '../../src/load/report.js';
 import { runLoad, type RunOptions as LoadRunOptions } from '../../src/load/run.js';
@@ -115,6 +116,7 @@ export function section(report: BenchReport): string[] {
       String(r.unexpectedDrops),
       r.failedAttempts === 0 ? '0' : `${n(r.failedAttempts)} (${Object.entries(c.failures).map(([k, v]) => `${k} ${n(v)}`).join(', ')})`,
       hold === undefined ? '—' : `${n(hold.delivered)} / ${n(hold.expected)}`,
+      hold === undefined ? '—' : `${n(hold.published.ok)} / ${n(hold.published.sent)}${Object.keys(hold.published.failures).length > 0 ? ` (${Object.entries(hold.published.failures).map(([k, v]) => `${k} ${n(v)}`).join(', ')})` : ''}`,
       c.heldAtEnd > 0 ? kb(r.peakRssBytes / c.heldAtEnd) : '—',
       `${(c.rampMs / 1000).toFixed(0)} s`,
     ];
@@ -124,9 +126,10 @@ export function section(report: BenchReport): string[] {
     '',
     measuredLine(report),
     '',
-    ...table(['server', 'held to the end', 'unexpected drops', 'failed attempts', 'events delivered / expected', 'peak RSS / held connection', 'ramp'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']),
+    ...table(['server', 'held to the end', 'unexpected drops', 'failed attempts', 'deliveries / expected', 'publishes accepted / sent', 'peak RSS / held connection', 'ramp'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
     '',
-    `Ramp ${n(s.rampPerSecond)} connections/s from 127.0.0.x addresses, then ${s.holdMs / 1000} s holding them with ${s.ratePerSecond} event/s published to all (every connection must keep receiving). Open-files limit ${s.openFilesLimit === null ? 'unknown' : n(s.openFilesLimit)} per process.`,
+    `Ramp ${n(s.rampPerSecond)} connections/s from ${Math.ceil(s.connections / sessionDefaults.perAddressMax)} loopback source address(es), then ${s.holdMs / 1000} s holding them with ${s.ratePerSecond} event/s published to all over HTTP (every connection must keep receiving). Open-files limit ${s.openFilesLimit === null ? 'unknown' : n(s.openFilesLimit)} per process. ` +
+      'Expected deliveries count the publishes the server acknowledged; a publish that timed out on the publisher but was carried out anyway shows as more deliveries than expected. A server at its open-files limit cannot accept the publisher’s own connection either.',
     '',
   ];
 }

@@ -124,8 +124,8 @@ export interface SearchOptions {
 
 /**
  * The highest rate that passes: double from `start` until a failure (or `max`), then bisect. A failure at
- * `start` halves down instead, to a floor of start/8. Bounded: at most log2(max/start) + bisections + 3
- * trials.
+ * `start` halves down instead, at most three times (never below 1 event/s). Bounded: at most
+ * log2(max/start) + bisections + 4 trials.
  */
 export async function searchRate(trial: (rate: number) => Promise<PhaseResult>, o: SearchOptions, log: (line: string) => void): Promise<{ best: Trial | null; trials: Trial[] }> {
   const trials: Trial[] = [];
@@ -159,7 +159,9 @@ export async function searchRate(trial: (rate: number) => Promise<PhaseResult>, 
   } else {
     high = rate;
     for (let i = 0; i < 3 && best === null; i++) {
-      rate = Math.max(1, Math.floor(rate / 2));
+      const lower = Math.max(1, Math.floor(rate / 2));
+      if (lower === rate) break; // at the floor already: nothing lower to try
+      rate = lower;
       const t = await run(rate);
       if (t.pass) {
         best = t;

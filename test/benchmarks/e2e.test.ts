@@ -90,6 +90,9 @@ describe('rate search', () => {
     const none = await searchRate(async () => phase(false, 10), { start: 16, max: 100, bisections: 2, p99MsMax: 200 }, quiet);
     expect(none.best).toBeNull();
     expect(none.trials).toHaveLength(4);
+    // From 2, the floor comes after one halving: 1 is not tried twice.
+    const floor = await searchRate(async () => phase(false, 10), { start: 2, max: 100, bisections: 2, p99MsMax: 200 }, quiet);
+    expect(floor.trials.map((t) => t.rate)).toEqual([2, 1]);
   });
 
   it('fails a trial for each reason the bench names', () => {

@@ -16,12 +16,13 @@ afterAll(async () => {
   await odin?.close();
 });
 
-function childrenOf(pid: number): number[] {
+/** The load worker processes under `pid` (tsx may run a short-lived esbuild child beside them). */
+function loadWorkersOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
       .split('\n')
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0);
+      .filter((line) => /load\/worker\.(ts|js)/.test(line))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
   } catch {
     return []; // ps exits 1 when there are none
   }
@@ -50,15 +51,17 @@ describe('odin load (process)', () => {
     );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await firstLine;
-    const workers = childrenOf(child.pid!);
-    expect(workers).toHaveLength(2);
+    const workers = loadWorkersOf(child.pid!);
+    const said = (): string => `stdout: ${stdout.slice(0, 2_000)}\nstderr: ${stderr.slice(-2_000)}`;
+    expect(workers, said()).toHaveLength(2);
     child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    expect(await exited, said()).toBe(130);
     const report = JSON.parse(stdout) as LoadReport;
-    expect(report.interrupted).toBe('SIGINT');
-    expect(report.connections).toMatchObject({ attempted: 6, subscribed: 6 });
+    expect(report.interrupted, said()).toBe('SIGINT');
+    expect(report.connections, said()).toMatchObject({ attempted: 6, subscribed: 6 });
     expect(stderr).toContain('SIGINT: closing the connections');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The coordinator waits for its workers before it exits; a loaded machine may still be reaping them.
+    for (const deadline = Date.now() + 5_000; workers.some(alive) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(workers.filter(alive)).toEqual([]);
   });
 
