@@ -1,16 +1,23 @@
 // `npm run bench` (= `odin bench`, which imports this file and calls main(argv)): runs the benchmarks,
-// prints mitata's tables and a summary of ratios, and writes reports/bench-<name>.json per bench.
+// prints mitata's tables and a summary of ratios, and writes reports/bench-<name>.json per bench; a full
+// run that includes an end-to-end bench (benchmarks/e2e/) also rewrites benchmarks/RESULTS.md.
 //
 //   odin bench                   every bench
 //   odin bench encode match      a subset, by name
-//   odin bench --quick           smaller sizes (a smoke run; figures not for docs)
+//   odin bench --quick           smaller sizes (a smoke run; figures not for docs, RESULTS.md untouched)
 //   odin bench --list            names and titles
+//   odin bench burst --odin-set gateway.heartbeatMs=60000    settings for odin in the end-to-end benches
 //
 // Every figure is ours against a baseline measured in the same run: the machine is shared and noisy, so
 // ratios and medians are the result, absolute times only context.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bench as burst } from './e2e/burst.bench.js';
+import { bench as held } from './e2e/held.bench.js';
+import { bench as memoryIdle } from './e2e/memory.bench.js';
+import { resultSections, writeResults } from './e2e/results.js';
+import { feed2k, fanout10k } from './e2e/sustained.bench.js';
 import { bench as encode } from './encode.bench.js';
 import { bench as fanout } from './fanout.bench.js';
 import { bench as history } from './history.bench.js';
@@ -22,21 +29,43 @@ import { formatNs, machine, type BenchModule, type BenchReport } from './lib/rep
 import { bench as worstRequest } from './worst-request.bench.js';
 import { bench as writePath } from './write-path.bench.js';
 
-export const benches: readonly BenchModule[] = [encode, match, history, retainedMemory, writePath, worstRequest, fanout, latency, sim];
+export const benches: readonly BenchModule[] = [encode, match, history, retainedMemory, writePath, worstRequest, fanout, latency, sim, memoryIdle, burst, fanout10k, feed2k, held];
 
 const EXIT_USAGE = 64;
 
 export const reportsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'reports');
+export const resultsFile = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 function usage(): string {
-  return `usage: odin bench [--quick] [--list] [${benches.map((b) => b.name).join('|')} ...]`;
+  return `usage: odin bench [--quick] [--list] [--odin-set section.key=value ...] [${benches.map((b) => b.name).join('|')} ...]`;
+}
+
+interface BenchArgs {
+  readonly names: string[];
+  readonly flags: Set<string>;
+  readonly odinSet: string[];
+  readonly problems: string[];
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = { names: [], flags: new Set(), odinSet: [], problems: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--odin-set') {
+      const value = argv[++i];
+      if (value === undefined || !/^[a-zA-Z]+\.[a-zA-Z]+=/.test(value)) args.problems.push(`--odin-set needs section.key=value (got ${value ?? 'nothing'})`);
+      else args.odinSet.push(value);
+    } else if (a.startsWith('-')) args.flags.add(a);
+    else args.names.push(a);
+  }
+  return args;
 }
 
 export function summaryLines(reports: readonly BenchReport[]): string[] {
   const lines: string[] = [];
   for (const report of reports) {
     lines.push(`${report.name} — ${report.title} (${(report.durationMs / 1000).toFixed(1)} s)`);
-    lines.push(`  ${'case'.padEnd(36)} ${'speed-up'.padStart(9)}  ${'ours p50'.padStart(10)} vs ${'baseline'.padStart(10)}`);
+    if (report.comparisons.length > 0) lines.push(`  ${'case'.padEnd(36)} ${'speed-up'.padStart(9)}  ${'ours p50'.padStart(10)} vs ${'baseline'.padStart(10)}`);
     for (const c of report.comparisons) {
       lines.push(`  ${c.label.padEnd(36)} ${`${c.speedup.toFixed(2)}×`.padStart(9)}  ${formatNs(c.ours.p50Ns).padStart(10)} vs ${formatNs(c.baseline.p50Ns).padStart(10)}`);
     }
@@ -49,8 +78,7 @@ export function summaryLines(reports: readonly BenchReport[]): string[] {
 
 /** Runs the named benches (all when none is named); returns the process exit code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  const flags = new Set(argv.filter((a) => a.startsWith('-')));
-  const names = argv.filter((a) => !a.startsWith('-'));
+  const { flags, names, odinSet, problems } = parseBenchArgs(argv);
   const print = (line: string): void => void process.stdout.write(`${line}\n`);
   if (flags.has('--help') || flags.has('-h')) {
     print(usage());
@@ -62,8 +90,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const unknownFlags = [...flags].filter((f) => f !== '--quick');
   const unknown = names.filter((n) => !benches.some((b) => b.name === n));
-  if (unknown.length > 0 || unknownFlags.length > 0) {
-    process.stderr.write(`odin bench: unknown ${[...unknown, ...unknownFlags].join(', ')}\n${usage()}\n`);
+  if (unknown.length > 0 || unknownFlags.length > 0 || problems.length > 0) {
+    const said = [...(unknown.length + unknownFlags.length > 0 ? [`unknown ${[...unknown, ...unknownFlags].join(', ')}`] : []), ...problems];
+    process.stderr.write(`odin bench: ${said.join('; ')}\n${usage()}\n`);
     return EXIT_USAGE;
   }
   const selected = names.length === 0 ? benches : benches.filter((b) => names.includes(b.name));
@@ -74,7 +103,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const reports: BenchReport[] = [];
   for (const b of selected) {
     print(`\n=== ${b.name}: ${b.title} ===`);
-    const report = await b.run({ quick, print });
+    const report = await b.run({ quick, print, odinSet });
     const file = join(reportsDir, `bench-${b.name}${quick ? '-quick' : ''}.json`);
     writeFileSync(file, `${JSON.stringify({ ...report, quick }, null, 2)}\n`);
     print(`→ ${file}`);
@@ -82,6 +111,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   print('\n=== summary (speed-up = baseline median / ours median; >1 = ours faster) ===');
   for (const line of summaryLines(reports)) print(line);
+  // Quick figures are for smoke runs; RESULTS.md holds full runs only.
+  if (!quick && selected.some((b) => resultSections.some((r) => r.name === b.name))) {
+    const included = writeResults(reportsDir, resultsFile);
+    print(`→ ${resultsFile} (${included.join(', ')})`);
+  }
   return 0;
 }
 

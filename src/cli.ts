@@ -1,8 +1,9 @@
 // The one `odin` CLI (bin/odin.mjs runs its compiled form, dist/cli.js; `npm run sim`/`bench` run this
-// file through tsx). `serve` is implemented here; `sim`, `doctor`, `bench` and `publish` delegate to their
-// own modules so each can grow without touching this file.
+// file through tsx). `serve` is implemented here; `sim`, `doctor`, `bench`, `publish` and `load` delegate
+// to their own modules so each can grow without touching this file.
 import { Command, Option } from 'commander';
 import { delegate } from './cli-delegate.js';
+import { WORKER_SHARE_ENV } from './server/cluster/messages.js';
 import { ConfigError, loadConfig, redactedConfig, type FlagValue } from './server/config.js';
 import { VERSION } from './server/version.js';
 
@@ -20,6 +21,7 @@ interface ServeFlags {
   maxConnections?: string;
   writeMode?: string;
   nats?: string;
+  workers?: string;
   set: string[];
   printConfig?: boolean;
 }
@@ -33,6 +35,7 @@ const NAMED_FLAGS: ReadonlyArray<[keyof ServeFlags, string, string]> = [
   ['maxConnections', 'admission.connectionsMax', '--max-connections'],
   ['writeMode', 'server.writeMode', '--write-mode'],
   ['nats', 'nats.servers', '--nats'],
+  ['workers', 'server.workers', '--workers'],
 ];
 
 function flagValues(flags: ServeFlags): FlagValue[] {
@@ -58,9 +61,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(EXIT_CONFIG);
   }
+  // A cluster worker runs this same command line again (node:cluster); its share comes from the primary.
+  const { default: cluster } = await import('node:cluster');
+  const share = cluster.isWorker ? (await import('./server/cluster/share.js')).parseShare(process.env[WORKER_SHARE_ENV]) : null;
+  if (share !== null) {
+    await (await import('./server/cluster/worker.js')).runWorker(loaded.config, share);
+    return;
+  }
   for (const warning of loaded.warnings) process.stderr.write(`config warning: ${warning}\n`);
   if (flags.printConfig === true) {
     process.stdout.write(`${JSON.stringify(redactedConfig(loaded.config), null, 2)}\n`);
+    return;
+  }
+  if (loaded.config.server.workers > 1) {
+    await (await import('./server/cluster/primary.js')).runPrimary(loaded.config);
     return;
   }
   // Loaded lazily so `--help`, `--print-config` and config errors stay fast.
@@ -111,6 +125,7 @@ export function buildProgram(): Command {
     .option('--max-connections <n>', 'configured connection ceiling (WS_ADMISSION_CONNECTIONS_MAX)')
     .addOption(new Option('--write-mode <mode>', 'outbound write path (WS_SERVER_WRITE_MODE)').choices(['preframed', 'send']))
     .option('--nats <urls>', 'NATS servers, comma-separated: JetStream becomes the broker of record (WS_NATS_SERVERS)')
+    .option('--workers <n>', 'processes that serve the port, one per core (WS_SERVER_WORKERS)')
     .option('-s, --set <section.key=value>', 'any setting, repeatable (e.g. --set admission.perUserMax=10)', (v: string, all: string[]) => [...all, v], [])
     .option('--print-config', 'print the effective configuration (secrets redacted) and exit')
     .action((flags: ServeFlags) => serve(flags));
@@ -122,6 +137,7 @@ export function buildProgram(): Command {
     ['doctor', './server/doctor.js', 'check this machine and configuration for running the gateway', undefined],
     ['bench', '../benchmarks/run.js', 'run the benchmarks (source checkout)', fromCheckout('bench')],
     ['publish', './server/publish-cli.js', 'publish one event (CHANNEL JSON) over HTTP or straight to NATS', undefined],
+    ['load', './load/cli.js', 'drive real WebSocket load at a gateway on loopback (connections, publishing, latency)', undefined],
   ] as const) {
     program
       .command(name)

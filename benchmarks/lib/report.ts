@@ -74,6 +74,8 @@ export interface RunOptions {
   readonly quick: boolean;
   /** Where mitata's and our human output goes. */
   readonly print: (line: string) => void;
+  /** `section.key=value` settings for the odin server of the end-to-end benches (`--odin-set`). */
+  readonly odinSet?: readonly string[];
 }
 
 export interface BenchModule {

@@ -23,6 +23,8 @@ export interface PromTelemetryOptions {
   readonly destination?: DestinationStream;
   /** Process metrics (CPU, memory, GC, event-loop lag) from prom-client; on by default. */
   readonly processMetrics?: boolean;
+  /** Fields on every log line besides `service` (a cluster worker adds its slot and pid). */
+  readonly logBase?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -56,7 +58,7 @@ export class PromTelemetry implements Telemetry {
     this.logger = pino(
       {
         level: options.logLevel,
-        base: { service: 'odin' },
+        base: { service: 'odin', ...options.logBase },
         redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
         timestamp: pino.stdTimeFunctions.isoTime,
       },

@@ -48,6 +48,7 @@ export const configSpec = {
     publishBodyBytesMax: int(1 * MiB, 1 * KiB, 64 * MiB, 'Largest POST /publish body; larger bodies get 413.'),
     writeMode: oneOf('preframed', ['preframed', 'send'] as const, 'preframed: frame each event once and write raw bytes; send: ws.send per frame.'),
     loadSampleMs: int(1_000, 100, 60_000, 'How often event-loop delay and utilisation feed the load brake.'),
+    workers: int(1, 1, 256, 'Processes that serve the port (node:cluster); above 1 a primary supervises them and, with the embedded broker, holds it.'),
   },
   log: {
     level: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'Log level.'),

@@ -26,6 +26,8 @@ export interface HttpDeps {
   readonly wsPath: string;
   readonly describeBroker?: () => BrokerInfo;
   readonly onError?: (error: Error) => void;
+  /** /stats over a whole cluster (a worker asks the primary), instead of this gateway's own. */
+  readonly clusterStats?: () => Promise<unknown>;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, deps: HttpDeps) => void;
@@ -51,6 +53,16 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   '/stats': {
     methods: ['GET', 'HEAD'],
     handle: (_req, res, deps) => {
+      if (deps.clusterStats !== undefined) {
+        deps.clusterStats().then(
+          (stats) => sendJson(res, 200, stats),
+          (error: Error) => {
+            deps.onError?.(error);
+            sendError(res, 503, 'unavailable', `cluster stats unavailable: ${error.message}`);
+          },
+        );
+        return;
+      }
       const stats = deps.gateway.stats();
       sendJson(res, 200, deps.describeBroker ? { ...stats, broker: { ...stats.broker, ...deps.describeBroker() } } : stats);
     },

@@ -25,9 +25,24 @@ export { BrokerStartError } from './nats-broker.js';
 export interface StartDeps {
   /** Log destination; stdout when absent. */
   readonly logDestination?: DestinationStream;
-  /** Another broker (tests); else NATS when nats.servers is set, else the embedded memory broker. */
+  /** Fields on every log line (a cluster worker's slot). */
+  readonly logBase?: Readonly<Record<string, unknown>>;
+  /** Another broker (tests, a cluster worker's IPC broker); else NATS when nats.servers is set, else the embedded memory broker. */
   readonly broker?: Broker;
+  /** What /health and /ready call the broker given in `broker` ('custom' when absent). */
+  readonly brokerKind?: string;
   readonly resourcePaths?: ResourcePaths;
+  /** This process's share of the memory, instead of a plan for a process alone (a cluster worker's share). */
+  readonly memoryPlan?: MemoryPlan;
+  /** /stats and /metrics for a whole cluster instead of this process alone (a worker asks the primary). */
+  readonly clusterView?: ClusterView;
+}
+
+/** How a cluster worker answers /stats and /metrics: with figures gathered over every worker. */
+export interface ClusterView {
+  stats(): Promise<unknown>;
+  metrics(): Promise<string>;
+  readonly metricsContentType: string;
 }
 
 export interface RunningServer {
@@ -89,12 +104,12 @@ function urlHost(host: string): string {
 }
 
 export async function startServer(config: Config, deps: StartDeps = {}): Promise<RunningServer> {
-  const telemetry = new PromTelemetry({ catalog: metricCatalog, logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}) });
+  const telemetry = new PromTelemetry({ catalog: metricCatalog, logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}), ...(deps.logBase ? { logBase: deps.logBase } : {}) });
   const clock = new SystemClock();
   const random = new SystemRandom();
   const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
   const useNats = deps.broker === undefined && config.nats.servers.trim() !== '';
-  const plan = memoryPlanOf(config, detected, deps.broker === undefined && !useNats);
+  const plan = deps.memoryPlan ?? memoryPlanOf(config, detected, deps.broker === undefined && !useNats);
   const options = toGatewayOptions(config, plan.historyBytesMax);
   const capacityInput = capacityInputOf(config, detected, process.memoryUsage().rss, plan);
   const capacity = computeCapacity(capacityInput);
@@ -112,13 +127,14 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
   const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
   gateway.start();
-  const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : 'custom', status: gateway.stats().broker.status, detail: null };
+  const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : (deps.brokerKind ?? 'custom'), status: gateway.stats().broker.status, detail: null };
 
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
   const server: Server = createServer(
     createHttpHandler({
       gateway,
-      metrics: telemetry,
+      metrics: deps.clusterView !== undefined ? { exposition: deps.clusterView.metrics, contentType: deps.clusterView.metricsContentType } : telemetry,
+      ...(deps.clusterView !== undefined ? { clusterStats: deps.clusterView.stats } : {}),
       apiKey: config.publish.apiKey,
       publishBodyBytesMax: config.server.publishBodyBytesMax,
       nowMs: () => clock.nowMs(),
