@@ -103,8 +103,8 @@ export class HttpPublisher implements Publisher {
 /** NATS core publishes onto the stream's subjects (no acknowledgement per event: the gateway's deliveries
  * are the check). Loaded lazily, so HTTP runs never load the NATS client. */
 export async function openNatsPublisher(servers: string, connectTimeoutMs: number): Promise<Publisher> {
-  const { connect } = await import('@nats-io/transport-node');
-  const nc = await connect({ servers: servers.split(',').map((s) => s.trim()), timeout: connectTimeoutMs, name: 'odin-load' });
+  const { connectNats } = await import('../adapters/nats/connection.js');
+  const nc = await connectNats({ servers: servers.split(','), connectTimeoutMs, name: 'odin-load' });
   const stats = newStats();
   const encoder = new TextEncoder();
   return {

@@ -3,7 +3,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { explainConnectError, serversShown } from '../../src/adapters/nats/connection.js';
+import { connectionOptions, explainConnectError, serversShown } from '../../src/adapters/nats/connection.js';
 import { deliveryInfo } from '../../src/adapters/nats/delivery-info.js';
 import { payloadAsJson } from '../../src/adapters/nats/payload.js';
 import { checkStream, defaultStreamSettings, streamConfigOf } from '../../src/adapters/nats/stream.js';
@@ -123,5 +123,19 @@ describe('start-up errors in words', () => {
       'cannot reach NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222 (ECONNREFUSED); is nats-server running there, and is the address right?',
     );
     expect(explainConnectError(new Error('something else'), servers)).toBe('cannot connect to NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222: something else');
+  });
+});
+
+describe('credentials written into server URLs', () => {
+  it('lifts user and password (escaped, with colons) out of the URL, which the NATS client would ignore', () => {
+    const options = connectionOptions({ servers: ['nats://al%40ice:p%3Ass:w@10.0.0.1:4222', ' nats://10.0.0.2:4222'] });
+    expect(options).toMatchObject({ servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], user: 'al@ice', pass: 'p:ss:w' });
+    expect(options.token).toBeUndefined();
+  });
+  it('reads a lone userinfo as a token, and lets explicit settings win over the URL', () => {
+    expect(connectionOptions({ servers: ['tls://s3cret@h:4222'] })).toMatchObject({ servers: ['tls://h:4222'], token: 's3cret' });
+    const explicit = connectionOptions({ servers: ['nats://u:p@h:4222'], auth: { token: 'configured' } });
+    expect(explicit).toMatchObject({ servers: ['nats://h:4222'], token: 'configured' });
+    expect(explicit.user).toBeUndefined();
   });
 });

@@ -44,9 +44,9 @@ function readSecretFile(path: string, what: string): string {
 
 /** The client's options; throws NatsStartError for unreadable credential or certificate files. */
 export function connectionOptions(settings: NatsConnectionSettings): NodeConnectionOptions {
-  const auth = settings.auth ?? {};
+  const auth = hasCredentials(settings.auth) ? settings.auth : credentialsInUrls(settings.servers);
   const options: NodeConnectionOptions = {
-    servers: [...settings.servers],
+    servers: settings.servers.map(withoutCredentials),
     name: settings.name ?? 'odin-gateway',
     timeout: settings.connectTimeoutMs ?? 5_000,
     // After the first connection: reconnect forever (an outage is reported through the broker status and
@@ -74,6 +74,31 @@ export function connectionOptions(settings: NatsConnectionSettings): NodeConnect
     };
   }
   return options;
+}
+
+function hasCredentials(auth: NatsAuth | undefined): auth is NatsAuth {
+  return auth !== undefined && Boolean(auth.token || auth.user || auth.nkeySeed || auth.credsFile);
+}
+
+/**
+ * Credentials written into a server URL, as nats-server's own tools accept them (`nats://user:pass@host`,
+ * `nats://token@host`): the NATS client ignores them, so they are lifted into options here. The first URL
+ * that carries any wins; explicit settings win over all.
+ */
+export function credentialsInUrls(servers: readonly string[]): NatsAuth {
+  for (const server of servers) {
+    const match = /^[a-z]+:\/\/([^@/]*)@/i.exec(server.trim());
+    if (!match) continue;
+    const userinfo = match[1]!;
+    const colon = userinfo.indexOf(':');
+    if (colon < 0) return { token: decodeURIComponent(userinfo) };
+    return { user: decodeURIComponent(userinfo.slice(0, colon)), password: decodeURIComponent(userinfo.slice(colon + 1)) };
+  }
+  return {};
+}
+
+function withoutCredentials(server: string): string {
+  return server.trim().replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
 
 /** Servers without credentials, for messages: `nats://u:p@h:4222` must not leak its password. */
