@@ -49,7 +49,7 @@ function number(values: Record<string, unknown>, name: string, fallback: number,
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${JSON.stringify(raw)}: expected a number from ${min} to ${max}`);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${String(raw as string)}: expected a number from ${min} to ${max}`);
   return value;
 }
 
