@@ -311,7 +311,7 @@ export class ConfigError extends Error {
 }
 
 function show(leaf: Leaf | undefined, given: Given): string {
-  if (leaf?.secret === true) return '<redacted>';
+  if (leaf?.secret === true) return given.value === null || given.value === undefined ? 'unset' : '<redacted>';
   const shown = given.raw !== undefined ? JSON.stringify(given.raw) : JSON.stringify(given.value) ?? String(given.value);
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
