@@ -4,6 +4,11 @@
 export const PROTOCOL_VERSION = 1;
 /** Offered as the WebSocket subprotocol; `?v=1` on the URL is accepted as well. */
 export const SUBPROTOCOL = 'odin.v1';
+/**
+ * A connection token may ride as a subprotocol entry `odin.token.<jwt>` beside odin.v1: browsers cannot set
+ * an Authorization header on a WebSocket (docs/security.md, "Where the token travels"). Never echoed.
+ */
+export const TOKEN_PROTOCOL_PREFIX = 'odin.token.';
 
 export interface Position {
   readonly epoch: string;

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../core/gateway.js';
-import { SUBPROTOCOL } from '../core/protocol.js';
+import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../core/protocol.js';
 import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
 import type { TokenVerifier } from '../core/auth.js';
 import type { HandshakeRequest } from '../core/handshake.js';
@@ -36,8 +36,6 @@ export interface UpgradeHandler {
   readonly sockets: ReadonlySet<WebSocket>;
 }
 
-/** A Sec-WebSocket-Protocol entry carrying the token (browsers cannot set headers): `odin.token.<jwt>`. */
-export const TOKEN_PROTOCOL_PREFIX = 'odin.token.';
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
