@@ -11,6 +11,7 @@ import {
   channelNameProblem,
   isPattern,
   SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
   type ClientMessage,
   type ErrorMessage,
   type EventMessage,
@@ -181,9 +182,35 @@ export class OdinClient {
     conn.timer = this.options.clock.setTimer(this.connectTimeoutMs, () =>
       this.abandon(conn, CLOSE_NO_WELCOME, 'no welcome within connectTimeoutMs'),
     );
+    if (this.options.getToken === undefined) return this.openSocket(conn, this.options.token ?? null);
+    this.withToken(
+      (token) => {
+        if (this.conn === conn) this.openSocket(conn, token);
+      },
+      (cause) => {
+        if (this.conn === conn) this.lost(conn, { code: 1006, reason: `getToken failed: ${messageOf(cause)}` });
+      },
+    );
+  }
+
+  /** Calls getToken; a plain string answers at once (the lab's users stay on virtual time), a promise later. */
+  private withToken(use: (token: string) => void, fail: (cause: unknown) => void): void {
+    let answer: string | PromiseLike<string>;
+    try {
+      answer = this.options.getToken!();
+    } catch (cause) {
+      return fail(cause);
+    }
+    if (typeof answer === 'string') return use(answer);
+    answer.then(use, fail);
+  }
+
+  private openSocket(conn: Connection, token: string | null): void {
+    // The token rides as a subprotocol entry: the one place both browsers and Node can put it.
+    const protocols = token === null ? [SUBPROTOCOL] : [SUBPROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${token}`];
     let socket: ClientSocket;
     try {
-      socket = this.options.socketFactory(this.options.url, [SUBPROTOCOL], {
+      socket = this.options.socketFactory(this.options.url, protocols, {
         onMessage: (text) => this.onFrame(conn, text),
         onClose: (info) => {
           if (this.conn === conn) this.lost(conn, info);
@@ -276,8 +303,11 @@ export class OdinClient {
         const { level, percent, message: text } = message;
         return this.callApp(() => this.options.onThrottle?.({ level, percent, message: text }));
       }
+      case 'token_expiring':
+        return this.refreshToken(conn);
       case 'unsubscribed':
       case 'pong':
+      case 'refreshed':
         // Nothing to do beyond what every frame does: it proved the connection alive.
         return;
     }
@@ -302,6 +332,17 @@ export class OdinClient {
     for (const target of this.registry.allTargets()) this.unsent.add(target);
     this.setState('open');
     this.flush();
+  }
+
+  /** The server warned that the token expires soon: send a fresh one, if the application can give it. */
+  private refreshToken(conn: Connection): void {
+    if (this.options.getToken === undefined) return;
+    this.withToken(
+      (token) => {
+        if (this.conn === conn && conn.welcomed) this.send(conn, { type: 'refresh', id: this.nextId++, token });
+      },
+      (cause) => this.report({ origin: 'client', code: 'socket_failed', message: `getToken failed while refreshing: ${messageOf(cause)}`, cause }),
+    );
   }
 
   private onSubscribed(reply: SubscribedMessage): void {
@@ -349,6 +390,14 @@ export class OdinClient {
     if (request?.kind === 'replay') {
       // The loss is reported through onGap, where the application handles it per channel.
       this.finishReplay(error.id!, request, error.code);
+      return;
+    }
+    if (request?.kind === 'subscribe' && error.channel !== undefined) {
+      // One channel of the request was refused (forbidden); the reply for the others follows.
+      const refused = request.entries.filter((entry) => entry.target.name === error.channel);
+      for (const { target } of refused) if (this.registry.target(target.name) === target) this.registry.drop(target);
+      this.requests.set(error.id!, { kind: 'subscribe', entries: request.entries.filter((entry) => entry.target.name !== error.channel) });
+      this.report({ origin: 'server', code: error.code, message: error.message, channels: [error.channel] });
       return;
     }
     if (request?.kind === 'subscribe') {

@@ -118,9 +118,14 @@ function decodeObject(obj: Obj): ServerMessage {
       const code = text(obj, 'code');
       if (!ERROR_CODES.includes(code)) throw new Malformed(`unknown error code "${code}"`);
       const message = text(obj, 'message');
-      if (obj.id === undefined) return { type, code: code as ErrorCode, message };
-      return { type, id: offset(obj, 'id'), code: code as ErrorCode, message };
+      const channel = obj.channel === undefined ? {} : { channel: text(obj, 'channel') };
+      if (obj.id === undefined) return { type, code: code as ErrorCode, ...channel, message };
+      return { type, id: offset(obj, 'id'), code: code as ErrorCode, ...channel, message };
     }
+    case 'token_expiring':
+      return { type, expiresInMs: offset(obj, 'expiresInMs') };
+    case 'refreshed':
+      return { type, id: offset(obj, 'id'), expiresInMs: obj.expiresInMs === null ? null : offset(obj, 'expiresInMs') };
     case 'throttle':
       return { type, level: finite(obj, 'level'), percent: finite(obj, 'percent'), message: text(obj, 'message') };
     case 'pong':

@@ -96,6 +96,18 @@ export interface ClientOptions {
   readonly bufferEventsMax?: number;
   /** Widest replay range (in stream offsets) worth asking for; wider gaps go straight to onGap. */
   readonly replayOffsetsMax?: number;
+  /**
+   * A connection token (auth.mode=jwt), sent as the subprotocol entry `odin.token.<jwt>`, which browsers
+   * and Node both support. Fixed for the client's life: when it expires the server closes 4003 and the
+   * reconnect is refused. Prefer getToken.
+   */
+  readonly token?: string;
+  /**
+   * Asked for a fresh token before every connection attempt and when the server says the current one is
+   * about to expire (then sent as `refresh`, so the connection stays up). May return the token or a
+   * promise of it; a rejection counts as a failed attempt and is retried with backoff.
+   */
+  readonly getToken?: () => string | PromiseLike<string>;
   readonly onStateChange?: (state: ClientState) => void;
   readonly onError?: (error: OdinError) => void;
   readonly onThrottle?: (notice: Omit<ThrottleMessage, 'type'>) => void;

@@ -1,6 +1,7 @@
 // Admission, decided before the WebSocket upgrade (docs/operations.md, "How capacity is derived" and
 // "Refusals and limits"): a refusal is an HTTP response the client can act on (503 + Retry-After, 429),
 // never an accepted connection that is reset later (I7). The last step of src/core/handshake.ts.
+import type { Identity } from './auth.js';
 import { TokenBucket } from './token-bucket.js';
 import type { AdmissionOptions } from './options.js';
 
@@ -61,6 +62,8 @@ export interface PeerInfo {
   readonly ip: string;
   /** Authenticated user, when known; per-user caps apply only then. */
   readonly userId: string | null;
+  /** The verified token the user came from (src/core/auth.ts); the session keeps it. */
+  readonly identity?: Identity | null;
 }
 
 export type RefusalReason = 'capacity' | 'per_user' | 'per_ip' | 'handshake_rate' | 'draining' | 'overloaded';

@@ -1,4 +1,5 @@
 // Decoding client frames (validating, never throwing) and encoding server frames (once per publish).
+import { TOKEN_CHARS_MAX } from './auth.js';
 import type { BrokerEvent, Frame } from './ports.js';
 import {
   channelNameProblem,
@@ -96,8 +97,8 @@ function truncate(text: string): string {
 function decodeObject(obj: Obj, limits: DecodeLimits): ClientMessage {
   const type = field(obj, 'type');
   if (typeof type !== 'string') throw new Invalid('invalid_field', 'field "type" must be a string');
-  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'replay' && type !== 'ping') {
-    throw new Invalid('unknown_type', `unknown message type "${truncate(type)}"; expected subscribe, unsubscribe, replay or ping`);
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'replay' && type !== 'ping' && type !== 'refresh') {
+    throw new Invalid('unknown_type', `unknown message type "${truncate(type)}"; expected subscribe, unsubscribe, replay, ping or refresh`);
   }
   const id = offsetField(obj, 'id');
   switch (type) {
@@ -120,6 +121,13 @@ function decodeObject(obj: Obj, limits: DecodeLimits): ClientMessage {
     }
     case 'ping':
       return { type, id };
+    case 'refresh': {
+      const token = field(obj, 'token');
+      if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_CHARS_MAX) {
+        throw new Invalid('invalid_field', `field "token" must be a non-empty string of at most ${TOKEN_CHARS_MAX} characters`);
+      }
+      return { type, id, token };
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // What every component of the gateway shares (docs/design.md, "The core's components"): the ports it reaches the world
 // through, its options, the open sessions and the running counters. The Gateway builds one and hands it
 // to each component; no component keeps a copy of another's state.
+import type { TokenVerifier } from './auth.js';
 import type { GatewayOptions } from './options.js';
 import type { Broker, Clock, Random, Telemetry } from './ports.js';
 import type { Session } from './session.js';
@@ -11,6 +12,8 @@ export interface GatewayPorts {
   readonly random: Random;
   readonly broker: Broker;
   readonly telemetry: Telemetry;
+  /** Checks refresh tokens (auth.mode=jwt); absent when connections are anonymous. */
+  readonly verifier?: TokenVerifier;
 }
 
 export interface CoreContext extends GatewayPorts {

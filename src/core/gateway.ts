@@ -26,6 +26,7 @@ import { Session } from './session.js';
 import { newCounters, statsOf, TelemetryReport, type GatewayStats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
+import { TokenLifetime } from './token-lifetime.js';
 import type { Writer } from './writer.js';
 
 export type { Admission, AdmissionTicket, CapacityInput, PeerInfo } from './admission.js';
@@ -55,6 +56,7 @@ export class Gateway {
   private readonly outbox: Outbox;
   private readonly fanOut: FanOut;
   private readonly inbound: Inbound;
+  private readonly tokens: TokenLifetime;
   private readonly heartbeat: Heartbeat;
   private readonly drainer: Drain;
   private readonly publisher: Publisher;
@@ -80,7 +82,8 @@ export class Gateway {
     this.outbox = new Outbox(ctx, policy, this.writer);
     this.fanOut = new make.fanOut(ctx, this.history, this.subscriptions, this.outbox, this.writer);
     const resume = new make.resume(ctx, this.history, this.subscriptions, this.fanOut, this.outbox);
-    this.inbound = new Inbound(ctx, resume, this.outbox, this.writer);
+    this.tokens = new TokenLifetime(ctx, this.outbox, this.writer);
+    this.inbound = new Inbound(ctx, resume, this.outbox, this.writer, this.tokens);
     this.heartbeat = new Heartbeat(ctx);
     this.drainer = new make.drain(ctx, this.admission, this.writer);
     this.publisher = new make.publisher(ctx, this.admission);
@@ -148,7 +151,7 @@ export class Gateway {
    * upgrade. An admission holds a slot until open() or abandon(); a refusal is the HTTP response to send.
    */
   handshake(request: HandshakeRequest, endpointPath: string): HandshakeOutcome {
-    return decideHandshake(request, endpointPath, (peer) => this.admit(peer));
+    return decideHandshake(request, endpointPath, this.options.security, (peer) => this.admit(peer));
   }
 
   /** Admission alone, the last step of a handshake (tests and the property suites call it directly). */
@@ -177,6 +180,7 @@ export class Gateway {
     telemetry.gauge(M.connections, sessions.size);
     this.outbox.send(session, { type: 'welcome', session: id, heartbeatMs: this.options.heartbeatMs, limits: this.limits });
     this.heartbeat.start(session);
+    this.tokens.arm(session);
     return session;
   }
 

@@ -12,6 +12,7 @@ import type { Labels } from './ports.js';
 import { CloseCodes, type ClientMessage } from './protocol.js';
 import type { Resume } from './resume.js';
 import type { Session } from './session.js';
+import type { TokenLifetime } from './token-lifetime.js';
 import type { Writer } from './writer.js';
 
 /** History reads one token of the rate limit pays for (docs/protocol.md, "Errors": rate_limited). */
@@ -32,6 +33,7 @@ const INBOUND_LABELS: Readonly<Record<ClientMessage['type'], Labels>> = {
   unsubscribe: { type: 'unsubscribe' },
   replay: { type: 'replay' },
   ping: { type: 'ping' },
+  refresh: { type: 'refresh' },
 };
 
 export class Inbound {
@@ -40,6 +42,7 @@ export class Inbound {
     private readonly resume: Resume,
     private readonly outbox: Outbox,
     private readonly writer: Writer,
+    private readonly tokens: TokenLifetime,
   ) {}
 
   onMessage(session: Session, text: string): void {
@@ -90,6 +93,8 @@ export class Inbound {
         return this.resume.replay(session, message);
       case 'ping':
         return this.outbox.send(session, { type: 'pong', id: message.id });
+      case 'refresh':
+        return this.tokens.refresh(session, message);
     }
   }
 

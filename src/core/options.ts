@@ -59,6 +59,15 @@ export interface LoadBrakeOptions {
   readonly utilizationMax: number;
 }
 
+export interface SecurityOptions {
+  /** Every connection needs a verified token (auth.mode=jwt); else connections are anonymous. */
+  readonly authRequired: boolean;
+  /** Browser origins allowed on the upgrade; empty allows any. A request without Origin is not a browser's. */
+  readonly allowedOrigins: readonly string[];
+  /** A session is told this long before its token expires (`token_expiring`), so it can refresh. */
+  readonly refreshWindowMs: number;
+}
+
 export interface GatewayOptions {
   /** Liveness check interval: a session silent for a whole interval is pinged. */
   readonly heartbeatMs: number;
@@ -79,6 +88,7 @@ export interface GatewayOptions {
   readonly drainTimeoutMs: number;
   /** On drain, clients are told to come back after a delay spread uniformly over this window. */
   readonly drainRetryJitterMs: number;
+  readonly security: SecurityOptions;
 }
 
 export const defaultGatewayOptions: GatewayOptions = {
@@ -108,6 +118,7 @@ export const defaultGatewayOptions: GatewayOptions = {
   channelClasses: [],
   drainTimeoutMs: 10_000,
   drainRetryJitterMs: 5_000,
+  security: { authRequired: false, allowedOrigins: [], refreshWindowMs: 60_000 },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -124,5 +135,6 @@ export function gatewayOptions(input: GatewayOptionsInput = {}): GatewayOptions 
     admission: { ...d.admission, ...input.admission },
     inbound: { ...d.inbound, ...input.inbound },
     loadBrake: { ...d.loadBrake, ...input.loadBrake },
+    security: { ...d.security, ...input.security },
   };
 }

@@ -4,6 +4,11 @@
 export const PROTOCOL_VERSION = 1;
 /** Offered as the WebSocket subprotocol; `?v=1` on the URL is accepted as well. */
 export const SUBPROTOCOL = 'odin.v1';
+/**
+ * A connection token may ride as a subprotocol entry `odin.token.<jwt>` beside odin.v1: browsers cannot set
+ * an Authorization header on a WebSocket (docs/security.md, "Where the token travels"). Never echoed.
+ */
+export const TOKEN_PROTOCOL_PREFIX = 'odin.token.';
 
 export interface Position {
   readonly epoch: string;
@@ -35,7 +40,13 @@ export interface PingMessage {
   readonly type: 'ping';
   readonly id: number;
 }
-export type ClientMessage = SubscribeMessage | UnsubscribeMessage | ReplayMessage | PingMessage;
+/** A new token for this connection, before the current one expires (docs/protocol.md, "Tokens"). */
+export interface RefreshMessage {
+  readonly type: 'refresh';
+  readonly id: number;
+  readonly token: string;
+}
+export type ClientMessage = SubscribeMessage | UnsubscribeMessage | ReplayMessage | PingMessage | RefreshMessage;
 
 // ---- server → client -------------------------------------------------------------------------------
 
@@ -102,7 +113,20 @@ export interface ErrorMessage {
   readonly type: 'error';
   readonly id?: number;
   readonly code: ErrorCode;
+  /** The one channel of a subscribe this error is about (`forbidden`); the rest of the request goes on. */
+  readonly channel?: string;
   readonly message: string;
+}
+/** The connection's token expires in `expiresInMs`: send `refresh` with a new one, or be closed 4003. */
+export interface TokenExpiringMessage {
+  readonly type: 'token_expiring';
+  readonly expiresInMs: number;
+}
+/** The refresh was accepted: the connection now lives by the new token (null: it does not expire). */
+export interface RefreshedMessage {
+  readonly type: 'refreshed';
+  readonly id: number;
+  readonly expiresInMs: number | null;
 }
 export interface PongMessage {
   readonly type: 'pong';
@@ -117,7 +141,9 @@ export type ServerMessage =
   | GapMessage
   | ThrottleMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | TokenExpiringMessage
+  | RefreshedMessage;
 
 export interface SessionLimits {
   readonly channelsPerRequestMax: number;
@@ -144,6 +170,9 @@ export const ErrorCodes = [
   'history_unavailable',
   'rate_limited',
   'binary_unsupported',
+  'forbidden',
+  'invalid_token',
+  'token_expired',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
@@ -157,6 +186,8 @@ export const CloseCodes = {
   internal: 1011,
   serviceRestart: 1012,
   tryAgainLater: 1013,
+  /** The connection's token expired without a refresh: reconnect with a new token. */
+  tokenExpired: 4003,
 } as const;
 
 // ---- channel names ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 // covered (deliveredThrough). Example: a client at 41 subscribes while 42–44 sit in the ring and 45 is
 // published during the read; the reply says 44, the replay is 42–44, then 45 comes out of the hold —
 // each once, in order (I1, I2). Too much held while the replay loads is named with a too_many gap.
+import { maySubscribe } from './auth.js';
 import type { CoreContext } from './context.js';
 import type { FanOut } from './fan-out.js';
 import type { EventRecord, History } from './history.js';
@@ -29,8 +30,9 @@ export class Resume {
     protected readonly outbox: Outbox,
   ) {}
 
-  subscribe(session: Session, message: SubscribeMessage): void {
+  subscribe(session: Session, request: SubscribeMessage): void {
     const { subscriptionsMax, replayEventsMax, outbound } = this.ctx.options;
+    const message = this.permitted(session, request);
     const added = message.channels.filter((key) => !session.subscriptions.has(key)).length;
     if (session.subscriptions.size + added > subscriptionsMax) {
       this.outbox.error(session, 'subscription_limit', `this request would hold ${session.subscriptions.size + added} subscriptions; at most ${subscriptionsMax} are allowed`, message.id);
@@ -59,12 +61,33 @@ export class Resume {
       const replayed = new Set<number>();
       subs.forEach((sub, i) => this.release(sub, replays[i]!.records, replays[i]!.through, replayed));
     };
+    if (subs.length === 0) return finish();
     subs.forEach((sub, i) => {
       this.resolve(sub, message.since?.[sub.key], (resolution) => {
         resolutions[i] = resolution;
         if (--pending === 0) finish();
       });
     });
+  }
+
+  /**
+   * The request without the channels this session may not read (src/core/auth.ts): each of those gets its
+   * own `forbidden` error naming it, and the rest of the request goes on — its reply names only them.
+   */
+  private permitted(session: Session, message: SubscribeMessage): SubscribeMessage {
+    const identity = session.identity;
+    if (identity === null) return message;
+    const denied = message.channels.filter((key) => !maySubscribe(identity, key));
+    if (denied.length === 0) return message;
+    for (const channel of denied) {
+      this.ctx.telemetry.count(M.protocolErrors, { code: 'forbidden' });
+      this.outbox.send(session, { type: 'error', id: message.id, code: 'forbidden', channel, message: `not allowed to subscribe to "${channel}": no grant in the token covers it` });
+    }
+    const channels = message.channels.filter((key) => !denied.includes(key));
+    if (message.since === undefined) return { type: 'subscribe', id: message.id, channels };
+    const since: Record<string, Position> = Object.create(null);
+    for (const key of channels) if (message.since[key] !== undefined) since[key] = message.since[key];
+    return { type: 'subscribe', id: message.id, channels, since };
   }
 
   unsubscribe(session: Session, message: UnsubscribeMessage): void {

@@ -2,6 +2,7 @@
 // heartbeat state. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
 // state they act on, plus the two timers every way of ending a session must stop.
 import type { AdmissionTicket } from './admission.js';
+import type { Identity } from './auth.js';
 import type { EventRecord } from './history.js';
 import type { Connection, Timer } from './ports.js';
 import { OutboundQueue, type QueueTotals } from './outbound-queue.js';
@@ -47,6 +48,10 @@ export class Session {
   /** Anything (a message or a pong) arrived since the last heartbeat check. */
   heard = false;
   heartbeatTimer: Timer | null = null;
+  /** Who this is (a verified token); null for an anonymous session (auth.mode=none). Replaced by refresh. */
+  identity: Identity | null;
+  /** The token's next deadline: the expiry warning, then the close (src/core/token-lifetime.ts). */
+  tokenTimer: Timer | null = null;
 
   constructor(
     readonly id: string,
@@ -57,6 +62,7 @@ export class Session {
     totals: QueueTotals,
   ) {
     this.queue = new OutboundQueue(totals);
+    this.identity = ticket.peer.identity ?? null;
   }
 
   /** The queue is within its bound again: the slow-consumer deadline no longer runs. */
@@ -66,8 +72,10 @@ export class Session {
     this.overBoundTimer = null;
   }
 
-  /** Stops the heartbeat and the slow-consumer deadline (the session is closing or closed). */
+  /** Stops the heartbeat, the slow-consumer and the token deadlines (the session is closing or closed). */
   stopTimers(): void {
+    this.tokenTimer?.cancel();
+    this.tokenTimer = null;
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = null;
     this.overBoundTimer?.cancel();

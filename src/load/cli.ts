@@ -1,6 +1,7 @@
 // `odin load` (`npm run load -- …`): real WebSocket load against a running gateway, or any server that
 // speaks the same messages (subscribe → subscribed → events), on loopback. See docs/load.md.
 import { parseArgs } from 'node:util';
+import { SUBPROTOCOL } from '../core/protocol.js';
 import { isLoopbackHost } from './plan.js';
 import { progressOn } from './progress.js';
 import { CommandPublisher, HttpPublisher, openNatsPublisher, type Publisher } from './publishers.js';
@@ -32,6 +33,10 @@ publishing (HTTP POST /publish unless --nats or --publish-cmd)
   --settle S              how long deliveries may still arrive after publishing (default 10)
   --publish-url URL       where POST /publish goes (default: the endpoint's http:// origin)
   --api-key KEY           the gateway's publish key (default $WS_PUBLISH_API_KEY)
+authentication (a gateway with auth.mode=jwt)
+  --token-secret S        mint an HS256 token per connection (sub load-<i>) with the gateway's
+                          auth.hmacSecret (default $WS_AUTH_HMAC_SECRET; none: no tokens)
+  --token-ttl S           token lifetime in seconds; must outlast the run (default 86400)
   --nats URLS             publish straight into NATS (comma-separated servers)
   --publish-cmd CMD       publish through a command that reads one {"channel","data"} JSON line per event
 reporting
@@ -94,6 +99,8 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
         settle: { type: 'string' },
         'publish-url': { type: 'string' },
         'api-key': { type: 'string' },
+        'token-secret': { type: 'string' },
+        'token-ttl': { type: 'string' },
         nats: { type: 'string' },
         'publish-cmd': { type: 'string' },
         sample: { type: 'string' },
@@ -123,11 +130,14 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const publishers = [values.nats, values['publish-cmd'], values['publish-url']].filter((v) => v !== undefined);
   if (publishers.length > 1) throw new UsageError('give one of --publish-url, --nats, --publish-cmd');
   const prefix = values['channel-prefix'] ?? 'odin.token.load';
+  const tokenSecret = values['token-secret'] ?? env.WS_AUTH_HMAC_SECRET ?? null;
   const channelCount = whole(values, 'channels', 1, 1, 100_000);
   const seconds = (name: string, fallback: number, min: number, max: number): number => Math.round(number(values, name, fallback, min, max) * 1000);
   const run: RunOptions = {
     url: url.href,
-    protocols: values.protocol === undefined || values.protocol === '' ? [] : [values.protocol],
+    protocols: tokenSecret !== null ? [SUBPROTOCOL] : values.protocol === undefined || values.protocol === '' ? [] : [values.protocol],
+    // Each connection its own sub (per-user caps), granted the whole pool.
+    tokens: tokenSecret === null ? null : { secret: tokenSecret, ttlS: whole(values, 'token-ttl', 86_400, 60, 31_536_000), grants: [`${prefix}.>`] },
     connections: whole(values, 'connections', 1_000, 1, 1_000_000),
     workersMin: whole(values, 'workers', sessionDefaults.workersMin, 1, 64),
     socketsPerWorkerMax: sessionDefaults.socketsPerWorkerMax,

@@ -1,12 +1,15 @@
 // The IPC messages between the load coordinator (session.ts) and its worker processes (worker.ts).
 // Times are process.hrtime.bigint() readings sent as decimal strings: CLOCK_MONOTONIC, shared by every
 // process on the machine.
+import type { LoadTokens } from './token.js';
 
 /** What one worker is to do. */
 export interface WorkerPlan {
   readonly url: string;
   /** WebSocket subprotocols offered (odin: "odin.v1"); empty for none. */
   readonly protocols: readonly string[];
+  /** Mint a token per connection (a gateway with auth.mode=jwt); null: none. */
+  readonly tokens: LoadTokens | null;
   /** Global index of the first connection and how many this worker opens. */
   readonly first: number;
   readonly count: number;

@@ -7,11 +7,14 @@ import { Child, childModule } from './child.js';
 import { addEncoded, newHistogram, type Histogram } from './histogram.js';
 import { zeroCounts, type Counts, type FromWorker, type Tick, type ToWorker } from './messages.js';
 import { spread, type Spread } from './plan.js';
+import type { LoadTokens } from './token.js';
 
 export interface SessionOptions {
   /** ws:// URL of the endpoint, query included (odin: ws://127.0.0.1:8080/ws?v=1). */
   readonly url: string;
   readonly protocols: readonly string[];
+  /** Per-connection tokens (src/load/token.ts); absent: connections carry none. */
+  readonly tokens?: LoadTokens | null;
   readonly connections: number;
   readonly workersMin: number;
   readonly socketsPerWorkerMax: number;
@@ -132,6 +135,7 @@ export class LoadSession {
           plan: {
             url: options.url,
             protocols: options.protocols,
+            tokens: options.tokens ?? null,
             first: share.first,
             count: share.count,
             addresses: options.spreadAddresses ? shape.addresses : [],

@@ -14,6 +14,7 @@ import { encodeHistogram, newHistogram, recordUs } from './histogram.js';
 import { zeroCounts, type FromWorker, type Tick, type ToWorker, type WorkerPlan } from './messages.js';
 import { monotonicUs } from './payload.js';
 import { channelsOf } from './plan.js';
+import { tokenProtocol } from './token.js';
 
 /** Pacing of the ramp: small enough that 1,000 connections/s leave in steps of 10. */
 const RAMP_STEP_MS = 10;
@@ -128,7 +129,8 @@ function attempt(index: number): void {
     socket.once('connect', () => (conn.tcpUp = true));
     return socket;
   };
-  const ws = new WebSocket(p.url, [...p.protocols], {
+  const protocols = p.tokens === null ? [...p.protocols] : [...p.protocols, tokenProtocol(p.tokens, index, Math.floor(Date.now() / 1000))];
+  const ws = new WebSocket(p.url, protocols, {
     perMessageDeflate: false,
     handshakeTimeout: p.connectTimeoutMs,
     maxPayload: FRAME_BYTES_MAX,

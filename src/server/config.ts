@@ -11,6 +11,8 @@ import { defaultGatewayOptions as d, type ChannelClass, type GatewayOptions } fr
 import { channelNameProblem } from '../core/protocol.js';
 import { defaultRetention } from '../adapters/broker-memory.js';
 import { defaultStreamSettings } from '../adapters/nats/stream.js';
+import { cidrProblem, isLoopbackHost } from './addresses.js';
+import { TOKEN_ALGORITHMS } from '../core/auth.js';
 import { bool, fromText, int, json, type Leaf, nullableInt, nullableText, num, oneOf, secretText, text } from './config-leaves.js';
 
 const KiB = 1024;
@@ -34,6 +36,14 @@ const natsSubjects = z.preprocess(
 
 const filePath = z.string().min(1).max(4_096);
 
+/** A JSON array, or a comma-separated list (easier in an environment variable). */
+function listOf(item: z.ZodType<string>, max: number): z.ZodType<readonly string[]> {
+  return z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v), z.array(item).max(max)) as unknown as z.ZodType<readonly string[]>;
+}
+const addressList = listOf(z.string().refine((a) => cidrProblem(a) === null), 1_000);
+const originList = listOf(z.string().regex(/^https?:\/\/[^\s/?#]+$/), 1_000);
+const algorithmList = listOf(z.enum(TOKEN_ALGORITHMS), 3);
+
 const throttleLevels = z
   .tuple([z.number(), z.number(), z.number()])
   .refine(([a, b, c]) => a > 0 && a < b && b < c && c <= 1) as unknown as z.ZodType<readonly [number, number, number]>;
@@ -41,10 +51,14 @@ const throttleLevels = z
 /** Every setting. Gateway sections take their defaults from the core, so there is one source of truth. */
 export const configSpec = {
   server: {
-    host: text('0.0.0.0', z.string().min(1).max(255), 'a host name or IP address', 'Interface to listen on.'),
+    host: text('127.0.0.1', z.string().min(1).max(255), 'a host name or IP address', 'Interface to listen on; beyond loopback needs auth.mode and publish.apiKey (docs/security.md).'),
     port: int(8080, 0, 65_535, 'TCP port for HTTP and WebSocket; 0 picks a free port.'),
     path: text('/ws', z.string().regex(/^\/[^?#\s]*$/), 'a path starting with "/"', 'WebSocket endpoint path; other paths answer 404.'),
-    trustProxy: bool(false, 'Take the client address from X-Forwarded-For (only behind a proxy you run).'),
+    trustProxy: bool(false, 'Take the client address from X-Forwarded-For, read from the right, skipping only server.trustedProxies.'),
+    trustedProxies: json(['127.0.0.0/8', '::1'], addressList, 'a JSON array or comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,::1', 'Proxies whose X-Forwarded-For entries are believed (with server.trustProxy).'),
+    allowedOrigins: json([] as readonly string[], originList, 'a JSON array or comma-separated list of origins, e.g. https://app.example.com', 'Browser origins allowed to open a WebSocket (403 otherwise); empty allows any. Requests without Origin (non-browsers) pass.'),
+    internalPort: nullableInt(null, 0, 65_535, 'A second port, on server.internalHost, for /metrics and /stats (then not served on server.port); auto: none.'),
+    internalHost: text('127.0.0.1', z.string().min(1).max(255), 'a host name or IP address', 'Interface of server.internalPort.'),
     publishBodyBytesMax: int(1 * MiB, 1 * KiB, 64 * MiB, 'Largest POST /publish body; larger bodies get 413.'),
     writeMode: oneOf('preframed', ['preframed', 'send'] as const, 'preframed: frame each event once and write raw bytes; send: ws.send per frame.'),
     loadSampleMs: int(1_000, 100, 60_000, 'How often event-loop delay and utilisation feed the load brake.'),
@@ -54,7 +68,25 @@ export const configSpec = {
     level: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'Log level.'),
   },
   publish: {
-    apiKey: secretText(16, 1_024, 'When set, POST /publish needs "Authorization: Bearer KEY" or "X-API-Key: KEY".'),
+    apiKey: secretText(16, 1_024, 'When set, POST /publish needs "Authorization: Bearer KEY" or "X-API-Key: KEY"; required beyond loopback.'),
+    ratePerSecond: num(1_000, 0, 1_000_000, 'Publishes per second per API key (anonymous publishers on loopback share one bucket); over it 429.', true),
+    burst: int(2_000, 1, 10_000_000, 'Publish token bucket size per API key.'),
+  },
+  auth: {
+    mode: oneOf('auto', ['auto', 'none', 'jwt'] as const, 'jwt: every connection needs a token; none: anonymous (logged loudly); auto: none on loopback, refuse to start beyond it.'),
+    hmacSecret: secretText(32, 4_096, 'HS256 secret that signs connection tokens (one key source: this, publicKeyFile, jwksFile or jwksUrl).'),
+    publicKeyFile: nullableText(filePath, 'a file path', 'PEM public key (SPKI) for RS256 or ES256 tokens.'),
+    jwksFile: nullableText(filePath, 'a file path', 'JWKS file with the public keys of RS256/ES256 tokens (chosen by kid).'),
+    jwksUrl: nullableText(z.url({ protocol: /^https?$/ }).max(4_096), 'an http(s) URL', 'JWKS URL, fetched with a timeout and cached (auth.jwksCacheMs).'),
+    algorithms: json([] as readonly string[], algorithmList, 'a JSON array or comma-separated list of HS256, RS256, ES256', 'Accepted token algorithms; empty: the one the key implies (HS256 for a secret, RS256/ES256 by key type).'),
+    issuer: nullableText(z.string().min(1).max(1_024), 'a string', 'Required iss claim, when set.'),
+    audience: nullableText(z.string().min(1).max(1_024), 'a string', 'Required aud claim, when set.'),
+    channelsClaim: text('channels', z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/), 'a claim name', 'Claim with the channel patterns a token may subscribe to (user.{sub}.> is always allowed).'),
+    queryToken: bool(false, 'Accept ?token= on the WebSocket URL (query strings end up in access logs; prefer the header or subprotocol).'),
+    refreshWindowMs: int(60_000, 1_000, 3_600_000, 'A connection is told this long before its token expires, so it can send refresh.'),
+    clockToleranceS: int(5, 0, 300, 'Leeway on exp/nbf for clock skew between issuer and gateway.'),
+    jwksCacheMs: int(600_000, 1_000, 86_400_000, 'How long fetched JWKS keys are trusted before being fetched again.'),
+    jwksTimeoutMs: int(5_000, 100, 60_000, 'Bound on one JWKS fetch.'),
   },
   gateway: {
     heartbeatMs: int(d.heartbeatMs, 100, 3_600_000, 'Liveness check interval; a connection silent for a whole interval is pinged.'),
@@ -166,6 +198,19 @@ export const configSchema = z
     if ((c.nats.tlsCertFile === null) !== (c.nats.tlsKeyFile === null)) {
       ctx.addIssue({ code: 'custom', path: ['nats', c.nats.tlsCertFile === null ? 'tlsCertFile' : 'tlsKeyFile'], message: 'nats.tlsCertFile and nats.tlsKeyFile together' });
     }
+    const keySources = (['hmacSecret', 'publicKeyFile', 'jwksFile', 'jwksUrl'] as const).filter((k) => c.auth[k] !== null);
+    if (c.auth.mode === 'jwt' && keySources.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: `one key source with auth.mode=jwt: auth.hmacSecret, auth.publicKeyFile, auth.jwksFile or auth.jwksUrl (${keySources.length} set)` });
+    }
+    if (!isLoopbackHost(c.server.host)) {
+      // Beyond loopback nothing is open by accident (docs/security.md): anonymous clients must be chosen.
+      if (c.auth.mode === 'auto') {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: `jwt or none: server.host=${c.server.host} is beyond loopback, so choose auth.mode (WS_AUTH_MODE=jwt with a key, or none to accept anonymous clients on purpose)` });
+      }
+      if (c.publish.apiKey === null) {
+        ctx.addIssue({ code: 'custom', path: ['publish', 'apiKey'], message: `a key: server.host=${c.server.host} is beyond loopback, so POST /publish needs publish.apiKey (WS_PUBLISH_API_KEY, 16+ characters)` });
+      }
+    }
     if (c.outbound.socketHighWaterBytes > c.outbound.queueBytesMax) {
       ctx.addIssue({
         code: 'custom',
@@ -266,7 +311,7 @@ export class ConfigError extends Error {
 }
 
 function show(leaf: Leaf | undefined, given: Given): string {
-  if (leaf?.secret === true) return '<redacted>';
+  if (leaf?.secret === true) return given.value === null || given.value === undefined ? 'unset' : '<redacted>';
   const shown = given.raw !== undefined ? JSON.stringify(given.raw) : JSON.stringify(given.value) ?? String(given.value);
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
@@ -416,5 +461,6 @@ export function toGatewayOptions(config: Config, historyTotalBytesMax: number): 
     channelClasses: g.channelClasses,
     drainTimeoutMs: g.drainTimeoutMs,
     drainRetryJitterMs: g.drainRetryJitterMs,
+    security: { authRequired: config.auth.mode === 'jwt', allowedOrigins: config.server.allowedOrigins, refreshWindowMs: config.auth.refreshWindowMs },
   };
 }

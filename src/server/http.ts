@@ -2,7 +2,7 @@
 // separately (upgrade.ts) because they arrive on the server's 'upgrade' event, not as requests.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Gateway } from '../core/gateway.js';
-import { handlePublish } from './publish.js';
+import { authorized, handlePublish, PublishLimiter, type PublishDeps } from './publish.js';
 import { sendError, sendJson } from './respond.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +28,36 @@ export interface HttpDeps {
   readonly onError?: (error: Error) => void;
   /** /stats over a whole cluster (a worker asks the primary), instead of this gateway's own. */
   readonly clusterStats?: () => Promise<unknown>;
+  /** Tokens per second and burst of each publish key's bucket (publish.ratePerSecond, publish.burst). */
+  readonly publishRate?: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Which routes this listener serves: 'all' (one port), 'public' (clients: no /stats or /metrics), or
+   * 'internal' (server.internalPort: health, stats and metrics, with user ids).
+   */
+  readonly surface?: Surface;
+}
+
+export type Surface = 'all' | 'public' | 'internal';
+
+const PUBLIC_ONLY = new Set(['/publish']);
+const INTERNAL_ONLY = new Set(['/stats', '/metrics']);
+
+function served(surface: Surface, path: string): boolean {
+  if (surface === 'public') return !INTERNAL_ONLY.has(path);
+  if (surface === 'internal') return !PUBLIC_ONLY.has(path);
+  return true;
+}
+
+/**
+ * Per-user connection counts name users: shown on the internal port, or to a caller holding the publish
+ * key; anonymous callers of the public port see the totals only (docs/security.md).
+ */
+function withoutUserIds(stats: unknown): unknown {
+  if (typeof stats !== 'object' || stats === null || !('connections' in stats)) return stats;
+  const connections = (stats as { connections: unknown }).connections;
+  if (typeof connections !== 'object' || connections === null) return stats;
+  const { topUsers: _hidden, ...rest } = connections as Record<string, unknown>;
+  return { ...stats, connections: rest };
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, deps: HttpDeps) => void;
@@ -52,10 +82,12 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   },
   '/stats': {
     methods: ['GET', 'HEAD'],
-    handle: (_req, res, deps) => {
+    handle: (req, res, deps) => {
+      const showUsers = deps.surface === 'internal' || (deps.apiKey !== null && authorized(req, deps.apiKey));
+      const shown = (stats: unknown): unknown => (showUsers ? stats : withoutUserIds(stats));
       if (deps.clusterStats !== undefined) {
         deps.clusterStats().then(
-          (stats) => sendJson(res, 200, stats),
+          (stats) => sendJson(res, 200, shown(stats)),
           (error: Error) => {
             deps.onError?.(error);
             sendError(res, 503, 'unavailable', `cluster stats unavailable: ${error.message}`);
@@ -64,7 +96,7 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
         return;
       }
       const stats = deps.gateway.stats();
-      sendJson(res, 200, deps.describeBroker ? { ...stats, broker: { ...stats.broker, ...deps.describeBroker() } } : stats);
+      sendJson(res, 200, shown(deps.describeBroker ? { ...stats, broker: { ...stats.broker, ...deps.describeBroker() } } : stats));
     },
   },
   '/metrics': {
@@ -84,16 +116,30 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
   },
   '/publish': {
     methods: ['POST'],
-    handle: (req, res, deps) =>
-      handlePublish(req, res, { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax }),
+    handle: (req, res, deps) => handlePublish(req, res, publishDeps(deps)),
   },
 };
 
+/** publish.ratePerSecond and publish.burst's defaults, for handlers built without a config. */
+const PUBLISH_RATE_DEFAULT = { perSecond: 1_000, burst: 2_000 };
+
+/** One set of publish buckets per listener's deps: the handler is built once per server. */
+const publishState = new WeakMap<HttpDeps, PublishDeps>();
+function publishDeps(deps: HttpDeps): PublishDeps {
+  let state = publishState.get(deps);
+  if (state === undefined) {
+    state = { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax, limiter: new PublishLimiter(deps.publishRate?.perSecond ?? PUBLISH_RATE_DEFAULT.perSecond, deps.publishRate?.burst ?? PUBLISH_RATE_DEFAULT.burst, deps.nowMs) };
+    publishState.set(deps, state);
+  }
+  return state;
+}
+
 export function createHttpHandler(deps: HttpDeps): RequestListener {
+  const surface = deps.surface ?? 'all';
   return (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      const route = Object.hasOwn(routes, path) && served(surface, path) ? routes[path] : undefined;
       if (route === undefined) {
         const hint = path === deps.wsPath ? ' (WebSocket endpoint: send an Upgrade request)' : '';
         sendError(res, hint ? 426 : 404, hint ? 'upgrade_required' : 'not_found', `no route for ${path}${hint}`, hint ? { Upgrade: 'websocket' } : {});

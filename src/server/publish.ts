@@ -7,12 +7,49 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../core/gateway.js';
 import type { PublishRefusal } from '../core/publisher.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface PublishDeps {
   readonly gateway: Pick<Gateway, 'publish'>;
   readonly apiKey: string | null;
   readonly bodyBytesMax: number;
+  readonly limiter: PublishLimiter;
+}
+
+/** Distinct keys given buckets; beyond it the oldest is forgotten (only the configured key ever passes auth). */
+const BUCKETS_MAX = 64;
+
+/**
+ * One token bucket per publish key (docs/security.md, "Publishing"): a leaked or runaway publisher is held
+ * to publish.ratePerSecond. Keys are hashed, so the table never holds a secret.
+ */
+export class PublishLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** 0 when this key may publish now, else whole seconds until it may. */
+  take(key: string | null): number {
+    const id = key === null ? 'anonymous' : createHash('sha256').update(key).digest('hex');
+    const now = this.nowMs();
+    let bucket = this.buckets.get(id);
+    if (bucket === undefined) {
+      if (this.buckets.size >= BUCKETS_MAX) this.buckets.delete(this.buckets.keys().next().value!);
+      bucket = new TokenBucket(this.burst, this.perSecond, now);
+      this.buckets.set(id, bucket);
+    }
+    return bucket.take(now) ? 0 : Math.max(1, Math.ceil(bucket.waitMs(now) / 1000));
+  }
+}
+
+/** `application/json`, with or without parameters (charset=utf-8); anything else is refused 415. */
+function isJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
 /**
@@ -79,6 +116,19 @@ export function handlePublish(req: IncomingMessage, res: ServerResponse, deps: P
     sendError(res, 401, 'unauthorized', 'publishing needs "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
       'WWW-Authenticate': 'Bearer realm="odin-publish"',
     });
+    req.resume();
+    return;
+  }
+  // Only JSON: a cross-site HTML form can send text/plain, form-urlencoded or multipart without a CORS
+  // preflight, never application/json — so this check is what keeps a browser from publishing for a page.
+  if (!isJson(req.headers['content-type'])) {
+    sendError(res, 415, 'unsupported_media_type', 'POST /publish takes "Content-Type: application/json" only', { Accept: 'application/json' });
+    req.resume();
+    return;
+  }
+  const waitS = deps.limiter.take(deps.apiKey === null ? null : presentedKey(req));
+  if (waitS > 0) {
+    sendError(res, 429, 'rate_limited', 'this publish key is over publish.ratePerSecond; retry after the wait', { 'Retry-After': String(waitS) });
     req.resume();
     return;
   }

@@ -19,6 +19,8 @@ import { startLoadMonitor } from './load.js';
 import { detectResources, systemPaths, type DetectedResources, type ResourcePaths } from './resources.js';
 import type { BrokerInfo } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
+import { ProxyTrust } from './addresses.js';
+import { verifierOf } from './auth.js';
 
 export { BrokerStartError } from './nats-broker.js';
 
@@ -53,6 +55,8 @@ export interface RunningServer {
   readonly gateway: Gateway;
   readonly telemetry: PromTelemetry;
   readonly capacity: Capacity;
+  /** The internal port (server.internalPort) as bound; null when there is none. */
+  readonly internalUrl: string | null;
   /** Graceful drain, bounded by gateway.drainTimeoutMs plus a grace; idempotent. */
   close(): Promise<void>;
 }
@@ -125,32 +129,38 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   // Loaded only when configured: the embedded broker never loads the NATS client. Throws BrokerStartError.
   const nats = useNats ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields)) : null;
   const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
-  const gateway = new Gateway({ clock, random, broker, telemetry }, options, capacityInput);
+  const verifier = verifierOf(config);
+  const gateway = new Gateway({ clock, random, broker, telemetry, ...(verifier !== null ? { verifier } : {}) }, options, capacityInput);
   gateway.start();
   const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : (deps.brokerKind ?? 'custom'), status: gateway.stats().broker.status, detail: null };
 
   const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
-  const server: Server = createServer(
-    createHttpHandler({
-      gateway,
-      metrics: deps.clusterView !== undefined ? { exposition: deps.clusterView.metrics, contentType: deps.clusterView.metricsContentType } : telemetry,
-      ...(deps.clusterView !== undefined ? { clusterStats: deps.clusterView.stats } : {}),
-      apiKey: config.publish.apiKey,
-      publishBodyBytesMax: config.server.publishBodyBytesMax,
-      nowMs: () => clock.nowMs(),
-      startedAtMs: clock.nowMs(),
-      wsPath: config.server.path,
-      describeBroker,
-      onError,
-    }),
-  );
+  const httpDeps = {
+    gateway,
+    metrics: deps.clusterView !== undefined ? { exposition: deps.clusterView.metrics, contentType: deps.clusterView.metricsContentType } : telemetry,
+    ...(deps.clusterView !== undefined ? { clusterStats: deps.clusterView.stats } : {}),
+    apiKey: config.publish.apiKey,
+    publishBodyBytesMax: config.server.publishBodyBytesMax,
+    publishRate: { perSecond: config.publish.ratePerSecond, burst: config.publish.burst },
+    nowMs: () => clock.nowMs(),
+    startedAtMs: clock.nowMs(),
+    wsPath: config.server.path,
+    describeBroker,
+    onError,
+  };
+  const internalPort = config.server.internalPort;
+  const server: Server = createServer(createHttpHandler({ ...httpDeps, surface: internalPort === null ? 'all' : 'public' }));
+  // The internal port (docs/security.md): /metrics and /stats (with user ids) for operators only.
+  const internal = internalPort === null ? null : createServer(createHttpHandler({ ...httpDeps, surface: 'internal' }));
   // Slow-loris bounds for plain HTTP; upgraded sockets leave the HTTP machinery and are not affected.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   const upgrade = createUpgradeHandler(gateway, {
     path: config.server.path,
     messageBytesMax: options.messageBytesMax,
-    trustProxy: config.server.trustProxy,
+    proxies: config.server.trustProxy ? new ProxyTrust(config.server.trustedProxies) : null,
+    verifier,
+    queryToken: config.auth.queryToken,
     writeMode: config.server.writeMode,
     onError,
   });
@@ -169,17 +179,45 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
         resolve();
       });
     });
+    if (internal !== null) {
+      await new Promise<void>((resolve, reject) => {
+        internal.once('error', reject);
+        internal.listen(internalPort!, config.server.internalHost, () => {
+          internal.off('error', reject);
+          resolve();
+        });
+      });
+    }
   } catch (error) {
     gateway.stop();
+    server.close();
+    internal?.close();
     await nats?.close();
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ListenError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, { cause: error });
   }
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
+  const boundText = bound.family === 'IPv6' ? `[${bound.address}]:${port}` : `${bound.address}:${port}`;
   const url = `http://${urlHost(config.server.host)}:${port}`;
   const wsUrl = `ws://${urlHost(config.server.host)}:${port}${config.server.path}`;
   const load = startLoadMonitor(config.server.loadSampleMs, (sample) => gateway.setLoad(sample));
-  telemetry.log('info', `listening on ${url} (WebSocket ${wsUrl})`, { port, writeMode: config.server.writeMode, publishAuth: config.publish.apiKey !== null });
+  const everywhere = bound.address === '0.0.0.0' || bound.address === '::' ? ', all interfaces' : '';
+  telemetry.log('info', `listening on ${url} (WebSocket ${wsUrl}; bound to ${boundText}${everywhere})`, {
+    port,
+    bound: boundText,
+    writeMode: config.server.writeMode,
+    auth: verifier === null ? 'none' : 'jwt',
+    publishAuth: config.publish.apiKey !== null,
+  });
+  if (internal !== null) {
+    const at = internal.address() as AddressInfo;
+    telemetry.log('info', `internal port (metrics, stats) on ${at.family === 'IPv6' ? `[${at.address}]` : at.address}:${at.port}`, { internalPort: at.port });
+  }
+  if (verifier === null) {
+    // Loud on purpose (docs/security.md): anyone who reaches this address may subscribe to every channel.
+    telemetry.log('warn', `ANONYMOUS MODE: connections are not authenticated and may subscribe to any channel (auth.mode=${config.auth.mode}); set auth.mode=jwt before exposing ${boundText}`);
+  }
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -208,6 +246,8 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
             resolve();
           });
         });
+        internal?.close();
+        internal?.closeAllConnections();
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
       };
@@ -217,5 +257,6 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     return closing;
   };
 
-  return { url, wsUrl, port, gateway, telemetry, capacity, close };
+  const internalUrl = internal === null ? null : `http://${urlHost(config.server.internalHost)}:${(internal.address() as AddressInfo).port}`;
+  return { url, wsUrl, port, gateway, telemetry, capacity, internalUrl, close };
 }

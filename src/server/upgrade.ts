@@ -8,8 +8,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../core/gateway.js';
-import { SUBPROTOCOL } from '../core/protocol.js';
+import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../core/protocol.js';
 import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
+import type { TokenVerifier } from '../core/auth.js';
+import type { HandshakeRequest } from '../core/handshake.js';
+import { normaliseIp, type ProxyTrust } from './addresses.js';
 import { refuseUpgrade } from './respond.js';
 
 export type UpgradeGateway = Pick<Gateway, 'handshake' | 'abandon' | 'open' | 'onMessage' | 'onBinaryMessage' | 'onWritable' | 'onPong' | 'onClosed'>;
@@ -17,7 +20,12 @@ export type UpgradeGateway = Pick<Gateway, 'handshake' | 'abandon' | 'open' | 'o
 export interface UpgradeOptions {
   readonly path: string;
   readonly messageBytesMax: number;
-  readonly trustProxy: boolean;
+  /** Set with server.trustProxy: whose X-Forwarded-For to believe; null takes the socket's peer. */
+  readonly proxies: ProxyTrust | null;
+  /** Checks handshake tokens; null in anonymous mode (no token is looked at). */
+  readonly verifier: TokenVerifier | null;
+  /** Accept ?token= (auth.queryToken). */
+  readonly queryToken: boolean;
   readonly writeMode: WriteMode;
   readonly onError?: (error: Error, context: string) => void;
 }
@@ -28,26 +36,23 @@ export interface UpgradeHandler {
   readonly sockets: ReadonlySet<WebSocket>;
 }
 
-/** `?user=` is a stand-in until authentication lands; it is bounded so it cannot bloat admission tables. */
-const USER_ID_CHARS_MAX = 128;
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   return typeof header === 'string' ? header.split(',').map((p) => p.trim()).filter((p) => p !== '') : [];
 }
 
-/** IPv4 clients on a dual-stack listener appear as ::ffff:a.b.c.d; per-IP caps should see one address. */
-function normaliseIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
-
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return normaliseIp(first);
-  }
-  return normaliseIp(req.socket.remoteAddress ?? 'unknown');
+/**
+ * The token a handshake carries, in order of preference: the Authorization header, a subprotocol entry,
+ * then `?token=` when allowed (docs/security.md, "Where the token travels"). null when there is none.
+ */
+export function presentedToken(req: IncomingMessage, url: URL, protocols: readonly string[], queryToken: boolean): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (match !== null) return match[1]!;
+  const entry = protocols.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
+  if (entry !== undefined) return entry.slice(TOKEN_PROTOCOL_PREFIX.length);
+  const query = queryToken ? url.searchParams.get('token') : null;
+  return query === null || query === '' ? null : query;
 }
 
 export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOptions): UpgradeHandler {
@@ -67,12 +72,23 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     // ws installs its own error handling once the handshake completes; until then a reset must not crash.
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const user = url.searchParams.get('user');
-    const userId = user === null || user === '' ? null : user.slice(0, USER_ID_CHARS_MAX);
-    const outcome = gateway.handshake(
-      { path: url.pathname, upgrade: req.headers.upgrade, version: url.searchParams.get('v'), protocols: offeredProtocols(req), peer: { ip: clientIp(req, options.trustProxy), userId } },
-      options.path,
-    );
+    const offered = offeredProtocols(req);
+    // The token entry is a credential, not a protocol: the version check never sees it, ws never echoes it.
+    const protocols = offered.filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX));
+    const peerIp = normaliseIp(req.socket.remoteAddress ?? 'unknown');
+    const ip = options.proxies === null ? peerIp : options.proxies.clientIp(peerIp, req.headers['x-forwarded-for']);
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const base = { path: url.pathname, upgrade: req.headers.upgrade, version: url.searchParams.get('v'), protocols, origin, peer: { ip, userId: null } };
+    const token = options.verifier === null ? null : presentedToken(req, url, offered, options.queryToken);
+    if (options.verifier === null || token === null) return decide(req, socket, head, base);
+    options.verifier.verify(token, (credential) => {
+      // The client may have left while the token was checked: then there is nothing to admit.
+      if (!socket.destroyed) decide(req, socket, head, { ...base, credential });
+    });
+  };
+
+  const decide = (req: IncomingMessage, socket: Duplex, head: Buffer, request: HandshakeRequest): void => {
+    const outcome = gateway.handshake(request, options.path);
     if (!outcome.ok) {
       refuseUpgrade(socket, outcome.status, outcome.body, outcome.headers);
       return;

@@ -97,6 +97,14 @@ const scenarios: Record<string, () => Closed> = {
       c.send({ type: 'subscribe', id: 1, channels: ['a'] });
     }),
   'new epoch': closedByNewEpoch,
+  'token expired': () => {
+    const h = harness();
+    const client = h.connect({ identity: { user: 'alice', grants: [], expiresAtMs: h.clock.wallMs() + 120_000 } });
+    h.clock.advance(120_000);
+    h.clock.settle();
+    expect(client.conn.closed).not.toBeNull();
+    return client.conn.closed!;
+  },
 };
 
 describe('docs/protocol.md close codes', () => {

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryHintOf } from '../../src/core/protocol.js';
 import type { RunningServer } from '../../src/server/server.js';
+import { hs256, nowS, SECRET } from '../security/tokens.js';
 import { is, probe, publish, serve, upgradeStatus, type Probe } from './support.js';
 
 let server: RunningServer | undefined;
@@ -27,13 +28,14 @@ describe('admission before upgrade', () => {
     expect(server.gateway.stats().connections).toMatchObject({ current: 50, capacity: 50, free: 0 });
   });
 
-  it("refuses a user's 6th connection with 429", async () => {
-    server = await serve();
+  it("refuses a user's 6th connection with 429 (users are token subjects)", async () => {
+    server = await serve({ 'auth.mode': 'jwt', 'auth.hmacSecret': SECRET, 'auth.queryToken': 'true' });
+    const alice = await hs256({ sub: 'alice', exp: nowS() + 600 });
     const results = [];
-    for (let i = 0; i < 6; i++) results.push(await upgradeStatus(server, '?user=alice'));
+    for (let i = 0; i < 6; i++) results.push(await upgradeStatus(server, `?token=${alice}`));
     for (const r of results) if (r.ws) sockets.push(r.ws);
     expect(results.map((r) => r.status)).toEqual([101, 101, 101, 101, 101, 429]);
-    expect((await upgradeStatus(server, '?user=bob')).status).toBe(101);
+    expect((await upgradeStatus(server, `?token=${await hs256({ sub: 'bob', exp: nowS() + 600 })}`)).status).toBe(101);
   });
 
   it('refuses a handshake burst over the per-IP bucket with 429', async () => {

@@ -21,7 +21,7 @@ function problemsOf(sources: ConfigSources): string[] {
 describe('precedence', () => {
   it('uses the core defaults when nothing is given', () => {
     const { config } = loadConfig();
-    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, path: '/ws' });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws' });
     expect(toGatewayOptions(config, defaultGatewayOptions.history.totalBytesMax)).toEqual(defaultGatewayOptions);
     expect(config.publish.apiKey).toBeNull();
   });

@@ -53,7 +53,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 async function publish(url: string, channel: string, data: unknown): Promise<number> {
-  const res = await fetch(`${url}/publish`, { method: 'POST', body: JSON.stringify({ channel, data }) });
+  const res = await fetch(`${url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { offset: number }).offset;
 }

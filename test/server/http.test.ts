@@ -129,7 +129,7 @@ describe('POST /publish', () => {
       createHttpHandler({ gateway, metrics: { exposition: async () => '', contentType: 'text/plain' }, apiKey: null, publishBodyBytesMax: 1024, nowMs: () => 0, startedAtMs: 0, wsPath: '/ws' }),
     );
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const res = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/publish`, { method: 'POST', body: JSON.stringify({ channel: 'odin.a', data: 1 }) });
+    const res = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'odin.a', data: 1 }) });
     expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([status, retryAfter, { error: code, message: `refused: ${code}` }]);
     await new Promise<void>((resolve) => http.close(() => resolve()));
   });

@@ -32,7 +32,9 @@ export interface HttpAnswer {
 }
 
 export async function request(server: RunningServer, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  const res = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  // A body is JSON unless the caller says otherwise (POST /publish refuses anything else with 415).
+  const sent = body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type') ? { 'Content-Type': 'application/json', ...headers } : headers;
+  const res = await fetch(`${server.url}${path}`, { method, headers: sent, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   let json: unknown = undefined;
   try {

@@ -2,6 +2,7 @@
 // and the property suites speak to it through these few verbs.
 import { MemoryBroker, type MemoryBrokerRetention } from '../../src/adapters/broker-memory.js';
 import type { PeerInfo } from '../../src/core/admission.js';
+import type { TokenVerifier } from '../../src/core/auth.js';
 import { Gateway, type GatewayParts, type PublishOutcome, type Session } from '../../src/core/gateway.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { CapacityInput } from '../../src/core/admission.js';
@@ -28,13 +29,14 @@ export interface Harness {
 
 export function harness(
   options: GatewayOptionsInput = {},
-  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number; parts?: Partial<GatewayParts> } = {},
+  extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number; parts?: Partial<GatewayParts>; verifier?: TokenVerifier } = {},
 ): Harness {
   const clock = new SimClock();
   const random = seededRandom(extra.seed ?? 7);
   const telemetry = new RecordingTelemetry();
   const broker = new MemoryBroker(clock, random, extra.retention);
-  const gateway = new Gateway({ clock, random, broker, telemetry }, gatewayOptions(options), extra.capacity, extra.parts);
+  const ports = { clock, random, broker, telemetry, ...(extra.verifier !== undefined ? { verifier: extra.verifier } : {}) };
+  const gateway = new Gateway(ports, gatewayOptions(options), extra.capacity, extra.parts);
   gateway.start();
   let ipCounter = 0;
   return {
@@ -43,7 +45,8 @@ export function harness(
     gateway,
     telemetry,
     connect(peer = {}) {
-      const admission = gateway.admit({ ip: peer.ip ?? `10.0.0.${++ipCounter % 250}`, userId: peer.userId ?? null });
+      const ip = peer.ip ?? `10.0.0.${++ipCounter % 250}`;
+      const admission = gateway.admit(peer.identity != null ? { ip, userId: peer.identity.user, identity: peer.identity } : { ip, userId: peer.userId ?? null });
       if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
       const conn = new FakeConnection();
       const session = gateway.open(conn, admission.ticket);
