@@ -136,7 +136,7 @@ export const inboundRateProperty = fc.property(
       if (answer.some((m) => m.type === 'pong')) accepted.push(now);
       else {
         violations++;
-        expectThat(answer.length === 1 && answer[0]!.type === 'error' && answer[0]!.code === 'rate_limited', `answer ${JSON.stringify(answer)}`);
+        expectThat(answer.length === 1 && answer[0]!.type === 'error' && answer[0].code === 'rate_limited', `answer ${JSON.stringify(answer)}`);
       }
     }
     checkWindows(accepted, burst, perSecond, 'messages');

@@ -85,7 +85,7 @@ export class Resume {
     }
     const channels = message.channels.filter((key) => !denied.includes(key));
     if (message.since === undefined) return { type: 'subscribe', id: message.id, channels };
-    const since: Record<string, Position> = Object.create(null);
+    const since = Object.create(null) as Record<string, Position>;
     for (const key of channels) if (message.since[key] !== undefined) since[key] = message.since[key];
     return { type: 'subscribe', id: message.id, channels, since };
   }

@@ -38,7 +38,7 @@ const filePath = z.string().min(1).max(4_096);
 
 /** A JSON array, or a comma-separated list (easier in an environment variable). */
 function listOf(item: z.ZodType<string>, max: number): z.ZodType<readonly string[]> {
-  return z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v), z.array(item).max(max)) as unknown as z.ZodType<readonly string[]>;
+  return z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v), z.array(item).max(max));
 }
 const addressList = listOf(z.string().refine((a) => cidrProblem(a) === null), 1_000);
 const originList = listOf(z.string().regex(/^https?:\/\/[^\s/?#]+$/), 1_000);

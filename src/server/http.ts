@@ -54,7 +54,7 @@ function served(surface: Surface, path: string): boolean {
  */
 function withoutUserIds(stats: unknown): unknown {
   if (typeof stats !== 'object' || stats === null || !('connections' in stats)) return stats;
-  const connections = (stats as { connections: unknown }).connections;
+  const connections = (stats).connections;
   if (typeof connections !== 'object' || connections === null) return stats;
   const { topUsers: _hidden, ...rest } = connections as Record<string, unknown>;
   return { ...stats, connections: rest };
