@@ -21,6 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start their own services where the init system lets them (haproxy on :80, prometheus on
+  # :9090); the tests run their own on free ports and need none of them.
+  if command -v systemctl >/dev/null 2>&1; then
+    for service in haproxy prometheus; do
+      if systemctl is-active --quiet "$service" 2>/dev/null; then $sudo_cmd systemctl disable --now "$service" >/dev/null 2>&1 || true; fi
+    done
+  fi
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
