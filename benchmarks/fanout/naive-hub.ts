@@ -53,7 +53,7 @@ export function startNaiveHub(options: NaiveHubOptions = {}): Promise<NaiveHub> 
   }
   wss.on('connection', (ws) => {
     ws.on('message', (raw) => {
-      const message = JSON.parse(String(raw)) as { type: string; id: number; channels: string[] };
+      const message = JSON.parse((raw as Buffer).toString('utf8')) as { type: string; id: number; channels: string[] };
       if (message.type !== 'subscribe') return;
       for (const channel of message.channels) {
         if (!subscribers.has(channel)) subscribers.set(channel, new Set());

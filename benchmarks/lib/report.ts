@@ -126,7 +126,7 @@ export async function runPairs(pairs: readonly PairSpec[], options: RunOptions):
         errors.push(`${r.name}: ${String((r.error as Error | undefined)?.message ?? r.error)}`);
         continue;
       }
-      byName.set(r.name, measured(r.name, r.stats as unknown as MitataStats));
+      byName.set(r.name, measured(r.name, r.stats));
     }
   }
   if (errors.length > 0) throw new Error(`benchmarks failed:\n${errors.join('\n')}`);

@@ -30,7 +30,11 @@ export function drainProperty(variant: Variant): fc.IAsyncPropertyWithHooks<[fc.
       schedule('stall', () => {
         for (const i of scenario.stalled) {
           const link = real.links[i];
-          if (link) (link.conn.buffered = STALL_BYTES), (model.clients[i]!.stalled = true), (real.stalledEver = true);
+          if (link) {
+            link.conn.buffered = STALL_BYTES;
+            model.clients[i]!.stalled = true;
+            real.stalledEver = true;
+          }
         }
       });
       schedule('drain', () => {

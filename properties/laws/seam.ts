@@ -62,13 +62,13 @@ export interface SeamRun {
 
 export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
   // A scheduled task that throws rejects a promise nobody awaits: keep the first failure, rethrow it after.
-  let failure: unknown = null;
+  let failure: Error | null = null;
   const guard = (fn: () => void): void => {
     if (failure !== null) return;
     try {
       fn();
     } catch (error) {
-      failure = error;
+      failure = error instanceof Error ? error : new Error(String(error));
     }
   };
   let check = (): void => {};
@@ -117,7 +117,7 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
           if (keys.length === 0) return;
           const since: Record<string, number> = {};
           keys.forEach((k) => {
-            const at = request.since[KEYS.indexOf(k as (typeof KEYS)[number])] ?? -1;
+            const at = request.since[KEYS.indexOf(k)] ?? -1;
             if (at >= 0) since[k] = Math.floor(at * model.head);
           });
           const id = real.nextId++;

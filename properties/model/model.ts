@@ -216,13 +216,14 @@ export class Model {
         return this.onSubscribed(c, m);
       case 'unsubscribed':
         return this.onUnsubscribed(c, m);
-      case 'throttle':
+      case 'throttle': {
         this.throttleNotices++;
         expectThat(m.level >= 0 && m.level <= 3 && m.percent >= 0 && m.percent <= 100 && m.message.length > 10, `throttle notice ${JSON.stringify(m)}`);
         // The notice says what the gateway now does (docs/design.md, "Slow clients"): level 1 conflates, 2 and 3 shed.
         const says = m.level === 0 ? /^caught up/ : m.level === 1 ? /\b(\d+)% full\): conflating/ : /\b(\d+)% full\): shedding/;
         expectThat(says.test(m.message) && (m.level === 0 || m.message.includes(`${m.percent}% full`)), `throttle notice ${JSON.stringify(m)}`);
         return;
+      }
       case 'event': {
         this.checkEventFrame(bytes, m);
         const key = this.keyOf(m.ch);

@@ -202,7 +202,7 @@ export class SimBrokerConsumer implements Broker {
 
   readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
     if (this.down) {
-      this.stream.sched.after(this.latencyMs, done, { ok: false, reason: 'unavailable' } as HistoryResult);
+      this.stream.sched.after(this.latencyMs, done, { ok: false, reason: 'unavailable' });
       return;
     }
     this.stream.readHistory(request, done, this.latencyMs);

@@ -63,7 +63,7 @@ function parse(argv: readonly string[]): ExploreArgs {
     // --replay SEED names the seed; --seed is the explorer's first seed.
     seed: v.replay ?? v.seed ?? '1',
     runs,
-    bug: (v.bug as BugName | undefined) ?? null,
+    bug: (v.bug) ?? null,
     schedule: v.schedule ?? null,
     kinds: kinds as FaultKind[],
     reruns,
@@ -86,7 +86,7 @@ function replayCommand(seed: string, args: ExploreArgs, withSchedule: boolean): 
   return `npm run sim -- --replay ${seed}${bug}${kinds}${withSchedule ? ' --schedule schedule.json' : ''}`;
 }
 
-function report(io: ExploreIo, r: ExploreRun, args: ExploreArgs): void {
+function report(io: ExploreIo, r: ExploreRun): void {
   const v = r.violation;
   if (v === undefined) return;
   io.out(`violation: ${formatViolation(v)}\n`);
@@ -118,7 +118,7 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     io.err(`replay: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
     io.out(runLine('replay', r));
     io.out(`schedule:\n${formatSchedule(r.faults)}\n`);
-    report(io, r, args);
+    report(io, r);
     return r.violation === undefined ? 0 : 1;
   }
   const seeds = exploreSeeds(args.seed, args.runs);
@@ -129,7 +129,7 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     io.err(`run ${seed}: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
     io.out(runLine(`run ${i + 1}/${seeds.length}`, r));
     if (r.violation === undefined) continue;
-    report(io, r, args);
+    report(io, r);
     const t1 = io.wallMs();
     const m = runGuarded(() => minimise(r, config, args.reruns));
     io.err(`minimise: ${m.reruns} reruns, ${((io.wallMs() - t1) / 1000).toFixed(2)} s wall\n`);

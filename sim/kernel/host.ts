@@ -58,7 +58,7 @@ export function linuxConntrackMax(memoryBytes: number): number {
   return Math.min(262_144, Math.max(1_024, Math.floor(memoryBytes / 16_384)));
 }
 
-export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
+export function defaultSysctls(os: OsFlavour, _memoryBytes: number): Sysctls {
   switch (os) {
     case 'linux':
       return {

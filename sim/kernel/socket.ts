@@ -114,7 +114,7 @@ export class TcpSocket implements Queued {
   /** Queues bytes for the peer; returns the buffered amount left in user space afterwards. */
   write(bytes: number, payload: unknown): number {
     if (this.state === 'CLOSED' || this.appClosed) return 0;
-    const left = this.tx.write(bytes, payload);
+    this.tx.write(bytes, payload);
     pump(this);
     if (this.tx.userBytes > 0) this.wantDrain = true;
     return this.tx.userBytes;

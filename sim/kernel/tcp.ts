@@ -105,7 +105,7 @@ export function connect(
   const world = proc.world;
   const fd = proc.fds.open();
   if (fd === 'EMFILE') return 'EMFILE';
-  const src = opts.srcAddr ?? (host.addresses[0] as string);
+  const src = opts.srcAddr ?? host.addresses[0]!;
   const dstKey = `${dstAddr}:${dstPort}`;
   const dstHost = world.hostByAddr(dstAddr);
   const port = host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(dstHost === host));

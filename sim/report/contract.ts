@@ -87,7 +87,7 @@ export function profileResult(r: RunResult): ProfileResult {
   const tl = r.timeline ?? null;
   const peakKeys = ['sessionsPeak', 'openPeak', 'connectionsPeak'];
   let connected = -1;
-  for (const k of peakKeys) if (m[k] !== undefined && connected < 0) connected = m[k] as number;
+  for (const k of peakKeys) if (m[k] !== undefined && connected < 0) connected = m[k];
   if (tl !== null && tl.length > 0) {
     connected = Math.max(connected, ...tl.map((p) => p.connected));
     const last = tl[tl.length - 1];

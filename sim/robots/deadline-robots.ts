@@ -1,7 +1,6 @@
 // Game robots (game-robots.ts) whose upgrade deadline differs per robot: memory-7gb's clients each give an
 // upgrade a timeout drawn uniformly from a range (30–60 s in the story). The base fleet arms its single
 // `handshakeTimeoutMs` when the TCP connection completes; this one replaces that timer with the robot's own.
-import type { SimEvent } from '../engine/scheduler.js';
 import type { TcpSocket } from '../kernel/socket.js';
 import { type Robot, RobotFleet } from './game-robots.js';
 
@@ -29,7 +28,7 @@ export class DeadlineRobotFleet extends RobotFleet {
     const own = this.deadlinesMs[r.index];
     if (own === undefined || r.timer === null) return;
     const sched = this.proc.world.sched;
-    sched.cancel(r.timer as SimEvent);
+    sched.cancel(r.timer);
     r.timer = sched.after(own, deadline, { fleet: this, r });
   }
 }

@@ -177,7 +177,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 export const brokerOutage: Scenario = {
   name: 'broker-outage',
   story: 'our own story (docs/lab.md): the broker is unreachable for 20 s under load',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'outage 45 s (past retention)': { 'fault.outageMs': 45_000 },
     'publishers cut off too': { 'fault.publishersReach': false },

@@ -107,7 +107,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     const key = rb.phase === 'open' ? 'connected' : `${rb.outcome}@${rb.outcomePhase}`;
     bump(outcomes, key);
     const at = rb.phase === 'open' ? rb.openMs : rb.outcomeMs;
-    if (firstAt[key] === undefined || at < (firstAt[key] as number)) firstAt[key] = at;
+    if (firstAt[key] === undefined || at < (firstAt[key])) firstAt[key] = at;
     if (rb.outcome === 'http-503') waits503.push(rb.outcomeMs - rb.connectedMs);
   }
   waits503.sort((a, b) => a - b);
@@ -191,7 +191,7 @@ export const cloudrun512mb: Scenario = {
   name: 'cloudrun-512mb',
   story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
   // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
-  defaults: withOurCapacityInputs(defaults as Inputs),
+  defaults: withOurCapacityInputs(defaults),
   variants: {
     'cap + 1 connections': { 'load.aboveCap': 1 },
     'earlier accounting (50 KiB, no replay buffer)': { 'story.perConnectionKiB': 50, 'story.replayBufferMessages': 0 },

@@ -242,7 +242,7 @@ const FIX = { 'gateway.nofile': 200_000, 'gateway.nofileHard': 200_000 };
 export const dockerNofile1024: Scenario = {
   name: NAME,
   story: 'field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'node runtime (raises soft to hard)': { 'gateway.runtime': 'node' },
     'node, hard limit 1024 (--ulimit nofile=1024:1024)': { 'gateway.runtime': 'node', 'gateway.nofileHard': 1_024 },

@@ -123,7 +123,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   }
 
   // ---- the load box ----
-  const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: serverPorts }, srcAddrs);
+  const { fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: serverPorts }, srcAddrs);
   const users = n('load.connections');
   const rate = n('load.rampPerSecond');
   for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
@@ -308,7 +308,7 @@ const LOAD_TEST_LIMITS = { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handsha
 export const loadgenPorts: Scenario = {
   name: NAME,
   story: 'field story loadgen-ports (docs/lab.md): one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'story fixes together': { 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },
     [`what-if: box closes ${CHURN}/s`]: churn,

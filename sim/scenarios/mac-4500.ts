@@ -101,7 +101,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   for (const rb of fleet.robots) {
     const key = rb.outcome === 'ok' || rb.outcome === 'pending' ? rb.outcome : `${rb.outcome}@${rb.outcomePhase}`;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
-    if (firstAt[key] === undefined || rb.outcomeMs < (firstAt[key] as number)) firstAt[key] = rb.outcomeMs;
+    if (firstAt[key] === undefined || rb.outcomeMs < (firstAt[key])) firstAt[key] = rb.outcomeMs;
     if (rb.betOkMs >= 0) betLatencies.push(rb.betOkMs - rb.betAtMs);
   }
   betLatencies.sort((a, b) => a - b);
@@ -295,7 +295,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 export const mac4500: Scenario = {
   name: 'mac-4500',
   story: 'field story mac-4500 (docs/lab.md): "connection reset by peer" at ~4,000–4,500 users on a macOS laptop',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'ulimit -n 65535': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535 },
     'somaxconn 1024': { 'host.somaxconn': 1_024 },

@@ -236,7 +236,6 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
 }
 
 function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
-  const n = (k: string) => num(inputs, k);
   const { world, vm, robotsProc, srcAddrs } = buildWorld(inputs, seed);
   const { proc: gwProc, ours } = startOursInContainer(world, vm, inputs, PORT);
   // Like the story's test clients: one attempt each, a failure is counted, not retried.
@@ -274,7 +273,7 @@ export const memory7gb: Scenario = {
   name: 'memory-7gb',
   story: 'field story memory-7gb (docs/lab.md): timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
   // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
-  defaults: withOurCapacityInputs(defaults as Inputs),
+  defaults: withOurCapacityInputs(defaults),
   variants: {
     'Go GC CPU limiter (stretch ≤ 2)': { 'story.gcStretchMax': 2 },
     "ours with the story's 0.7 MB per connection": { 'ours.perConnectionKiB': 716.8 },

@@ -215,7 +215,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 export const rollingRestart: Scenario = {
   name: 'rolling-restart',
   story: 'our own story (docs/lab.md): one of two instances drains and restarts under 10,000 clients',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {},
   gateways: ['ours'],
   run,

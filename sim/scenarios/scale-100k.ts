@@ -96,7 +96,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 export const scale100k: Scenario = {
   name: 'scale-100k',
   story: "the lab's own size check: 100,000 real clients on our gateway (not a field story)",
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {},
   gateways: ['ours'],
   run,

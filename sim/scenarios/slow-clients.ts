@@ -20,7 +20,6 @@ import { recordFleets } from '../report/timeline.js';
 import { type FeedMessage, StoryFanoutGateway } from '../servers/story-fanout.js';
 import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
 import { SubscriberFleet } from '../robots/feed-robots.js';
-import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/slow-clients.json' with { type: 'json' };
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
@@ -129,7 +128,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
       (ci: number) => {
         published[ci]!++;
         const msg: FeedMessage = { k: 'ws', kind: 'event', channel: ci, offset: ++offset, critical: channels[ci]!.priority === 'critical', publishedMs: world.sched.nowMs, percent: 100, payloadBytes };
-        gw.broadcast(msg as unknown as WireMessage);
+        gw.broadcast(msg);
       },
       p.channel,
     );
@@ -423,7 +422,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
 export const slowClients: Scenario = {
   name: 'slow-clients',
   story: 'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'later plan: throttle 75/50/25 %, confirmations always': { 'story.onFull': 'plan' },
     'slower clients (half the read rate)': { 'clients.slowReadPerSecond': 15 },

@@ -113,7 +113,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const listener = paced?.listener ?? ours?.transport.listener;
   if (listener === undefined) throw new Error('no listener');
 
-  const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
+  const { fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
   const users = n('load.connections');
   const r0 = n('load.rampPerSecond');
   const r1 = n('load.rampPerSecondEnd');
@@ -296,7 +296,7 @@ const SLOW = { 'gateway.acceptCpuMs': 10 };
 export const synBacklog: Scenario = {
   name: NAME,
   story: 'field story syn-backlog (docs/lab.md): SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {
     'target 18,000': { 'load.connections': 18_000 },
     'fix: both 8192 + syncookies': FIX,

@@ -170,7 +170,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
 export const windowsHub: Scenario = {
   name: 'windows-hub',
   story: 'field story windows-hub (docs/lab.md): "Insufficient resources" and reconnect storms',
-  defaults: defaults as Inputs,
+  defaults: defaults,
   variants: {},
   gateways: ['story', 'ours'],
   run,

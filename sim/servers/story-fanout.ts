@@ -122,7 +122,7 @@ export class StoryFanoutGateway extends StoryGateway {
   private notice(sess: StorySession, percent: number): void {
     this.fanout.throttleNotices++;
     const notice: FeedMessage = { k: 'ws', kind: 'throttle', channel: -1, offset: 0, critical: true, publishedMs: this.proc.world.sched.nowMs, percent, payloadBytes: 60 };
-    this.push(sess, notice as unknown as WireMessage);
+    this.push(sess, notice);
   }
 
   private push(sess: StorySession, msg: WireMessage): void {

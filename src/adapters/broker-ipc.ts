@@ -7,7 +7,7 @@
 // Events arrive in batches, in offset order; each batch is acknowledged so the host can bound what it
 // has in flight to a slow worker. Requests (publish, history) are bounded in number and in time: past
 // `pendingMax` waiting, or `requestTimeoutMs` without an answer, the answer is a refusal, never a hang.
-import type { Broker, BrokerEvent, BrokerSink, HistoryRequest, HistoryResult, PublishResult } from '../core/ports.js';
+import type { Broker, BrokerSink, HistoryRequest, HistoryResult, PublishResult } from '../core/ports.js';
 import { isBrokerMessage, type IpcEndpoint, type ToHost, type ToWorker } from './broker-ipc-messages.js';
 
 export interface IpcBrokerOptions {
@@ -133,7 +133,7 @@ export class IpcBroker implements Broker {
           for (const event of message.events) {
             if (event.offset <= this.lastOffset) continue;
             this.lastOffset = event.offset;
-            sink.onEvent(event as BrokerEvent);
+            sink.onEvent(event);
           }
         }
         this.endpoint.send({ odin: 'broker', op: 'ack', seq: message.seq } satisfies ToHost);

@@ -396,7 +396,7 @@ export class OdinClient {
     this.requests.set(id, { kind: 'subscribe', entries });
     const channels = entries.map((entry) => entry.target.name);
     // Channel names as keys: a null prototype keeps `__proto__` and `constructor` plain names.
-    const since: Record<string, Position> = Object.create(null);
+    const since = Object.create(null) as Record<string, Position>;
     for (const entry of entries) if (entry.since !== undefined) since[entry.target.name] = entry.since;
     this.send(conn, entries.some((entry) => entry.since !== undefined) ? { type: 'subscribe', id, channels, since } : { type: 'subscribe', id, channels });
   }

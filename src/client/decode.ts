@@ -87,7 +87,7 @@ function decodeObject(obj: Obj): ServerMessage {
     case 'subscribed': {
       if (!isObject(obj.channels)) throw new Malformed('"channels" must be an object');
       // Channel names as keys: a null prototype keeps `__proto__` and `constructor` ordinary names.
-      const channels: Record<string, ChannelState> = Object.create(null);
+      const channels = Object.create(null) as Record<string, ChannelState>;
       for (const [name, value] of Object.entries(obj.channels)) channels[name] = channelState(name, value);
       return { type, id: offset(obj, 'id'), channels };
     }
@@ -112,7 +112,7 @@ function decodeObject(obj: Obj): ServerMessage {
       if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) {
         throw new Malformed('"channels" must be an array of strings');
       }
-      return { type, id: offset(obj, 'id'), channels: channels as string[] };
+      return { type, id: offset(obj, 'id'), channels: channels };
     }
     case 'error': {
       const code = text(obj, 'code');

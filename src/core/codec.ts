@@ -76,7 +76,7 @@ function sinceField(obj: Obj, channels: readonly string[]): Record<string, Posit
   const since = obj.since;
   if (!isObject(since)) throw new Invalid('invalid_field', 'field "since" must be an object keyed by channel');
   // Keyed by channel name: a null prototype keeps `__proto__` and `constructor` ordinary keys.
-  const result: Record<string, Position> = Object.create(null);
+  const result = Object.create(null) as Record<string, Position>;
   for (const [channel, position] of Object.entries(since)) {
     if (!channels.includes(channel)) {
       throw new Invalid('invalid_field', `since names "${truncate(channel)}", which is not in "channels"`);

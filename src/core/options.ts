@@ -124,5 +124,5 @@ export function gatewayOptions(input: GatewayOptionsInput = {}): GatewayOptions 
     admission: { ...d.admission, ...input.admission },
     inbound: { ...d.inbound, ...input.inbound },
     loadBrake: { ...d.loadBrake, ...input.loadBrake },
-  } as GatewayOptions;
+  };
 }

@@ -29,7 +29,7 @@ export interface Resolution {
  */
 export function chargeReplay(replay: readonly (EventRecord | BrokerEvent)[], budget: ReplayBudget): EventRecord[] | null {
   if (replay.length > budget.events) return null;
-  const records: EventRecord[] = new Array(replay.length);
+  const records = new Array<EventRecord>(replay.length);
   let bytes = 0;
   for (let i = 0; i < replay.length; i++) {
     const event = replay[i]!;

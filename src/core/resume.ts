@@ -37,13 +37,13 @@ export class Resume {
       return;
     }
     const subs = message.channels.map((key) => this.subscriptions.add(session, key));
-    const resolutions: Resolution[] = new Array(subs.length);
+    const resolutions = new Array<Resolution>(subs.length);
     let pending = subs.length;
     const finish = (): void => {
       if (session.state !== 'open') return;
       const budget: ReplayBudget = { events: replayEventsMax, bytes: outbound.queueBytesMax };
       // Channel names are keys here: a null prototype keeps `__proto__` and `constructor` plain names.
-      const states: Record<string, ChannelState> = Object.create(null);
+      const states = Object.create(null) as Record<string, ChannelState>;
       const replays = subs.map((sub, i) => {
         const resolution = resolutions[i]!;
         const records = chargeReplay(resolution.replay, budget);

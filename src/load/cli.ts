@@ -46,10 +46,10 @@ const EXIT_INTERRUPTED = 130;
 class UsageError extends Error {}
 
 function number(values: Record<string, unknown>, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = values[name];
+  const raw = values[name] as string | undefined; // parseArgs gives strings for options with a value
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${String(raw)}: expected a number from ${min} to ${max}`);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${raw}: expected a number from ${min} to ${max}`);
   return value;
 }
 

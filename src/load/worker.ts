@@ -40,8 +40,8 @@ interface Conn {
 let plan: WorkerPlan | null = null;
 const conns: Conn[] = [];
 const counts = zeroCounts();
-let latency = newHistogram();
-let connectLatency = newHistogram();
+const latency = newHistogram();
+const connectLatency = newHistogram();
 const subscribers: Record<string, number> = {};
 let pending = 0;
 let next = 0;

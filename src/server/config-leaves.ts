@@ -52,7 +52,7 @@ export function bool(defaultValue: boolean, help: string): Leaf<boolean> {
 }
 
 export function oneOf<const T extends readonly [string, ...string[]]>(defaultValue: T[number], values: T, help: string): Leaf<T[number]> {
-  return { schema: z.enum(values) as unknown as z.ZodType<T[number]>, default: defaultValue, kind: 'string', allowed: `one of ${values.join(', ')}`, help };
+  return { schema: z.enum(values), default: defaultValue, kind: 'string', allowed: `one of ${values.join(', ')}`, help };
 }
 
 export function text(defaultValue: string, schema: z.ZodType<string>, allowed: string, help: string): Leaf<string> {

@@ -143,7 +143,7 @@ export const configSpec = {
     baselineBytes: nullableInt(null, 0, 2 ** 50, 'Memory with no connections; auto measures the RSS at start-up.'),
     perConnectionBytes: int(64 * KiB, 1 * KiB, 1 * GiB, 'Memory one connection costs (calibrate with npm run bench).'),
   },
-} as const satisfies Record<string, Record<string, Leaf<any>>>;
+} as const satisfies Record<string, Record<string, Leaf<unknown>>>;
 
 type Spec = typeof configSpec;
 export type Config = { readonly [S in keyof Spec]: { readonly [K in keyof Spec[S]]: Spec[S][K] extends Leaf<infer T> ? T : never } };
@@ -290,7 +290,7 @@ function fileLayer(path: string, readFile: (path: string) => string, into: Map<s
     problems.push(`${path}: expected a JSON object with sections ${Object.keys(configSpec).join(', ')}`);
     return;
   }
-  for (const [section, body] of Object.entries(parsed)) {
+  for (const [section, body] of Object.entries(parsed as Record<string, unknown>)) {
     if (section === '$schema') continue;
     if (!Object.hasOwn(configSpec, section)) {
       problems.push(`${path}: unknown section "${section}"${didYouMean(section, Object.keys(configSpec))}; expected one of ${Object.keys(configSpec).join(', ')}`);

@@ -134,7 +134,7 @@ export async function checkPreframing(): Promise<Check> {
       const got: string[] = [];
       const timer = setTimeout(() => reject(new Error('no frames within 5 s')), 5_000);
       client.on('message', (data, isBinary) => {
-        got.push(isBinary ? '<binary>' : String(data));
+        got.push(isBinary ? '<binary>' : (data as Buffer).toString('utf8')); // ws's default binaryType gives a Buffer
         if (got.length === texts.length) {
           clearTimeout(timer);
           resolve(got);

@@ -41,8 +41,8 @@ export interface StartDeps {
 
 /** How a cluster worker answers /stats and /metrics: with figures gathered over every worker. */
 export interface ClusterView {
-  stats(): Promise<unknown>;
-  metrics(): Promise<string>;
+  readonly stats: () => Promise<unknown>;
+  readonly metrics: () => Promise<string>;
   readonly metricsContentType: string;
 }
 

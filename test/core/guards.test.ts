@@ -202,7 +202,10 @@ describe('drain (I9)', () => {
       expect(c.conn.closed?.code).toBe(1001);
       return retryHintOf(c.conn.closed!.reason)!;
     });
-    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(0), expect(hint).toBeLessThan(5_000);
+    for (const hint of hints) {
+      expect(hint).toBeGreaterThanOrEqual(0);
+      expect(hint).toBeLessThan(5_000);
+    }
     expect(new Set(hints).size).toBeGreaterThan(1);
     expect(done).toBe(false);
     for (const c of clients) c.close(1001);

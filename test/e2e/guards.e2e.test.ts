@@ -82,8 +82,8 @@ describe('a slow reader', () => {
       return Array.from({ length: lastOffset }, (_, i) => i + 1).every((o) => covered.has(o));
     };
     const end = await Promise.race([
-      slow.waitForClose(10_000).then((c) => ({ closed: c as { code: number } | null })),
-      slow.waitFor((m): m is never => accountedFor(), 0, 10_000).then(() => ({ closed: null })),
+      slow.waitForClose(10_000).then((c) => ({ closed: c })),
+      slow.waitFor((_m): _m is never => accountedFor(), 0, 10_000).then(() => ({ closed: null })),
     ]);
     const gaps = slow.ofType('gap');
     if (end.closed) expect(end.closed.code).toBe(1008);

@@ -97,7 +97,7 @@ export function upgradeStatus(server: RunningServer, query = ''): Promise<{ stat
   return new Promise((resolve) => {
     const ws = new WebSocket(`${server.wsUrl}${query}`);
     ws.on('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null, ws: null, error: null });
+      resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after']) ?? null, ws: null, error: null });
       res.resume();
       ws.terminate();
     });

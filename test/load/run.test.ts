@@ -6,7 +6,7 @@ import { parseLoadArgs, openPublisher } from '../../src/load/cli.js';
 import type { Progress } from '../../src/load/progress.js';
 import { CommandPublisher, HttpPublisher } from '../../src/load/publishers.js';
 import { runLoad, type RunOptions } from '../../src/load/run.js';
-import { start, type Started } from '../server/server-fixture.js';
+import { request, start, type Started } from '../server/server-fixture.js';
 
 const quiet: Progress = { show: () => undefined, log: () => undefined, stop: () => undefined };
 
@@ -91,9 +91,14 @@ describe('odin load', () => {
     const controller = new AbortController();
     const o = options(`${odin.wsUrl}?v=1`, { ratePerSecond: 0, holdMs: 20_000 });
     const running = runLoad(o, { publisher: null, progress: quiet, signal: controller.signal });
-    // Once all are held, a drain of a second server would be cleaner; here we close odin's sessions by
-    // draining the server itself and restart a fresh one for the tests after this.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Once all are held (12 connections × 2 subscriptions, as the server counts them), odin's sessions are
+    // closed by draining the server itself; a fresh one serves the tests after this.
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline) {
+      const stats = (await request(odin, 'GET', '/stats')).json as { subscriptions: number };
+      if (stats.subscriptions >= 24) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await odin.close();
     await new Promise((resolve) => setTimeout(resolve, 500));
     controller.abort('test over');

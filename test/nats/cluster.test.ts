@@ -47,7 +47,7 @@ describe('a three-node NATS cluster with a replicated stream', () => {
     const load = (async () => {
       for (let i = 0; publishing; i++) {
         try {
-          acks.push((await backend!.js.publish(channel, JSON.stringify({ i }), { timeout: 1_000 })).seq);
+          acks.push((await backend.js.publish(channel, JSON.stringify({ i }), { timeout: 1_000 })).seq);
           acked++;
         } catch {
           await sleep(20); // no leader for a moment: the backend retries

@@ -58,7 +58,7 @@ describe('a NATS outage under load', () => {
     const load = (async () => {
       for (let i = 0; publishing; i++) {
         try {
-          const ack = await backend!.js.publish(i % 2 === 0 ? a : b, JSON.stringify({ i }), { timeout: 500 });
+          const ack = await backend.js.publish(i % 2 === 0 ? a : b, JSON.stringify({ i }), { timeout: 500 });
           acks.push(ack.seq);
           acked++;
         } catch {

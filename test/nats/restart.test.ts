@@ -66,7 +66,7 @@ describe('a gateway restart on JetStream', () => {
       const raw = await probe(second);
       raw.send({ type: 'subscribe', id: 1, channels: [channel], since: { [channel]: { epoch, offset: 5 } } });
       const reply = await raw.waitFor(is('subscribed'));
-      expect((reply as SubscribedMessage).channels[channel]).toEqual({ epoch, offset: 8, recovered: true, replayed: 3 });
+      expect((reply).channels[channel]).toEqual({ epoch, offset: 8, recovered: true, replayed: 3 });
       await raw.waitFor(is('event', (e) => e.offset === 8));
       expect(raw.ofType('event').map((e) => e.offset)).toEqual([6, 7, 8]);
       await raw.close();

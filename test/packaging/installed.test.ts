@@ -104,7 +104,8 @@ describe('the client installed from its tarball', () => {
     }
   });
 
-  it('type-checks a consumer under tsc --strict, and rejects a misuse', async () => {
+  // Two tsc runs over an installed package: seconds on a quiet machine, far more on a busy one.
+  it('type-checks a consumer under tsc --strict, and rejects a misuse', { timeout: 90_000 }, async () => {
     const consumer = [
       "import { connect, type EventMeta, type GapInfo, type OdinClient, type Position, type RecoveryFailure } from '@odin-gateway/client';",
       "const client: OdinClient = connect('ws://localhost:8080/ws', { reconnect: { baseMs: 500, capMs: 30_000 }, onStateChange: (state) => console.log(state) });",

@@ -65,7 +65,7 @@ export async function startCluster(args: readonly string[]): Promise<ClusterProc
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const logs: Array<Record<string, unknown>> = [];
   let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
     const lines = buffer.split('\n');
     buffer = lines.pop()!;

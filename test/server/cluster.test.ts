@@ -113,8 +113,8 @@ describe('serve --workers 2 that cannot start', () => {
       const run = spawn(process.execPath, [BIN, 'serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       let stdout = '';
-      run.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-      run.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+      run.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      run.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       const code = await new Promise<number | null>((resolve) => run.on('exit', (c) => resolve(c)));
       expect(code).toBe(1);
       expect(stderr).toMatch(/odin serve \(worker \d\): cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);

@@ -63,6 +63,6 @@ describe('odin doctor', () => {
   it('exits 0 and prints one line per check when all pass', async () => {
     const out = captureStdout();
     expect(await main(['--port', '0', '--host', '127.0.0.1'])).toBe(0);
-    expect(out.join('')).toMatch(/^\[  ok\] config /);
+    expect(out.join('')).toMatch(/^\[ {2}ok\] config /);
   });
 });

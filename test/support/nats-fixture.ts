@@ -176,20 +176,20 @@ function spawnServer(args: readonly string[]): Promise<Spawned> {
       clearTimeout(timer);
       reject(new Error(`nats-server exited with ${code} before it was ready:\n${log.slice(-2000)}`));
     });
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       if (log.length < 64 * 1024) log += chunk.toString();
       const port = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
       if (port !== null && log.includes('Server is ready')) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        child.stderr!.removeAllListeners('data');
+        child.stderr.removeAllListeners('data');
         // ODIN_NATS_LOG_DIR keeps every server's log (nats-server-PORT.log), for a failing cluster test.
         const dir = process.env.ODIN_NATS_LOG_DIR;
         if (dir) {
           const file = join(dir, `nats-server-${port[1]}.log`);
           appendFileSync(file, log);
-          child.stderr!.on('data', (more: Buffer) => appendFileSync(file, more));
-        } else child.stderr!.resume();
+          child.stderr.on('data', (more: Buffer) => appendFileSync(file, more));
+        } else child.stderr.resume();
         resolve({ child, port: Number(port[1]) });
       }
     });
@@ -203,7 +203,7 @@ function exited(child: ChildProcess): Promise<void> {
 /** One nats-server process whose store directory and port survive stop()/start(). */
 async function startProcess(extraArgs: readonly string[], label: string, fixedPort?: number, jetstream = true): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), 'odin-nats-'));
-  const argsFor = (port: number | -1): string[] => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : []), ...extraArgs];
+  const argsFor = (port: number): string[] => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : []), ...extraArgs];
   let current: Spawned | null = await spawnServer(argsFor(fixedPort ?? -1));
   const port = current.port;
   const url = `nats://127.0.0.1:${port}`;

@@ -46,10 +46,10 @@ export const KEEP_MAX = 10_000;
 export const GAPS_KEPT = 20;
 
 export const EMPTY_VIEW: ChannelView<never> = Object.freeze({
-  events: Object.freeze([]) as readonly never[],
+  events: Object.freeze([]),
   last: undefined,
   received: 0,
-  gaps: Object.freeze([]) as readonly ChannelGap[],
+  gaps: Object.freeze([]),
   reset: null,
   resets: 0,
   position: undefined,
