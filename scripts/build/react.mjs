@@ -26,5 +26,5 @@ export async function buildReactJs({ clean = false } = {}) {
 
 /** dist/types/*.d.ts; needs the client package's declarations (buildClientTypes) first. */
 export function buildReactTypes() {
-  execFileSync(process.execPath, [tscBin, '-p', join(PACKAGE, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tscBin(), '-p', join(PACKAGE, 'tsconfig.json')], { stdio: 'inherit' });
 }

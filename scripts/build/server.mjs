@@ -37,5 +37,5 @@ export async function buildServerJs({ clean = false } = {}) {
 
 /** dist/**\/*.d.ts, from tsconfig.build.json. */
 export function buildServerTypes() {
-  execFileSync(process.execPath, [tscBin, '-p', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tscBin(), '-p', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
 }

@@ -13,9 +13,11 @@
 // (with why) while the connection is lost or the stream cannot be read; the gateway turns that into /ready.
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Broker, BrokerSink, BrokerStatus, HistoryRequest, HistoryResult, LogLevel, PublishResult } from '../core/ports.js';
+import type { Broker, BrokerSink, BrokerStatus, HistoryRequest, HistoryResult, LogLevel, PublishResult, Telemetry } from '../core/ports.js';
 import { connectNats, NatsStartError, serversShown, type NatsConnectionSettings } from './nats/connection.js';
+import type { DeliveryInfo } from './nats/delivery-info.js';
 import { HistoryReader } from './nats/history-reader.js';
+import { NATS_METRICS } from './nats/metrics.js';
 import { OrderedReader } from './nats/ordered-reader.js';
 import { payloadAsJson } from './nats/payload.js';
 import { PrevTracker } from './nats/prev-tracker.js';
@@ -39,6 +41,8 @@ export interface NatsBrokerOptions extends NatsConnectionSettings {
   /** History reads running at once; as many again may wait, more are answered unavailable. */
   readonly historyReadsMax?: number;
   readonly log?: (level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
+  /** Where the consumer's lag and the publish→fan-out latency go (./nats/metrics.ts). */
+  readonly metrics?: Pick<Telemetry, 'gauge' | 'observe'>;
 }
 
 /** What /health and /ready show about the broker. */
@@ -99,7 +103,7 @@ export class NatsBroker implements Broker {
   private connected = true;
   private stopped = false;
   private closing: Promise<void> | null = null;
-  private readonly settings: Required<Omit<NatsBrokerOptions, keyof NatsConnectionSettings | 'log'>>;
+  private readonly settings: Required<Omit<NatsBrokerOptions, keyof NatsConnectionSettings | 'log' | 'metrics'>>;
   private readonly log: NonNullable<NatsBrokerOptions['log']>;
 
   constructor(
@@ -143,7 +147,7 @@ export class NatsBroker implements Broker {
     sink.onStatus('connecting');
     this.watchConnection();
     this.reader = new OrderedReader(this.nc, this.readerJsm, { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs }, () => this.nextSeq(), {
-      onMessage: (subject, seq, data) => this.onMessage(subject, seq, data),
+      onMessage: (subject, seq, data, info) => this.onMessage(subject, seq, data, info),
       onCaughtUp: () => this.setStatus('live', null),
       onTrouble: (detail) => {
         this.log('debug', detail);
@@ -245,8 +249,9 @@ export class NatsBroker implements Broker {
     return this.tracker.lastSeq > 0 ? this.tracker.lastSeq + 1 : this.startSeqOf(info);
   }
 
-  private onMessage(subject: string, seq: number, data: Uint8Array): void {
+  private onMessage(subject: string, seq: number, data: Uint8Array, info: DeliveryInfo): void {
     if (this.sink === null) return;
+    this.measure(info);
     if (seq <= this.tracker.lastSeq) {
       // Offsets must only grow (the core relies on it); a stream that went backwards without a new
       // creation time (restored from a backup?) is not something to fan out.
@@ -255,6 +260,18 @@ export class NatsBroker implements Broker {
     }
     const prev = this.tracker.next(subject, seq);
     this.sink.onEvent({ channel: subject, offset: seq, prev, data: payloadAsJson(data) });
+  }
+
+  /**
+   * Lag and latency. The latency counts live reads only: while catching up (start-up, after an outage)
+   * the age of old events says how long the gateway was away, not how fast it delivers. It compares the
+   * NATS server's clock with this host's: clock skew between them shows up here (clamped at 0).
+   */
+  private measure(info: DeliveryInfo): void {
+    const metrics = this.options.metrics;
+    if (metrics === undefined) return;
+    metrics.gauge(NATS_METRICS.pending, info.pending);
+    if (this.status === 'live' && info.storedAtMs !== null) metrics.observe(NATS_METRICS.eventAge, Math.max(0, Date.now() - info.storedAtMs) / 1000);
   }
 
   private setStatus(status: BrokerStatus, detail: string | null): void {

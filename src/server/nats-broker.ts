@@ -1,6 +1,6 @@
 // `serve --nats URL`: the NATS JetStream broker from the validated config, and its start-up failures as
 // one-line errors with an exit code. Imported lazily, so the embedded broker never loads the NATS client.
-import type { LogLevel } from '../core/ports.js';
+import type { LogLevel, Telemetry } from '../core/ports.js';
 import { NatsStartError, openNatsBroker, StreamConfigError, type NatsBroker } from '../adapters/broker-nats.js';
 import type { Config } from './config.js';
 
@@ -24,7 +24,11 @@ export function natsServersOf(config: Config): string[] {
     .filter((s) => s !== '');
 }
 
-export async function openConfiguredNats(config: Config, log: (level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void): Promise<NatsBroker> {
+export async function openConfiguredNats(
+  config: Config,
+  log: (level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void,
+  metrics?: Pick<Telemetry, 'gauge' | 'observe'>,
+): Promise<NatsBroker> {
   const n = config.nats;
   try {
     return await openNatsBroker({
@@ -39,6 +43,7 @@ export async function openConfiguredNats(config: Config, log: (level: LogLevel, 
       requestTimeoutMs: n.requestTimeoutMs,
       historyReadsMax: n.historyReadsMax,
       log,
+      ...(metrics !== undefined ? { metrics } : {}),
     });
   } catch (error) {
     if (error instanceof StreamConfigError) throw new BrokerStartError(error.message, 78, { cause: error });

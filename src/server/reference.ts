@@ -1,6 +1,9 @@
 // Reference tables generated from the code itself — every setting from the config spec and every metric
 // from the core's catalogue — so docs/operations.md cannot drift from what the server accepts and exports.
-import { metrics } from '../core/metrics.js';
+import { metrics as coreMetrics } from '../core/metrics.js';
+import { natsMetrics } from '../adapters/nats/metrics.js';
+
+const metrics = [...coreMetrics, ...natsMetrics];
 import { configSpec, envAliases, envNameOf } from './config.js';
 import type { Leaf } from './config-leaves.js';
 

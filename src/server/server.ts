@@ -8,6 +8,7 @@ import { computeCapacity, type Capacity, type CapacityInput } from '../core/admi
 import { Gateway, type DrainOutcome } from '../core/gateway.js';
 import { retainedBytesDefault } from '../core/memory-budget.js';
 import { metrics as metricCatalog } from '../core/metrics.js';
+import { natsMetrics } from '../adapters/nats/metrics.js';
 import type { Broker } from '../core/ports.js';
 import { MemoryBroker } from '../adapters/broker-memory.js';
 import { SystemClock } from '../adapters/clock-system.js';
@@ -108,7 +109,7 @@ function urlHost(host: string): string {
 }
 
 export async function startServer(config: Config, deps: StartDeps = {}): Promise<RunningServer> {
-  const telemetry = new PromTelemetry({ catalog: metricCatalog, logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}), ...(deps.logBase ? { logBase: deps.logBase } : {}) });
+  const telemetry = new PromTelemetry({ catalog: [...metricCatalog, ...natsMetrics], logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}), ...(deps.logBase ? { logBase: deps.logBase } : {}) });
   const clock = new SystemClock();
   const random = new SystemRandom();
   const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
@@ -127,7 +128,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   });
 
   // Loaded only when configured: the embedded broker never loads the NATS client. Throws BrokerStartError.
-  const nats = useNats ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields)) : null;
+  const nats = useNats ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields), telemetry) : null;
   const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
   const verifier = verifierOf(config);
   const gateway = new Gateway({ clock, random, broker, telemetry, ...(verifier !== null ? { verifier } : {}) }, options, capacityInput);

@@ -8,6 +8,8 @@ export interface DeliveryInfo {
   readonly consumerSeq: number;
   /** Messages left for this consumer after this one (0: caught up). */
   readonly pending: number;
+  /** When the stream stored the message (the server's clock, ms since the epoch); null if unreadable. */
+  readonly storedAtMs: number | null;
 }
 
 export function deliveryInfo(reply: string | undefined): DeliveryInfo | null {
@@ -20,5 +22,7 @@ export function deliveryInfo(reply: string | undefined): DeliveryInfo | null {
   const consumerSeq = Number(tokens[base + 4]);
   const pending = Number(tokens[base + 6]);
   if (!Number.isSafeInteger(streamSeq) || !Number.isSafeInteger(consumerSeq) || !Number.isSafeInteger(pending)) return null;
-  return { streamSeq, consumerSeq, pending };
+  // Nanoseconds: above 2^53, so the division rounds to well under a microsecond, plenty for a latency.
+  const storedAtNs = Number(tokens[base + 5]);
+  return { streamSeq, consumerSeq, pending, storedAtMs: Number.isFinite(storedAtNs) && storedAtNs > 0 ? storedAtNs / 1e6 : null };
 }

@@ -10,11 +10,11 @@
 // sequence to read, so the broker that owns the position also decides what a changed stream means.
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, ReplayPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { deliveryInfo } from './delivery-info.js';
+import { deliveryInfo, type DeliveryInfo } from './delivery-info.js';
 
 export interface ReaderEvents {
   /** The next message of the stream. Sequences only grow between two calls of `prepare`. */
-  onMessage(subject: string, seq: number, data: Uint8Array): void;
+  onMessage(subject: string, seq: number, data: Uint8Array, info: DeliveryInfo): void;
   /** The consumer runs and nothing is pending: the feed is live. */
   onCaughtUp(): void;
   /** The reader cannot read right now; it keeps retrying. */
@@ -182,7 +182,7 @@ export class OrderedReader {
     if (info === null) return;
     if (info.consumerSeq !== this.expectedConsumerSeq) return this.reset(`consumer sequence ${info.consumerSeq}, expected ${this.expectedConsumerSeq}`);
     this.expectedConsumerSeq++;
-    this.events.onMessage(msg.subject, info.streamSeq, msg.data);
+    this.events.onMessage(msg.subject, info.streamSeq, msg.data, info);
     if (info.pending === 0) this.markCaughtUp();
   }
 

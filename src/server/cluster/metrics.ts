@@ -5,6 +5,7 @@
 import { Counter, Gauge, Registry, type Aggregator } from 'prom-client';
 import { M } from '../../core/metrics.js';
 import { promName } from '../../adapters/telemetry-prom.js';
+import { NATS_METRICS } from '../../adapters/nats/metrics.js';
 
 export const WORKER_AGGREGATORS: Readonly<Record<string, Aggregator>> = {
   // Every worker reads every event: the cluster received each once.
@@ -15,6 +16,8 @@ export const WORKER_AGGREGATORS: Readonly<Record<string, Aggregator>> = {
   // The worst loop decides what clients feel; utilisation is the mean over cores.
   [M.eventLoopDelay]: 'max',
   [M.eventLoopUtilization]: 'average',
+  // Each worker has its own consumer: the cluster is as far behind as its slowest one.
+  [NATS_METRICS.pending]: 'max',
 };
 
 /** Sets the cluster aggregation of a worker's metrics (call once the catalog is registered). */

@@ -1,0 +1,92 @@
+// The deployment files agree with each other and with the gateway: Kubernetes gives the drain the time
+// it needs and probes the right endpoints, the PDB and HPA select the Deployment, compose wires three
+// NATS nodes into one cluster and every gateway to all of them, HAProxy checks /ready on every gateway,
+// Prometheus scrapes them all, and HAProxy accepts its configuration (`haproxy -c`).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { metrics } from '../../src/core/metrics.js';
+import { loadConfig } from '../../src/server/config.js';
+import { repoRoot, run } from './podman.js';
+
+const file = (path: string): string => readFileSync(join(repoRoot, 'deploy', path), 'utf8');
+/** Manifests are free-form YAML. */
+type Any = any;
+const k8s = ['gateway.yaml', 'pdb.yaml', 'hpa.yaml'].flatMap((f) => parseAllDocuments(file(`k8s/${f}`)).map((d) => d.toJS() as Any));
+const byKind = (kind: string): Any => k8s.find((d) => d.kind === kind);
+const defaultDrainMs = loadConfig({}).config.gateway.drainTimeoutMs;
+
+describe('Kubernetes manifests (deploy/k8s)', () => {
+  const deployment = byKind('Deployment');
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  const env = Object.fromEntries((container.env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
+
+  it('gives the drain its time: grace period > preStop + the drain timeout the pod is given', () => {
+    const drainMs = Number(env.WS_GATEWAY_DRAIN_TIMEOUT_MS ?? defaultDrainMs);
+    const preStopMs = Number(/setTimeout\(\(\) => \{\}, (\d+)\)/.exec(container.lifecycle.preStop.exec.command.join(' '))?.[1]);
+    expect(preStopMs).toBeGreaterThan(0);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopMs + drainMs);
+  });
+
+  it('probes readiness on /ready and liveness on /health, and runs as the image user, not root', () => {
+    expect(container.readinessProbe.httpGet.path).toBe('/ready');
+    expect(container.livenessProbe.httpGet.path).toBe('/health');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(container.ports[0].containerPort).toBe(Number(env.WS_PORT));
+  });
+
+  it('the PDB and the HPA select the Deployment; the HPA scales on a metric the gateway exports', () => {
+    const labels = deployment.spec.template.metadata.labels;
+    expect(labels).toMatchObject(byKind('PodDisruptionBudget').spec.selector.matchLabels);
+    expect(labels).toMatchObject(deployment.spec.selector.matchLabels);
+    const hpa = byKind('HorizontalPodAutoscaler');
+    expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
+    expect(metrics.map((m) => m.name)).toContain(hpa.spec.metrics[0].pods.metric.name);
+  });
+});
+
+describe('compose (deploy/compose.yaml)', () => {
+  const compose = parse(file('compose.yaml'), { merge: true }) as Any;
+  const services = compose.services as Record<string, Any>;
+  const nats = Object.keys(services).filter((s) => s.startsWith('nats-'));
+  const gateways = Object.keys(services).filter((s) => s.startsWith('gateway-'));
+
+  it('three NATS nodes with JetStream, each routed to the other two in one cluster', () => {
+    expect(nats).toHaveLength(3);
+    for (const name of nats) {
+      const args = services[name].command.join(' ');
+      expect(args).toContain('-js');
+      expect(args).toContain('--cluster_name odin');
+      const routes = /--routes (\S+)/.exec(args)![1]!.split(',');
+      expect(routes.sort()).toEqual(nats.filter((n) => n !== name).map((n) => `nats://${n}:6222`));
+    }
+  });
+
+  it('two or more gateways from deploy/Dockerfile on all three nodes, stream R3, stopped after their drain', () => {
+    expect(gateways.length).toBeGreaterThanOrEqual(2);
+    for (const name of gateways) {
+      const g = services[name];
+      expect(g.build.dockerfile).toBe('deploy/Dockerfile');
+      expect(g.environment.WS_NATS_SERVERS.split(',').sort()).toEqual(nats.map((n) => `nats://${n}:4222`));
+      expect(g.environment.WS_NATS_REPLICAS).toBe('3');
+      expect(Number(/^(\d+)s$/.exec(g.stop_grace_period)![1]) * 1000).toBeGreaterThan(defaultDrainMs);
+    }
+  });
+
+  it('HAProxy checks /ready on every gateway; Prometheus scrapes every gateway; Grafana gets the dashboard', async () => {
+    const haproxy = file('haproxy/haproxy.cfg');
+    expect(haproxy).toMatch(/option httpchk GET \/ready/);
+    expect([...haproxy.matchAll(/^\s+server \S+ (\S+):8080/gm)].map((m) => m[1]).sort()).toEqual(gateways);
+    expect(services.haproxy.volumes[0]).toMatch(/^\.\/haproxy\/haproxy\.cfg:/);
+    const check = await run('haproxy', ['-c', '-f', join(repoRoot, 'deploy/haproxy/haproxy.cfg')]);
+    expect(check.code, check.stderr).toBe(0);
+
+    const prometheus = parse(file('prometheus/prometheus.yml')) as Any;
+    const odin = prometheus.scrape_configs.find((j: Any) => j.job_name === 'odin');
+    expect(odin.static_configs[0].targets.sort()).toEqual(gateways.map((g) => `${g}:8080`));
+    expect(services.grafana.volumes).toContain('./grafana/dashboards:/var/lib/grafana/dashboards:ro');
+    expect(file('grafana/provisioning/dashboards/odin.yaml')).toContain('path: /var/lib/grafana/dashboards');
+  });
+});
