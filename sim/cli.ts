@@ -13,6 +13,7 @@ import { exploreMain, wantsExplore } from './explore/cli.js';
 import { renderHtml } from './report/html.js';
 import { renderContractJson } from './report/contract.js';
 import { renderText } from './report/text.js';
+import { changedInputs } from './report/verdict.js';
 import { meaningOf } from './scenarios/inputs/meanings.js';
 import { findScenario, scenarios } from './scenarios/index.js';
 import { applySets, type GatewayKind, type InputValue, type Inputs, type RunResult } from './scenarios/scenario.js';
@@ -164,7 +165,9 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
         io.err(`sim: ${s.name} has no "${g}" gateway yet\n`);
         return 2;
       }
-      const names = g === 'ours' && args.variant === 'all' ? ['as given', ...(s.oursVariants ?? [])] : variantNames;
+      // A variant named "ours: …" sets our gateway's options only: the story's server has no such input.
+      const names =
+        args.variant !== 'all' ? variantNames : g === 'ours' ? ['as given', ...(s.oursVariants ?? [])] : variantNames.filter((v) => !v.startsWith('ours:'));
       for (const v of names) {
         const overrides = v === 'as given' ? {} : s.variants[v];
         if (overrides === undefined) {
@@ -181,13 +184,14 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
   }
   const wall = io.wallMs() - t0;
   const events = results.reduce((n, r) => n + r.events, 0);
-  if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results));
+  const changed = changedInputs(s.defaults, inputs);
+  if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results, changed));
   io.out(
     args.format === 'json'
       ? renderContractJson(s, args.seed, inputs, results, hostInputs)
       : args.format === 'html'
-        ? renderHtml(s, results)
-        : renderText(s, results),
+        ? renderHtml(s, results, changed)
+        : renderText(s, results, changed),
   );
   io.err(`sim: ${results.length} run(s), ${events} events in ${(wall / 1000).toFixed(2)} s wall\n`);
   return 0;

@@ -3,6 +3,7 @@
 // so the same run gives the same file (I10). Chart elements carry stable hooks for tests and readers:
 // `svg.chart[data-chart="outcomes"|"limits"|"timeline"]`, ids `chart-<kind>-<gateway>-<variant-slug>`.
 import type { GatewayKind, RunResult, Scenario } from '../scenarios/scenario.js';
+import { type Changed, verdictLines } from './verdict.js';
 import { el, esc, FAILURE_COLOURS, n1, OK_COLOUR, pathD, secs, svg, text, thousands, ticks } from './svg.js';
 
 const WIDTH = 480;
@@ -198,6 +199,11 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
 const CSS = `
 :root{--fg:#212529;--muted:#6c757d;--line:#dee2e6;--bg:#f8f9fa;--ok:${OK_COLOUR};--bad:#c92a2a}
 *{box-sizing:border-box}
+.verdict{border-left:4px solid var(--fg);padding:4px 16px;margin:16px 0;background:var(--bg)}
+.verdict ul{margin:4px 0;padding-left:18px}
+.inputs .changed{background:#fff3bf}
+.inputs del{color:var(--muted)}
+.inputs ins{text-decoration:none;font-weight:600}
 body{margin:0;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:#fff;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:0 0 2px}h4{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:14px 0 4px}
@@ -223,10 +229,21 @@ svg .line{fill:none;stroke-width:1.8}svg .line.attempts{stroke-dasharray:4 3}svg
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 `;
 
-function inputsBlock(r: RunResult | undefined): string {
+function inputsBlock(r: RunResult | undefined, changed: Readonly<Record<string, Changed>>): string {
   if (r === undefined) return '';
-  const rows = Object.entries(r.inputs).map(([k, v]) => `<div><code>${esc(k)}</code><span>${esc(String(v))}</span></div>`);
+  const rows = Object.entries(r.inputs).map(([k, v]) => {
+    const c = changed[k];
+    return c === undefined
+      ? `<div><code>${esc(k)}</code><span>${esc(String(v))}</span></div>`
+      : `<div class="changed"><code>${esc(k)}</code><span><del>${esc(String(c.from))}</del> → <ins>${esc(String(c.to))}</ins> (what-if)</span></div>`;
+  });
   return `<h2>Inputs</h2><div class="inputs" id="inputs">${rows.join('')}</div>`;
+}
+
+/** The text report's first screen, the same lines (sim/report/verdict.ts). */
+function verdictBlock(s: Scenario, results: readonly RunResult[], changed: Readonly<Record<string, Changed>>): string {
+  const lines = verdictLines(s, results, changed);
+  return `<section class="verdict" id="verdict"><h2>Verdict</h2><ul>${lines.slice(1).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul></section>`;
 }
 
 /** Inputs a variant changed relative to the gateway's "as given" run. */
@@ -283,7 +300,7 @@ function card(r: RunResult, base: RunResult | undefined, outcomeMax: number, spa
   return parts.join('\n');
 }
 
-export function renderHtml(s: Scenario, results: readonly RunResult[]): string {
+export function renderHtml(s: Scenario, results: readonly RunResult[], changed: Readonly<Record<string, Changed>> = {}): string {
   const gateways = [...new Set(results.map((r) => r.gateway))];
   const variants = [...new Set(results.map((r) => r.variant))];
   const failureKinds: string[] = [];
@@ -300,8 +317,9 @@ export function renderHtml(s: Scenario, results: readonly RunResult[]): string {
   out.push(
     `<p class="meta">seed <b>${esc(first?.seed ?? '—')}</b> · ${results.length} run(s) · gateways: ${gateways.map((g) => esc(g)).join(', ') || '—'} · virtual time only (the same inputs and seed give the same page)</p></header>`,
   );
+  out.push(verdictBlock(s, results, changed));
   out.push(summaryTable(results));
-  out.push(inputsBlock(results.find((r) => r.variant === 'as given') ?? first));
+  out.push(inputsBlock(results.find((r) => r.variant === 'as given') ?? first, changed));
   for (const v of variants) {
     const runs = results.filter((r) => r.variant === v);
     const outcomeMax = Math.max(0, ...runs.flatMap((r) => Object.values(r.outcomes)));

@@ -55,6 +55,9 @@ export function intervalFor(expectedMs: number): number {
 export class TimelineRecorder {
   connected = 0;
   attempts = 0;
+  /** Attempts that opened a connection, and the most open at once (exact, not sampled). */
+  opens = 0;
+  peak = 0;
   private readonly failuresNow: Record<string, number> = {};
   private points: TimelinePoint[] = [];
   private intervalMs: number;
@@ -73,12 +76,18 @@ export class TimelineRecorder {
   }
   opened(): void {
     this.connected++;
+    this.opens++;
+    if (this.connected > this.peak) this.peak = this.connected;
   }
   closed(): void {
     this.connected--;
   }
   failed(kind: string): void {
     this.failuresNow[kind] = (this.failuresNow[kind] ?? 0) + 1;
+  }
+  /** Failures so far by contract kind (the runner's attempt tally). */
+  get failuresSoFar(): Readonly<Record<string, number>> {
+    return this.failuresNow;
   }
   /** A failure in the scenario's words ("EMFILE@connecting", "http-503"): counted under its contract kind. */
   failedAs(label: string): void {
@@ -115,9 +124,3 @@ function sampleTick(r: TimelineRecorder): void {
   r.sample();
 }
 
-/** One recorder shared by `fleets` (each has a `timeline` slot), sampling over about `expectedMs`. */
-export function recordFleets(sched: Scheduler, fleets: readonly { timeline: TimelineRecorder | null }[], expectedMs: number): TimelineRecorder {
-  const rec = new TimelineRecorder(sched, expectedMs);
-  for (const f of fleets) f.timeline = rec;
-  return rec;
-}

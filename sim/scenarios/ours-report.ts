@@ -3,27 +3,24 @@
 // the point of admission control), timeouts, and memory.
 import type { OurGateway } from '../servers/ours.js';
 import type { FeedClientFleet } from '../robots/feed-clients.js';
-import { type Inputs, type LimitHit, num, percentile, type RunResult } from './scenario.js';
+import { countUser, type Findings } from './define.js';
+import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { bump, round3, sortedCounts } from './tally.js';
 
 const MiB = 1024 * 1024;
 
 /** The report for "ours" runs that open connections and hold them (shared with memory-7gb). */
 export function oursResult(
-  scenario: string,
   inputs: Inputs,
-  seed: string,
-  variant: string,
-  events: number,
-  virtualMs: number,
   fleet: FeedClientFleet,
   ours: OurGateway,
   memoryPeakBytes: number,
   oomAtMs: number,
-): RunResult {
+): Findings {
   const n = (k: string) => num(inputs, k);
   const cap = ours.gateway.admission.capacity;
   const outcomes: Record<string, number> = {};
+  const users: Record<string, number> = {};
   const refusalMs: number[] = [];
   const timeoutMs: number[] = [];
   let firstRefusalMs = -1;
@@ -31,6 +28,7 @@ export function oursResult(
     const first = rb.attempts[0];
     bump(outcomes, `first attempt: ${first?.outcome ?? 'pending'}`);
     bump(outcomes, rb.openedMs >= 0 ? 'connected (at end of run)' : `not connected: last attempt ${rb.attempts[rb.attempts.length - 1]?.outcome ?? 'pending'}`);
+    countUser(users, rb.openedMs >= 0, rb.attempts[rb.attempts.length - 1]?.outcome ?? 'pending');
     for (const a of rb.attempts) {
       if (a.outcome === 'http-503') {
         refusalMs.push(a.endMs - a.startMs);
@@ -45,9 +43,9 @@ export function oursResult(
   const limits: LimitHit[] = [];
   if (refusalMs.length > 0) {
     const key = cap.boundBy === 'memory' ? 'container.memoryMiB' : cap.boundBy === 'descriptors' ? 'gateway.nofile' : 'admission.connectionsMax';
-    limits.push({ limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
+    limits.push({ key, limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
   }
-  if (oomAtMs >= 0) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
+  if (oomAtMs >= 0) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
   limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
   const metrics: Record<string, number> = {
     connectionsAttempted: fleet.robots.length,
@@ -72,6 +70,5 @@ export function oursResult(
     timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
   ];
   if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);
-  const timeline = fleet.timeline?.finish();
-  return { scenario, gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, events, virtualMs, ...(timeline !== undefined ? { timeline } : {}) };
+  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, users };
 }
