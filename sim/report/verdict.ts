@@ -157,11 +157,12 @@ function explanationLines(s: Scenario, story: RunResult, results: readonly RunRe
   const blamedBinds = first !== undefined && first.key !== null && c.blamed.includes(first.key);
   const fixes = results.filter((r) => r.gateway === 'story' && r.variant !== 'as given' && Object.keys(variantOverrides(s, r.variant)).some((k) => c.blamed.includes(k)));
   const fixNote = fixes.length === 0 ? '' : ` Changing it (${fixes.map((r) => `${r.variant}: peak ${fmt(r.peakConnected)}`).join('; ')}).`;
+  const firstName = first === undefined ? 'none of the modelled ones' : (first.key ?? `"${first.limit}" (no input sets it)`);
   let verdict: string;
   if (out && blamedBinds) verdict = `holds — the symptom comes out and the first limit is ${first?.key}, which the story blamed.`;
   else if (!out && blamedBinds) verdict = `does not hold — ${first?.key} binds first, as blamed, but the reported symptom does not come out of it.`;
-  else if (out) verdict = `does not hold — the symptom comes out, but the first limit is ${first?.key ?? 'none of the modelled ones'}, not ${c.blamed.join(' or ')}.`;
-  else verdict = `does not hold — the symptom does not come out, and the first limit is ${first?.key ?? 'none of the modelled ones'}.`;
+  else if (out) verdict = `does not hold — the symptom comes out, but the first limit is ${firstName}, not ${c.blamed.join(' or ')}.`;
+  else verdict = `does not hold — the symptom does not come out, and the first limit is ${firstName}.`;
   lines.push(`The story's explanation (${c.explanation}) ${verdict}${fixNote}`);
   return lines;
 }

@@ -62,11 +62,16 @@ export function oursResult(
     memoryPeakMiB: round3(memoryPeakBytes / MiB),
     ...sortedCounts(attempts),
   };
+  // Refusals other than capacity (per-IP, per-user: HTTP 429) are counted too: "every client admitted" must not hide them.
+  const otherRefusals = Object.entries(fleet.attemptCounts).filter(([k]) => k.startsWith('http-') && k !== 'http-503').reduce((n, [, v]) => n + v, 0);
+  const connectedAtEnd = fleet.robots.filter((rb) => rb.openedMs >= 0).length;
   const diagnosis = [
     `Our capacity in ${n('container.memoryMiB')} MiB: min(config ${cap.terms.config}, memory floor((${n('container.memoryMiB')} MiB × ${n('ours.memoryBudgetRatio')} − ${n('ours.baselineMiB')} MiB) / ${n('ours.perConnectionKiB')} KiB) = ${cap.terms.memory}, descriptors ${cap.terms.descriptors}) = ${cap.connectionsMax}, bound by ${cap.boundBy}.`,
-    refusalMs.length === 0
+    refusalMs.length === 0 && otherRefusals === 0 && connectedAtEnd === fleet.robots.length
       ? `Every one of the ${fleet.robots.length} clients was admitted; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
-      : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : '; refused clients retried per the client\'s backoff'}.`,
+      : refusalMs.length === 0
+        ? `${connectedAtEnd} of ${fleet.robots.length} users connected at the end, ${otherRefusals} attempts refused by per-IP or per-user limits (HTTP 429), none over capacity; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
+        : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : '; refused clients retried per the client\'s backoff'}.`,
     timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
   ];
   if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);

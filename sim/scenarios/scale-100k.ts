@@ -78,7 +78,7 @@ function run(ctx: RunContext): Findings {
     limits: [],
     metrics,
     diagnosis: [
-      `Capacity ${cap.connectionsMax} (bound by ${cap.boundBy}); ${ours.transport.stats.opened} sessions opened, ${ours.transport.stats.refused} refused.`,
+      `Capacity ${cap.connectionsMax} (bound by ${cap.boundBy}); ${ours.transport.stats.opened} sessions opened, ${ours.transport.stats.refused} handshakes refused.`,
       `The first broadcast reached ${latencies.length} users: p50 ${metrics['firstEventLatencyP50Ms']} ms, p99 ${metrics['firstEventLatencyP99Ms']} ms ` +
         '(one event-loop thread writes to every socket in turn).',
     ],

@@ -123,7 +123,7 @@ export const meanings: Readonly<Record<string, string>> = {
 /** Rules beyond "a finite number" / "a string" for keys whose values have a shape or a range. */
 const count = z.number().int().nonnegative();
 const positive = z.number().int().positive();
-const mode012 = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+const mode012 = z.number().int().min(0).max(2);
 const rules: Readonly<Record<string, z.ZodType<number | string | boolean>>> = {
   'gateway.nofile': positive,
   'gateway.nofileHard': positive,
