@@ -190,13 +190,15 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   const ch = Object.entries(changed);
   if (ch.length > 0) lines.push(`What-if: ${ch.map(([k, c]) => `${k} ${String(c.from)} → ${String(c.to)}`).join(', ')} (changed from the story's inputs; the figures below are for these).`);
   lines.push(`${s.claim.own === true ? 'Must hold' : 'Reported'}: ${s.claim.reported}.`);
-  const main = results.find((r) => r.variant === 'as given' && r.gateway === 'story') ?? results.find((r) => r.variant === 'as given');
-  if (main === undefined) {
-    lines.push('No as-given run in this report (--variant picked a fix): see the details.');
-    return lines;
-  }
-  const who = main.gateway === 'story' ? "story's server" : 'our gateway';
-  lines.push(`What happened (${who}, as given): peak ${fmt(main.peakConnected)} connected at once; ${attemptsSentence(main)}.`);
+  // The story's server as given; with --variant NAME, that fix's run (the verdict then speaks of it).
+  const main =
+    results.find((r) => r.variant === 'as given' && r.gateway === 'story') ??
+    results.find((r) => r.variant === 'as given') ??
+    results.find((r) => r.gateway === 'story') ??
+    results[0];
+  if (main === undefined) return lines;
+  const who = `${main.gateway === 'story' ? "story's server" : 'our gateway'}, ${main.variant}`;
+  lines.push(`What happened (${who}): peak ${fmt(main.peakConnected)} connected at once; ${attemptsSentence(main)}.`);
   const u = usersSentence(main);
   if (u !== null) lines.push(`  ${u}.`);
   lines.push(`Why: ${limitSentence(main)}.`);
@@ -213,7 +215,7 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   if (s.claim.own === true) {
     const d = main.diagnosis[0];
     if (d !== undefined) lines.push(`Result: ${d}`);
-  } else if (main.gateway === 'story') lines.push(...explanationLines(s, main, results));
+  } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results));
   lines.push(...oursLines(s, results));
   if (lines.length > VERDICT_LINES_MAX) {
     const cut = lines.length - (VERDICT_LINES_MAX - 1);

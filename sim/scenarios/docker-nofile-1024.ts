@@ -19,6 +19,7 @@ import { OUR_FD_RESERVE, OUR_PER_CONNECTION_BYTES, startOurGateway } from '../se
 import { StoryGateway } from '../servers/story-gateway.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
+import { loadBoxLimits, oomLimit, queueLimits } from './probes.js';
 import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
 import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
@@ -27,7 +28,6 @@ const NAME = 'docker-nofile-1024';
 const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 const NODE_BACKLOG = 511;
-const EVENTS_MAX = 40_000_000;
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
 const LOADGEN_CORES = 8;
 
@@ -129,12 +129,8 @@ function run(ctx: RunContext): Findings {
     limits.push({ key: 'gateway.nofile', limit: `gateway.nofile — accept() → EMFILE (${what})`, firstAtMs: a.firstEmfileAtMs, count: a.emfile });
   }
   const q = listener.q.stats;
-  if (q.dropsAcceptQueueFull > 0) limits.push({ key: 'host.somaxconn', limit: `host.somaxconn — accept queue (${listener.q.backlog} + 1) full: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
+  limits.push(...queueLimits(listener), ...loadBoxLimits(st), ...oomLimit(gwProc));
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
-  if ((st.failures['EMFILE'] ?? 0) > 0) limits.push({ key: 'robots.nofile', limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: st.failures['EMFILE'] as number });
-  if ((st.failures['EADDRNOTAVAIL'] ?? 0) > 0) limits.push({ key: 'loadgen.portRange', limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs['EADDRNOTAVAIL'] as number, count: st.failures['EADDRNOTAVAIL'] as number });
-  if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill', firstAtMs: gwProc.diedAtMs, count: 1 });
-  byTime(limits);
 
   const memLimit = gwProc.mem.limitBytes;
   const perConn = gateway === 'story' ? n('story.perConnectionKiB') * 1024 : OUR_PER_CONNECTION_BYTES;
@@ -256,6 +252,6 @@ export const dockerNofile1024 = defineScenario({
     explanation: "the container's open-files limit of 1,024 (fixed with --ulimit nofile=200000:200000)",
     blamed: ['gateway.nofile'],
   },
-  eventsMax: EVENTS_MAX,
+  eventsMax: 40_000_000,
   run,
 });

@@ -115,7 +115,6 @@ function runStory(ctx: RunContext): Findings {
   if (gw.listener.firstDropAtMs >= 0) {
     limits.push(limitHit('host.somaxconn', `listen queue (${gw.listener.q.backlog}) full: SYN dropped`, gw.listener.firstDropAtMs, q.dropsAcceptQueueFull));
   }
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
 
   const metrics: Record<string, number> = {
     robots,

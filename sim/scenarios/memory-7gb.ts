@@ -32,7 +32,6 @@ import { bump, loadgenHost, round3, serverSysctls, sortedCounts, windowEdgesS, w
 const SERVER = '10.0.0.2';
 const PORT = 8080;
 const MiB = 1024 * 1024;
-const EVENTS_MAX = 50_000_000;
 const CHANNEL = 'odin.global.status';
 
 /** The connections the story's memory holds before the container limit: (limit − overhead) / perConnection. */
@@ -196,7 +195,6 @@ function runStory(ctx: RunContext): Findings {
     });
   }
   if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
 
   // Where the handshake queue saturates: arrivals × cost × stretch(p) = cores, solved for p, then connections.
   const stretchNeeded = (n('host.cores') * 1000) / (n('load.rampPerSecond') * n('story.handshakeCpuMs'));
@@ -290,6 +288,6 @@ export const memory7gb = defineScenario({
     explanation: 'GC pressure near the container limit slowed upgrades until clients gave up',
     blamed: ['container.memoryMiB'],
   },
-  eventsMax: EVENTS_MAX,
+  eventsMax: 50_000_000,
   run,
 });

@@ -46,7 +46,6 @@ export function oursResult(
     limits.push({ key, limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
   }
   if (oomAtMs >= 0) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
   const metrics: Record<string, number> = {
     connectionsAttempted: fleet.robots.length,
     capacity: cap.connectionsMax,

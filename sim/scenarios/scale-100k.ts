@@ -13,7 +13,6 @@ import { type GatewayKind, type Inputs, num, percentile, type RunResult, type Sc
 const GW_ADDR = '10.0.0.1';
 const PORT = 443;
 const CHANNEL = 'odin.global.trending';
-const EVENTS_MAX = 200_000_000;
 
 function run(ctx: RunContext): Findings {
   const { inputs, seed, gateway, variant } = ctx;
@@ -98,6 +97,6 @@ export const scale100k = defineScenario({
     blamed: [],
     own: true,
   },
-  eventsMax: EVENTS_MAX,
+  eventsMax: 200_000_000,
   run,
 });

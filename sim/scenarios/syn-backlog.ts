@@ -17,6 +17,7 @@ import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
+import { loadBoxLimits, queueLimits } from './probes.js';
 import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
 import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
@@ -26,7 +27,6 @@ const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 /** Node's listen() default backlog (node doc/api/net.md; docs/kernel.md, "Listen queues"). */
 const NODE_BACKLOG = 511;
-const EVENTS_MAX = 40_000_000;
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
 const LOADGEN_CORES = 8;
 
@@ -150,16 +150,8 @@ function run(ctx: RunContext): Findings {
   const muPerS = gateway === 'story' ? 1000 / n('gateway.acceptCpuMs') : 1000 / (n('gateway.acceptCpuMs') + n('gateway.handshakeCpuMs'));
   const muStar = overflowThreshold(r0, r1, rampS, backlog + 1);
 
-  const limits: LimitHit[] = [];
-  if (q.dropsAcceptQueueFull > 0) limits.push({ key: 'host.somaxconn', limit: `host.somaxconn — accept queue (${backlog} + 1) full: SYN dropped (client retransmits)`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
-  if (q.dropsSynQueueFull > 0) limits.push({ key: 'host.syncookies', limit: `host.syncookies — SYN queue (${backlog}) full without cookies: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsSynQueueFull });
-  if (q.dropsSynBacklog > 0) limits.push({ key: 'host.synBacklog', limit: 'host.synBacklog — ¾ of tcp_max_syn_backlog in use, no cookies: SYN dropped', firstAtMs: listener.firstDropAtMs, count: q.dropsSynBacklog });
+  const limits: LimitHit[] = [...queueLimits(listener), ...loadBoxLimits(st)];
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
-  for (const k of ['EMFILE', 'EADDRNOTAVAIL'] as const) {
-    const v = st.failures[k] ?? 0;
-    if (v > 0) limits.push({ key: k === 'EMFILE' ? 'robots.nofile' : 'loadgen.portRange', limit: k === 'EMFILE' ? 'robots.nofile — connect() → EMFILE' : 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs[k] as number, count: v });
-  }
-  byTime(limits);
 
   const metrics: Record<string, number> = {
     users,
@@ -315,6 +307,6 @@ export const synBacklog = defineScenario({
     explanation: 'SYN and accept queues overflow during the ramp (somaxconn 4,096, tcp_max_syn_backlog 1,024)',
     blamed: ['host.somaxconn', 'host.synBacklog', 'host.syncookies'],
   },
-  eventsMax: EVENTS_MAX,
+  eventsMax: 40_000_000,
   run,
 });
