@@ -13,7 +13,7 @@ import { exploreMain, wantsExplore } from './explore/cli.js';
 import { renderHtml } from './report/html.js';
 import { renderContractJson } from './report/contract.js';
 import { renderText } from './report/text.js';
-import { changedInputs } from './report/verdict.js';
+import { CANDIDATE, changedInputs, symptomOut } from './report/verdict.js';
 import { meaningOf } from './scenarios/inputs/meanings.js';
 import { validateInputs } from './scenarios/define.js';
 import { findScenario, scenarios } from './scenarios/index.js';
@@ -199,6 +199,14 @@ export function runSelection(s: Scenario, inputs: Inputs, seed: string, gateway:
       if (overrides === undefined) throw new SelectionError(`unknown variant ${JSON.stringify(v)}; variants: ${Object.keys(s.variants).join(', ')}`);
       const vin = { ...inputs, ...overrides };
       results.push(runGuarded(() => s.run(vin, seed, g, v)));
+    }
+    // The story's symptom did not come out as given: run the mechanisms that would produce it (ranked in the verdict).
+    const asGiven = results.find((r) => r.gateway === g && r.variant === 'as given');
+    if (g === 'story' && variant === 'all' && asGiven !== undefined && !symptomOut(asGiven, s.claim)) {
+      for (const [name, overrides] of Object.entries(s.claim.candidates ?? {})) {
+        const vin = { ...inputs, ...overrides };
+        results.push(runGuarded(() => s.run(vin, seed, g, `${CANDIDATE}${name}`)));
+      }
     }
   }
   return results;

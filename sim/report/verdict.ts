@@ -21,6 +21,9 @@ export function changedInputs(defaults: Inputs, effective: Inputs): Record<strin
   return out;
 }
 
+/** Variant-name prefix of a candidate mechanism's run (`StoryClaim.candidates`). */
+export const CANDIDATE = 'candidate: ';
+
 /** The first screen must fit here (docs/lab.md, "Reading a report"). */
 export const VERDICT_LINES_MAX = 25;
 /** A reported count matches the lab's peak within this share (stories give round or single figures). */
@@ -155,7 +158,7 @@ function explanationLines(s: Scenario, story: RunResult, results: readonly RunRe
   const out = symptomOut(story, c);
   const first = story.limits[0];
   const blamedBinds = first !== undefined && first.key !== null && c.blamed.includes(first.key);
-  const fixes = results.filter((r) => r.gateway === 'story' && r.variant !== 'as given' && Object.keys(variantOverrides(s, r.variant)).some((k) => c.blamed.includes(k)));
+  const fixes = results.filter((r) => r.gateway === 'story' && r.variant !== 'as given' && !r.variant.startsWith(CANDIDATE) && Object.keys(variantOverrides(s, r.variant)).some((k) => c.blamed.includes(k)));
   const fixNote = fixes.length === 0 ? '' : ` Changing it (${fixes.map((r) => `${r.variant}: peak ${fmt(r.peakConnected)}`).join('; ')}).`;
   const firstName = first === undefined ? 'none of the modelled ones' : (first.key ?? `"${first.limit}" (no input sets it)`);
   let verdict: string;
@@ -168,14 +171,46 @@ function explanationLines(s: Scenario, story: RunResult, results: readonly RunRe
 }
 
 function variantOverrides(s: Scenario, name: string): Inputs {
-  return s.variants[name] ?? s.claim.candidates?.[name] ?? {};
+  return s.variants[name] ?? s.claim.candidates?.[name.startsWith(CANDIDATE) ? name.slice(CANDIDATE.length) : name] ?? {};
+}
+
+/** Connected (as the timeline sampled it) when the first symptom appeared, or null when it never did. */
+function connectedAtFirstSymptom(r: RunResult, claim: StoryClaim): number | null {
+  for (const p of r.timeline ?? []) if (claim.symptomKinds.some((k) => (p.failures[k] ?? 0) > 0)) return p.connected;
+  return null;
+}
+
+/** Candidate mechanisms, best match first: the symptom's kind, then the count it appears at against the reported one. */
+function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
+  const c = s.claim;
+  const runs = results.filter((r) => r.gateway === 'story' && r.variant.startsWith(CANDIDATE));
+  if (runs.length === 0) return [];
+  const mid = c.atConnections === undefined ? null : (c.atConnections[0] + c.atConnections[1]) / 2;
+  const scored = runs.map((r) => {
+    const n = symptomCount(r, c).attempts;
+    const at = connectedAtFirstSymptom(r, c);
+    const inRange = at !== null && c.atConnections !== undefined && countMatches(at, c.atConnections);
+    const distance = at === null || mid === null ? Infinity : Math.abs(at - mid);
+    return { r, n, at, inRange, key: [n > 0 ? 0 : 1, inRange ? 0 : 1, distance] as const };
+  });
+  scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || (a.r.variant < b.r.variant ? -1 : 1));
+  const lines = [`Candidates that would produce it (each switched on by an input; best match first):`];
+  scored.forEach((x, i) => {
+    const name = x.r.variant.slice(CANDIDATE.length);
+    const what =
+      x.n === 0
+        ? `no ${c.symptomKinds.join('/')} — ${attemptsSentence(x.r)}`
+        : `${c.symptomKinds.join('/')} in ${fmt(x.n)} attempts, first at ${fmt(x.at ?? 0)} connected${c.atConnections === undefined ? '' : ` (${x.inRange ? 'matches' : 'outside'} ${rangeText(c.atConnections)})`}`;
+    lines.push(`  ${i + 1}. ${name}: ${what}.`);
+  });
+  return lines;
 }
 
 /** Best fix: the story variant with the highest peak, then the fewest failed attempts; null when none helps. */
 function bestFix(story: RunResult, results: readonly RunResult[]): RunResult | null {
   let best: RunResult | null = null;
   for (const r of results) {
-    if (r.gateway !== story.gateway || r.variant === 'as given' || r.variant.startsWith('ours:')) continue;
+    if (r.gateway !== story.gateway || r.variant === 'as given' || r.variant.startsWith('ours:') || r.variant.startsWith(CANDIDATE)) continue;
     const better = r.peakConnected > story.peakConnected || (r.peakConnected === story.peakConnected && failedTotal(r.attempts) < failedTotal(story.attempts));
     if (!better) continue;
     if (best === null || r.peakConnected > best.peakConnected || (r.peakConnected === best.peakConnected && failedTotal(r.attempts) < failedTotal(best.attempts))) best = r;
@@ -203,7 +238,7 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   if (u !== null) lines.push(`  ${u}.`);
   lines.push(`Why: ${limitSentence(main)}.`);
   const best = bestFix(main, results);
-  const fixes = results.filter((r) => r.gateway === main.gateway && r.variant !== 'as given' && !r.variant.startsWith('ours:'));
+  const fixes = results.filter((r) => r.gateway === main.gateway && r.variant !== 'as given' && !r.variant.startsWith('ours:') && !r.variant.startsWith(CANDIDATE));
   if (fixes.length > 0) {
     lines.push(`What fixes it: ${best === null ? 'none of the variants raises the peak or cuts failed attempts' : `${best.variant} (${deltas(main, best).join(', ')})`}.`);
     for (const r of fixes) {
@@ -215,7 +250,7 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   if (s.claim.own === true) {
     const d = main.diagnosis[0];
     if (d !== undefined) lines.push(`Result: ${d}`);
-  } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results));
+  } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results), ...candidateLines(s, results));
   lines.push(...oursLines(s, results));
   if (lines.length > VERDICT_LINES_MAX) {
     const cut = lines.length - (VERDICT_LINES_MAX - 1);

@@ -65,6 +65,7 @@ function runStory(ctx: RunContext): Findings {
     writeWaitMs: n('story.writeWaitMs'),
     betCpuMs: n('story.betCpuMs'),
     gameServiceMs: n('story.gameServiceMs'),
+    relayBets: n('story.relayBets') === 1,
     slots: null,
     slotWaitMs: 0,
   });
@@ -292,6 +293,12 @@ export const mac4500 = defineScenario({
     atConnections: [4_000, 4_500],
     explanation: 'the open-files limit (ulimit -n 4096) and the 128-long listen queue',
     blamed: ['gateway.nofile', 'robots.nofile', 'host.somaxconn'],
+    // Mechanisms that end connections near the reported count, each switched on by an input the lab has.
+    candidates: {
+      'bets relayed to every player (256-message send buffers overflow)': { 'story.relayBets': 1 },
+      "the robots' descriptor table alone (gateway's raised)": { 'gateway.nofile': 65_535 },
+      'a burst of connects (4,500/s) into the 128-long macOS accept queue (both tables raised)': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535, 'load.rampPerSecond': 4_500 },
+    },
   },
   eventsMax: 50_000_000,
   run: (ctx) => (ctx.gateway === 'ours' ? runOurs(ctx) : runStory(ctx)),

@@ -94,6 +94,7 @@ export const meanings: Readonly<Record<string, string>> = {
   'story.attempts': "browser client's reconnect attempts in the story (no jitter)",
   'story.baseMs': "browser client's first reconnect delay in the story (doubling), ms",
   'story.connectionsMax': "the story's fix: total connection cap",
+  'story.relayBets': "1: the story's server relays every bet to every player (0: the bettor only)",
   'story.perUserMax': "the story's fix: connections per user cap",
   // ---- ours ----
   'ours.baselineMiB': 'RSS of our gateway with no connections, MiB',
@@ -142,6 +143,7 @@ const rules: Readonly<Record<string, z.ZodType<number | string | boolean>>> = {
   'gateway.fdsReserved': count,
   'robots.fdsReserved': count,
   'story.sendBufferMessages': positive,
+  'story.relayBets': z.number().int().min(0).max(1),
 };
 
 /** The input's rule, or undefined for the default rule of its type. */
