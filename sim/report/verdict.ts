@@ -199,7 +199,7 @@ function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
     const name = x.r.variant.slice(CANDIDATE.length);
     const what =
       x.n === 0
-        ? `no ${c.symptomKinds.join('/')} — ${attemptsSentence(x.r)}`
+        ? `no ${c.symptomKinds.join('/')} — ${attemptsSentence(x.r)}${x.r.users === null ? '' : `; ${usersSentence(x.r)}`}`
         : `${c.symptomKinds.join('/')} in ${fmt(x.n)} attempts, first at ${fmt(x.at ?? 0)} connected${c.atConnections === undefined ? '' : ` (${x.inRange ? 'matches' : 'outside'} ${rangeText(c.atConnections)})`}`;
     lines.push(`  ${i + 1}. ${name}: ${what}.`);
   });

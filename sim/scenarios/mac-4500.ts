@@ -97,7 +97,8 @@ function runStory(ctx: RunContext): Findings {
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     if (firstAt[key] === undefined || rb.outcomeMs < (firstAt[key] as number)) firstAt[key] = rb.outcomeMs;
     if (rb.betOkMs >= 0) betLatencies.push(rb.betOkMs - rb.betAtMs);
-    countUser(users, rb.outcome === 'ok', key);
+    // Connected at the end: the bet answered, or still waiting for it on an open connection.
+    countUser(users, rb.outcome === 'ok' || (rb.outcome === 'pending' && rb.phase === 'open'), key);
   }
   betLatencies.sort((a, b) => a - b);
   const sortedOutcomes: Record<string, number> = {};
