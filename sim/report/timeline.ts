@@ -11,9 +11,11 @@ export const MAX_POINTS = 200;
 /** Contract failure kind for one outcome label, or null when the label is not a failure. */
 export function failureKind(label: string): string | null {
   const l = label.toLowerCase();
+  // "what@phase": the phase (connecting, upgrading, open) says when, not whether it failed.
+  const what = l.split('@')[0] as string;
   // The server closed the connection before (or without) an answer: libuv's accept-and-close, a restart.
   if (/\beof\b/.test(l)) return 'EOF';
-  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(l) && !/fail|timeout|err|reset|refused|503|429|emfile/.test(l)) return null;
+  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(what) && !/fail|timeout|err|reset|refused|503|429|emfile|closed-by-server/.test(l)) return null;
   if (/emfile/.test(l)) return 'EMFILE';
   if (/enfile/.test(l)) return 'ENFILE';
   if (/eaddrnotavail/.test(l)) return 'EADDRNOTAVAIL';

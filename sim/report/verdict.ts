@@ -191,10 +191,11 @@ function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
     const at = connectedAtFirstSymptom(r, c);
     const inRange = at !== null && c.atConnections !== undefined && countMatches(at, c.atConnections);
     const distance = at === null || mid === null ? Infinity : Math.abs(at - mid);
-    return { r, n, at, inRange, key: [n > 0 ? 0 : 1, inRange ? 0 : 1, distance] as const };
+    // Without the symptom's kind, the next best is a mechanism that ends more connections (another kind).
+    return { r, n, at, inRange, key: [n > 0 ? 0 : 1, inRange ? 0 : 1, distance, -failedTotal(r.attempts)] as const };
   });
-  scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || (a.r.variant < b.r.variant ? -1 : 1));
-  const lines = [`Candidates that would produce it (each switched on by an input; best match first):`];
+  scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || a.key[3] - b.key[3] || (a.r.variant < b.r.variant ? -1 : 1));
+  const lines = [`Candidates that would produce it (each switched on by an input; ranked by the symptom's kind, the count it appears at, then connections ended):`];
   scored.forEach((x, i) => {
     const name = x.r.variant.slice(CANDIDATE.length);
     const what =

@@ -128,6 +128,7 @@ function runStory(ctx: RunContext): Findings {
     synDrops: q.dropsAcceptQueueFull,
     gatewayClosedSlow: gw.stats.closedSlow,
     gatewayClosedWriteWait: gw.stats.closedWriteWait,
+    betsAnswered: betLatencies.length,
     betLatencyP50Ms: round(percentile(betLatencies, 50)),
     betLatencyP99Ms: round(percentile(betLatencies, 99)),
     betLatencyMaxMs: round(betLatencies[betLatencies.length - 1] ?? 0),
