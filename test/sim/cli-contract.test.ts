@@ -184,6 +184,8 @@ describe('sim CLI contract: flags', () => {
       ['http-503@upgrading', 'HTTP_503'],
       ['http-429', 'HTTP_429'],
       ['ECONNRESET@open', 'ECONNRESET'],
+      // The phase says when, not whether: a server's close of an open connection is a failure.
+      ['closed-by-server@open', 'CLOSED_BY_SERVER'],
       ['EADDRNOTAVAIL', 'EADDRNOTAVAIL'],
       ['ECONNREFUSED', 'ECONNREFUSED'],
       ['ok', null],
