@@ -114,7 +114,7 @@ const OURS_INTENDED: Readonly<Record<string, string>> = {
     'intended: the per-IP handshake rate protects against one address flooding the gateway; a load test from one box is one address, a real audience is many',
 };
 
-function oursLines(s: Scenario, results: readonly RunResult[]): string[] {
+function oursLines(results: readonly RunResult[]): string[] {
   const ours = results.find((r) => r.gateway === 'ours' && r.variant === 'as given');
   if (ours === undefined) return [];
   const lines: string[] = [];
@@ -134,7 +134,6 @@ function oursLines(s: Scenario, results: readonly RunResult[]): string[] {
   if (oneBox !== undefined) {
     lines.push(`  Ours as ${oneBox.variant.slice('ours:'.length).trim()}: peak ${fmt(oneBox.peakConnected)} connected; ${attemptsSentence(oneBox)}.`);
   }
-  void s;
   return lines;
 }
 
@@ -252,7 +251,7 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
     const d = main.diagnosis[0];
     if (d !== undefined) lines.push(`Result: ${d}`);
   } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results), ...candidateLines(s, results));
-  lines.push(...oursLines(s, results));
+  lines.push(...oursLines(results));
   if (lines.length > VERDICT_LINES_MAX) {
     const cut = lines.length - (VERDICT_LINES_MAX - 1);
     return [...lines.slice(0, VERDICT_LINES_MAX - 1), `(${cut} more verdict lines: see the details)`];

@@ -6,12 +6,11 @@
 // acknowledged publishes: order (I1), no duplicates (I2), no silent loss (I3).
 import type { GapInfo } from '../../src/client/types.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { FeedClientFleet, type FeedRobot } from '../robots/feed-clients.js';
 import defaults from './inputs/broker-outage.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const GW = '10.0.0.1';
 const PORT = 443;
@@ -23,7 +22,7 @@ interface View {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('broker-outage is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */

@@ -52,10 +52,6 @@ export function prefixed(prefix: string, r: Readonly<Record<string, number>>): R
   return out;
 }
 
-export function byTime(limits: LimitHit[]): LimitHit[] {
-  return limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
-}
-
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }

@@ -9,15 +9,14 @@
 // refusals are prompt 503s with Retry-After, and refused clients retry per the real client's policy.
 // Inputs: sim/scenarios/inputs/cloudrun-512mb.json (story inputs only).
 import { GO } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOursInContainer } from '../servers/ours-memory.js';
 import { withOurCapacityInputs } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { oursResult } from './ours-report.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
 
@@ -57,12 +56,12 @@ function buildWorld(ctx: RunContext) {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { gateway } = ctx;
   return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
 function runStory(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const { world, server, robotsProc } = buildWorld(ctx);
   const gwProc = world.spawn(server, {
@@ -171,7 +170,7 @@ function runStory(ctx: RunContext): Findings {
 }
 
 function runOurs(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const { world, server, robotsProc, srcAddrs } = buildWorld(ctx);
   const { proc: gwProc, ours } = startOursInContainer(world, server, inputs, PORT);

@@ -14,15 +14,14 @@
 // Inputs: sim/scenarios/inputs/docker-nofile-1024.json (story inputs only; nothing here is fitted to its result).
 import type { RuntimeProfile } from '../kernel/runtime.js';
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { OUR_FD_RESERVE, OUR_PER_CONNECTION_BYTES, startOurGateway } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
 import { loadBoxLimits, oomLimit, queueLimits } from './probes.js';
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
 
 const NAME = 'docker-nofile-1024';
 const SERVER_ADDR = '10.0.0.10';
@@ -42,7 +41,7 @@ function storyRuntime(name: string): RuntimeProfile {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));

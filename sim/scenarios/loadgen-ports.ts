@@ -13,15 +13,13 @@
 // Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import { SimTransport } from '../adapters/transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
 import {
-  byTime,
   oursRefusalLimits,
   failureWindows,
   fmt,
@@ -35,7 +33,7 @@ import {
   sortedRecord,
   startLoadTool,
 } from './capacity-common.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
 
 const NAME = 'loadgen-ports';
 const SERVER_ADDR = '10.0.0.10';
@@ -52,7 +50,7 @@ interface Probe {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));

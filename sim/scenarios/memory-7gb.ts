@@ -24,9 +24,9 @@ import { AssistingStoryGateway } from '../servers/story-gateway-gc.js';
 import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import defaults from './inputs/memory-7gb.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
 import { oursResult } from './ours-report.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts, windowEdgesS, windowLabel, windowOf } from './tally.js';
 
 const SERVER = '10.0.0.2';
@@ -69,12 +69,12 @@ function schedule(inputs: Inputs, world: World, add: (atMs: number, deadlineMs: 
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { gateway } = ctx;
   return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
 function runStory(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
+  const { inputs, variant } = ctx;
   const n = (k: string) => num(inputs, k);
   const { world, vm, robotsProc } = buildWorld(ctx);
   const runtime: RuntimeProfile = { ...GO, gc: { costRatio: n('story.gcCostRatio'), growth: n('story.gcGrowth'), stretchMax: n('story.gcStretchMax') } };
@@ -236,8 +236,7 @@ function runStory(ctx: RunContext): Findings {
 }
 
 function runOurs(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
-  const n = (k: string) => num(inputs, k);
+  const { inputs } = ctx;
   const { world, vm, robotsProc, srcAddrs } = buildWorld(ctx);
   const { proc: gwProc, ours } = startOursInContainer(world, vm, inputs, PORT);
   // Like the story's test clients: one attempt each, a failure is counted, not retried.

@@ -11,13 +11,12 @@ import { SimClock } from '../adapters/clock-sim.js';
 import { SimRandom } from '../adapters/random-sim.js';
 import type { Host } from '../kernel/host.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { type ClientRobot, ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/rolling-restart.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const A = '10.0.0.1';
 const B = '10.0.0.2';
@@ -31,7 +30,7 @@ interface View {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('rolling-restart is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */

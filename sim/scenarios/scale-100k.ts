@@ -3,19 +3,18 @@
 // subscribe to one channel, and receive a series of broadcasts. It shows the lab holds a 100 k-connection
 // run within its time budget, and what our defaults do at that size (capacity, delivery latency).
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, num, percentile } from './scenario.js';
 
 const GW_ADDR = '10.0.0.1';
 const PORT = 443;
 const CHANNEL = 'odin.global.trending';
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('scale-100k runs our gateway only');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */

@@ -14,15 +14,14 @@
 import { encodeEvent } from '../../src/core/codec.js';
 import type { ChannelClass, Priority } from '../../src/core/options.js';
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { type FeedMessage, StoryFanoutGateway } from '../servers/story-fanout.js';
 import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
 import { SubscriberFleet } from '../robots/feed-robots.js';
 import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/slow-clients.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
@@ -85,14 +84,14 @@ function buildWorld(ctx: RunContext) {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { gateway } = ctx;
   return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
 // ---- the story's server -------------------------------------------------------------------------------
 
 function runStory(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const channels = feedChannels(inputs);
   const { world, server, robotsProc } = buildWorld(ctx);
@@ -251,7 +250,7 @@ class Ledger {
 }
 
 function runOurs(ctx: RunContext): Findings {
-  const { inputs, seed, variant } = ctx;
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const channels = feedChannels(inputs);
   const subjects = channels.map(subject);

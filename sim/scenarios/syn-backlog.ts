@@ -11,16 +11,15 @@
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
 // Inputs: sim/scenarios/inputs/syn-backlog.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { LAN } from '../net/link.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
 import { loadBoxLimits, queueLimits } from './probes.js';
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { bool, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
 
 const NAME = 'syn-backlog';
 const SERVER_ADDR = '10.0.0.10';
@@ -44,7 +43,7 @@ export function overflowThreshold(r0: number, r1: number, T: number, room: numbe
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));

@@ -12,21 +12,20 @@
 import type { SocketFactory } from '../../src/client/ports.js';
 import { SimClock } from '../adapters/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { BrowserRenderer } from '../robots/browser.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/windows-hub.json' with { type: 'json' };
-import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const HUB = '192.168.1.10';
 const PORT = 5000;
 const WINDOW_MS = 100;
 
 function run(ctx: RunContext): Findings {
-  const { inputs, seed, gateway, variant } = ctx;
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */
   const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
