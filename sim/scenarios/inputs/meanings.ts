@@ -1,5 +1,6 @@
-// One line per input key: what it means. Shared by every scenario (a key means the same thing wherever it
-// appears), printed by `npm run sim -- --scenario NAME --inputs` next to its value. Sources and the
+// One line per input key: what it means, and for keys with a shape or a range their rule (zod). Shared by
+// every scenario (a key means the same thing wherever it appears); sim/scenarios/define.ts builds each
+// scenario's input schema from these and the story's values; `--inputs` prints the meaning next to the value. Sources and the
 // reasons for each value are in inputs/README.md; test/sim/cli-contract.test.ts checks that every key of
 // every registered scenario has a meaning here.
 import { z } from 'zod';
