@@ -13,9 +13,11 @@ import { exploreMain, wantsExplore } from './explore/cli.js';
 import { renderHtml } from './report/html.js';
 import { renderContractJson } from './report/contract.js';
 import { renderText } from './report/text.js';
+import { CANDIDATE, changedInputs, symptomOut } from './report/verdict.js';
 import { meaningOf } from './scenarios/inputs/meanings.js';
+import { validateInputs } from './scenarios/define.js';
 import { findScenario, scenarios } from './scenarios/index.js';
-import { applySets, type GatewayKind, type InputValue, type Inputs, type RunResult } from './scenarios/scenario.js';
+import { applySets, type GatewayKind, type InputValue, type Inputs, type RunResult, type Scenario } from './scenarios/scenario.js';
 
 export const USAGE = `usage: npm run sim -- --scenario NAME [options]
   --scenario NAME        the scenario to run (--list shows them)
@@ -144,7 +146,7 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
       if (Object.keys(host.from).length === 0) io.err(`sim: --profile host: no input of ${s.name} maps to a host limit that could be read\n`);
     }
     // --set wins over the host's values (what-if on this machine).
-    inputs = applySets(base, args.sets);
+    inputs = validateInputs(s.schema, applySets(base, args.sets));
   } catch (e) {
     io.err(`sim: ${(e as Error).message}\n`);
     return 2;
@@ -153,44 +155,61 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     io.out(renderInputs(inputs, hostInputs));
     return 0;
   }
-  // "both" and the default run what the scenario has; naming one it lacks is an error.
-  const gateways: GatewayKind[] = args.gateway === undefined || args.gateway === 'both' ? [...s.gateways] : [args.gateway];
-  const variantNames = args.variant === 'all' ? ['as given', ...Object.keys(s.variants)] : [args.variant];
   const results: RunResult[] = [];
   const t0 = io.wallMs();
   try {
-    for (const g of gateways) {
-      if (!s.gateways.includes(g)) {
-        io.err(`sim: ${s.name} has no "${g}" gateway yet\n`);
-        return 2;
-      }
-      const names = g === 'ours' && args.variant === 'all' ? ['as given', ...(s.oursVariants ?? [])] : variantNames;
-      for (const v of names) {
-        const overrides = v === 'as given' ? {} : s.variants[v];
-        if (overrides === undefined) {
-          io.err(`sim: unknown variant ${JSON.stringify(v)}; variants: ${Object.keys(s.variants).join(', ')}\n`);
-          return 2;
-        }
-        const vin = { ...inputs, ...overrides };
-        results.push(runGuarded(() => s.run(vin, args.seed, g, v)));
-      }
-    }
+    results.push(...runSelection(s, inputs, args.seed, args.gateway, args.variant));
   } catch (e) {
-    io.err(`sim: ${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    const usage = e instanceof SelectionError;
+    io.err(usage ? `sim: ${(e as Error).message}\n` : `sim: ${(e as Error).stack ?? String(e)}\n`);
+    return usage ? 2 : 1;
   }
   const wall = io.wallMs() - t0;
   const events = results.reduce((n, r) => n + r.events, 0);
-  if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results));
+  const changed = changedInputs(s.defaults, inputs);
+  if (args.htmlFile !== undefined) writeFileSync(args.htmlFile, renderHtml(s, results, changed));
   io.out(
     args.format === 'json'
       ? renderContractJson(s, args.seed, inputs, results, hostInputs)
       : args.format === 'html'
-        ? renderHtml(s, results)
-        : renderText(s, results),
+        ? renderHtml(s, results, changed)
+        : renderText(s, results, changed),
   );
   io.err(`sim: ${results.length} run(s), ${events} events in ${(wall / 1000).toFixed(2)} s wall\n`);
   return 0;
+}
+
+/** A --gateway or --variant the scenario does not have (exit 2, not a crash). */
+class SelectionError extends Error {}
+
+/**
+ * The runs a report holds, each under the determinism guard: per gateway (default: every one the scenario
+ * has) 'as given' and then each fix. Ours gets its own fixes (`oursVariants`); the story's server skips
+ * fixes named "ours: …", which set our options only.
+ */
+export function runSelection(s: Scenario, inputs: Inputs, seed: string, gateway: 'story' | 'ours' | 'both' | undefined, variant: string): RunResult[] {
+  const gateways: GatewayKind[] = gateway === undefined || gateway === 'both' ? [...s.gateways] : [gateway];
+  const variantNames = variant === 'all' ? ['as given', ...Object.keys(s.variants)] : [variant];
+  const results: RunResult[] = [];
+  for (const g of gateways) {
+    if (!s.gateways.includes(g)) throw new SelectionError(`${s.name} has no "${g}" gateway yet`);
+    const names = variant !== 'all' ? variantNames : g === 'ours' ? ['as given', ...(s.oursVariants ?? [])] : variantNames.filter((v) => !v.startsWith('ours:'));
+    for (const v of names) {
+      const overrides = v === 'as given' ? {} : s.variants[v];
+      if (overrides === undefined) throw new SelectionError(`unknown variant ${JSON.stringify(v)}; variants: ${Object.keys(s.variants).join(', ')}`);
+      const vin = { ...inputs, ...overrides };
+      results.push(runGuarded(() => s.run(vin, seed, g, v)));
+    }
+    // The story's symptom did not come out as given: run the mechanisms that would produce it (ranked in the verdict).
+    const asGiven = results.find((r) => r.gateway === g && r.variant === 'as given');
+    if (g === 'story' && variant === 'all' && asGiven !== undefined && !symptomOut(asGiven, s.claim)) {
+      for (const [name, overrides] of Object.entries(s.claim.candidates ?? {})) {
+        const vin = { ...inputs, ...overrides };
+        results.push(runGuarded(() => s.run(vin, seed, g, `${CANDIDATE}${name}`)));
+      }
+    }
+  }
+  return results;
 }
 
 /** `--inputs`: one line per key — key, value, meaning (and where a host value came from). */

@@ -150,6 +150,8 @@ export class SimTransport implements SocketHandler {
   readonly listener: Listener;
   readonly accept: AcceptLoop;
   readonly stats = { refused: 0, opened: 0, closed: 0 };
+  /** Refusals by the core's reason (capacity, handshake_rate, per_ip, …): reports say what refused ours. */
+  readonly refusedBy: Record<string, number> = {};
 
   constructor(
     readonly proc: SimProcess,
@@ -211,6 +213,7 @@ export class SimTransport implements SocketHandler {
     );
     if (!outcome.ok) {
       this.stats.refused++;
+      this.refusedBy[outcome.body.error] = (this.refusedBy[outcome.body.error] ?? 0) + 1;
       c.state = 'closed';
       const refusal: WireMessage = { k: 'http', status: outcome.status, ...(outcome.retryAfterS === null ? {} : { retryAfterMs: outcome.retryAfterS * 1000 }) };
       c.sock.write(HTTP_REFUSAL_BYTES, refusal);

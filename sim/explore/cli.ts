@@ -1,7 +1,9 @@
 // `npm run sim -- --explore --runs N --seed S [--bug NAME] [--kinds k1,k2] [--reruns N (minimiser budget)]`
 // `npm run sim -- --replay SEED [--bug NAME] [--schedule file.json] [--kinds k1,k2]`
 //
-// Explore: runs seeds S.0 … S.(N−1), one line each (stdout holds virtual-time facts only, so it is
+// `--explore --help` prints the flags and the table's columns (EXPLORE_USAGE).
+//
+// Explore: runs seeds S.0 … S.(N−1), one aligned table row each (stdout holds virtual-time facts only, so it is
 // byte-stable; wall time goes to stderr). At the first violation it minimises the fault schedule, prints
 // the seed, the invariant, the schedule one fault per line and the replay commands, and exits 1.
 // Replay: one run of SEED — its own generated schedule, or the given one — with the same output.
@@ -23,7 +25,7 @@ export interface ExploreIo {
 }
 
 interface ExploreArgs {
-  mode: 'explore' | 'replay';
+  mode: 'explore' | 'replay' | 'help';
   seed: string;
   runs: number;
   bug: BugName | null;
@@ -41,6 +43,7 @@ export function wantsExplore(argv: readonly string[]): boolean {
 const OPTIONS = {
   explore: { type: 'boolean', default: false },
   replay: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
   seed: { type: 'string' },
   runs: { type: 'string', default: '10' },
   bug: { type: 'string' },
@@ -59,7 +62,7 @@ function parse(argv: readonly string[]): ExploreArgs {
   const kinds = v.kinds === undefined ? [...FAULT_KINDS] : v.kinds.split(',').filter((k) => k !== '');
   for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
   return {
-    mode: v.replay === undefined ? 'explore' : 'replay',
+    mode: v.help ? 'help' : v.replay === undefined ? 'explore' : 'replay',
     // --replay SEED names the seed; --seed is the explorer's first seed.
     seed: v.replay ?? v.seed ?? '1',
     runs,
@@ -70,14 +73,61 @@ function parse(argv: readonly string[]): ExploreArgs {
   };
 }
 
+export const EXPLORE_USAGE = `usage: npm run sim -- --explore [--runs N] [--seed S] [--bug NAME] [--kinds k1,k2] [--reruns N]
+       npm run sim -- --replay SEED [--bug NAME] [--kinds k1,k2] [--schedule file.json]
+  --explore          run seeds S.0 … S.(N−1), each with a generated fault schedule; stop at the first violation
+  --runs N           how many seeds (default 10)
+  --seed S           the first seed's prefix (default 1)
+  --replay SEED      one run of SEED: its own schedule, or --schedule's
+  --schedule FILE    a fault schedule (the JSON list a failing run prints)
+  --bug NAME         plant a known bug to show the explorer finds it: ${BUGS.join(', ')}
+  --kinds k1,k2      fault kinds to draw from (default all): ${FAULT_KINDS.join(', ')}
+  --reruns N         the minimiser's rerun budget (default 40)
+  --help             this text
+One table row per run. Columns: run; seed; faults in its schedule; healed (s, virtual) when the last fault
+ended; end (s) when the run stopped; acks (publishes the broker acknowledged); what the robots' apps saw,
+summed over subscriptions — events, gaps (announced holes), resets (recovered:false), positions (offsets
+handed over); sim events; trace (hash of every client-visible event); verdict (ok, or FAIL and the invariant).
+Below the table, what each fault kind in the runs is expected to cause: gaps and resets there are by design.
+`;
+
+/** What each fault kind should make the apps see (docs/lab.md, "Explorer"): gaps and resets that are not bugs. */
+const FAULT_EXPECTED: Readonly<Record<FaultKind, string>> = {
+  'latency-spike': 'deliveries arrive late; no gap or reset expected',
+  'loss-burst': 'lost segments cost one retransmission timeout each; no gap or reset expected',
+  'partition-broker': 'the gateway reports not ready and resumes from its sequence; a resume asked meanwhile fails as unavailable (a reset), events past retention become gaps',
+  'partition-clients': 'held packets; clients may reconnect and resume — a reset (history_expired, too_many) where the history no longer covers them',
+  'broker-restart': 'like an outage with history kept: resumes asked meanwhile fail as unavailable (resets), events past retention become gaps',
+  'broker-restart-new-epoch': 'a new, empty stream: every subscription gets a reset (recovered:false) — resets expected',
+  'gateway-restart': 'every client reconnects and resumes from history: positions re-sent, a reset where the history no longer covers a client',
+  'slow-reader': "the robot's backlog outgrows its queue: gap notices for that robot (explicit, replayable)",
+  'stalled-reader': 'the stalled robot is shed and resumes later: gaps or resets for that robot only',
+  'reconnect-storm': 'the robots reconnect together and resume: positions re-sent, resets only if a resume is refused (too_many)',
+};
+
+const COLUMNS = ['run', 'seed', 'faults', 'healed s', 'end s', 'acks', 'events', 'gaps', 'resets', 'positions', 'sim events', 'trace', 'verdict'] as const;
+const WIDTHS = [9, 10, 6, 8, 7, 7, 8, 6, 6, 9, 10, 14, 0];
+
+function row(cells: readonly string[]): string {
+  // Text columns (run, seed, trace, verdict) left-aligned, numbers right-aligned.
+  return `${cells.map((c, i) => (i === 0 || i === 1 || i >= 11 ? c.padEnd(WIDTHS[i] ?? 0) : c.padStart(WIDTHS[i] ?? 0))).join('  ').trimEnd()}\n`;
+}
+
+const HEADER = row(COLUMNS);
+
 function runLine(label: string, r: ExploreRun): string {
   const t = r.trace;
   const verdict = r.violation === undefined ? 'ok' : `FAIL ${r.violation.invariant}`;
   // What the apps saw, summed over robots and subscriptions: how hard the faults bit.
   const seen = { e: 0, g: 0, r: 0, s: 0 };
   for (const robot of t.robots) for (const sub of robot.subs) for (const x of sub.seen) seen[x[0]]++;
-  const saw = `seen ${seen.e} events ${seen.g} gaps ${seen.r} resets ${seen.s} positions`;
-  return `${label} seed ${r.seed} faults ${r.faults.length} healed ${(t.healedByMs / 1000).toFixed(1)} s end ${(t.endMs / 1000).toFixed(1)} s acks ${t.acks.length} ${saw} sim events ${t.events} trace ${r.hash} ${verdict}\n`;
+  return row([label, r.seed, String(r.faults.length), (t.healedByMs / 1000).toFixed(1), (t.endMs / 1000).toFixed(1), String(t.acks.length), String(seen.e), String(seen.g), String(seen.r), String(seen.s), String(t.events), r.hash, verdict]);
+}
+
+function expectedLines(runs: readonly ExploreRun[]): string {
+  const kinds = [...new Set(runs.flatMap((r) => r.faults.map((f) => f.kind)))].sort();
+  if (kinds.length === 0) return '';
+  return `expected from the faults above:\n${kinds.map((k) => `  ${k}: ${FAULT_EXPECTED[k]}\n`).join('')}`;
 }
 
 function replayCommand(seed: string, args: ExploreArgs, withSchedule: boolean): string {
@@ -100,8 +150,12 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
   try {
     args = parse(argv);
   } catch (e) {
-    io.err(`sim explore: ${(e as Error).message}\n`);
+    io.err(`sim explore: ${(e as Error).message}\n${EXPLORE_USAGE}`);
     return 2;
+  }
+  if (args.mode === 'help') {
+    io.out(EXPLORE_USAGE);
+    return 0;
   }
   const config: RunConfig = { bug: args.bug, limits: { ...defaultScheduleLimits, kinds: args.kinds } };
   io.out(`explore: bug ${args.bug ?? 'none'}; fault kinds ${args.kinds.join(',')}\n`);
@@ -116,19 +170,25 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     const t0 = io.wallMs();
     const r = runGuarded(() => runOnce(args.seed, config, faults));
     io.err(`replay: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
+    io.out(HEADER);
     io.out(runLine('replay', r));
+    io.out(expectedLines([r]));
     io.out(`schedule:\n${formatSchedule(r.faults)}\n`);
     report(io, r);
     return r.violation === undefined ? 0 : 1;
   }
   const seeds = exploreSeeds(args.seed, args.runs);
+  const done: ExploreRun[] = [];
+  io.out(HEADER);
   for (let i = 0; i < seeds.length; i++) {
     const seed = seeds[i] as string;
     const t0 = io.wallMs();
     const r = runGuarded(() => runOnce(seed, config));
     io.err(`run ${seed}: ${((io.wallMs() - t0) / 1000).toFixed(2)} s wall\n`);
-    io.out(runLine(`run ${i + 1}/${seeds.length}`, r));
+    io.out(runLine(`${i + 1}/${seeds.length}`, r));
+    done.push(r);
     if (r.violation === undefined) continue;
+    io.out(expectedLines(done));
     report(io, r);
     const t1 = io.wallMs();
     const m = runGuarded(() => minimise(r, config, args.reruns));
@@ -140,6 +200,7 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     io.out(`replay minimised (save the list above as schedule.json): ${replayCommand(seed, args, true)}\n`);
     return 1;
   }
+  io.out(expectedLines(done));
   io.out(`explore: ${seeds.length} run(s), no violation\n`);
   return 0;
 }

@@ -3,7 +3,8 @@
 // so the same run gives the same file (I10). Chart elements carry stable hooks for tests and readers:
 // `svg.chart[data-chart="outcomes"|"limits"|"timeline"]`, ids `chart-<kind>-<gateway>-<variant-slug>`.
 import type { GatewayKind, RunResult, Scenario } from '../scenarios/scenario.js';
-import { el, esc, FAILURE_COLOURS, n1, OK_COLOUR, pathD, secs, svg, text, thousands, ticks } from './svg.js';
+import { type Changed, verdictLines } from './verdict.js';
+import { ATTEMPTS_COLOUR, el, esc, FAILURE_COLOURS, n1, OK_COLOUR, pathD, secs, svg, text, thousands, ticks } from './svg.js';
 
 const WIDTH = 480;
 const GATEWAY_TITLE: Record<GatewayKind, string> = { story: "The story's gateway", ours: 'Our gateway' };
@@ -153,13 +154,14 @@ function limitsChart(id: string, r: RunResult, spanMs: number): string {
 }
 
 /** Connected, attempts and failures by kind over virtual time, with the limits as vertical marks. */
-function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[], spanMs: number, colours: Colours): string {
+function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[], spanMs: number, colours: Colours, yShared: number): string {
   const x0 = 48;
   const x1 = WIDTH - 10;
   const yTop = 10;
   const yBot = 170;
   const kinds = [...new Set(points.flatMap((p) => Object.keys(p.failures)))];
-  const yMax = Math.max(1, ...points.map((p) => Math.max(p.connected, p.attempts, ...Object.values(p.failures))));
+  // One y-scale for the panels a variant compares side by side (yShared), so equal heights mean equal counts.
+  const yMax = Math.max(1, yShared);
   const X = (t: number): number => x0 + (Math.min(t, spanMs) / spanMs) * (x1 - x0);
   const Y = (v: number): number => yBot - (v / yMax) * (yBot - yTop);
   const parts: string[] = [];
@@ -170,11 +172,13 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
   for (const l of r.limits) parts.push(el('line', { class: 'limit-mark', x1: X(l.firstAtMs), y1: yTop, x2: X(l.firstAtMs), y2: yBot }, `<title>${esc(`${secs(l.firstAtMs)} ${l.limit}`)}</title>`));
   const series: { name: string; colour: string; cls: string; values: number[] }[] = [
     { name: 'connected', colour: OK_COLOUR, cls: 'line connected', values: points.map((p) => p.connected) },
-    { name: 'attempts', colour: '#868e96', cls: 'line attempts', values: points.map((p) => p.attempts) },
+    { name: 'attempts', colour: ATTEMPTS_COLOUR, cls: 'line attempts', values: points.map((p) => p.attempts) },
     ...kinds.map((k) => ({ name: k, colour: colours.get(k) ?? '#c92a2a', cls: 'line failures', values: points.map((p) => p.failures[k] ?? 0) })),
   ];
   for (const s of series) {
-    parts.push(el('path', { class: s.cls, d: pathD(points.map((p, i) => [X(p.atMs), Y(s.values[i] ?? 0)] as const)), stroke: s.colour }, `<title>${esc(s.name)}</title>`));
+    // Points past the zoomed span are left out (the axis shows where the action is, see zoomSpanMs).
+    const pts = points.filter((p) => p.atMs <= spanMs).map((p) => [X(p.atMs), Y(s.values[points.indexOf(p)] ?? 0)] as const);
+    parts.push(el('path', { class: s.cls, d: pathD(pts), stroke: s.colour, ...(s.name === 'attempts' ? { 'stroke-dasharray': '4 3' } : {}) }, `<title>${esc(s.name)}</title>`));
   }
   parts.push(timeAxis(x0, x1, yBot, spanMs));
   let lx = x0;
@@ -198,6 +202,11 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
 const CSS = `
 :root{--fg:#212529;--muted:#6c757d;--line:#dee2e6;--bg:#f8f9fa;--ok:${OK_COLOUR};--bad:#c92a2a}
 *{box-sizing:border-box}
+.verdict{border-left:4px solid var(--fg);padding:4px 16px;margin:16px 0;background:var(--bg)}
+.verdict ul{margin:4px 0;padding-left:18px}
+.inputs .changed{background:#fff3bf}
+.inputs del{color:var(--muted)}
+.inputs ins{text-decoration:none;font-weight:600}
 body{margin:0;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:#fff;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:0 0 2px}h4{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:14px 0 4px}
@@ -223,10 +232,21 @@ svg .line{fill:none;stroke-width:1.8}svg .line.attempts{stroke-dasharray:4 3}svg
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 `;
 
-function inputsBlock(r: RunResult | undefined): string {
+function inputsBlock(r: RunResult | undefined, changed: Readonly<Record<string, Changed>>): string {
   if (r === undefined) return '';
-  const rows = Object.entries(r.inputs).map(([k, v]) => `<div><code>${esc(k)}</code><span>${esc(String(v))}</span></div>`);
+  const rows = Object.entries(r.inputs).map(([k, v]) => {
+    const c = changed[k];
+    return c === undefined
+      ? `<div><code>${esc(k)}</code><span>${esc(String(v))}</span></div>`
+      : `<div class="changed"><code>${esc(k)}</code><span><del>${esc(String(c.from))}</del> → <ins>${esc(String(c.to))}</ins> (what-if)</span></div>`;
+  });
   return `<h2>Inputs</h2><div class="inputs" id="inputs">${rows.join('')}</div>`;
+}
+
+/** The text report's first screen, the same lines (sim/report/verdict.ts). */
+function verdictBlock(s: Scenario, results: readonly RunResult[], changed: Readonly<Record<string, Changed>>): string {
+  const lines = verdictLines(s, results, changed);
+  return `<section class="verdict" id="verdict"><h2>Verdict</h2><ul>${lines.slice(1).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul></section>`;
 }
 
 /** Inputs a variant changed relative to the gateway's "as given" run. */
@@ -237,31 +257,67 @@ function overrides(r: RunResult, base: RunResult | undefined): string[] {
     .map((k) => `${k}=${String(r.inputs[k])}`);
 }
 
-function totals(r: RunResult): { ok: number; bad: number } {
-  let ok = 0;
-  let bad = 0;
-  for (const [k, v] of Object.entries(r.outcomes)) if (isSuccess(k)) ok += v;
-  else bad += v;
-  return { ok, bad };
-}
-
+/** The same counts as the text report's side-by-side table: peak, attempts and their failures, users, first limit. */
 function summaryTable(results: readonly RunResult[]): string {
   const rows = results.map((r) => {
-    const t = totals(r);
+    const failed = Object.values(r.attempts.failures).reduce((n, v) => n + v, 0);
+    const kinds = Object.entries(r.attempts.failures).map(([k, v]) => `${k} ${thousands(v)}`).join(', ');
     const first = r.limits[0];
     return (
-      `<tr><td>${esc(r.gateway)}</td><td>${esc(r.variant)}</td><td class="num ok">${thousands(t.ok)}</td><td class="num${t.bad > 0 ? ' bad' : ''}">${thousands(t.bad)}</td>` +
-      `<td>${first === undefined ? '—' : `${esc(secs(first.firstAtMs))} · ${esc(clip(first.limit, 70))}`}</td><td class="num">${secs(r.virtualMs)}</td><td class="num">${thousands(r.events)}</td></tr>`
+      `<tr><td>${esc(r.gateway)}</td><td>${esc(r.variant)}</td><td class="num ok">${thousands(r.peakConnected)}</td><td class="num">${thousands(r.attempts.total)}</td>` +
+      `<td class="num${failed > 0 ? ' bad' : ''}">${thousands(failed)}</td><td>${esc(kinds === '' ? '—' : kinds)}</td>` +
+      `<td class="num">${r.users === null ? '—' : `${thousands(r.users.ok)} of ${thousands(r.users.total)}`}</td>` +
+      `<td>${first === undefined ? '—' : `${esc(first.key ?? first.limit)} at ${esc(secs(first.firstAtMs))}`}</td></tr>`
     );
   });
   return (
-    '<h2>At a glance</h2><table class="summary" id="summary"><thead><tr><th>gateway</th><th>variant</th><th>successes</th><th>failures / other</th>' +
-    `<th>first limit</th><th>virtual time</th><th>events</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
-    '<p class="meta">Successes are outcome kinds such as <code>ok</code> or <code>open</code>; everything else counts under failures / other (some scenarios count users and attempts separately).</p>'
+    '<h2>At a glance</h2><table class="summary" id="summary"><thead><tr><th>gateway</th><th>variant</th><th>peak connected</th><th>attempts</th>' +
+    `<th>failed attempts</th><th>by kind</th><th>users connected at the end</th><th>first limit</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    '<p class="meta">Counted as in the text report: attempts are connection attempts (a retrying client makes several), users each user\'s final outcome where the scenario tracks users.</p>'
   );
 }
 
-function card(r: RunResult, base: RunResult | undefined, outcomeMax: number, spanMs: number, colours: Colours): string {
+/**
+ * The time span worth plotting for a variant's runs: up to the last change of any plotted series or the
+ * last limit, plus a tenth, never past the longest run. A 180 s run whose ramp ends at 10 s shows ~11 s.
+ */
+export function zoomSpanMs(runs: readonly RunResult[]): number {
+  const full = Math.max(1, ...runs.map((r) => r.virtualMs));
+  let last = 0;
+  for (const r of runs) {
+    const pts = timelineOf(r);
+    for (let i = 1; i < pts.length; i++) {
+      const a = pts[i - 1] as TimelinePoint;
+      const b = pts[i] as TimelinePoint;
+      if (a.connected !== b.connected || a.attempts !== b.attempts || JSON.stringify(a.failures) !== JSON.stringify(b.failures)) last = Math.max(last, b.atMs);
+    }
+    for (const l of r.limits) last = Math.max(last, l.firstAtMs);
+  }
+  return last <= 0 ? full : Math.min(full, Math.max(1000, Math.ceil((last * 1.1) / 1000) * 1000));
+}
+
+/** Latency metrics (…LatencyP50Ms, …P99Ms) per run, where a variant changes them: one bar chart, one x-scale. */
+function latencyChart(results: readonly RunResult[]): string {
+  const keys = [...new Set(results.flatMap((r) => Object.keys(r.metrics).filter((k) => /Latency(P50|P99)Ms$/.test(k))))].sort();
+  const varying = keys.filter((k) => new Set(results.filter((r) => r.metrics[k] !== undefined).map((r) => r.metrics[k])).size > 1);
+  if (varying.length === 0) return '';
+  const rows = results.flatMap((r) => varying.filter((k) => r.metrics[k] !== undefined).map((k) => ({ label: `${r.gateway} · ${r.variant} · ${k}`, v: r.metrics[k] as number })));
+  const max = Math.max(1e-9, ...rows.map((x) => x.v));
+  const labelW = 330;
+  const barW = 900 - labelW - 90;
+  const row = 20;
+  const parts: string[] = [];
+  rows.forEach((x, i) => {
+    const y = 4 + i * row;
+    const w = Math.max(x.v > 0 ? 2 : 0, (x.v / max) * barW);
+    parts.push(text(labelW - 8, y + 13, clip(x.label, 56), { class: 'label', 'text-anchor': 'end' }));
+    parts.push(el('rect', { class: 'bar', x: labelW, y: y + 3, width: w, height: row - 6, rx: 2, fill: /P99/.test(x.label) ? '#c92a2a' : '#1971c2' }, `<title>${esc(`${x.label}: ${x.v} ms`)}</title>`));
+    parts.push(text(labelW + w + 6, y + 13, `${x.v} ms`, { class: 'value' }));
+  });
+  return `<h2>Latency by run</h2><p class="meta">Shown because a variant changes it (blue p50, red p99; one scale).</p>${svg('latency', 'chart-latency', 900, rows.length * row + 8, 'Latency by run', parts.join(''))}`;
+}
+
+function card(r: RunResult, base: RunResult | undefined, outcomeMax: number, spanMs: number, colours: Colours, yShared: number): string {
   const key = `${r.gateway}-${slug(r.variant)}`;
   const ov = overrides(r, base);
   const tl = timelineOf(r);
@@ -271,7 +327,10 @@ function card(r: RunResult, base: RunResult | undefined, outcomeMax: number, spa
   parts.push(`<p class="meta">virtual time ${secs(r.virtualMs)} · ${thousands(r.events)} events</p>`);
   if (ov.length > 0) parts.push(`<p class="meta overrides">changes: ${ov.map((o) => `<code>${esc(o)}</code>`).join(' ')}</p>`);
   parts.push('<h4>Outcomes</h4>', outcomesChart(`chart-outcomes-${key}`, r, outcomeMax, colours));
-  if (tl.length > 0) parts.push('<h4>Over time</h4>', timelineChart(`chart-timeline-${key}`, r, tl, spanMs, colours));
+  if (tl.length > 0) {
+    const zoomed = spanMs < r.virtualMs ? ` — the first ${secs(spanMs)} of ${secs(r.virtualMs)}; nothing plotted changes after` : '';
+    parts.push(`<h4>Over time${esc(zoomed)}</h4>`, timelineChart(`chart-timeline-${key}`, r, tl, spanMs, colours, yShared));
+  }
   parts.push('<h4>Limits that bound</h4>', limitsChart(`chart-limits-${key}`, r, spanMs));
   if (r.limits.length > 0) {
     parts.push(`<ol class="limits">${r.limits.map((l) => `<li><b>${secs(l.firstAtMs)}</b> ${esc(l.limit)} ×${thousands(l.count)}</li>`).join('')}</ol>`);
@@ -283,7 +342,7 @@ function card(r: RunResult, base: RunResult | undefined, outcomeMax: number, spa
   return parts.join('\n');
 }
 
-export function renderHtml(s: Scenario, results: readonly RunResult[]): string {
+export function renderHtml(s: Scenario, results: readonly RunResult[], changed: Readonly<Record<string, Changed>> = {}): string {
   const gateways = [...new Set(results.map((r) => r.gateway))];
   const variants = [...new Set(results.map((r) => r.variant))];
   const failureKinds: string[] = [];
@@ -300,17 +359,20 @@ export function renderHtml(s: Scenario, results: readonly RunResult[]): string {
   out.push(
     `<p class="meta">seed <b>${esc(first?.seed ?? '—')}</b> · ${results.length} run(s) · gateways: ${gateways.map((g) => esc(g)).join(', ') || '—'} · virtual time only (the same inputs and seed give the same page)</p></header>`,
   );
+  out.push(verdictBlock(s, results, changed));
   out.push(summaryTable(results));
-  out.push(inputsBlock(results.find((r) => r.variant === 'as given') ?? first));
+  out.push(latencyChart(results));
+  out.push(inputsBlock(results.find((r) => r.variant === 'as given') ?? first, changed));
   for (const v of variants) {
     const runs = results.filter((r) => r.variant === v);
     const outcomeMax = Math.max(0, ...runs.flatMap((r) => Object.values(r.outcomes)));
-    const spanMs = Math.max(1, ...runs.map((r) => r.virtualMs));
+    const spanMs = zoomSpanMs(runs);
+    const yShared = Math.max(1, ...runs.flatMap((r) => timelineOf(r).map((p) => Math.max(p.connected, p.attempts, ...Object.values(p.failures)))));
     out.push(`<section class="variant" id="variant-${esc(slug(v))}"><h2>Variant: ${esc(v)}</h2><div class="pair">`);
     for (const g of gateways) {
       const r = runs.find((x) => x.gateway === g);
       const base = results.find((x) => x.gateway === g && x.variant === 'as given');
-      out.push(r === undefined ? `<div class="card missing"><h3>${esc(GATEWAY_TITLE[g])}</h3><p>Not run for this variant (the story's fixes mostly do not apply to ours).</p></div>` : card(r, base, outcomeMax, spanMs, colours));
+      out.push(r === undefined ? `<div class="card missing"><h3>${esc(GATEWAY_TITLE[g])}</h3><p>Not run for this variant (the story's fixes mostly do not apply to ours).</p></div>` : card(r, base, outcomeMax, spanMs, colours, yShared));
     }
     out.push('</div></section>');
   }

@@ -70,4 +70,6 @@ export function svg(kind: string, id: string, width: number, height: number, tit
 
 /** Fixed palettes: successes green, failure kinds warm-to-cool in order of first appearance. */
 export const OK_COLOUR = '#2f9e44';
-export const FAILURE_COLOURS = ['#e8590c', '#c92a2a', '#9c36b5', '#1971c2', '#f08c00', '#5c940d', '#0c8599', '#862e9c', '#a61e4d', '#495057'];
+export const FAILURE_COLOURS = ['#e8590c', '#c92a2a', '#9c36b5', '#1971c2', '#f08c00', '#5c940d', '#0c8599', '#862e9c', '#a61e4d'];
+/** Attempts: a dashed near-black line, unlike every failure colour. */
+export const ATTEMPTS_COLOUR = '#212529';

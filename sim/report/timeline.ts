@@ -11,9 +11,11 @@ export const MAX_POINTS = 200;
 /** Contract failure kind for one outcome label, or null when the label is not a failure. */
 export function failureKind(label: string): string | null {
   const l = label.toLowerCase();
+  // "what@phase": the phase (connecting, upgrading, open) says when, not whether it failed.
+  const what = l.split('@')[0] as string;
   // The server closed the connection before (or without) an answer: libuv's accept-and-close, a restart.
   if (/\beof\b/.test(l)) return 'EOF';
-  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(l) && !/fail|timeout|err|reset|refused|503|429|emfile/.test(l)) return null;
+  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(what) && !/fail|timeout|err|reset|refused|503|429|emfile|closed-by-server/.test(l)) return null;
   if (/emfile/.test(l)) return 'EMFILE';
   if (/enfile/.test(l)) return 'ENFILE';
   if (/eaddrnotavail/.test(l)) return 'EADDRNOTAVAIL';
@@ -55,6 +57,9 @@ export function intervalFor(expectedMs: number): number {
 export class TimelineRecorder {
   connected = 0;
   attempts = 0;
+  /** Attempts that opened a connection, and the most open at once (exact, not sampled). */
+  opens = 0;
+  peak = 0;
   private readonly failuresNow: Record<string, number> = {};
   private points: TimelinePoint[] = [];
   private intervalMs: number;
@@ -73,12 +78,18 @@ export class TimelineRecorder {
   }
   opened(): void {
     this.connected++;
+    this.opens++;
+    if (this.connected > this.peak) this.peak = this.connected;
   }
   closed(): void {
     this.connected--;
   }
   failed(kind: string): void {
     this.failuresNow[kind] = (this.failuresNow[kind] ?? 0) + 1;
+  }
+  /** Failures so far by contract kind (the runner's attempt tally). */
+  get failuresSoFar(): Readonly<Record<string, number>> {
+    return this.failuresNow;
   }
   /** A failure in the scenario's words ("EMFILE@connecting", "http-503"): counted under its contract kind. */
   failedAs(label: string): void {
@@ -115,9 +126,3 @@ function sampleTick(r: TimelineRecorder): void {
   r.sample();
 }
 
-/** One recorder shared by `fleets` (each has a `timeline` slot), sampling over about `expectedMs`. */
-export function recordFleets(sched: Scheduler, fleets: readonly { timeline: TimelineRecorder | null }[], expectedMs: number): TimelineRecorder {
-  const rec = new TimelineRecorder(sched, expectedMs);
-  for (const f of fleets) f.timeline = rec;
-  return rec;
-}

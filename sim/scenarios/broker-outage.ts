@@ -6,12 +6,11 @@
 // acknowledged publishes: order (I1), no duplicates (I2), no silent loss (I3).
 import type { GapInfo } from '../../src/client/types.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { FeedClientFleet, type FeedRobot } from '../robots/feed-clients.js';
 import defaults from './inputs/broker-outage.json' with { type: 'json' };
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const GW = '10.0.0.1';
 const PORT = 443;
@@ -22,12 +21,13 @@ interface View {
   resets: number;
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('broker-outage is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */
   const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
-  const world = new World(`broker-outage/${seed}`);
+  const world = ctx.world;
   const gib = 1024 ** 3;
   const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW], memoryBytes: 8 * gib, cores: 4 });
   const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.2.0.${i + 1}`);
@@ -88,8 +88,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     if (world.sched.nowMs + 1000 <= n('run.endMs')) world.sched.after(1000, sample, null);
   };
   world.sched.at(rampMs + 1_000, sample, null);
-  const tl = recordFleets(world.sched, fleets, n('run.endMs'));
-  world.sched.runUntil(n('run.endMs'), 100_000_000);
+  ctx.record(fleets, n('run.endMs'));
+  ctx.runUntil(n('run.endMs'));
 
   // Check every client against the acknowledged publishes after its first delivered event.
   let outOfOrder = 0;
@@ -144,7 +144,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     notReadySeconds: notReadyS,
     minSessionsDuringOutage: Number.isFinite(minSessionsDuringOutage) ? minSessionsDuringOutage : -1,
   };
-  const limits: LimitHit[] = [{ limit: 'broker unreachable from the gateway', firstAtMs: n('fault.outageAtMs'), count: 1 }];
+  const limits: LimitHit[] = [{ key: 'fault.outageAtMs', limit: 'broker unreachable from the gateway', firstAtMs: n('fault.outageAtMs'), count: 1 }];
   const diagnosis = [
     `Outage ${n('fault.outageMs') / 1000} s at ${n('fault.outageAtMs') / 1000} s; readiness false for ${notReadyS} s; sessions during the outage never fell below ${metrics['minSessionsDuringOutage']} of ${n('load.connections')}.`,
     `${metrics['acknowledgedPublishes']} publishes acknowledged, ${failedPublishes} refused (publishers ${inputs['fault.publishersReach'] === true ? 'still reached' : 'were cut off from'} the broker).`,
@@ -159,22 +159,14 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       : 'Nothing expired during the outage: the consumer resumed from its last sequence and delivered everything.',
   ];
   return {
-    scenario: 'broker-outage',
-    gateway,
-    variant,
-    seed,
-    inputs,
     outcomes,
     limits,
     metrics,
     diagnosis,
-    timeline: tl.finish(),
-    events: world.sched.executed,
-    virtualMs: world.sched.nowMs,
   };
 }
 
-export const brokerOutage: Scenario = {
+export const brokerOutage = defineScenario({
   name: 'broker-outage',
   story: 'our own story (docs/lab.md): the broker is unreachable for 20 s under load',
   defaults: defaults,
@@ -184,5 +176,13 @@ export const brokerOutage: Scenario = {
   },
   gateways: ['ours'],
   oursVariants: ['outage 45 s (past retention)', 'publishers cut off too'],
+  claim: {
+    reported: 'our own story: the broker is unreachable for 20 s under load; connections must stay up and delivery resume without silent loss',
+    symptomKinds: [],
+    explanation: 'ours keeps sessions through a broker outage and announces what expired as gaps',
+    blamed: [],
+    own: true,
+  },
+  eventsMax: 100_000_000,
   run,
-};
+});

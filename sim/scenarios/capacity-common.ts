@@ -52,10 +52,6 @@ export function prefixed(prefix: string, r: Readonly<Record<string, number>>): R
   return out;
 }
 
-export function byTime(limits: LimitHit[]): LimitHit[] {
-  return limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
-}
-
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -103,7 +99,7 @@ export function oursRefusalLimits(
     if (reason === 'accepted' || v === 0) continue;
     const status = REFUSAL_STATUS[reason as RefusalReason] ?? 429;
     const key = reason === 'capacity' ? (CAPACITY_KEY[boundBy] ?? 'ours.capacity') : (REFUSAL_KEY[reason] ?? `ours.${reason}`);
-    out.push({ limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
+    out.push({ key, limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
   }
   return out;
 }

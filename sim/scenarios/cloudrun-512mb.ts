@@ -9,22 +9,20 @@
 // refusals are prompt 503s with Retry-After, and refused clients retry per the real client's policy.
 // Inputs: sim/scenarios/inputs/cloudrun-512mb.json (story inputs only).
 import { GO } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOursInContainer } from '../servers/ours-memory.js';
 import { withOurCapacityInputs } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import { RobotFleet } from '../robots/game-robots.js';
 import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { oursResult } from './ours-report.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
 const MiB = 1024 * 1024;
-const EVENTS_MAX = 50_000_000;
 const CHANNEL = 'odin.global.status';
 
 /** The story's slot count: floor((container − overhead) / per-connection budget), in bytes. */
@@ -39,9 +37,10 @@ function connectionsFor(inputs: Inputs, cap: number): number {
   return above >= 0 ? cap + above : num(inputs, 'load.connections');
 }
 
-function buildWorld(inputs: Inputs, seed: string) {
+function buildWorld(ctx: RunContext) {
+  const inputs = ctx.inputs;
   const n = (k: string) => num(inputs, k);
-  const world = new World(`cloudrun-512mb/${seed}`);
+  const world = ctx.world;
   const server = world.addHost({
     name: 'cloudrun',
     os: 'linux',
@@ -56,13 +55,15 @@ function buildWorld(inputs: Inputs, seed: string) {
   return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
-  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+function run(ctx: RunContext): Findings {
+  const { gateway } = ctx;
+  return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
-function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+function runStory(ctx: RunContext): Findings {
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
-  const { world, server, robotsProc } = buildWorld(inputs, seed);
+  const { world, server, robotsProc } = buildWorld(ctx);
   const gwProc = world.spawn(server, {
     name: 'gateway',
     runtime: GO,
@@ -96,9 +97,8 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const gapMs = 1000 / n('load.rampPerSecond');
   for (let i = 0; i < total; i++) fleet.add(i * gapMs);
   const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`cloudrun-512mb: event bound reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   const outcomes: Record<string, number> = {};
   const firstAt: Record<string, number> = {};
@@ -114,13 +114,13 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const limits: LimitHit[] = [];
   if (gw.stats.refused503 > 0) {
     limits.push({
+      key: 'container.memoryMiB',
       limit: `container.memoryMiB — the story's accounting: ${slots} slots = (container.memoryMiB − story.overheadMiB) / story.perConnectionKiB, then HTTP 503 after story.slotWaitMs`,
       firstAtMs: firstAt['http-503@upgrading'] ?? 0,
       count: gw.stats.refused503,
     });
   }
-  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
 
   const componentsKiB = (n('story.sendChannelSlots') * n('story.messageBytes') + n('story.replayBufferMessages') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
   const channelOnlyKiB = (n('story.sendChannelSlots') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
@@ -166,13 +166,13 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
       ? 'No client saw ECONNRESET: the semaphore refuses with HTTP responses. Resets in the field need another mechanism (the platform front end, the load tool) — not in this model.'
       : `${resets} clients saw ECONNRESET.`,
   );
-  return { scenario: 'cloudrun-512mb', gateway: 'story', variant, seed, inputs, outcomes: outs, limits, metrics, diagnosis, timeline: tl.finish(),
-    events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: outs, limits, metrics, diagnosis };
 }
 
-function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
+function runOurs(ctx: RunContext): Findings {
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
-  const { world, server, robotsProc, srcAddrs } = buildWorld(inputs, seed);
+  const { world, server, robotsProc, srcAddrs } = buildWorld(ctx);
   const { proc: gwProc, ours } = startOursInContainer(world, server, inputs, PORT);
   // Like the story's load tool, each client tries once and counts a failure (no reconnects).
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
@@ -181,13 +181,12 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   const gapMs = 1000 / n('load.rampPerSecond');
   for (let i = 0; i < total; i++) fleet.add(i * gapMs, { connectTimeoutMs: n('loadgen.handshakeTimeoutMs') });
   const endMs = (total - 1) * gapMs + n('story.slotWaitMs') + n('load.holdMs');
-  recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`cloudrun-512mb/ours: event bound reached at ${world.sched.nowMs} ms`);
-  return oursResult('cloudrun-512mb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
+  return oursResult(inputs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
 }
 
-export const cloudrun512mb: Scenario = {
+export const cloudrun512mb = defineScenario({
   name: 'cloudrun-512mb',
   story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
   // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
@@ -198,5 +197,13 @@ export const cloudrun512mb: Scenario = {
   },
   oursVariants: ['cap + 1 connections'],
   gateways: ['story', 'ours'],
+  claim: {
+    reported: 'exactly 2,184 connected, then 7,720 failed as "unexpected" (HTTP 503), 96 with ECONNRESET',
+    symptomKinds: ['HTTP_503'],
+    atConnections: [2_184, 2_184],
+    explanation: "the server's memory accounting: (512 MB − 128 MB) / 180 KB per connection slots, then 503",
+    blamed: ['container.memoryMiB', 'story.perConnectionKiB'],
+  },
+  eventsMax: 50_000_000,
   run,
-};
+});

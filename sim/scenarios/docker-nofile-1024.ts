@@ -14,20 +14,19 @@
 // Inputs: sim/scenarios/inputs/docker-nofile-1024.json (story inputs only; nothing here is fitted to its result).
 import type { RuntimeProfile } from '../kernel/runtime.js';
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { OUR_FD_RESERVE, OUR_PER_CONNECTION_BYTES, startOurGateway } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
-import { byTime, failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
+import { loadBoxLimits, oomLimit, queueLimits } from './probes.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
 
 const NAME = 'docker-nofile-1024';
 const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 const NODE_BACKLOG = 511;
-const EVENTS_MAX = 40_000_000;
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
 const LOADGEN_CORES = 8;
 
@@ -41,11 +40,12 @@ function storyRuntime(name: string): RuntimeProfile {
   throw new Error(`gateway.runtime ${JSON.stringify(name)}: expected go-1.18, go or node`);
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
-  const world = new World(`${NAME}/${seed}`);
+  const world = ctx.world;
   const hostMem = n('host.memoryGiB') * GiB;
   const server = world.addHost({
     name: 'server',
@@ -115,9 +115,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
   const rampEndMs = (1000 * users) / rate;
   const endMs = rampEndMs + (n('load.handshakeTimeoutMs') + n('load.retryDelayMs')) * n('load.attemptsMax') + 5_000;
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   // ---- results ----
   const st = fleet.stats;
@@ -126,15 +125,11 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const a = accept.stats;
   if (a.emfile > 0) {
     const what = runtime.accept === 'libuv' ? 'libuv accepts and closes the pending connection: the client sees an abrupt close (EOF or reset), no HTTP answer' : 'Go sleeps and retries; the connection waits in the kernel queue';
-    limits.push({ limit: `gateway.nofile — accept() → EMFILE (${what})`, firstAtMs: a.firstEmfileAtMs, count: a.emfile });
+    limits.push({ key: 'gateway.nofile', limit: `gateway.nofile — accept() → EMFILE (${what})`, firstAtMs: a.firstEmfileAtMs, count: a.emfile });
   }
   const q = listener.q.stats;
-  if (q.dropsAcceptQueueFull > 0) limits.push({ limit: `host.somaxconn — accept queue (${listener.q.backlog} + 1) full: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
+  limits.push(...queueLimits(listener), ...loadBoxLimits(st), ...oomLimit(gwProc));
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
-  if ((st.failures['EMFILE'] ?? 0) > 0) limits.push({ limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: st.failures['EMFILE'] as number });
-  if ((st.failures['EADDRNOTAVAIL'] ?? 0) > 0) limits.push({ limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs['EADDRNOTAVAIL'] as number, count: st.failures['EADDRNOTAVAIL'] as number });
-  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill', firstAtMs: gwProc.diedAtMs, count: 1 });
-  byTime(limits);
 
   const memLimit = gwProc.mem.limitBytes;
   const perConn = gateway === 'story' ? n('story.perConnectionKiB') * 1024 : OUR_PER_CONNECTION_BYTES;
@@ -160,8 +155,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   if (ours !== null) metrics['oursCapacity'] = ours.gateway.admission.capacity.connectionsMax;
   const diagnosis = diagnose(inputs, metrics, { gateway, runtime, failures: st.failures, failureTimes: st.failureTimesMs, oursBound: ours?.gateway.admission.capacity.boundBy ?? '' });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
-    events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
 }
 
 interface Facts {
@@ -239,7 +233,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
 
 const FIX = { 'gateway.nofile': 200_000, 'gateway.nofileHard': 200_000 };
 
-export const dockerNofile1024: Scenario = {
+export const dockerNofile1024 = defineScenario({
   name: NAME,
   story: 'field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
   defaults: defaults,
@@ -250,5 +244,13 @@ export const dockerNofile1024: Scenario = {
   },
   gateways: ['story', 'ours'],
   oursVariants: ['node, hard limit 1024 (--ulimit nofile=1024:1024)', 'fix: --ulimit nofile=200000:200000'],
+  claim: {
+    reported: 'connections plateaued at 8,651 of 10,000 (86.5 %)',
+    symptomKinds: [],
+    atConnections: [8_651, 8_651],
+    explanation: "the container's open-files limit of 1,024 (fixed with --ulimit nofile=200000:200000)",
+    blamed: ['gateway.nofile'],
+  },
+  eventsMax: 40_000_000,
   run,
-};
+});

@@ -13,14 +13,13 @@
 // Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import { SimTransport } from '../adapters/transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
+import { defineScenario, type Findings, type RunContext } from './define.js';
 import {
-  byTime,
   oursRefusalLimits,
   failureWindows,
   fmt,
@@ -34,14 +33,11 @@ import {
   sortedRecord,
   startLoadTool,
 } from './capacity-common.js';
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario, str } from './scenario.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
 
 const NAME = 'loadgen-ports';
 const SERVER_ADDR = '10.0.0.10';
 const FIRST_PORT = 8080;
-/** Far above what the story needs (~2 M events with the what-if churn), low enough to stop a livelock. */
-const EVENTS_MAX = 40_000_000;
 /** The load box's RAM and cores do not enter this story; they only size its process. */
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
 const LOADGEN_CORES = 8;
@@ -53,12 +49,13 @@ interface Probe {
   readonly samples: [number, number, number, number, number][];
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
   const serverPorts = Array.from({ length: n('server.ports') }, (_, i) => FIRST_PORT + i);
-  const world = new World(`${NAME}/${seed}`);
+  const world = ctx.world;
   const serverMem = n('host.memoryGiB') * GiB;
   const ctMax = n('host.conntrackMax') > 0 ? n('host.conntrackMax') : linuxConntrackMax(serverMem);
   const server = world.addHost({
@@ -152,9 +149,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   world.sched.at(0, sample, null);
 
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   // ---- results ----
   const st = fleet.stats;
@@ -165,15 +161,14 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const limits: LimitHit[] = [];
   const exhaustedAt = st.firstFailureMs['EADDRNOTAVAIL'] ?? Infinity;
   const exhausted = st.failures['EADDRNOTAVAIL'] ?? 0;
-  if (exhausted > 0) limits.push({ limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL: ports in use + TIME_WAIT fill every (source, server IP:port) space', firstAtMs: exhaustedAt, count: exhausted });
+  if (exhausted > 0) limits.push({ key: 'loadgen.portRange', limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL: ports in use + TIME_WAIT fill every (source, server IP:port) space', firstAtMs: exhaustedAt, count: exhausted });
   const emfile = st.failures['EMFILE'] ?? 0;
-  if (emfile > 0) limits.push({ limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: emfile });
+  if (emfile > 0) limits.push({ key: 'robots.nofile', limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: emfile });
   const ct = server.conntrack;
-  if (ct !== null && ct.drops > 0) limits.push({ limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
+  if (ct !== null && ct.drops > 0) limits.push({ key: 'host.conntrackMax', limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
   const listenDrops = storyServers.reduce((s, g) => s + g.listener.q.stats.dropsAcceptQueueFull, 0);
-  if (listenDrops > 0) limits.push({ limit: 'host.somaxconn — accept queue full: SYN dropped', firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))), count: listenDrops });
+  if (listenDrops > 0) limits.push({ key: 'host.somaxconn', limit: 'host.somaxconn — accept queue full: SYN dropped', firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))), count: listenDrops });
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
-  byTime(limits);
 
   const openAtEnd = st.openNow;
   const metrics: Record<string, number> = {
@@ -205,8 +200,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     metrics['atExhaustionTimeWait'] = atExhaustion[3];
   }
   const diagnosis = diagnose(inputs, metrics, { exhaustedAt, rampEndMs, failureTimes: st.failureTimesMs, failures: st.failures, shortRate, twS, rangeSize: range.size, gateway, capacityLine });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
-    events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
 }
 
 interface Facts {
@@ -305,7 +299,7 @@ const CHURN = 400;
 const churn = { 'loadgen.closesPerSecond': CHURN };
 const LOAD_TEST_LIMITS = { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handshakeBurstPerIp': 2_000, 'ours.connectionsPerIpMax': 100_000 };
 
-export const loadgenPorts: Scenario = {
+export const loadgenPorts = defineScenario({
   name: NAME,
   story: 'field story loadgen-ports (docs/lab.md): one Linux load generator runs out of source ports (plateau blamed on ephemeral ports)',
   defaults: defaults,
@@ -324,5 +318,13 @@ export const loadgenPorts: Scenario = {
   },
   gateways: ['story', 'ours'],
   oursVariants: [`ours: per-IP limits raised (+${CHURN} closes/s)`],
+  claim: {
+    reported: 'a plateau near 8,300 connections with 1,575 failures during the ramp, the server healthy',
+    symptomKinds: [],
+    atConnections: [8_300, 8_300],
+    explanation: "the load generator's source ports (range, TIME_WAIT, tw_reuse)",
+    blamed: ['loadgen.portRange', 'loadgen.twReuse', 'loadgen.sourceAddresses'],
+  },
+  eventsMax: 40_000_000,
   run,
-};
+});

@@ -24,15 +24,14 @@ import { AssistingStoryGateway } from '../servers/story-gateway-gc.js';
 import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import defaults from './inputs/memory-7gb.json' with { type: 'json' };
+import { defineScenario, type Findings, type RunContext } from './define.js';
 import { oursResult } from './ours-report.js';
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts, windowEdgesS, windowLabel, windowOf } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
 const MiB = 1024 * 1024;
-const EVENTS_MAX = 50_000_000;
 const CHANNEL = 'odin.global.status';
 
 /** The connections the story's memory holds before the container limit: (limit − overhead) / perConnection. */
@@ -41,9 +40,10 @@ export function storyMemoryCeiling(inputs: Inputs): number {
   return Math.floor(((n('container.memoryMiB') - n('story.overheadMiB')) * MiB) / (n('story.perConnectionKiB') * 1024));
 }
 
-function buildWorld(inputs: Inputs, seed: string) {
+function buildWorld(ctx: RunContext) {
+  const inputs = ctx.inputs;
   const n = (k: string) => num(inputs, k);
-  const world = new World(`memory-7gb/${seed}`);
+  const world = ctx.world;
   const vm = world.addHost({
     name: 'vm',
     os: 'linux',
@@ -68,13 +68,15 @@ function schedule(inputs: Inputs, world: World, add: (atMs: number, deadlineMs: 
   return (total - 1) * gapMs + n('load.upgradeTimeoutMaxMs') + n('load.holdMs');
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
-  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+function run(ctx: RunContext): Findings {
+  const { gateway } = ctx;
+  return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
-function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+function runStory(ctx: RunContext): Findings {
+  const { inputs, variant } = ctx;
   const n = (k: string) => num(inputs, k);
-  const { world, vm, robotsProc } = buildWorld(inputs, seed);
+  const { world, vm, robotsProc } = buildWorld(ctx);
   const runtime: RuntimeProfile = { ...GO, gc: { costRatio: n('story.gcCostRatio'), growth: n('story.gcGrowth'), stretchMax: n('story.gcStretchMax') } };
   const gwProc = world.spawn(vm, {
     name: 'gateway',
@@ -100,9 +102,8 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   });
   const fleet = new DeadlineRobotFleet(robotsProc, { dstAddr: SERVER, dstPort: PORT, handshakeTimeoutMs: n('load.upgradeTimeoutMaxMs'), betSpreadMs: 0 }, world.rng.fork('robots'));
   const endMs = schedule(inputs, world, (at, dl) => void fleet.addWithDeadline(at, dl));
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`memory-7gb: event bound reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   // ---- per window of start times, as the story reported ----
   const edges = windowEdgesS(inputs, 'report.windowsS');
@@ -187,13 +188,13 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
   const limits: LimitHit[] = [];
   if (timeouts > 0) {
     limits.push({
+      key: 'container.memoryMiB',
       limit: `container.memoryMiB — GC stretch near the limit (p/(1−p) at ${metrics['memoryPressureAtEndPct']} % used) slows handshakes past the clients' 30–60 s deadlines`,
       firstAtMs: firstTimeoutMs,
       count: timeouts,
     });
   }
-  if (!gwProc.alive) limits.push({ limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
 
   // Where the handshake queue saturates: arrivals × cost × stretch(p) = cores, solved for p, then connections.
   const stretchNeeded = (n('host.cores') * 1000) / (n('load.rampPerSecond') * n('story.handshakeCpuMs'));
@@ -231,20 +232,19 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     const stretchAtPeak = gcStretch(n('story.overheadMiB') * MiB + gw.stats.peakSessions * n('story.perConnectionKiB') * 1024, n('container.memoryMiB') * MiB, gc);
     metrics['gcStretchAtPeak'] = round3(stretchAtPeak);
   }
-  return { scenario: 'memory-7gb', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
-    events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
 }
 
-function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
-  const { world, vm, robotsProc, srcAddrs } = buildWorld(inputs, seed);
+function runOurs(ctx: RunContext): Findings {
+  const { inputs } = ctx;
+  const { world, vm, robotsProc, srcAddrs } = buildWorld(ctx);
   const { proc: gwProc, ours } = startOursInContainer(world, vm, inputs, PORT);
   // Like the story's test clients: one attempt each, a failure is counted, not retried.
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });
   const endMs = schedule(inputs, world, (at, dl) => void fleet.add(at, { connectTimeoutMs: dl }));
-  recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`memory-7gb/ours: event bound reached at ${world.sched.nowMs} ms`);
-  const result = oursResult('memory-7gb', inputs, seed, variant, world.sched.executed, world.sched.nowMs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
+  const result = oursResult(inputs, fleet, ours, gwProc.mem.peakBytes, gwProc.alive ? -1 : gwProc.diedAtMs);
   const edges = windowEdgesS(inputs, 'report.windowsS');
   const started = edges.map(() => 0);
   const failed = edges.map(() => 0);
@@ -269,7 +269,7 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   return { ...result, metrics, diagnosis };
 }
 
-export const memory7gb: Scenario = {
+export const memory7gb = defineScenario({
   name: 'memory-7gb',
   story: 'field story memory-7gb (docs/lab.md): timeouts, not rejections, as GC pressure slows upgrades near a 7,168 MiB container limit',
   // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
@@ -280,5 +280,13 @@ export const memory7gb: Scenario = {
   },
   oursVariants: ["ours with the story's 0.7 MB per connection"],
   gateways: ['story', 'ours'],
+  claim: {
+    reported: 'a plateau at 8,849 of 10,000 with timeouts, not rejections, as memory neared the limit',
+    symptomKinds: ['UPGRADE_TIMEOUT', 'ETIMEDOUT'],
+    atConnections: [8_849, 8_849],
+    explanation: 'GC pressure near the container limit slowed upgrades until clients gave up',
+    blamed: ['container.memoryMiB'],
+  },
+  eventsMax: 50_000_000,
   run,
-};
+});

@@ -11,13 +11,12 @@ import { SimClock } from '../adapters/clock-sim.js';
 import { SimRandom } from '../adapters/random-sim.js';
 import type { Host } from '../kernel/host.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
-import { recordFleets } from '../report/timeline.js';
 import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { type ClientRobot, ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/rolling-restart.json' with { type: 'json' };
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const A = '10.0.0.1';
 const B = '10.0.0.2';
@@ -30,12 +29,13 @@ interface View {
   channel: number;
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('rolling-restart is a story of our own gateway');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */
   const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
-  const world = new World(`rolling-restart/${seed}`);
+  const world = ctx.world;
   const gib = 1024 ** 3;
   const clock = new SimClock(world.sched);
   // One stream both instances read (each through its own consumer), as with JetStream.
@@ -127,8 +127,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       }, null);
     });
   }, null);
-  const tl = recordFleets(world.sched, fleets, n('run.endMs'));
-  world.sched.runUntil(n('run.endMs'), 200_000_000);
+  ctx.record(fleets, n('run.endMs'));
+  ctx.runUntil(n('run.endMs'));
 
   // ---- invariants per client ----
   let outOfOrder = 0;
@@ -188,7 +188,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   const limits: LimitHit[] = [];
   const refused = Object.entries(attempts).filter(([k]) => /http-(503|429)/.test(k)).reduce((s, [, v]) => s + v, 0);
-  if (refused > 0) limits.push({ limit: 'admission during the reconnect storm (HTTP 503/429)', firstAtMs: n('fault.drainAtMs'), count: refused });
+  if (refused > 0) limits.push({ key: null, limit: 'admission during the reconnect storm (HTTP 503/429)', firstAtMs: n('fault.drainAtMs'), count: refused });
   const diagnosis = [
     `Instance A drained ${sessionsAtDrain} sessions in ${drainedAtMs < 0 ? 'more than the run' : `${((drainedAtMs - n('fault.drainAtMs')) / 1000).toFixed(3)} s`}; clients came back on B after the jittered retry hint, ${reconnects} reconnects in all.`,
     silentlyLost === 0 && duplicates === 0 && outOfOrder === 0
@@ -197,26 +197,26 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     `At the end: ${metrics['sessionsAEnd']} sessions on the restarted A, ${metrics['sessionsBEnd']} on B (new connections only go to A once it is back; existing ones stay where they are).`,
   ];
   return {
-    scenario: 'rolling-restart',
-    gateway,
-    variant,
-    seed,
-    inputs,
     outcomes,
     limits,
     metrics,
     diagnosis,
-    timeline: tl.finish(),
-    events: world.sched.executed,
-    virtualMs: world.sched.nowMs,
   };
 }
 
-export const rollingRestart: Scenario = {
+export const rollingRestart = defineScenario({
   name: 'rolling-restart',
   story: 'our own story (docs/lab.md): one of two instances drains and restarts under 10,000 clients',
   defaults: defaults,
   variants: {},
   gateways: ['ours'],
+  claim: {
+    reported: 'our own story: one of two instances drains and restarts under load; clients reconnect and recover from history, nothing lost',
+    symptomKinds: [],
+    explanation: 'drain closes with a reconnect hint; clients resume from their offsets',
+    blamed: [],
+    own: true,
+  },
+  eventsMax: 200_000_000,
   run,
-};
+});

@@ -3,24 +3,23 @@
 // subscribe to one channel, and receive a series of broadcasts. It shows the lab holds a 100 k-connection
 // run within its time budget, and what our defaults do at that size (capacity, delivery latency).
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, num, percentile, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, num, percentile } from './scenario.js';
 
 const GW_ADDR = '10.0.0.1';
 const PORT = 443;
 const CHANNEL = 'odin.global.trending';
-const EVENTS_MAX = 200_000_000;
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('scale-100k runs our gateway only');
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */
   const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
-  const world = new World(`scale-100k/${seed}`);
+  const world = ctx.world;
   const gib = 1024 ** 3;
   const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW_ADDR], memoryBytes: n('host.memoryGiB') * gib, cores: n('host.cores') });
   const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.1.${i >> 8}.${(i & 255) + 1}`);
@@ -48,9 +47,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     }, b);
   }
   const end = firstBroadcastMs + n('feed.broadcasts') * n('feed.broadcastEveryMs') + n('run.endAfterMs');
-  const tl = recordFleets(world.sched, [fleet], end);
-  const r = world.sched.runUntil(end, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`scale-100k: event bound reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], end);
+  ctx.runUntil(end);
 
   const outcomes: Record<string, number> = {};
   const latencies: number[] = [];
@@ -74,30 +72,30 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     gatewayCpuUtilisationPct: Math.round(gwProc.cpu.utilisation() * 100_000) / 1000,
   };
   return {
-    scenario: 'scale-100k',
-    gateway,
-    variant,
-    seed,
-    inputs,
     outcomes: sorted,
     limits: [],
     metrics,
     diagnosis: [
-      `Capacity ${cap.connectionsMax} (bound by ${cap.boundBy}); ${ours.transport.stats.opened} sessions opened, ${ours.transport.stats.refused} refused.`,
+      `Capacity ${cap.connectionsMax} (bound by ${cap.boundBy}); ${ours.transport.stats.opened} sessions opened, ${ours.transport.stats.refused} handshakes refused.`,
       `The first broadcast reached ${latencies.length} users: p50 ${metrics['firstEventLatencyP50Ms']} ms, p99 ${metrics['firstEventLatencyP99Ms']} ms ` +
         '(one event-loop thread writes to every socket in turn).',
     ],
-    timeline: tl.finish(),
-    events: world.sched.executed,
-    virtualMs: world.sched.nowMs,
   };
 }
 
-export const scale100k: Scenario = {
+export const scale100k = defineScenario({
   name: 'scale-100k',
   story: "the lab's own size check: 100,000 real clients on our gateway (not a field story)",
   defaults: defaults,
   variants: {},
   gateways: ['ours'],
+  claim: {
+    reported: 'our own story: 100,000 clients on one gateway each get every broadcast',
+    symptomKinds: [],
+    explanation: 'capacity and fan-out of one instance',
+    blamed: [],
+    own: true,
+  },
+  eventsMax: 200_000_000,
   run,
-};
+});

@@ -2,6 +2,7 @@
 // run function that builds a world from the inputs and seed and returns a result. Results hold only
 // virtual-time quantities, so the same inputs and seed give the same bytes (I10).
 
+import type { ZodType } from 'zod';
 import type { Timeline } from '../report/timeline.js';
 
 export type InputValue = number | string | boolean;
@@ -10,10 +11,44 @@ export type Inputs = Readonly<Record<string, InputValue>>;
 export type GatewayKind = 'story' | 'ours';
 
 export interface LimitHit {
-  /** What ran out, e.g. "robots nofile (EMFILE at connect)". */
+  /** The input key whose value set the limit (what a fix changes), or null when no input sets it. */
+  readonly key: string | null;
+  /** What ran out, in words, starting with the key, e.g. "robots.nofile — connect() → EMFILE". */
   readonly limit: string;
   readonly firstAtMs: number;
   readonly count: number;
+}
+
+/** Counts by contract failure kind (ECONNRESET, ETIMEDOUT, EMFILE, HTTP_503, …). */
+export interface Tally {
+  readonly total: number;
+  /** Attempts that opened a connection / users connected at the end. */
+  readonly ok: number;
+  readonly failures: Readonly<Record<string, number>>;
+}
+
+/**
+ * What the story reported and how it explained it (docs/lab.md, "The field stories"). The report's
+ * verdict checks the explanation against the run: did the symptom come out, and does changing the
+ * blamed input remove it. Our own stories (no field report) state what must hold instead.
+ */
+export interface StoryClaim {
+  /** What the team saw, in words. */
+  readonly reported: string;
+  /** Contract failure kinds the users read (empty: the report is a connection count, not an error). */
+  readonly symptomKinds: readonly string[];
+  /** Peak connected when the symptom appeared, [lo, hi], where the story gives it. */
+  readonly atConnections?: readonly [number, number];
+  /** The story's own explanation, in words, and the input keys it blames. */
+  readonly explanation: string;
+  readonly blamed: readonly string[];
+  /**
+   * Mechanisms that would produce the symptom (each switched on by inputs the lab has), run as candidate
+   * variants when the symptom does not come out as given, and ranked by how well they match it.
+   */
+  readonly candidates?: Readonly<Record<string, Inputs>>;
+  /** Our own story: `reported` states what must hold, there is no field report to check. */
+  readonly own?: boolean;
 }
 
 export interface RunResult {
@@ -29,6 +64,12 @@ export interface RunResult {
   readonly metrics: Readonly<Record<string, number>>;
   /** Sentences derived from the numbers above (what bound first, and why). */
   readonly diagnosis: readonly string[];
+  /** Connection attempts (first tries and retries) and how they failed — counted by the runner's recorder. */
+  readonly attempts: Tally;
+  /** Each user's final outcome, where the scenario tracks users; null where it counts attempts only. */
+  readonly users: Tally | null;
+  /** Most connections open at once, as the clients saw them. */
+  readonly peakConnected: number;
   readonly events: number;
   readonly virtualMs: number;
   /** Connected / attempts / failures by kind over virtual time (sim/report/timeline.ts), where recorded. */
@@ -40,6 +81,9 @@ export interface Scenario {
   /** One line: which story (docs/lab.md, "The field stories") this tells. */
   readonly story: string;
   readonly defaults: Inputs;
+  /** The inputs' one declaration: type, rule and meaning per key (sim/scenarios/define.ts). */
+  readonly schema: ZodType;
+  readonly claim: StoryClaim;
   /** Fixes to compare, each a set of input overrides. */
   readonly variants: Readonly<Record<string, Inputs>>;
   readonly gateways: readonly GatewayKind[];

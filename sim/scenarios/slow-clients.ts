@@ -14,20 +14,18 @@
 import { encodeEvent } from '../../src/core/codec.js';
 import type { ChannelClass, Priority } from '../../src/core/options.js';
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { startOurGateway } from '../servers/ours.js';
-import { recordFleets } from '../report/timeline.js';
 import { type FeedMessage, StoryFanoutGateway } from '../servers/story-fanout.js';
 import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
 import { SubscriberFleet } from '../robots/feed-robots.js';
 import defaults from './inputs/slow-clients.json' with { type: 'json' };
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
 import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
 const MiB = 1024 * 1024;
-const EVENTS_MAX = 50_000_000;
 
 interface FeedChannel {
   readonly name: string;
@@ -73,9 +71,10 @@ function publishPlan(inputs: Inputs, channels: readonly FeedChannel[]): { atMs: 
   return plan.sort((a, b) => a.atMs - b.atMs || a.channel - b.channel);
 }
 
-function buildWorld(inputs: Inputs, seed: string) {
+function buildWorld(ctx: RunContext) {
+  const inputs = ctx.inputs;
   const n = (k: string) => num(inputs, k);
-  const world = new World(`slow-clients/${seed}`);
+  const world = ctx.world;
   const server = world.addHost({ name: 'server', os: 'linux', addresses: [SERVER], memoryBytes: 16 * 1024 * MiB, cores: n('host.cores'), sysctls: serverSysctls(inputs) });
   const lgSpec = loadgenHost(inputs);
   const lg = world.addHost(lgSpec);
@@ -83,16 +82,18 @@ function buildWorld(inputs: Inputs, seed: string) {
   return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
-  return gateway === 'ours' ? runOurs(inputs, seed, variant) : runStory(inputs, seed, variant);
+function run(ctx: RunContext): Findings {
+  const { gateway } = ctx;
+  return gateway === 'ours' ? runOurs(ctx) : runStory(ctx);
 }
 
 // ---- the story's server -------------------------------------------------------------------------------
 
-function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
+function runStory(ctx: RunContext): Findings {
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const channels = feedChannels(inputs);
-  const { world, server, robotsProc } = buildWorld(inputs, seed);
+  const { world, server, robotsProc } = buildWorld(ctx);
   const gwProc = world.spawn(server, { name: 'gateway', runtime: GO, nofileSoft: n('gateway.nofile') });
   const onFull = str(inputs, 'story.onFull');
   if (onFull !== 'close' && onFull !== 'plan') throw new Error('story.onFull must be close or plan');
@@ -134,9 +135,8 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     );
   }
   const endMs = n('feed.startMs') + n('feed.durationMs') + n('feed.drainMs');
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`slow-clients: event bound reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   const publishedTotal = published.reduce((a, b) => a + b, 0);
   const outcomes: Record<string, number> = {};
@@ -188,10 +188,9 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
     gatewayClosedWriteWait: gw.stats.closedWriteWait,
   };
   const limits: LimitHit[] = [];
-  if (gw.stats.closedSlow > 0) limits.push({ limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → client closed`, firstAtMs: gw.fanout.firstSlowCloseMs, count: gw.stats.closedSlow });
-  if (gw.fanout.dropped > 0) limits.push({ limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
-  if (gw.stats.closedWriteWait > 0) limits.push({ limit: `story.writeWaitMs — ${n('story.writeWaitMs')} ms blocked on a full socket → client closed`, firstAtMs: gw.fanout.firstWriteWaitCloseMs, count: gw.stats.closedWriteWait });
-  limits.sort((a, b) => a.firstAtMs - b.firstAtMs);
+  if (gw.stats.closedSlow > 0) limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → client closed`, firstAtMs: gw.fanout.firstSlowCloseMs, count: gw.stats.closedSlow });
+  if (gw.fanout.dropped > 0) limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
+  if (gw.stats.closedWriteWait > 0) limits.push({ key: 'story.writeWaitMs', limit: `story.writeWaitMs — ${n('story.writeWaitMs')} ms blocked on a full socket → client closed`, firstAtMs: gw.fanout.firstWriteWaitCloseMs, count: gw.stats.closedWriteWait });
   const readVsFeed = `${n('clients.slowReadPerSecond')} messages/s read vs ${channels.reduce((a, c) => a + c.perSecond, 0)} published/s`;
   const diagnosis = [
     fastIncomplete === 0
@@ -204,7 +203,7 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
         `The notice announces a share, not the messages: ${metrics['slowUnaccounted']} missed events are named nowhere, so nothing can be replayed.`,
     slowCriticalMissed === 0 ? 'No slow client missed a confirmation.' : `Slow clients missed ${slowCriticalMissed} confirmations (critical) in all.`,
   ];
-  return { scenario: 'slow-clients', gateway: 'story', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(), events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
 }
 
 // ---- ours ---------------------------------------------------------------------------------------------
@@ -249,11 +248,12 @@ class Ledger {
   }
 }
 
-function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
+function runOurs(ctx: RunContext): Findings {
+  const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
   const channels = feedChannels(inputs);
   const subjects = channels.map(subject);
-  const { world, server, robotsProc, srcAddrs } = buildWorld(inputs, seed);
+  const { world, server, robotsProc, srcAddrs } = buildWorld(ctx);
   const gwProc = world.spawn(server, { name: 'gateway', runtime: NODE, nofileSoft: n('gateway.nofile'), nofileHard: n('gateway.nofile') });
   const data = JSON.stringify('x'.repeat(Math.max(0, n('feed.messageBytes') - 2)));
   // The story's buffer in our unit: 256 event frames of the longest channel name at a five-digit offset.
@@ -321,10 +321,9 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   // every client has every published offset delivered or named, or at the drain bound.
   const feedEndMs = n('feed.startMs') + n('feed.durationMs');
   const settled = (): boolean => ledgers.every((l) => l.delivered + l.gapNamed >= publishedAt.length - 1);
-  const tl = recordFleets(world.sched, [fleet], feedEndMs);
-  let r = world.sched.runUntil(feedEndMs, EVENTS_MAX);
-  for (let t = feedEndMs + 1000; r.reason !== 'limit' && t <= feedEndMs + n('feed.drainMs') && !settled(); t += 1000) r = world.sched.runUntil(t, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`slow-clients/ours: event bound reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], feedEndMs);
+  ctx.runUntil(feedEndMs);
+  for (let t = feedEndMs + 1000; t <= feedEndMs + n('feed.drainMs') && !settled(); t += 1000) ctx.runUntil(t);
 
   // ---- the ledger: delivered + named = published, per client ----
   const published = publishedAt.length - 1;
@@ -397,9 +396,9 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
   };
   const limits: LimitHit[] = [];
   if (metrics['slowThrottleNotices']! > 0 || stats.events.gaps > 0) {
-    limits.push({ limit: `story.sendBufferMessages — as bytes (${queueBytesMax} B outbound queue) filling → throttle notices, conflation, shedding with gap notices`, firstAtMs: firstDegradeMs, count: stats.events.gaps });
+    limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — as bytes (${queueBytesMax} B outbound queue) filling → throttle notices, conflation, shedding with gap notices`, firstAtMs: firstDegradeMs, count: stats.events.gaps });
   }
-  if (stats.slowDisconnects > 0) limits.push({ limit: 'story.sendBufferMessages — outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: firstDegradeMs, count: stats.slowDisconnects });
+  if (stats.slowDisconnects > 0) limits.push({ key: 'story.sendBufferMessages', limit: 'story.sendBufferMessages — outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: firstDegradeMs, count: stats.slowDisconnects });
   const diagnosis = [
     fastIncomplete === 0
       ? `Fast clients unaffected: all ${fleet.robots.length - slowRobots.length} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`
@@ -416,10 +415,10 @@ function runOurs(inputs: Inputs, seed: string, variant: string): RunResult {
     totals.slowCriticalGapNamed === 0 ? 'Critical channels: no slow client had a confirmation shed.' : `Critical channels: ${totals.slowCriticalGapNamed} confirmation offsets reached slow clients only as gaps.`,
     stats.slowDisconnects === 0 ? 'No client was closed as a slow consumer (1008).' : `${stats.slowDisconnects} slow-consumer closes (1008); those clients resumed with since.`,
   ];
-  return { scenario: 'slow-clients', gateway: 'ours', variant, seed, inputs, outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, timeline: tl.finish(), events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
 }
 
-export const slowClients: Scenario = {
+export const slowClients = defineScenario({
   name: 'slow-clients',
   story: 'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
   defaults: defaults,
@@ -429,5 +428,12 @@ export const slowClients: Scenario = {
   },
   oursVariants: ['slower clients (half the read rate)'],
   gateways: ['story', 'ours'],
+  claim: {
+    reported: 'clients that read slower than the feed were cut off when their 256-message send buffer filled',
+    symptomKinds: ['CLOSED_BY_SERVER'],
+    explanation: 'the server closes a client whose send buffer is full',
+    blamed: ['story.sendBufferMessages'],
+  },
+  eventsMax: 50_000_000,
   run,
-};
+});

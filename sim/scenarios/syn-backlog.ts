@@ -11,22 +11,21 @@
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
 // Inputs: sim/scenarios/inputs/syn-backlog.json (story inputs only; nothing here is fitted to its result).
 import { GO, NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
 import { LAN } from '../net/link.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
 import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
-import { bool, byTime, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
-import { recordFleets } from '../report/timeline.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, type RunResult, type Scenario, str } from './scenario.js';
+import { loadBoxLimits, queueLimits } from './probes.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { bool, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
 
 const NAME = 'syn-backlog';
 const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 /** Node's listen() default backlog (node doc/api/net.md; docs/kernel.md, "Listen queues"). */
 const NODE_BACKLOG = 511;
-const EVENTS_MAX = 40_000_000;
 const LOADGEN_MEMORY_BYTES = 16 * GiB;
 const LOADGEN_CORES = 8;
 
@@ -43,11 +42,12 @@ export function overflowThreshold(r0: number, r1: number, T: number, room: numbe
   return Math.max(0, ((r0 + r1) / 2) * T - room) / T;
 }
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   const range = parsePortRange(str(inputs, 'loadgen.portRange'));
   const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
-  const world = new World(`${NAME}/${seed}`);
+  const world = ctx.world;
   const cores = n('host.cores');
   const server = world.addHost({
     name: 'server',
@@ -131,9 +131,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   };
   world.sched.at(0, sample, null);
 
-  const tl = recordFleets(world.sched, [fleet], endMs);
-  const r = world.sched.runUntil(endMs, EVENTS_MAX);
-  if (r.reason === 'limit') throw new Error(`${NAME}: event bound ${EVENTS_MAX} reached at ${world.sched.nowMs} ms`);
+  ctx.record([fleet], endMs);
+  ctx.runUntil(endMs);
 
   // ---- results ----
   const st = fleet.stats;
@@ -150,16 +149,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
   const muPerS = gateway === 'story' ? 1000 / n('gateway.acceptCpuMs') : 1000 / (n('gateway.acceptCpuMs') + n('gateway.handshakeCpuMs'));
   const muStar = overflowThreshold(r0, r1, rampS, backlog + 1);
 
-  const limits: LimitHit[] = [];
-  if (q.dropsAcceptQueueFull > 0) limits.push({ limit: `host.somaxconn — accept queue (${backlog} + 1) full: SYN dropped (client retransmits)`, firstAtMs: listener.firstDropAtMs, count: q.dropsAcceptQueueFull });
-  if (q.dropsSynQueueFull > 0) limits.push({ limit: `host.syncookies — SYN queue (${backlog}) full without cookies: SYN dropped`, firstAtMs: listener.firstDropAtMs, count: q.dropsSynQueueFull });
-  if (q.dropsSynBacklog > 0) limits.push({ limit: 'host.synBacklog — ¾ of tcp_max_syn_backlog in use, no cookies: SYN dropped', firstAtMs: listener.firstDropAtMs, count: q.dropsSynBacklog });
+  const limits: LimitHit[] = [...queueLimits(listener), ...loadBoxLimits(st)];
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
-  for (const k of ['EMFILE', 'EADDRNOTAVAIL'] as const) {
-    const v = st.failures[k] ?? 0;
-    if (v > 0) limits.push({ limit: k === 'EMFILE' ? 'robots.nofile — connect() → EMFILE' : 'loadgen.portRange — connect() → EADDRNOTAVAIL', firstAtMs: st.firstFailureMs[k] as number, count: v });
-  }
-  byTime(limits);
 
   const metrics: Record<string, number> = {
     users,
@@ -191,8 +182,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     metrics['oursCapacity'] = cap.connectionsMax;
   }
   const diagnosis = diagnose(inputs, metrics, { gateway, failureTimes: st.failureTimesMs, failures: st.failures, cores, r0, r1 });
-  return { scenario: NAME, gateway, variant, seed, inputs, outcomes: sortedRecord(outcomes), limits, metrics, diagnosis, timeline: tl.finish(),
-    events: world.sched.executed, virtualMs: world.sched.nowMs };
+  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
 }
 
 interface Facts {
@@ -293,7 +283,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
 const FIX = { 'host.somaxconn': 8_192, 'host.synBacklog': 8_192, 'host.syncookies': 1 };
 const SLOW = { 'gateway.acceptCpuMs': 10 };
 
-export const synBacklog: Scenario = {
+export const synBacklog = defineScenario({
   name: NAME,
   story: 'field story syn-backlog (docs/lab.md): SYN and accept queue overflow blamed for connect timeouts during a fast ramp',
   defaults: defaults,
@@ -310,5 +300,12 @@ export const synBacklog: Scenario = {
   },
   gateways: ['story', 'ours'],
   oursVariants: ['target 18,000', 'ours: per-IP limits raised, 18,000'],
+  claim: {
+    reported: '5–10 % failures at 10,000 and 15–20 % at 18,000, mostly connect timeouts mid-ramp, server CPU idle',
+    symptomKinds: ['ETIMEDOUT'],
+    explanation: 'SYN and accept queues overflow during the ramp (somaxconn 4,096, tcp_max_syn_backlog 1,024)',
+    blamed: ['host.somaxconn', 'host.synBacklog', 'host.syncookies'],
+  },
+  eventsMax: 40_000_000,
   run,
-};
+});

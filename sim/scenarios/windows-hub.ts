@@ -12,25 +12,25 @@
 import type { SocketFactory } from '../../src/client/ports.js';
 import { SimClock } from '../adapters/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
-import { World } from '../kernel/world.js';
-import { recordFleets } from '../report/timeline.js';
 import { type OurGateway, startOurGateway } from '../servers/ours.js';
 import { BrowserRenderer } from '../robots/browser.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/windows-hub.json' with { type: 'json' };
-import { type GatewayKind, type Inputs, type LimitHit, num, type RunResult, type Scenario } from './scenario.js';
+import { defineScenario, type Findings, type RunContext } from './define.js';
+import { type Inputs, type LimitHit, num } from './scenario.js';
 
 const HUB = '192.168.1.10';
 const PORT = 5000;
 const WINDOW_MS = 100;
 
-function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
+function run(ctx: RunContext): Findings {
+  const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
   /** The ramp's length: load.connections started at load.rampPerSecond. */
   const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const story = gateway === 'story';
-  const world = new World(`windows-hub/${seed}`);
+  const world = ctx.world;
   const gib = 1024 ** 3;
   const devbox = world.addHost({ name: 'devbox', os: 'windows', addresses: [HUB], memoryBytes: 16 * gib, cores: 8 });
   const browsers = world.addHost({ name: 'browsers', os: 'windows', addresses: ['192.168.1.20'], memoryBytes: 16 * gib, cores: 8 });
@@ -100,8 +100,8 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       backAt = world.sched.nowMs;
     }, null);
   }, null);
-  const tl = recordFleets(world.sched, [tabFleet, userFleet], n('run.endMs'));
-  world.sched.runUntil(n('run.endMs'), 200_000_000);
+  ctx.record([tabFleet, userFleet], n('run.endMs'));
+  ctx.runUntil(n('run.endMs'));
 
   // ---- what happened ----
   const tabErrors = tabFleet.robots.filter((r) => r.errors > 0).length;
@@ -142,7 +142,7 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
     ...attemptKinds,
   };
   const limits: LimitHit[] = [];
-  if (tab.refused > 0) limits.push({ limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
+  if (tab.refused > 0) limits.push({ key: null, limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
   const diagnosis = [
     `One tab opening ${n('browser.socketsPerTab')} WebSockets at once: ${tab.refused} fail in the browser with "Insufficient resources" before any packet leaves (renderer limit ${tab.pendingMax} pending handshakes) — the cause is client-side.`,
     story
@@ -152,26 +152,25 @@ function run(inputs: Inputs, seed: string, gateway: GatewayKind, variant: string
       `${metrics['usersGaveUp']} of ${n('load.connections')} users gave up${story ? ` (${n('story.attempts')} attempts without jitter: the crowd retries in lockstep)` : ' (full jitter, no attempt limit)'}.`,
   ];
   return {
-    scenario: 'windows-hub',
-    gateway,
-    variant,
-    seed,
-    inputs,
     outcomes,
     limits,
     metrics,
     diagnosis,
-    timeline: tl.finish(),
-    events: world.sched.executed,
-    virtualMs: world.sched.nowMs,
   };
 }
 
-export const windowsHub: Scenario = {
+export const windowsHub = defineScenario({
   name: 'windows-hub',
   story: 'field story windows-hub (docs/lab.md): "Insufficient resources" and reconnect storms',
   defaults: defaults,
   variants: {},
   gateways: ['story', 'ours'],
+  claim: {
+    reported: 'browsers failed with "WebSocket connection failed: Insufficient resources", then reconnect storms',
+    symptomKinds: ['ERR_INSUFFICIENT_RESOURCES'],
+    explanation: 'too many connections on the hub (fixed with a cap of 1,000 in total and 5 per user)',
+    blamed: ['story.connectionsMax', 'story.perUserMax'],
+  },
+  eventsMax: 200_000_000,
   run,
-};
+});

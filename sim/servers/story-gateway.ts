@@ -31,6 +31,8 @@ export interface StoryGatewaySpec {
   /** Handling of a bet: CPU, then a round trip to the game service, then a reply to the bettor. */
   readonly betCpuMs: number;
   readonly gameServiceMs: number;
+  /** Relay each accepted bet to every player (a game that shows everyone's bets): a herd of bets fills send buffers. */
+  readonly relayBets?: boolean;
   /** Slot semaphore (cloudrun story): at most `slots` connections; a handshake waits ≤ waitMs, then 503. */
   readonly slots: number | null;
   readonly slotWaitMs: number;
@@ -55,6 +57,7 @@ export interface StoryGatewayStats {
 }
 
 const BET_OK: WireMessage = { k: 'ws', kind: 'betOk' };
+const BET_SEEN: WireMessage = { k: 'ws', kind: 'betSeen' };
 
 export class StoryGateway implements SocketHandler {
   readonly listener: Listener;
@@ -155,6 +158,7 @@ export class StoryGateway implements SocketHandler {
 
   betReply(sess: Session): void {
     this.enqueue(sess, BET_OK);
+    if (this.spec.relayBets === true) this.broadcast(BET_SEEN);
   }
 
   /** Sends `msg` to every upgraded session (one message object shared by all). */

@@ -10,6 +10,7 @@ import { failureKind } from '../../sim/report/contract.js';
 import { intervalFor, MAX_POINTS } from '../../sim/report/timeline.js';
 import { meaningOf } from '../../sim/scenarios/inputs/meanings.js';
 import { scenarios } from '../../sim/scenarios/index.js';
+import { mac4500 } from '../../sim/scenarios/mac-4500.js';
 
 function cli(args: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -131,7 +132,8 @@ describe('sim CLI contract: flags', () => {
     const doc = JSON.parse(r.out);
     expect(doc.story.boundBy).toMatch(/^(gateway|robots)\.nofile$/);
     expect(doc.story.failures['EMFILE']).toBeGreaterThan(0);
-    expect(Object.keys(doc.variants)).toEqual(['ulimit -n 65535', 'somaxconn 1024', 'spread bets 0–3 s']);
+    // The fixes, then — ECONNRESET not coming out — the story's candidate mechanisms (sim/report/verdict.ts).
+    expect(Object.keys(doc.variants)).toEqual(['ulimit -n 65535', 'somaxconn 1024', 'spread bets 0–3 s', ...Object.keys(mac4500.claim.candidates ?? {}).map((c) => `candidate: ${c}`)]);
     expect(doc.variants['ulimit -n 65535'].story.boundBy).toBeNull();
     expect(doc.variants['ulimit -n 65535'].story.failures).toEqual({});
   });
@@ -182,6 +184,8 @@ describe('sim CLI contract: flags', () => {
       ['http-503@upgrading', 'HTTP_503'],
       ['http-429', 'HTTP_429'],
       ['ECONNRESET@open', 'ECONNRESET'],
+      // The phase says when, not whether: a server's close of an open connection is a failure.
+      ['closed-by-server@open', 'CLOSED_BY_SERVER'],
       ['EADDRNOTAVAIL', 'EADDRNOTAVAIL'],
       ['ECONNREFUSED', 'ECONNREFUSED'],
       ['ok', null],

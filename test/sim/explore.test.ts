@@ -30,14 +30,28 @@ function cli(argv: string[], files: Record<string, string> = {}): { code: number
   return { code: exploreMain(argv, io), out };
 }
 
-const hashes = (out: string): string[] => [...out.matchAll(/ trace ([0-9a-f]{14})/g)].map((m) => m[1] as string);
+const hashes = (out: string): string[] => [...out.matchAll(/(?:^|\s)([0-9a-f]{14})(?=\s|\))/gm)].map((m) => m[1] as string);
 
 describe('explorer', () => {
   it('without a bug, a handful of runs pass safety and liveness; the CLI prints one line each and exits 0', () => {
     const { code, out } = cli(['--explore', '--runs', '3', '--seed', 't', '--kinds', KINDS.join(',')]);
     expect(code).toBe(0);
-    for (let i = 0; i < 3; i++) expect(out).toMatch(new RegExp(`run ${i + 1}/3 seed t\\.${i} faults [1-9]\\d* .* acks [1-9]\\d{2,} .* ok\n`));
+    // One aligned table: a header naming the columns, then one row per run (faults ≥ 1, acks ≥ 100, verdict ok).
+    const lines = out.split('\n');
+    const header = lines.find((l) => l.startsWith('run '));
+    expect(header).toMatch(/^run +seed +faults +healed s +end s +acks +events +gaps +resets +positions +sim events +trace +verdict$/);
+    for (let i = 0; i < 3; i++) expect(out).toMatch(new RegExp(`\n${i + 1}/3 +t\\.${i} +[1-9]\\d* +[\\d.]+ +[\\d.]+ +[1-9]\\d{2,} +(\\d+ +){5}[0-9a-f]{14} +ok\n`));
+    const rows = lines.filter((l) => /^\d\/3 /.test(l));
+    expect(new Set(rows.map((l) => l.indexOf(' ok'))).size).toBe(1); // aligned: the verdict column starts at one place
+    expect(out).toMatch(/expected from the faults above:\n( {2}[a-z-]+: .+\n)+/);
     expect(out).toContain('3 run(s), no violation');
+  });
+
+  it('--explore --help names the flags and the columns (exit 0)', () => {
+    const { code, out } = cli(['--explore', '--help']);
+    expect(code).toBe(0);
+    for (const flag of ['--runs', '--seed', '--replay', '--schedule', '--bug', '--kinds', '--reruns']) expect(out).toContain(flag);
+    expect(out).toContain('Columns: run; seed; faults');
   });
 
   for (const bug of BUGS) {

@@ -47,7 +47,7 @@ describe('the HTML report in headless Chromium', () => {
   it('--html FILE writes a self-contained page and keeps the text report on stdout', () => {
     const html = readFileSync(file, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(text).toMatch(/^scenario docker-nofile-1024/);
+    expect(text).toMatch(/^VERDICT — docker-nofile-1024\n/); // the text report leads with its verdict (docs/lab.md)
     // Self-contained: no scripts, no external fetches.
     expect(html).not.toMatch(/<script|<link|<img|@import|url\(|src=/i);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);

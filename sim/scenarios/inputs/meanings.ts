@@ -1,7 +1,10 @@
-// One line per input key: what it means. Shared by every scenario (a key means the same thing wherever it
-// appears), printed by `npm run sim -- --scenario NAME --inputs` next to its value. Sources and the
+// One line per input key: what it means, and for keys with a shape or a range their rule (zod). Shared by
+// every scenario (a key means the same thing wherever it appears); sim/scenarios/define.ts builds each
+// scenario's input schema from these and the story's values; `--inputs` prints the meaning next to the value. Sources and the
 // reasons for each value are in inputs/README.md; test/sim/cli-contract.test.ts checks that every key of
 // every registered scenario has a meaning here.
+import { z } from 'zod';
+
 export const meanings: Readonly<Record<string, string>> = {
   // ---- contract keys (docs/lab.md, "The CLI contract") ----
   'gateway.nofile': "gateway process's open-files soft limit (RLIMIT_NOFILE, `ulimit -n`)",
@@ -92,6 +95,7 @@ export const meanings: Readonly<Record<string, string>> = {
   'story.attempts': "browser client's reconnect attempts in the story (no jitter)",
   'story.baseMs': "browser client's first reconnect delay in the story (doubling), ms",
   'story.connectionsMax': "the story's fix: total connection cap",
+  'story.relayBets': "1: the story's server relays every bet to every player (0: the bettor only)",
   'story.perUserMax': "the story's fix: connections per user cap",
   // ---- ours ----
   'ours.baselineMiB': 'RSS of our gateway with no connections, MiB',
@@ -117,6 +121,36 @@ export const meanings: Readonly<Record<string, string>> = {
   'feed.broadcasts': 'broadcasts sent during the run',
   'feed.broadcastEveryMs': 'interval between broadcasts, ms',
 };
+
+/** Rules beyond "a finite number" / "a string" for keys whose values have a shape or a range. */
+const count = z.number().int().nonnegative();
+const positive = z.number().int().positive();
+const mode012 = z.number().int().min(0).max(2);
+const rules: Readonly<Record<string, z.ZodType<number | string | boolean>>> = {
+  'gateway.nofile': positive,
+  'gateway.nofileHard': positive,
+  'robots.nofile': positive,
+  'robots.nofileHard': positive,
+  'host.somaxconn': positive,
+  'host.synBacklog': positive,
+  'host.syncookies': mode012,
+  'loadgen.twReuse': mode012,
+  'loadgen.portRange': z.string().regex(/^\s*\d{1,5}\s*-\s*\d{1,5}\s*$/, 'expects "lo-hi", e.g. "32768-60999"'),
+  'loadgen.sourceAddresses': z.number().int().min(1).max(250),
+  'load.connections': count,
+  'load.rampPerSecond': z.number().positive(),
+  'host.cores': positive,
+  'container.memoryMiB': z.number().nonnegative(),
+  'gateway.fdsReserved': count,
+  'robots.fdsReserved': count,
+  'story.sendBufferMessages': positive,
+  'story.relayBets': z.number().int().min(0).max(1),
+};
+
+/** The input's rule, or undefined for the default rule of its type. */
+export function inputRule(key: string): z.ZodType<number | string | boolean> | undefined {
+  return rules[key];
+}
 
 /** The meaning of `key`, or undefined when nobody wrote one (a test fails then). */
 export function meaningOf(key: string): string | undefined {
