@@ -161,7 +161,7 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     results.push(...runSelection(s, inputs, args.seed, args.gateway, args.variant));
   } catch (e) {
     const usage = e instanceof SelectionError;
-    io.err(usage ? `sim: ${(e as Error).message}\n` : `sim: ${(e as Error).stack ?? String(e)}\n`);
+    io.err(usage ? `sim: ${(e).message}\n` : `sim: ${(e as Error).stack ?? String(e)}\n`);
     return usage ? 2 : 1;
   }
   const wall = io.wallMs() - t0;

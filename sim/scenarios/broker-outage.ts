@@ -10,7 +10,7 @@ import { startOurGateway } from '../servers/ours.js';
 import { FeedClientFleet, type FeedRobot } from '../robots/feed-clients.js';
 import defaults from './inputs/broker-outage.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { type Inputs, type LimitHit, num } from './scenario.js';
+import { type LimitHit, num } from './scenario.js';
 
 const GW = '10.0.0.1';
 const PORT = 443;

@@ -18,8 +18,8 @@ export interface RunContext {
   readonly variant: string;
   /** The run's world, seeded with `${scenario}/${seed}`. */
   readonly world: World;
-  num(key: string): number;
-  str(key: string): string;
+  readonly num: (key: string) => number;
+  readonly str: (key: string) => string;
   /** The run's one timeline: fleets given here feed it (connected, attempts, failures by kind). */
   record(fleets: readonly { timeline: TimelineRecorder | null }[], expectedMs: number): TimelineRecorder;
   /** Runs virtual time to `endMs`; reaching the scenario's event bound is an error, not a result. */

@@ -15,7 +15,7 @@ import { RobotFleet } from '../robots/game-robots.js';
 import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/mac-4500.json' with { type: 'json' };
 import { countUser, defineScenario, type Findings, limitHit, type RunContext } from './define.js';
-import { type Inputs, type LimitHit, percentile } from './scenario.js';
+import { type LimitHit, percentile } from './scenario.js';
 
 const START: WireMessage = { k: 'ws', kind: 'start' };
 const ADDR = '127.0.0.1';

@@ -16,7 +16,7 @@ import { type ClientRobot, ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/rolling-restart.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { type Inputs, type LimitHit, num } from './scenario.js';
+import { type LimitHit, num } from './scenario.js';
 
 const A = '10.0.0.1';
 const B = '10.0.0.2';

@@ -7,7 +7,7 @@ import { startOurGateway } from '../servers/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { type Inputs, num, percentile } from './scenario.js';
+import { num, percentile } from './scenario.js';
 
 const GW_ADDR = '10.0.0.1';
 const PORT = 443;

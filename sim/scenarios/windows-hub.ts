@@ -18,7 +18,7 @@ import { ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/windows-hub.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { type Inputs, type LimitHit, num } from './scenario.js';
+import { type LimitHit, num } from './scenario.js';
 
 const HUB = '192.168.1.10';
 const PORT = 5000;

@@ -81,7 +81,7 @@ describe('sim CLI', () => {
     expect(code).toBe(0);
     expect(out.match(/== gateway: story/g)).toHaveLength(7);
     expect(out.match(/== gateway: story · variant: candidate: /g)).toHaveLength(3);
-    expect(out).toMatch(/^Candidates that would produce it .*\n  1\. .*\n  2\. .*\n  3\. /m);
+    expect(out).toMatch(/^Candidates that would produce it .*\n {2}1\. .*\n {2}2\. .*\n {2}3\. /m);
   });
 });
 
