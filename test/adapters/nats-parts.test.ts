@@ -88,8 +88,8 @@ describe('history read filters', () => {
 
 describe('delivery positions from the reply subject', () => {
   it('reads both forms the server sends, and nothing else', () => {
-    expect(deliveryInfo('$JS.ACK.S.C.1.42.7.1796281722925960403.3')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 3, storedAtMs: 1796281722925960403 / 1e6 });
-    expect(deliveryInfo('$JS.ACK.hub.ACCHASH.S.C.1.42.7.1796281722925960403.0.rnd')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 0, storedAtMs: 1796281722925960403 / 1e6 });
+    expect(deliveryInfo('$JS.ACK.S.C.1.42.7.1796281722925960403.3')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 3, storedAtMs: Number('1796281722925960403') / 1e6 });
+    expect(deliveryInfo('$JS.ACK.hub.ACCHASH.S.C.1.42.7.1796281722925960403.0.rnd')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 0, storedAtMs: Number('1796281722925960403') / 1e6 });
     expect(deliveryInfo(undefined)).toBeNull();
     expect(deliveryInfo('_INBOX.x')).toBeNull();
     expect(deliveryInfo('$JS.ACK.S.C.1.x.7.1.0')).toBeNull();
