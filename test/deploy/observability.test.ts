@@ -94,6 +94,15 @@ describe('the dashboard and the alerts read metrics a gateway exports', () => {
     expect(/^odin_broker_pending_events (\S+)/m.exec(exposition)?.[1]).toBe('0');
   }, 60_000);
 
+  it('loads as Grafana provisions it: the data source uid it names is the provisioned one, panel ids unique, every panel placed', () => {
+    const provisioned = /uid: (\S+)/.exec(readFileSync(join(repoRoot, 'deploy/grafana/provisioning/datasources/prometheus.yaml'), 'utf8'))?.[1];
+    const all = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]) as Array<Panel & { id: number; gridPos?: object; datasource?: { uid: string } }>;
+    expect(new Set(all.map((p) => p.id)).size).toBe(all.length);
+    for (const p of all) expect(p.gridPos, p.title).toBeDefined();
+    expect(panels.map((p) => (p as { datasource?: { uid: string } }).datasource?.uid).filter((uid) => uid !== provisioned)).toEqual([]);
+    expect(dashboard.uid).toBe('odin-gateway');
+  });
+
   it('covers what operators need: capacity with its binding term, handshakes, delivery, latency, queues, throttling, gaps, broker, event loop', () => {
     const read = new Set(dashboardQueries.flatMap((q) => metricNames(q.expr)));
     for (const name of [
