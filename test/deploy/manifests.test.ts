@@ -121,6 +121,19 @@ describe('compose (deploy/compose.yaml)', () => {
     }
   });
 
+  it("every gateway's environment is a configuration the gateway accepts beyond loopback: JWT auth, a publish key", () => {
+    // Compose's ${VAR:?message} substitutions, filled as an operator would.
+    const filled = (value: string): string => value.replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'x'.repeat(48));
+    for (const name of gateways) {
+      const env = Object.fromEntries(Object.entries(service(name).environment).map(([k, v]) => [k, filled(String(v))]));
+      const loaded = loadConfig({ env }); // throws for a refused setting (beyond loopback without auth, say)
+      expect(loaded.warnings).toEqual([]); // an unknown WS_* name (a typo) would be a warning; a refused setting throws
+      expect(loaded.config.server.host).toBe('0.0.0.0');
+      expect(loaded.config.auth.mode).toBe('jwt');
+      expect(loaded.config.publish.apiKey).not.toBeNull();
+    }
+  });
+
   it('HAProxy checks /ready on every gateway; Prometheus scrapes every gateway; Grafana gets the dashboard', async () => {
     const haproxy = file('haproxy/haproxy.cfg');
     expect(haproxy).toMatch(/option httpchk GET \/ready/);
