@@ -102,6 +102,9 @@ function fuzzHarness(): Harness {
       // Generous, so most frames reach the decoder; the rate limit has its own tests.
       inbound: { messageBurst: 1_000_000, messagesPerSecond: 1_000_000, violationsMax: 10, violationWindowMs: 60_000 },
       replayEventsMax: 50,
+      // The harness opens every session at one virtual instant from 250 addresses: admission's per-address
+      // handshake bucket would refuse the harness itself after 50,000 sessions.
+      admission: { handshakeBurst: 1_000_000_000, handshakesPerSecond: 1_000_000 },
     },
     { verifier: twinVerifier },
   );
