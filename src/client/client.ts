@@ -409,6 +409,13 @@ export class OdinClient {
       this.report({ origin: 'server', code: error.code, message: error.message, channels });
       return;
     }
+    if (error.channel !== undefined) {
+      // The server ended one subscription on its own (a refreshed token no longer covers it).
+      const target = this.registry.target(error.channel);
+      if (target !== undefined) this.registry.drop(target);
+      this.report({ origin: 'server', code: error.code, message: error.message, channels: [error.channel] });
+      return;
+    }
     this.report({ origin: 'server', code: error.code, message: error.message });
   }
 

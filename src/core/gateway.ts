@@ -82,7 +82,7 @@ export class Gateway {
     this.outbox = new Outbox(ctx, policy, this.writer);
     this.fanOut = new make.fanOut(ctx, this.history, this.subscriptions, this.outbox, this.writer);
     const resume = new make.resume(ctx, this.history, this.subscriptions, this.fanOut, this.outbox);
-    this.tokens = new TokenLifetime(ctx, this.outbox, this.writer);
+    this.tokens = new TokenLifetime(ctx, this.outbox, this.writer, this.subscriptions);
     this.inbound = new Inbound(ctx, resume, this.outbox, this.writer, this.tokens);
     this.heartbeat = new Heartbeat(ctx);
     this.drainer = new make.drain(ctx, this.admission, this.writer);

@@ -1,11 +1,14 @@
 // A token's life on an open connection (docs/protocol.md, "Tokens"; docs/security.md): refreshWindowMs
 // before `exp` the session is told (`token_expiring`); a `refresh` with a new token for the same user
-// replaces the identity and moves the deadline; at `exp` without one it is closed 4003. Deadlines are wall
+// replaces the identity (subscriptions the new grants do not cover end, each with a `forbidden` error)
+// and moves the deadline; at `exp` without one it is closed 4003. Deadlines are wall
 // time (exp is a wall-clock claim) turned into delays on the core's clock, so the lab can run them too.
+import { maySubscribe } from './auth.js';
 import type { CoreContext } from './context.js';
 import type { Outbox } from './outbox.js';
 import { CloseCodes, type RefreshMessage } from './protocol.js';
 import type { Session } from './session.js';
+import type { Subscriptions } from './subscriptions.js';
 import type { Writer } from './writer.js';
 
 export class TokenLifetime {
@@ -13,6 +16,7 @@ export class TokenLifetime {
     private readonly ctx: CoreContext,
     private readonly outbox: Outbox,
     private readonly writer: Writer,
+    private readonly subscriptions: Subscriptions,
   ) {}
 
   /** Arms the session's next token deadline (the warning, else the close); nothing for tokens without exp. */
@@ -44,10 +48,20 @@ export class TokenLifetime {
         return this.outbox.error(session, 'invalid_token', `refresh refused: the new token is for another user (sub must stay "${user}")`, message.id);
       }
       session.identity = result.identity;
+      this.revokeUncovered(session);
       this.arm(session);
       const expiresAtMs = result.identity.expiresAtMs;
       this.outbox.send(session, { type: 'refreshed', id: message.id, expiresInMs: expiresAtMs === null ? null : Math.max(0, expiresAtMs - this.ctx.clock.wallMs()) });
     });
+  }
+
+  /** A refresh may narrow the grants: subscriptions the new token does not cover end, each named. */
+  private revokeUncovered(session: Session): void {
+    const uncovered = [...session.subscriptions.keys()].filter((key) => !maySubscribe(session.identity, key));
+    for (const channel of uncovered) {
+      this.subscriptions.remove(session, channel);
+      this.outbox.send(session, { type: 'error', code: 'forbidden', channel, message: `the refreshed token no longer covers "${channel}"; unsubscribed` });
+    }
   }
 
   private warn(session: Session, expiresAtMs: number): void {

@@ -203,8 +203,10 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const url = `http://${urlHost(config.server.host)}:${port}`;
   const wsUrl = `ws://${urlHost(config.server.host)}:${port}${config.server.path}`;
   const load = startLoadMonitor(config.server.loadSampleMs, (sample) => gateway.setLoad(sample));
-  const everywhere = bound.address === '0.0.0.0' || bound.address === '::' ? ', all interfaces' : '';
-  telemetry.log('info', `listening on ${url} (WebSocket ${wsUrl}; bound to ${boundText}${everywhere})`, {
+  const everywhere = bound.address === '0.0.0.0' || bound.address === '::' ? ' (all interfaces)' : '';
+  // Its own line: tools parse the next one as "listening on URL (WebSocket URL)".
+  telemetry.log('info', `bound to ${boundText}${everywhere}`, { bound: boundText });
+  telemetry.log('info', `listening on ${url} (WebSocket ${wsUrl})`, {
     port,
     bound: boundText,
     writeMode: config.server.writeMode,

@@ -1,6 +1,8 @@
 // The WebSocket handshake over node:http and ws. The decision is the core's (src/core/handshake.ts: path →
-// Upgrade header → protocol version → admission), made before the upgrade (I7); this file parses the
-// request for it and carries the answer out: a refusal is a plain HTTP response with its status, body and
+// Upgrade header → protocol version → origin → token → admission), made before the upgrade (I7); this file
+// parses the request for it — the client address (src/server/addresses.ts), and the token, which the
+// verifier port checks first (asynchronously: the decision is taken when its answer comes) — and carries
+// the answer out: a refusal is a plain HTTP response with its status, body and
 // Retry-After written to the socket — never an accepted WebSocket closed a moment later — and an admission
 // goes on to ws's handshake and gateway.open. Between the two the ticket holds a slot; if the handshake
 // fails or the client leaves first, the slot is given back (abandon) exactly once.

@@ -111,6 +111,19 @@ describe('token expiry', () => {
     expect(await alice.next('pong')).toEqual({ type: 'pong', id: 10 });
   });
 
+  it('ends the subscriptions a refreshed token no longer covers, each with a forbidden error', async () => {
+    server = await start(jwt);
+    const alice = await connectAs({ sub: 'alice', exp: hour(), channels: ['news.>', 'sport.>'] });
+    alice.send({ type: 'subscribe', id: 1, channels: ['news.eu', 'sport.f1'] });
+    await alice.next('subscribed');
+    alice.send({ type: 'refresh', id: 2, token: await hs256({ sub: 'alice', exp: hour(), channels: ['news.>'] }) });
+    expect(await alice.next('error')).toEqual({ type: 'error', code: 'forbidden', channel: 'sport.f1', message: 'the refreshed token no longer covers "sport.f1"; unsubscribed' });
+    expect(await alice.next('refreshed')).toMatchObject({ id: 2 });
+    await request(server, 'POST', '/publish', JSON.stringify({ channel: 'sport.f1', data: 'hidden' }));
+    await request(server, 'POST', '/publish', JSON.stringify({ channel: 'news.eu', data: 'shown' }));
+    expect(await alice.next('event')).toMatchObject({ ch: 'news.eu', data: 'shown' });
+  });
+
   it('closes with 4003 at exp when no refresh came, after the warning', async () => {
     server = await start(jwt);
     const alice = await connectAs({ sub: 'alice', exp: nowS() + 2 });

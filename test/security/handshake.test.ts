@@ -1,6 +1,8 @@
 // Who may connect (docs/security.md), against the real server over real sockets: each token case of the
 // issue's list with its exact HTTP answer, the three places a token may travel, the origin allow-list,
 // X-Forwarded-For behind a trusted proxy, and the per-user cap counting token subjects only.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../../src/core/protocol.js';
@@ -97,6 +99,26 @@ describe('connection tokens with public keys', () => {
     expect(await openWith(withToken(await signed('ES256', ec.privateKey, { sub: 'alice', exp: later() }, 'k1')))).toMatchObject({ type: 'welcome' });
     const stranger = ecPair();
     expect(await refusedSocket(withToken(await signed('ES256', stranger.privateKey, { sub: 'alice', exp: later() }, 'k9')))).toMatchObject(invalid('no key of the JWKS matches the token'));
+  });
+});
+
+describe('connection tokens from a JWKS URL', () => {
+  it('fetches the keys once and serves later handshakes from the cache', async () => {
+    const rsa = rsaPair();
+    const jwks = await jwksOf([{ kid: 'r1', alg: 'RS256', publicKey: rsa.publicKey }]);
+    let fetches = 0;
+    const issuer = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(jwks);
+    });
+    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+    try {
+      server = await start({ 'auth.mode': 'jwt', 'auth.jwksUrl': `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/jwks.json` });
+      for (let i = 0; i < 3; i++) await openWith(withToken(await signed('RS256', rsa.privateKey, { sub: `u${i}`, exp: later() }, 'r1')));
+      expect(fetches).toBe(1);
+    } finally {
+      issuer.close();
+    }
   });
 });
 

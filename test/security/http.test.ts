@@ -115,6 +115,7 @@ describe('start-up beyond loopback', () => {
     server = await start();
     const messages = server.logs.map((l) => String(l.msg));
     expect(messages.some((m) => m.startsWith('ANONYMOUS MODE: connections are not authenticated'))).toBe(true);
-    expect(messages.find((m) => m.startsWith('listening on'))).toBe(`listening on ${server.url} (WebSocket ${server.wsUrl}; bound to 127.0.0.1:${server.port})`);
+    expect(messages.find((m) => m.startsWith('bound to'))).toBe(`bound to 127.0.0.1:${server.port}`);
+    expect(messages.find((m) => m.startsWith('listening on'))).toBe(`listening on ${server.url} (WebSocket ${server.wsUrl})`);
   });
 });
