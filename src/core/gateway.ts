@@ -108,6 +108,7 @@ export class Gateway {
     this.housekeeping?.cancel();
     this.housekeeping = null;
     this.ports.broker.stop();
+    this.heartbeat.stop();
     for (const session of this.ctx.sessions.values()) session.stopTimers();
   }
 

@@ -1,10 +1,12 @@
 // One client connection inside the core: its subscriptions, outbound queue, inbound rate limiter and
-// heartbeat state. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
-// state they act on, plus the two timers every way of ending a session must stop.
+// heartbeat place. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
+// state they act on, plus the two waits every way of ending a session must stop.
 import type { AdmissionTicket } from './admission.js';
 import type { EventRecord } from './history.js';
+import type { DueList } from './heartbeat.js';
 import type { Connection, Timer } from './ports.js';
 import { OutboundQueue, type QueueTotals } from './outbound-queue.js';
+import { SmallMap } from './small-map.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Live events of a subscription held back while its reply (and replay) is being prepared. */
@@ -31,7 +33,7 @@ export interface Subscription {
 export type SessionState = 'open' | 'closing' | 'closed';
 
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new SmallMap<string, Subscription>();
   readonly queue: OutboundQueue;
   state: SessionState = 'open';
   /** Set while the session waits in the writer's flush list (src/core/writer.ts). */
@@ -46,7 +48,11 @@ export class Session {
   lastViolationMs = 0;
   /** Anything (a message or a pong) arrived since the last heartbeat check. */
   heard = false;
-  heartbeatTimer: Timer | null = null;
+  /** The heartbeat list this session waits in (src/core/heartbeat.ts), its neighbours there, and when it is due. */
+  hbList: DueList | null = null;
+  hbPrev: Session | null = null;
+  hbNext: Session | null = null;
+  hbDueMs = 0;
 
   constructor(
     readonly id: string,
@@ -68,8 +74,7 @@ export class Session {
 
   /** Stops the heartbeat and the slow-consumer deadline (the session is closing or closed). */
   stopTimers(): void {
-    this.heartbeatTimer?.cancel();
-    this.heartbeatTimer = null;
+    this.hbList?.remove(this);
     this.overBoundTimer?.cancel();
     this.overBoundTimer = null;
   }

@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../core/gateway.js';
 import { SUBPROTOCOL } from '../core/protocol.js';
-import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
+import type { Session } from '../core/session.js';
+import { bindWebSocket, WsConnection, type SocketEvents, type WriteMode } from '../adapters/transport-ws.js';
 import { refuseUpgrade } from './respond.js';
 
 export type UpgradeGateway = Pick<Gateway, 'handshake' | 'abandon' | 'open' | 'onMessage' | 'onBinaryMessage' | 'onWritable' | 'onPong' | 'onClosed'>;
@@ -30,6 +31,9 @@ export interface UpgradeHandler {
 
 /** `?user=` is a stand-in until authentication lands; it is bounded so it cannot bloat admission tables. */
 const USER_ID_CHARS_MAX = 128;
+
+/** The pre-handshake error listener: one function for every socket. */
+function ignore(): void {}
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
@@ -62,10 +66,22 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const sockets = new Set<WebSocket>();
+  // One set of handlers for every connection (src/adapters/transport-ws.ts): no closures per socket.
+  const events: SocketEvents<Session> = {
+    onMessage: (session, text) => gateway.onMessage(session, text),
+    onBinaryMessage: (session) => gateway.onBinaryMessage(session),
+    onWritable: (session) => gateway.onWritable(session),
+    onPong: (session) => gateway.onPong(session),
+    onClosed: (session, code) => {
+      sockets.delete((session.conn as WsConnection).ws);
+      gateway.onClosed(session, code);
+    },
+    onError: (_session, error) => options.onError?.(error, 'websocket'),
+  };
 
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // ws installs its own error handling once the handshake completes; until then a reset must not crash.
-    socket.on('error', () => undefined);
+    socket.on('error', ignore);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const user = url.searchParams.get('user');
     const userId = user === null || user === '' ? null : user.slice(0, USER_ID_CHARS_MAX);
@@ -96,18 +112,7 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
         }
         settled = true;
         sockets.add(ws);
-        const session = gateway.open(new WsConnection(ws, options.writeMode), ticket);
-        bindWebSocket(ws, {
-          onMessage: (text) => gateway.onMessage(session, text),
-          onBinaryMessage: () => gateway.onBinaryMessage(session),
-          onWritable: () => gateway.onWritable(session),
-          onPong: () => gateway.onPong(session),
-          onClosed: (code) => {
-            sockets.delete(ws);
-            gateway.onClosed(session, code);
-          },
-          onError: (error) => options.onError?.(error, 'websocket'),
-        });
+        bindWebSocket(ws, gateway.open(new WsConnection(ws, options.writeMode), ticket), events);
       });
     } catch (error) {
       abandonEarly();
