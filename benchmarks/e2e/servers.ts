@@ -11,7 +11,7 @@ export type ServerKind = 'odin' | 'naive';
 
 export interface ServerProcess {
   readonly kind: ServerKind;
-  /** WebSocket endpoint to load (with ?v=1 for odin). */
+  /** WebSocket endpoint to load (odin: ?v=1&batch=1, a client that reads batched frames, as ours does). */
   readonly wsUrl: string;
   /** Base URL for POST /publish. */
   readonly httpUrl: string;
@@ -118,7 +118,7 @@ export function startOdin(options: OdinServerOptions = {}): Promise<ServerProces
   const pattern = workers > 1 ? /cluster of \d+ workers listening on (\S+) \(WebSocket (\S+)\)/ : /"msg":"listening on (\S+) \(WebSocket (\S+)\)"/;
   return spawnServer('odin', args, options.nodeArgs ?? [], (line) => {
     const m = pattern.exec(line);
-    return m === null ? null : { httpUrl: m[1]!, wsUrl: `${m[2]!}?v=1` };
+    return m === null ? null : { httpUrl: m[1]!, wsUrl: `${m[2]!}?v=1&batch=1` };
   });
 }
 

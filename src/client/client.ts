@@ -10,6 +10,7 @@ import type { Timer } from '../core/ports.js';
 import {
   channelNameProblem,
   isPattern,
+  BATCH_SUBPROTOCOL,
   SUBPROTOCOL,
   type ClientMessage,
   type ErrorMessage,
@@ -22,7 +23,7 @@ import {
 } from '../core/protocol.js';
 import { backoffDelayMs } from './backoff.js';
 import { judgeClose } from './close-policy.js';
-import { decodeServerMessage } from './decode.js';
+import { decodeServerMessage, messagesOf } from './decode.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ChannelTrack, TrackOutput } from './positions.js';
 import type { ClientSocket, CloseInfo } from './ports.js';
@@ -183,7 +184,8 @@ export class OdinClient {
     );
     let socket: ClientSocket;
     try {
-      socket = this.options.socketFactory(this.options.url, [SUBPROTOCOL], {
+      // Batched frames first: a server that knows them may send several messages per frame (decode.ts).
+      socket = this.options.socketFactory(this.options.url, [BATCH_SUBPROTOCOL, SUBPROTOCOL], {
         onMessage: (text) => this.onFrame(conn, text),
         onClose: (info) => {
           if (this.conn === conn) this.lost(conn, info);
@@ -247,12 +249,16 @@ export class OdinClient {
   private onFrame(conn: Connection, text: string): void {
     if (this.conn !== conn) return;
     conn.heartbeat?.received();
-    const decoded = decodeServerMessage(text);
-    if (!decoded.ok) {
-      this.malformed(decoded.problem);
-      return;
+    for (const line of messagesOf(text)) {
+      const decoded = decodeServerMessage(line);
+      if (!decoded.ok) {
+        this.malformed(decoded.problem);
+        continue;
+      }
+      this.dispatch(conn, decoded.message);
+      // A message may end this connection (a fatal error): the rest of the frame was for it alone.
+      if (this.conn !== conn) return;
     }
-    this.dispatch(conn, decoded.message);
   }
 
   private dispatch(conn: Connection, message: ServerMessage): void {

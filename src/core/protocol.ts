@@ -4,6 +4,11 @@
 export const PROTOCOL_VERSION = 1;
 /** Offered as the WebSocket subprotocol; `?v=1` on the URL is accepted as well. */
 export const SUBPROTOCOL = 'odin.v1';
+/**
+ * Offered before SUBPROTOCOL by a client that reads batched frames (docs/protocol.md, "Batched frames"):
+ * several messages in one WebSocket text frame, one per line. `?batch=1` on the URL asks for the same.
+ */
+export const BATCH_SUBPROTOCOL = 'odin.v1.batch';
 
 export interface Position {
   readonly epoch: string;

@@ -38,6 +38,10 @@ export class Session {
   state: SessionState = 'open';
   /** Set while the session waits in the writer's flush list (src/core/writer.ts). */
   dirty = false;
+  /** While live events wait for writeDelayMs: when they must leave at the latest (src/core/writer.ts). */
+  holdUntilMs: number | null = null;
+  /** Set while the session is in the writer's list of held sessions. */
+  inHoldList = false;
   /** Offset of the last live event queued, so overlapping subscriptions deliver an event once. */
   lastLiveOffset = 0;
   throttleLevel = 0;
@@ -61,6 +65,8 @@ export class Session {
     readonly inbound: TokenBucket,
     readonly openedAtMs: number,
     totals: QueueTotals,
+    /** The client reads batched frames (docs/protocol.md, "Batched frames"). */
+    readonly batch = false,
   ) {
     this.queue = new OutboundQueue(totals);
   }

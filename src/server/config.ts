@@ -21,6 +21,7 @@ const channelClass: z.ZodType<ChannelClass> = z.strictObject({
   pattern: z.string().refine((p) => channelNameProblem(p, true) === null),
   priority: z.enum(['critical', 'high', 'normal', 'low']),
   conflate: z.boolean().default(false),
+  writeDelayMs: z.number().int().min(0).max(1_000).optional(),
 });
 
 /** `nats://h:4222,tls://h2:4222` or `h:4222`: URLs the NATS client accepts; empty = embedded broker. */
@@ -68,8 +69,8 @@ export const configSpec = {
     channelClasses: json(
       d.channelClasses,
       z.array(channelClass).max(1_000),
-      'a JSON array of {"pattern": channel pattern, "priority": critical|high|normal|low, "conflate": boolean}',
-      'Degradation classes for slow clients; first matching pattern wins.',
+      'a JSON array of {"pattern": channel pattern, "priority": critical|high|normal|low, "conflate": boolean, "writeDelayMs"?: 0..1000}',
+      'Degradation and write-delay classes of channels; first matching pattern wins.',
     ),
   },
   history: {
@@ -85,6 +86,8 @@ export const configSpec = {
     socketHighWaterBytes: int(d.outbound.socketHighWaterBytes, 16 * KiB, 1 * GiB, 'Stop writing to a socket with this much unsent.'),
     throttleLevels: json(d.outbound.throttleLevels, throttleLevels, 'a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]', 'Queue fill at which throttle levels 1..3 start.'),
     slowCloseAfterMs: int(d.outbound.slowCloseAfterMs, 100, 600_000, 'Close 1008 when critical events cannot be queued for this long.'),
+    writeDelayMs: int(d.outbound.writeDelayMs, 0, 1_000, 'Longest a live event waits to share a write (and a batched frame) with later ones; 0: one event-loop turn.'),
+    batchBytesMax: int(d.outbound.batchBytesMax, 1 * KiB, 16 * MiB, 'Bytes of messages one batched frame may hold.'),
   },
   admission: {
     connectionsMax: int(d.admission.connectionsMax, 0, 10_000_000, 'Configured ceiling on connections (memory and descriptors may bind lower).'),

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../core/gateway.js';
-import { SUBPROTOCOL } from '../core/protocol.js';
+import { BATCH_SUBPROTOCOL, SUBPROTOCOL } from '../core/protocol.js';
 import type { Session } from '../core/session.js';
 import { bindWebSocket, WsConnection, type SocketEvents, type WriteMode } from '../adapters/transport-ws.js';
 import { refuseUpgrade } from './respond.js';
@@ -62,8 +62,9 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     perMessageDeflate: false,
     clientTracking: false,
     // Clients without any subprotocol (but ?v=1, or nothing) get none back; the core's handshake decision
-    // already refused offers that do not include ours.
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // already refused offers that do not include ours. A client that also offers the batched variant gets
+    // it (docs/protocol.md, "Batched frames").
+    handleProtocols: (protocols) => (protocols.has(BATCH_SUBPROTOCOL) ? BATCH_SUBPROTOCOL : protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const sockets = new Set<WebSocket>();
   // One set of handlers for every connection (src/adapters/transport-ws.ts): no closures per socket.
@@ -85,6 +86,7 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     const url = new URL(req.url ?? '/', 'http://localhost');
     const user = url.searchParams.get('user');
     const userId = user === null || user === '' ? null : user.slice(0, USER_ID_CHARS_MAX);
+    const batchAsked = url.searchParams.get('batch') === '1';
     const outcome = gateway.handshake(
       { path: url.pathname, upgrade: req.headers.upgrade, version: url.searchParams.get('v'), protocols: offeredProtocols(req), peer: { ip: clientIp(req, options.trustProxy), userId } },
       options.path,
@@ -112,7 +114,8 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
         }
         settled = true;
         sockets.add(ws);
-        bindWebSocket(ws, gateway.open(new WsConnection(ws, options.writeMode), ticket), events);
+        const batch = batchAsked || ws.protocol === BATCH_SUBPROTOCOL;
+        bindWebSocket(ws, gateway.open(new WsConnection(ws, options.writeMode), ticket, batch), events);
       });
     } catch (error) {
       abandonEarly();
