@@ -164,8 +164,7 @@ export class Gateway {
     this.admission.release(ticket);
   }
 
-  /** Opens the session of an admitted connection; `batch`: its client negotiated batched frames. */
-  open(conn: Connection, ticket: AdmissionTicket, batch = false): Session {
+  open(conn: Connection, ticket: AdmissionTicket, /** the client reads batched frames */ batch = false): Session {
     assert(ticket.state === 'reserved', `open() with a ticket in state ${ticket.state}`);
     ticket.state = 'open';
     const { clock, random, telemetry } = this.ports;
