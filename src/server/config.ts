@@ -144,7 +144,9 @@ export const configSpec = {
     fdLimit: nullableInt(null, 16, 2 ** 31, 'Descriptor limit; auto reads RLIMIT_NOFILE from /proc/self/limits.'),
     fdReserve: int(128, 0, 1_000_000, 'Descriptors kept for listeners, the broker and logs.'),
     baselineBytes: nullableInt(null, 0, 2 ** 50, 'Memory with no connections; auto measures the RSS at start-up.'),
-    perConnectionBytes: int(64 * KiB, 1 * KiB, 1 * GiB, 'Memory one connection costs (calibrate with npm run bench).'),
+    // Calibrated in docs/benchmarks.md ("A lighter connection"): ~8.5 KB idle (process and kernel), ~25 KB
+    // at the held bench's peak under traffic; the default covers the latter.
+    perConnectionBytes: int(24 * KiB, 1 * KiB, 1 * GiB, 'Memory one connection costs, kernel socket included (calibrated with npm run bench).'),
   },
 } as const satisfies Record<string, Record<string, Leaf<any>>>;
 
