@@ -60,13 +60,19 @@ export function sessionOptionsFor(server: ServerProcess, o: SetOptions): Session
   };
 }
 
+/**
+ * A set's ramp gets at least this long: on this shared 2-core machine, under a load average of 15–20 (other
+ * work), 10,000 handshakes by tsx-run load workers took longer than `odin load`'s own bound (57.5 s).
+ */
+const RAMP_TIMEOUT_MIN_MS = 240_000;
+
 /** Opens `connections` subscribed connections to the server; every one must succeed (a bench measures a
  * server at its size, not a server that refused part of it). */
 export async function connectSet(server: ServerProcess, o: SetOptions): Promise<LoadSession> {
   const options = sessionOptionsFor(server, o);
   const session = await LoadSession.open(options);
   try {
-    const s = await session.rampDone(rampTimeoutMs(options));
+    const s = await session.rampDone(Math.max(rampTimeoutMs(options), RAMP_TIMEOUT_MIN_MS));
     if (s.counts.subscribed !== o.connections) {
       throw new Error(`${server.kind}: ${s.counts.subscribed} of ${o.connections} connections subscribed; failures ${JSON.stringify(s.counts.failures)}`);
     }

@@ -11,7 +11,7 @@ export type ServerKind = 'odin' | 'naive';
 
 export interface ServerProcess {
   readonly kind: ServerKind;
-  /** WebSocket endpoint to load (with ?v=1 for odin). */
+  /** WebSocket endpoint to load (odin: ?v=1&batch=1, a client that reads batched frames, as ours does). */
   readonly wsUrl: string;
   /** Base URL for POST /publish. */
   readonly httpUrl: string;
@@ -25,6 +25,8 @@ export interface OdinServerOptions {
   readonly workers?: number;
   /** `section.key=value` settings on top of the benches' own (the bench CLI's --odin-set). */
   readonly settings?: readonly string[];
+  /** Extra node flags (the heap breakdown takes snapshots on a signal). */
+  readonly nodeArgs?: readonly string[];
 }
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -64,9 +66,9 @@ export function treeRssBytes(pid: number): number {
   return total;
 }
 
-function spawnServer(kind: ServerKind, args: readonly string[], ready: (line: string) => { wsUrl: string; httpUrl: string } | null): Promise<ServerProcess> {
+function spawnServer(kind: ServerKind, args: readonly string[], nodeArgs: readonly string[], ready: (line: string) => { wsUrl: string; httpUrl: string } | null): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repo(''), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: repo(''), stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';
     let settled = false;
     const timer = setTimeout(() => fail(new Error(`${kind} server did not report its URL within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
@@ -114,14 +116,14 @@ export function startOdin(options: OdinServerOptions = {}): Promise<ServerProces
   const settings = [...ODIN_BENCH_SETTINGS, ...(options.settings ?? [])].flatMap((s) => ['--set', s]);
   const args = [repo('src/cli.ts'), 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', '--workers', String(workers), ...settings];
   const pattern = workers > 1 ? /cluster of \d+ workers listening on (\S+) \(WebSocket (\S+)\)/ : /"msg":"listening on (\S+) \(WebSocket (\S+)\)"/;
-  return spawnServer('odin', args, (line) => {
+  return spawnServer('odin', args, options.nodeArgs ?? [], (line) => {
     const m = pattern.exec(line);
-    return m === null ? null : { httpUrl: m[1]!, wsUrl: `${m[2]!}?v=1` };
+    return m === null ? null : { httpUrl: m[1]!, wsUrl: `${m[2]!}?v=1&batch=1` };
   });
 }
 
-export function startNaive(): Promise<ServerProcess> {
-  return spawnServer('naive', [repo('benchmarks/fanout/naive-hub-main.ts')], (line) => {
+export function startNaive(nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  return spawnServer('naive', [repo('benchmarks/fanout/naive-hub-main.ts')], nodeArgs, (line) => {
     if (!line.startsWith('{"listening"')) return null;
     const m = JSON.parse(line) as { listening: string; http: string };
     return { wsUrl: m.listening, httpUrl: m.http };

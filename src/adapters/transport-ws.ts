@@ -70,7 +70,7 @@ export class WsConnection implements Connection {
   private readonly socket: Duplex | null;
 
   constructor(
-    private readonly ws: WebSocket,
+    readonly ws: WebSocket,
     requested: WriteMode = 'preframed',
   ) {
     this.socket = rawSocketOf(ws);
@@ -132,38 +132,87 @@ export function truncateUtf8(text: string, bytesMax: number): string {
   return text.slice(0, end);
 }
 
-/** What the socket reports, already bound to one session (see bindWebSocket). */
-export interface SocketEvents {
-  onMessage(text: string): void;
-  onBinaryMessage(): void;
-  onWritable(): void;
-  onPong(): void;
-  onClosed(code: number): void;
-  onError?(error: Error): void;
+/**
+ * What the socket reports, for the session it was bound to. One object serves every connection of a server:
+ * per-connection closures cost more than the session itself (docs/benchmarks.md, "A lighter connection").
+ */
+export interface SocketEvents<S> {
+  onMessage(session: S, text: string): void;
+  onBinaryMessage(session: S): void;
+  onWritable(session: S): void;
+  onPong(session: S): void;
+  onClosed(session: S, code: number): void;
+  onError?(session: S, error: Error): void;
+}
+
+/** Per connection, the only state of the wiring: whose events these are, and ws's own close code. */
+class Binding<S> {
+  /** When ws itself closes for a protocol violation it sends e.g. 1009 but reports 1006 (no close frame
+   * came back from the peer); the core is told the code that explains the close. */
+  closedByWs: number | null = null;
+
+  constructor(
+    readonly session: S,
+    readonly events: SocketEvents<S>,
+  ) {}
+}
+
+const kBinding = Symbol('odin.binding');
+type Bound = { [kBinding]?: Binding<unknown> };
+
+function bindingOf(emitter: unknown): Binding<unknown> {
+  return (emitter as Bound)[kBinding]!;
+}
+
+// The listeners are module functions shared by every socket: EventEmitter calls them with `this` set to the
+// emitter, which carries its binding.
+function onWsMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const b = bindingOf(this);
+  if (isBinary) b.events.onBinaryMessage(b.session);
+  else b.events.onMessage(b.session, textOf(data));
+}
+
+function onWsPong(this: WebSocket): void {
+  const b = bindingOf(this);
+  b.events.onPong(b.session);
+}
+
+function onWsClose(this: WebSocket, code: number): void {
+  const b = bindingOf(this);
+  b.events.onClosed(b.session, code === 1006 && b.closedByWs !== null ? b.closedByWs : code);
+}
+
+function onWsError(this: WebSocket, error: Error): void {
+  const b = bindingOf(this);
+  b.closedByWs ??= statusCodeOf(error);
+  b.events.onError?.(b.session, error);
+}
+
+function onSocketDrain(this: Duplex): void {
+  const b = bindingOf(this);
+  b.events.onWritable(b.session);
 }
 
 /**
- * Pushes socket input into the core. Frames over maxPayload never arrive here: ws closes with 1009 itself
- * and reports 'error' then 'close'. ws emits no 'drain' of its own, so writability comes from the TCP
- * socket; it fires once the kernel took everything after a write that went over the socket's high-water
- * mark (16 KiB on Node 20), which is why the outbound high-water option has that floor.
+ * Pushes socket input into the core for `session`. Frames over maxPayload never arrive here: ws closes with
+ * 1009 itself and reports 'error' then 'close'. ws emits no 'drain' of its own, so writability comes from
+ * the TCP socket; it fires once the kernel took everything after a write that went over the socket's
+ * high-water mark (16 KiB on Node 20), which is why the outbound high-water option has that floor.
  */
-export function bindWebSocket(ws: WebSocket, events: SocketEvents): void {
-  // When ws itself closes for a protocol violation it sends e.g. 1009 but reports 1006 (no close frame
-  // came back from the peer); the core is told the code that explains the close.
-  let closedByWs: number | null = null;
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) events.onBinaryMessage();
-    else events.onMessage(textOf(data));
-  });
-  ws.on('pong', () => events.onPong());
-  ws.once('close', (code) => events.onClosed(code === 1006 && closedByWs !== null ? closedByWs : code));
+export function bindWebSocket<S>(ws: WebSocket, session: S, events: SocketEvents<S>): void {
+  const binding = new Binding<S>(session, events) as Binding<unknown>;
+  (ws as unknown as Bound)[kBinding] = binding;
+  ws.on('message', onWsMessage);
+  ws.on('pong', onWsPong);
+  // 'close' is emitted once; `once` would wrap the listener in a closure per socket.
+  ws.on('close', onWsClose);
   // Without an 'error' listener ws errors (bad UTF-8, oversize frame, ECONNRESET) would be thrown.
-  ws.on('error', (error) => {
-    closedByWs ??= statusCodeOf(error);
-    events.onError?.(error);
-  });
-  rawSocketOf(ws)?.on('drain', () => events.onWritable());
+  ws.on('error', onWsError);
+  const raw = rawSocketOf(ws);
+  if (raw !== null) {
+    (raw as unknown as Bound)[kBinding] = binding;
+    raw.on('drain', onSocketDrain);
+  }
 }
 
 /** The close code ws attaches to its protocol errors (a private symbol named 'status-code'). */

@@ -10,6 +10,7 @@ import type { Timer } from '../core/ports.js';
 import {
   channelNameProblem,
   isPattern,
+  BATCH_SUBPROTOCOL,
   SUBPROTOCOL,
   TOKEN_PROTOCOL_PREFIX,
   type ClientMessage,
@@ -23,7 +24,7 @@ import {
 } from '../core/protocol.js';
 import { backoffDelayMs } from './backoff.js';
 import { judgeClose } from './close-policy.js';
-import { decodeServerMessage } from './decode.js';
+import { decodeServerMessage, messagesOf } from './decode.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ChannelTrack, TrackOutput } from './positions.js';
 import type { ClientSocket, CloseInfo } from './ports.js';
@@ -207,9 +208,10 @@ export class OdinClient {
 
   private openSocket(conn: Connection, token: string | null): void {
     // The token rides as a subprotocol entry: the one place both browsers and Node can put it.
-    const protocols = token === null ? [SUBPROTOCOL] : [SUBPROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${token}`];
+    const protocols = token === null ? [BATCH_SUBPROTOCOL, SUBPROTOCOL] : [BATCH_SUBPROTOCOL, SUBPROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${token}`];
     let socket: ClientSocket;
     try {
+      // Batched frames first: a server that knows them may send several messages per frame (decode.ts).
       socket = this.options.socketFactory(this.options.url, protocols, {
         onMessage: (text) => this.onFrame(conn, text),
         onClose: (info) => {
@@ -274,12 +276,16 @@ export class OdinClient {
   private onFrame(conn: Connection, text: string): void {
     if (this.conn !== conn) return;
     conn.heartbeat?.received();
-    const decoded = decodeServerMessage(text);
-    if (!decoded.ok) {
-      this.malformed(decoded.problem);
-      return;
+    for (const line of messagesOf(text)) {
+      const decoded = decodeServerMessage(line);
+      if (!decoded.ok) {
+        this.malformed(decoded.problem);
+        continue;
+      }
+      this.dispatch(conn, decoded.message);
+      // A message may end this connection (a fatal error): the rest of the frame was for it alone.
+      if (this.conn !== conn) return;
     }
-    this.dispatch(conn, decoded.message);
   }
 
   private dispatch(conn: Connection, message: ServerMessage): void {

@@ -150,3 +150,11 @@ export function decodeServerMessage(frame: string): DecodedServer {
     throw error;
   }
 }
+
+/**
+ * The messages of one frame, in order: a batched frame (docs/protocol.md, "Batched frames") holds one per
+ * line; any other frame is one message. No message contains a raw line break, so splitting is exact.
+ */
+export function messagesOf(frame: string): string[] {
+  return frame.includes('\n') ? frame.split('\n') : [frame];
+}

@@ -165,6 +165,16 @@ export function encodeMessage(message: ServerMessage): Frame {
  */
 export function encodeEvent(event: BrokerEvent): Frame {
   return frameOf(
-    `{"type":"event","ch":${JSON.stringify(event.channel)},"offset":${event.offset},"prev":${event.prev === null ? 'null' : event.prev},"data":${event.data}}`,
+    `{"type":"event","ch":${JSON.stringify(event.channel)},"offset":${event.offset},"prev":${event.prev === null ? 'null' : event.prev},"data":${oneLine(event.data)}}`,
   );
+}
+
+/**
+ * The payload without raw line breaks, so a batched frame can hold one message per line (docs/protocol.md,
+ * "Batched frames"). The payload is one JSON value (src/adapters/nats/payload.ts, the publish route), where a
+ * raw CR or LF can only be whitespace between tokens — inside a string it would be escaped — so a space in
+ * its place is the same value.
+ */
+function oneLine(json: string): string {
+  return json.includes('\n') || json.includes('\r') ? json.replace(/[\r\n]/g, ' ') : json;
 }

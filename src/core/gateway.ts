@@ -111,6 +111,8 @@ export class Gateway {
     this.housekeeping?.cancel();
     this.housekeeping = null;
     this.ports.broker.stop();
+    this.heartbeat.stop();
+    this.writer.stop();
     for (const session of this.ctx.sessions.values()) session.stopTimers();
   }
 
@@ -165,7 +167,7 @@ export class Gateway {
     this.admission.release(ticket);
   }
 
-  open(conn: Connection, ticket: AdmissionTicket): Session {
+  open(conn: Connection, ticket: AdmissionTicket, /** the client reads batched frames */ batch = false): Session {
     assert(ticket.state === 'reserved', `open() with a ticket in state ${ticket.state}`);
     ticket.state = 'open';
     const { clock, random, telemetry } = this.ports;
@@ -173,7 +175,7 @@ export class Gateway {
     // A counter (unique on this instance) and 32 random bits (so ids do not repeat across instances).
     const id = `${(++this.sessionCounter).toString(36)}-${Math.floor(random.next() * 0xffffffff).toString(16).padStart(8, '0')}`;
     const inbound = new TokenBucket(this.options.inbound.messageBurst, this.options.inbound.messagesPerSecond, now);
-    const session = new Session(id, conn, ticket, inbound, now, this.ctx.counters.queue);
+    const session = new Session(id, conn, ticket, inbound, now, this.ctx.counters.queue, batch);
     const sessions = this.ctx.sessions;
     sessions.set(id, session);
     this.ctx.counters.throttled[0]!++;

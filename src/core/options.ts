@@ -9,6 +9,8 @@ export interface ChannelClass {
   readonly priority: Priority;
   /** Keep only the newest queued event of each such channel when the client falls behind. */
   readonly conflate: boolean;
+  /** How long a live event of this class may wait to share a write (and a batched frame); absent: outbound.writeDelayMs. */
+  readonly writeDelayMs?: number;
 }
 
 export interface HistoryOptions {
@@ -29,6 +31,14 @@ export interface OutboundOptions {
   readonly throttleLevels: readonly [number, number, number];
   /** Close 1008 when a critical event could not be queued and the queue has not drained for this long. */
   readonly slowCloseAfterMs: number;
+  /**
+   * A live event may wait this long in its session's queue so that later ones leave in the same write and,
+   * for a client that reads batched frames, the same WebSocket frame (docs/protocol.md, "Batched frames").
+   * 0: only what is queued in one turn of the event loop leaves together. Channel classes may override it.
+   */
+  readonly writeDelayMs: number;
+  /** A batched frame holds messages up to this many bytes (a single larger message goes alone). */
+  readonly batchBytesMax: number;
 }
 
 export interface AdmissionOptions {
@@ -104,6 +114,8 @@ export const defaultGatewayOptions: GatewayOptions = {
     socketHighWaterBytes: 64 * 1024,
     throttleLevels: [0.5, 0.75, 0.9],
     slowCloseAfterMs: 5_000,
+    writeDelayMs: 0,
+    batchBytesMax: 64 * 1024,
   },
   admission: {
     connectionsMax: 100_000,

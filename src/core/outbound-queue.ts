@@ -34,7 +34,14 @@ const GAP_FRAME_BYTES = 96;
 const PRIORITY_RANK: Readonly<Record<Priority, number>> = { low: 0, normal: 1, high: 2, critical: 3 };
 /** Past this many remembered channels the tail index is rebuilt from scratch (a pattern may span many). */
 const TAIL_CHANNELS_MAX = 4_096;
-/** Arrays up to this length are kept between turns (refilling them allocates nothing); longer ones are freed. */
+/** Below this many queued items a channel's newest item is found by scanning back; from it on, by the index. */
+const TAIL_INDEX_FROM = 8;
+/**
+ * Arrays of a queue that held several items in a turn are kept between turns (refilling them allocates
+ * nothing) up to this length. A queue that held one item gives its arrays up: an idle connection then holds
+ * no queue storage at all (docs/benchmarks.md, "A lighter connection"), and a trickle of one event per turn
+ * costs two one-element arrays, less than keeping them.
+ */
 const KEEP_ITEMS_MAX = 1_024;
 
 /** Bytes queued over all sessions, kept up to date by every queue (a gauge without a sweep). */
@@ -48,13 +55,16 @@ function sizeOf(item: Item): number {
 }
 
 export class OutboundQueue {
-  /** items[0..count) are queued; later entries are stale leftovers kept only to reuse the array. */
-  private readonly items: Item[] = [];
+  /** items[0..count) are queued; later entries are stale leftovers kept only to reuse the array. Null when empty and released. */
+  private items: Item[] | null = null;
   /** Priority rank of each item, parallel to `items` (control frames and gaps count as critical). */
-  private readonly ranks: number[] = [];
+  private ranks: number[] | null = null;
   private count = 0;
-  /** Sequence number of each channel's newest item; valid while ≥ `base` (the sequence of items[0]). */
-  private readonly tail = new Map<string, number>();
+  /**
+   * Sequence number of each channel's newest item; valid while ≥ `base` (the sequence of items[0]). Built
+   * only once the queue holds TAIL_INDEX_FROM items: a short queue is scanned instead.
+   */
+  private tail: Map<string, number> | null = null;
   private base = 0;
   /** Sequence of the item after the last boundary: older items are never rewritten again. */
   private boundary = 0;
@@ -94,23 +104,24 @@ export class OutboundQueue {
   conflate(record: EventRecord): boolean {
     const i = this.newestIndex(record.channel);
     if (i < 0) return false;
-    const item = this.items[i]!;
+    const items = this.items!;
+    const item = items[i]!;
     const before = sizeOf(item);
     if (item instanceof Slot) {
       if (item.record === null) return false;
       widen(item, item.record.offset, 'conflated');
       item.record = record;
     } else {
-      this.items[i] = new Slot(record.channel, record, null, item.offset, item.offset, 'conflated');
+      items[i] = new Slot(record.channel, record, null, item.offset, item.offset, 'conflated');
     }
-    this.grow(sizeOf(this.items[i]!) - before);
+    this.grow(sizeOf(items[i]!) - before);
     return true;
   }
 
   /** Records that `record` will not be sent: widens the channel's trailing gap or appends one. */
   shed(record: EventRecord, reason: GapReason): void {
     const i = this.newestIndex(record.channel);
-    const item = i < 0 ? undefined : this.items[i];
+    const item = i < 0 ? undefined : this.items![i];
     if (item instanceof Slot && item.record === null && item.gapReason !== null) {
       item.gapTo = record.offset;
       return;
@@ -125,20 +136,23 @@ export class OutboundQueue {
    */
   evictBelow(above: Priority, needBytes: number): boolean {
     let freed = 0;
+    const items = this.items;
+    const ranks = this.ranks;
+    if (items === null || ranks === null) return needBytes <= 0;
     for (let rank = 0; rank < PRIORITY_RANK[above] && freed < needBytes; rank++) {
       for (let i = 0; i < this.count && freed < needBytes; i++) {
-        if (this.ranks[i] !== rank) continue;
-        const item = this.items[i]!;
+        if (ranks[i] !== rank) continue;
+        const item = items[i]!;
         const before = sizeOf(item);
         if (item instanceof Slot) {
           if (item.record === null) continue;
           widen(item, item.record.offset, 'shed');
           item.record = null;
         } else {
-          this.items[i] = new Slot(item.channel, null, null, item.offset, item.offset, 'shed');
+          items[i] = new Slot(item.channel, null, null, item.offset, item.offset, 'shed');
         }
-        const after = sizeOf(this.items[i]!);
-        this.ranks[i] = PRIORITY_RANK.critical;
+        const after = sizeOf(items[i]!);
+        ranks[i] = PRIORITY_RANK.critical;
         freed += before - after;
         this.grow(after - before);
       }
@@ -148,15 +162,17 @@ export class OutboundQueue {
 
   /** Takes every queued frame, in order, for one coalesced write. */
   take(): Frame[] {
+    const items = this.items;
+    if (items === null || this.count === 0) return [];
     let n = 0;
     for (let i = 0; i < this.count; i++) {
-      const item = this.items[i]!;
+      const item = items[i]!;
       n += item instanceof Slot ? Number(item.control !== null) + Number(item.gapReason !== null) + Number(item.record !== null) : 1;
     }
     const frames = new Array<Frame>(n);
     let f = 0;
     for (let i = 0; i < this.count; i++) {
-      const item = this.items[i]!;
+      const item = items[i]!;
       if (!(item instanceof Slot)) {
         frames[f++] = item.frame;
         continue;
@@ -171,20 +187,29 @@ export class OutboundQueue {
 
   /** Drops everything queued: sent, or the session is gone (its client resumes from history). */
   discard(): void {
-    this.base += this.count;
+    const used = this.count;
+    this.base += used;
     this.count = 0;
-    if (this.items.length > KEEP_ITEMS_MAX) {
-      this.items.length = 0;
-      this.ranks.length = 0;
+    if (this.items !== null && (used <= 1 || this.items.length > KEEP_ITEMS_MAX)) {
+      this.items = null;
+      this.ranks = null;
     }
-    if (this.tail.size > TAIL_CHANNELS_MAX) this.tail.clear();
+    if (this.tail !== null && (used <= 1 || this.tail.size > TAIL_CHANNELS_MAX)) this.tail = null;
     this.grow(-this.queued);
+  }
+
+  /** Gives up the storage an empty queue kept for reuse (the session went quiet: see the heartbeat). */
+  trim(): void {
+    if (this.count > 0) return;
+    this.items = null;
+    this.ranks = null;
+    this.tail = null;
   }
 
   /** Gap ranges and events currently queued, for tests and the verify mode. */
   snapshot(): readonly { channel: string; event: number | null; gap: readonly [number, number] | null }[] {
     const out: { channel: string; event: number | null; gap: readonly [number, number] | null }[] = [];
-    for (const item of this.items.slice(0, this.count)) {
+    for (const item of (this.items ?? []).slice(0, this.count)) {
       if (!(item instanceof Slot)) out.push({ channel: item.channel, event: item.offset, gap: null });
       else if (item.control === null) out.push({ channel: item.channel, event: item.record?.offset ?? null, gap: item.gapReason === null ? null : [item.gapFrom, item.gapTo] });
     }
@@ -192,19 +217,37 @@ export class OutboundQueue {
   }
 
   private push(item: Item, rank: number): void {
-    this.items[this.count] = item;
-    this.ranks[this.count] = rank;
+    if (this.items === null || this.ranks === null) {
+      // Empty and released (count is 0): a one-element literal is the smallest array there is.
+      this.items = [item];
+      this.ranks = [rank];
+    } else {
+      this.items[this.count] = item;
+      this.ranks[this.count] = rank;
+    }
     this.count++;
     this.grow(sizeOf(item));
   }
 
   private markTail(channel: string): void {
+    if (this.tail === null) {
+      if (this.count + 1 < TAIL_INDEX_FROM) return;
+      this.tail = new Map();
+      for (let i = 0; i < this.count; i++) this.tail.set(this.items![i]!.channel, this.base + i);
+    }
     this.tail.set(channel, this.base + this.count);
   }
 
   private newestIndex(channel: string): number {
-    const seq = this.tail.get(channel);
-    return seq === undefined || seq < this.base || seq < this.boundary ? -1 : seq - this.base;
+    if (this.tail !== null) {
+      const seq = this.tail.get(channel);
+      return seq === undefined || seq < this.base || seq < this.boundary ? -1 : seq - this.base;
+    }
+    // Short queue, no index: the newest item of the channel since the last boundary, scanning back.
+    const items = this.items;
+    if (items === null) return -1;
+    for (let i = this.count - 1, floor = this.boundary - this.base; i >= 0 && i >= floor; i--) if (items[i]!.channel === channel) return i;
+    return -1;
   }
 
   private grow(delta: number): void {

@@ -25,7 +25,7 @@ export class Outbox {
     const pressure = session.queue.bytes + session.conn.bufferedBytes();
     const level = this.rethrottle(session, pressure / queueBytesMax);
     const size = record.frame.bytes.byteLength;
-    this.writer.markDirty(session);
+    this.writer.hold(session, cls.writeDelayMs ?? this.ctx.options.outbound.writeDelayMs);
     if (this.policy.conflates(level, cls) && session.queue.conflate(record)) return this.countGap('conflated');
     switch (this.policy.onEvent(pressure, size, level, cls)) {
       case 'shed':

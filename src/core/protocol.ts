@@ -9,6 +9,11 @@ export const SUBPROTOCOL = 'odin.v1';
  * an Authorization header on a WebSocket (docs/security.md, "Where the token travels"). Never echoed.
  */
 export const TOKEN_PROTOCOL_PREFIX = 'odin.token.';
+/**
+ * Offered before SUBPROTOCOL by a client that reads batched frames (docs/protocol.md, "Batched frames"):
+ * several messages in one WebSocket text frame, one per line. `?batch=1` on the URL asks for the same.
+ */
+export const BATCH_SUBPROTOCOL = 'odin.v1.batch';
 
 export interface Position {
   readonly epoch: string;

@@ -1,11 +1,13 @@
 // One client connection inside the core: its subscriptions, outbound queue, inbound rate limiter and
-// heartbeat state. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
-// state they act on, plus the two timers every way of ending a session must stop.
+// heartbeat place. Behaviour lives in the gateway's components (docs/design.md, "The core's components"); this file is the
+// state they act on, plus the two waits every way of ending a session must stop.
 import type { AdmissionTicket } from './admission.js';
 import type { Identity } from './auth.js';
 import type { EventRecord } from './history.js';
+import type { DueList } from './heartbeat.js';
 import type { Connection, Timer } from './ports.js';
 import { OutboundQueue, type QueueTotals } from './outbound-queue.js';
+import { SmallMap } from './small-map.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Live events of a subscription held back while its reply (and replay) is being prepared. */
@@ -32,11 +34,15 @@ export interface Subscription {
 export type SessionState = 'open' | 'closing' | 'closed';
 
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new SmallMap<string, Subscription>();
   readonly queue: OutboundQueue;
   state: SessionState = 'open';
   /** Set while the session waits in the writer's flush list (src/core/writer.ts). */
   dirty = false;
+  /** While live events wait for writeDelayMs: when they must leave at the latest (src/core/writer.ts). */
+  holdUntilMs: number | null = null;
+  /** Set while the session is in the writer's list of held sessions. */
+  inHoldList = false;
   /** Offset of the last live event queued, so overlapping subscriptions deliver an event once. */
   lastLiveOffset = 0;
   throttleLevel = 0;
@@ -47,11 +53,15 @@ export class Session {
   lastViolationMs = 0;
   /** Anything (a message or a pong) arrived since the last heartbeat check. */
   heard = false;
-  heartbeatTimer: Timer | null = null;
   /** Who this is (a verified token); null for an anonymous session (auth.mode=none). Replaced by refresh. */
   identity: Identity | null;
   /** The token's next deadline: the expiry warning, then the close (src/core/token-lifetime.ts). */
   tokenTimer: Timer | null = null;
+  /** The heartbeat list this session waits in (src/core/heartbeat.ts), its neighbours there, and when it is due. */
+  hbList: DueList | null = null;
+  hbPrev: Session | null = null;
+  hbNext: Session | null = null;
+  hbDueMs = 0;
 
   constructor(
     readonly id: string,
@@ -60,6 +70,8 @@ export class Session {
     readonly inbound: TokenBucket,
     readonly openedAtMs: number,
     totals: QueueTotals,
+    /** The client reads batched frames (docs/protocol.md, "Batched frames"). */
+    readonly batch = false,
   ) {
     this.queue = new OutboundQueue(totals);
     this.identity = ticket.peer.identity ?? null;
@@ -76,8 +88,7 @@ export class Session {
   stopTimers(): void {
     this.tokenTimer?.cancel();
     this.tokenTimer = null;
-    this.heartbeatTimer?.cancel();
-    this.heartbeatTimer = null;
+    this.hbList?.remove(this);
     this.overBoundTimer?.cancel();
     this.overBoundTimer = null;
   }

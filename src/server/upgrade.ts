@@ -10,8 +10,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Gateway } from '../core/gateway.js';
-import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../core/protocol.js';
-import { bindWebSocket, WsConnection, type WriteMode } from '../adapters/transport-ws.js';
+import { BATCH_SUBPROTOCOL, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../core/protocol.js';
+import type { Session } from '../core/session.js';
+import { bindWebSocket, WsConnection, type SocketEvents, type WriteMode } from '../adapters/transport-ws.js';
 import type { TokenVerifier } from '../core/auth.js';
 import type { HandshakeRequest } from '../core/handshake.js';
 import { normaliseIp, type ProxyTrust } from './addresses.js';
@@ -39,6 +40,9 @@ export interface UpgradeHandler {
 }
 
 
+/** The pre-handshake error listener: one function for every socket. */
+function ignore(): void {}
+
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   return typeof header === 'string' ? header.split(',').map((p) => p.trim()).filter((p) => p !== '') : [];
@@ -65,14 +69,27 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     perMessageDeflate: false,
     clientTracking: false,
     // Clients without any subprotocol (but ?v=1, or nothing) get none back; the core's handshake decision
-    // already refused offers that do not include ours.
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // already refused offers that do not include ours. A client that also offers the batched variant gets
+    // it (docs/protocol.md, "Batched frames").
+    handleProtocols: (protocols) => (protocols.has(BATCH_SUBPROTOCOL) ? BATCH_SUBPROTOCOL : protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const sockets = new Set<WebSocket>();
+  // One set of handlers for every connection (src/adapters/transport-ws.ts): no closures per socket.
+  const events: SocketEvents<Session> = {
+    onMessage: (session, text) => gateway.onMessage(session, text),
+    onBinaryMessage: (session) => gateway.onBinaryMessage(session),
+    onWritable: (session) => gateway.onWritable(session),
+    onPong: (session) => gateway.onPong(session),
+    onClosed: (session, code) => {
+      sockets.delete((session.conn as WsConnection).ws);
+      gateway.onClosed(session, code);
+    },
+    onError: (_session, error) => options.onError?.(error, 'websocket'),
+  };
 
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // ws installs its own error handling once the handshake completes; until then a reset must not crash.
-    socket.on('error', () => undefined);
+    socket.on('error', ignore);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const offered = offeredProtocols(req);
     // The token entry is a credential, not a protocol: the version check never sees it, ws never echoes it.
@@ -82,14 +99,15 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const base = { path: url.pathname, upgrade: req.headers.upgrade, version: url.searchParams.get('v'), protocols, origin, peer: { ip, userId: null } };
     const token = options.verifier === null ? null : presentedToken(req, url, offered, options.queryToken);
-    if (options.verifier === null || token === null) return decide(req, socket, head, base);
+    const batchAsked = url.searchParams.get('batch') === '1';
+    if (options.verifier === null || token === null) return decide(req, socket, head, base, batchAsked);
     options.verifier.verify(token, (credential) => {
       // The client may have left while the token was checked: then there is nothing to admit.
-      if (!socket.destroyed) decide(req, socket, head, { ...base, credential });
+      if (!socket.destroyed) decide(req, socket, head, { ...base, credential }, batchAsked);
     });
   };
 
-  const decide = (req: IncomingMessage, socket: Duplex, head: Buffer, request: HandshakeRequest): void => {
+  const decide = (req: IncomingMessage, socket: Duplex, head: Buffer, request: HandshakeRequest, batchAsked: boolean): void => {
     const outcome = gateway.handshake(request, options.path);
     if (!outcome.ok) {
       refuseUpgrade(socket, outcome.status, outcome.body, outcome.headers);
@@ -114,18 +132,8 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
         }
         settled = true;
         sockets.add(ws);
-        const session = gateway.open(new WsConnection(ws, options.writeMode), ticket);
-        bindWebSocket(ws, {
-          onMessage: (text) => gateway.onMessage(session, text),
-          onBinaryMessage: () => gateway.onBinaryMessage(session),
-          onWritable: () => gateway.onWritable(session),
-          onPong: () => gateway.onPong(session),
-          onClosed: (code) => {
-            sockets.delete(ws);
-            gateway.onClosed(session, code);
-          },
-          onError: (error) => options.onError?.(error, 'websocket'),
-        });
+        const batch = batchAsked || ws.protocol === BATCH_SUBPROTOCOL;
+        bindWebSocket(ws, gateway.open(new WsConnection(ws, options.writeMode), ticket, batch), events);
       });
     } catch (error) {
       abandonEarly();

@@ -16,12 +16,12 @@ for (const mode of ['preframed', 'send'] as const) {
           if (!isBinary) received.push(String(data));
         });
         client.ws.on('close', (code, reason) => (pair.peerClose = { code, reason: reason.toString('utf8') }));
-        bindWebSocket(ws, {
+        bindWebSocket(ws, pair, {
           onMessage: () => undefined,
           onBinaryMessage: () => undefined,
           onWritable: () => undefined,
           onPong: () => pair.reported.pongs++,
-          onClosed: (code) => (pair.reported.closedWith = code),
+          onClosed: (_pair, code) => (pair.reported.closedWith = code),
         });
         return pair;
       },

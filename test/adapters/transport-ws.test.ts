@@ -158,12 +158,12 @@ describe('bindWebSocket', () => {
     const client = await connectClient(fixture.url);
     const { ws, conn } = await fixture.nextServerSide();
     const seen: string[] = [];
-    bindWebSocket(ws, {
-      onMessage: (text) => seen.push(`text:${text}`),
-      onBinaryMessage: () => seen.push('binary'),
-      onWritable: () => seen.push('writable'),
-      onPong: () => seen.push('pong'),
-      onClosed: (code) => seen.push(`closed:${code}`),
+    bindWebSocket(ws, 's1', {
+      onMessage: (session, text) => seen.push(`${session} text:${text}`),
+      onBinaryMessage: (session) => seen.push(`${session} binary`),
+      onWritable: (session) => seen.push(`${session} writable`),
+      onPong: (session) => seen.push(`${session} pong`),
+      onClosed: (session, code) => seen.push(`${session} closed:${code}`),
     });
     client.ws.send('{"type":"ping","id":1}');
     client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
@@ -171,7 +171,32 @@ describe('bindWebSocket', () => {
     await until(() => seen.length === 3);
     client.ws.close(1000);
     await until(() => seen.length === 4);
-    expect(seen).toEqual(['text:{"type":"ping","id":1}', 'binary', 'pong', 'closed:1000']);
+    expect(seen).toEqual(['s1 text:{"type":"ping","id":1}', 's1 binary', 's1 pong', 's1 closed:1000']);
+  });
+
+  it('serves many sockets from one events object, each reporting its own session', async () => {
+    fixture = await startFixture();
+    const seen: string[] = [];
+    const events = {
+      onMessage: (session: string, text: string) => seen.push(`${session}:${text}`),
+      onBinaryMessage: () => undefined,
+      onWritable: () => undefined,
+      onPong: () => undefined,
+      onClosed: (session: string, code: number) => seen.push(`${session} closed:${code}`),
+    };
+    const a = await connectClient(fixture.url);
+    bindWebSocket((await fixture.nextServerSide()).ws, 'a', events);
+    const b = await connectClient(fixture.url);
+    bindWebSocket((await fixture.nextServerSide()).ws, 'b', events);
+    b.ws.send('from b');
+    await until(() => seen.length === 1);
+    a.ws.send('from a');
+    await until(() => seen.length === 2);
+    a.ws.close(1000);
+    await until(() => seen.length === 3);
+    b.ws.close(4000);
+    await until(() => seen.length === 4);
+    expect(seen).toEqual(['b:from b', 'a:from a', 'a closed:1000', 'b closed:4000']);
   });
 
   it('lets ws close 1009 on a frame over maxPayload', async () => {
@@ -179,13 +204,13 @@ describe('bindWebSocket', () => {
     const client = await connectClient(fixture.url);
     const { ws } = await fixture.nextServerSide();
     const seen: string[] = [];
-    bindWebSocket(ws, {
+    bindWebSocket(ws, 's', {
       onMessage: () => seen.push('text'),
       onBinaryMessage: () => seen.push('binary'),
       onWritable: () => undefined,
       onPong: () => undefined,
-      onClosed: (code) => seen.push(`closed:${code}`),
-      onError: (error) => seen.push(`error:${(error as Error & { code?: string }).code}`),
+      onClosed: (_s, code) => seen.push(`closed:${code}`),
+      onError: (_s, error) => seen.push(`error:${(error as Error & { code?: string }).code}`),
     });
     const clientClose = new Promise<number>((resolve) => client.ws.once('close', resolve));
     client.ws.send('x'.repeat(2048));
@@ -199,7 +224,7 @@ describe('bindWebSocket', () => {
     const client = await connectClient(fixture.url);
     const { ws, conn } = await fixture.nextServerSide();
     let writable = 0;
-    bindWebSocket(ws, { onMessage: () => undefined, onBinaryMessage: () => undefined, onWritable: () => writable++, onPong: () => undefined, onClosed: () => undefined });
+    bindWebSocket(ws, 's', { onMessage: () => undefined, onBinaryMessage: () => undefined, onWritable: () => writable++, onPong: () => undefined, onClosed: () => undefined });
     const clientSocket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     clientSocket.pause();
     const big = frameOf(JSON.stringify({ pad: 'y'.repeat(1024 * 1024) }));

@@ -34,12 +34,15 @@ const HEAD = `<!doctype html>
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       super(url, protocols);
+      // A batched frame (the client offers odin.v1.batch) holds one message per line.
       this.addEventListener('message', (e) => {
-        const message = JSON.parse(e.data);
-        if (message.type !== 'subscribed') return;
-        feed.subscribed.push(message);
-        for (const [name, answer] of Object.entries(message.channels)) {
-          if ('recovered' in answer) notice('resumed ' + name + ': ' + JSON.stringify(answer));
+        for (const line of String(e.data).split('\\n')) {
+          const message = JSON.parse(line);
+          if (message.type !== 'subscribed') continue;
+          feed.subscribed.push(message);
+          for (const [name, answer] of Object.entries(message.channels)) {
+            if ('recovered' in answer) notice('resumed ' + name + ': ' + JSON.stringify(answer));
+          }
         }
       });
     }

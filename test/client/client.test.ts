@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RESUMES_PER_REQUEST } from '../../src/client/client.js';
-import { SUBPROTOCOL } from '../../src/core/protocol.js';
+import { BATCH_SUBPROTOCOL, SUBPROTOCOL } from '../../src/core/protocol.js';
 import { answerSubscribe, connected, event, harness, nextSocket, recorder } from './helpers.js';
 
 const A = 'odin.token.ABC.trade';
@@ -15,7 +15,7 @@ describe('subscribe and deliver', () => {
     h.client.subscribe(B, b.handlers);
     h.client.connect();
     const socket = h.net.last;
-    expect(socket.protocols).toEqual([SUBPROTOCOL]);
+    expect(socket.protocols).toEqual([BATCH_SUBPROTOCOL, SUBPROTOCOL]);
     h.clock.settle();
     expect(socket.sent).toEqual([]); // nothing before welcome
     socket.accept();
@@ -31,6 +31,18 @@ describe('subscribe and deliver', () => {
     expect(b.offsets()).toEqual([42]);
     expect(h.client.position(A)).toEqual({ epoch: 'E1', offset: 43 });
     expect(h.states).toEqual(['connecting', 'open']);
+    expect(h.client.counters.eventsDelivered).toBe(3);
+  });
+
+  it('reads a batched frame as its messages, in order, and skips only a bad line of it', () => {
+    const h = harness();
+    const a = recorder();
+    h.client.subscribe(A, a.handlers);
+    const socket = connected(h, 'E1', 40);
+    const lines = [event(A, 41, 0), event(A, 42, 41), { type: 'event', ch: A }, event(A, 43, 42)].map((m) => JSON.stringify(m));
+    socket.receiveText(lines.join('\n'));
+    expect(a.offsets()).toEqual([41, 42, 43]);
+    expect(h.client.position(A)).toEqual({ epoch: 'E1', offset: 43 });
     expect(h.client.counters.eventsDelivered).toBe(3);
   });
 

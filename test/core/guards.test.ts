@@ -188,6 +188,28 @@ describe('heartbeats', () => {
   });
 });
 
+describe('heartbeat wheel', () => {
+  it('keeps one timer for every session, however many are open, and forgets a closed session', () => {
+    const h = harness({ heartbeatMs: 1_000, heartbeatTimeoutMs: 300 });
+    h.clock.settle();
+    const idle = h.clock.pending; // housekeeping, and nothing else yet
+    const clients = Array.from({ length: 50 }, () => h.connect());
+    expect(h.clock.pending).toBe(idle + 1);
+    clients[7]!.close();
+    h.clock.advance(1_000);
+    expect(clients[7]!.conn.pings).toBe(0);
+    expect(clients.filter((c) => c.conn.pings === 1)).toHaveLength(49);
+    // Sessions that opened at different instants are checked each at its own interval.
+    h.clock.advance(150);
+    const late = h.connect();
+    h.clock.advance(999);
+    expect(late.conn.pings).toBe(0);
+    h.clock.advance(1);
+    expect(late.conn.pings).toBe(1);
+    expect(h.clock.pending).toBe(idle + 1);
+  });
+});
+
 describe('drain (I9)', () => {
   it('refuses new handshakes, closes every client 1001 with a jittered hint, and finishes when all are gone', () => {
     const h = harness({ drainRetryJitterMs: 5_000 });

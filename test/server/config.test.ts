@@ -120,7 +120,7 @@ describe('bad values name the key, the value and what is allowed', () => {
     [{ WS_OUTBOUND_THROTTLE_LEVELS: '0.5' }, 'config error: WS_OUTBOUND_THROTTLE_LEVELS="0.5": expected a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]'],
     [
       { WS_GATEWAY_CHANNEL_CLASSES: '[{"pattern":"a..b","priority":"high"}]' },
-      'config error: WS_GATEWAY_CHANNEL_CLASSES="[{\\"pattern\\":\\"a..b\\",\\"priority\\":\\"high\\"}]": expected a JSON array of {"pattern": channel pattern, "priority": critical|high|normal|low, "conflate": boolean}',
+      'config error: WS_GATEWAY_CHANNEL_CLASSES="[{\\"pattern\\":\\"a..b\\",\\"priority\\":\\"high\\"}]": expected a JSON array of {"pattern": channel pattern, "priority": critical|high|normal|low, "conflate": boolean, "writeDelayMs"?: 0..1000}',
     ],
     [{ WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES: '1000' }, 'config error: WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES="1000": expected an integer 16384..1_073_741_824'],
     [{ WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES: '2000000' }, 'config error: WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES="2000000": expected at most outbound.queueBytesMax (1048576)'],

@@ -23,7 +23,8 @@ export interface Harness {
   readonly broker: MemoryBroker;
   readonly gateway: Gateway;
   readonly telemetry: RecordingTelemetry;
-  connect(peer?: Partial<PeerInfo>): Client;
+  /** `batch`: the client negotiated batched frames (docs/protocol.md, "Batched frames"). */
+  connect(peer?: Partial<PeerInfo>, batch?: boolean): Client;
   publish(channel: string, data: unknown): PublishOutcome;
 }
 
@@ -44,12 +45,12 @@ export function harness(
     broker,
     gateway,
     telemetry,
-    connect(peer = {}) {
+    connect(peer = {}, batch = false) {
       const ip = peer.ip ?? `10.0.0.${++ipCounter % 250}`;
       const admission = gateway.admit(peer.identity != null ? { ip, userId: peer.identity.user, identity: peer.identity } : { ip, userId: peer.userId ?? null });
       if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
       const conn = new FakeConnection();
-      const session = gateway.open(conn, admission.ticket);
+      const session = gateway.open(conn, admission.ticket, batch);
       clock.settle();
       return {
         conn,

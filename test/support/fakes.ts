@@ -37,8 +37,9 @@ export class FakeConnection implements Connection {
     return this.writes.flat();
   }
 
+  /** Every message written, in order; a batched frame (one message per line) gives each of its lines. */
   messages(): ServerMessage[] {
-    return this.frames().map((f) => JSON.parse(utf8.decode(f.bytes)) as ServerMessage);
+    return this.frames().flatMap((f) => utf8.decode(f.bytes).split('\n').map((line) => JSON.parse(line) as ServerMessage));
   }
 
   ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
