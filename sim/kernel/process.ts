@@ -19,7 +19,10 @@ export interface ProcessSpec {
   readonly nofileHard?: number;
   /** cgroup memory.max (or the host's RAM when absent). */
   readonly memoryLimitBytes?: number;
-  /** Descriptors open before any socket: stdio, logs, outbound clients. */
+  /**
+   * Descriptors the program holds before any socket: stdio, logs, outbound clients (default 3, stdio).
+   * The runtime's own (RuntimeProfile.startFds, measured for Node) come on top.
+   */
   readonly fdsReserved?: number;
   /** Share another process's CPU (processes competing for one machine's cores). */
   readonly cpu?: Cpu;
@@ -32,6 +35,8 @@ export class SimProcess {
   readonly cpu: Cpu;
   readonly sockets = new Set<TcpSocket>();
   readonly listeners: Listener[] = [];
+  /** libuv's EMFILE reserve descriptor is open (one of the runtime's startFds; runtime.ts). */
+  reserveHeld: boolean;
   alive = true;
   exitReason: string | null = null;
   diedAtMs = -1;
@@ -48,7 +53,8 @@ export class SimProcess {
     // Node raises its soft limit to the hard limit at start (node.cc); other runtimes keep what they got.
     const nofile = rt.raisesNofileToHard ? (spec.nofileHard ?? spec.nofileSoft) : spec.nofileSoft;
     this.fds = new FdTable(nofile);
-    this.fds.reserve(spec.fdsReserved ?? 3);
+    this.fds.reserve((spec.fdsReserved ?? 3) + rt.startFds);
+    this.reserveHeld = rt.accept === 'libuv';
     this.mem = new MemoryAccount(spec.memoryLimitBytes ?? host.memoryBytes, rt.gc, () => this.kill('oom'));
     const cores = rt.threads === 'one' ? 1 : host.cores;
     this.cpu = spec.cpu ?? new Cpu(world.sched, cores);

@@ -18,6 +18,11 @@ export interface RuntimeProfile {
   readonly accept: 'libuv' | 'go';
   /** Node raises RLIMIT_NOFILE soft to hard at start (node.cc); Go ≥ 1.19 does the same (os/rlimit.go). */
   readonly raisesNofileToHard: boolean;
+  /**
+   * Descriptors the runtime itself holds before the program opens anything, besides stdio (the process
+   * spec's fdsReserved) and its listeners; libuv's EMFILE reserve is counted here, not in the accept loop.
+   */
+  readonly startFds: number;
   /** 'one': program work runs on one thread (Node's event loop); 'all-cores': GOMAXPROCS = cores. */
   readonly threads: 'one' | 'all-cores';
   readonly gc: GcModel;
@@ -28,6 +33,15 @@ export const GO_ACCEPT_BACKOFF_MIN_MS = 5;
 export const GO_ACCEPT_BACKOFF_MAX_MS = 1_000;
 
 /**
+ * Measured here (Node v20.20.2, sim/parity/real/fd-count.mjs reading /proc/self/fd): a plain Node process
+ * holds 19 descriptors before its first stream (stdio 3, epoll, eventfds, pipes of the platform's worker
+ * threads), a Node server with one listener 21 (plus the listener and libuv's reserve, which libuv opens
+ * with the first stream: uv__stream_init), the compiled gateway (`odin serve`) 21 as well, a server under
+ * tsx 29 (its esbuild service's pipes). So 16 + libuv's reserve beyond stdio.
+ */
+export const NODE_START_FDS = 16 + 1;
+
+/**
  * V8: no GC CPU limiter, so the stretch is bounded only loosely (thrash before "heap out of memory");
  * growth ≈ 1 (heap roughly doubles between major GCs); GC work ≈ 0.25 of mutator work at ratio 1 —
  * an assumption to be calibrated by the benchmark, not fitted to a story.
@@ -36,6 +50,7 @@ export const NODE: RuntimeProfile = {
   name: 'node',
   accept: 'libuv',
   raisesNofileToHard: true,
+  startFds: NODE_START_FDS,
   threads: 'one',
   gc: { costRatio: 0.25, growth: 1, stretchMax: 20 },
 };
@@ -50,6 +65,8 @@ export const GO: RuntimeProfile = {
   name: 'go',
   accept: 'go',
   raisesNofileToHard: true,
+  // The netpoller's epoll descriptor and its wake-up eventfd (runtime/netpoll_epoll.go); not measured here.
+  startFds: 2,
   threads: 'all-cores',
   gc: { costRatio: 0.25, growth: 1, stretchMax: 2 },
 };
@@ -72,8 +89,6 @@ export class AcceptLoop {
   private scheduled = false;
   private sleeping = false;
   private delayMs = 0;
-  /** libuv's reserve descriptor (-1 when not held). */
-  private reserveFd = -1;
   stopped = false;
 
   constructor(
@@ -81,10 +96,6 @@ export class AcceptLoop {
     readonly runtime: RuntimeProfile,
     private readonly onAccept: (s: TcpSocket) => void,
   ) {
-    if (runtime.accept === 'libuv') {
-      const fd = listener.proc.fds.open();
-      if (fd !== 'EMFILE') this.reserveFd = fd;
-    }
     listener.onReadable = () => this.wake();
   }
 
@@ -124,19 +135,19 @@ export class AcceptLoop {
     }
   }
 
+  /** libuv's reserve is one per loop, i.e. per process: counted in the runtime's startFds (see NODE). */
   private emfileTrick(): void {
-    const fds = this.listener.proc.fds;
-    if (this.reserveFd < 0) return; // no reserve: libuv reports EMFILE and waits for the next readiness
-    fds.close(this.reserveFd);
-    this.reserveFd = -1;
+    const proc = this.listener.proc;
+    if (!proc.reserveHeld) return; // no reserve: libuv reports EMFILE and waits for the next readiness
+    proc.fds.release(1);
+    proc.reserveHeld = false;
     for (let i = 0, n = this.listener.q.acceptQueueLength + 1; i < n; i++) {
       const r = this.listener.accept();
       if (typeof r === 'string') break;
       this.stats.emfileClosed++;
       r.close();
     }
-    const fd = fds.open();
-    if (fd !== 'EMFILE') this.reserveFd = fd;
+    proc.reserveHeld = proc.fds.open() !== 'EMFILE';
   }
 
   private backoff(): void {

@@ -18,6 +18,7 @@ import { CONNTRACK_SYN_SENT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
 import type { Host } from './host.js';
 import { ListenQueues } from './listener.js';
+import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
 import {
   arrivalMs,
@@ -90,6 +91,11 @@ export class Listener {
 export interface ConnectOptions {
   /** Source address (one of the host's); more addresses give more port space. */
   readonly srcAddr?: string;
+  /**
+   * bind(srcAddr, 0) before connect(), as a client that sets its local address does: the port is then
+   * exclusive to the address across destinations, without tcp_tw_reuse; exhaustion is EADDRINUSE (ports.ts).
+   */
+  readonly bind?: boolean;
 }
 
 /** connect(2), non-blocking: a socket in SYN_SENT, or the errno of a synchronous failure. */
@@ -106,12 +112,15 @@ export function connect(
   const fd = proc.fds.open();
   if (fd === 'EMFILE') return 'EMFILE';
   const src = opts.srcAddr ?? (host.addresses[0] as string);
-  const dstKey = `${dstAddr}:${dstPort}`;
+  const bound = opts.bind === true;
+  const dstKey = bound ? BOUND : `${dstAddr}:${dstPort}`;
   const dstHost = world.hostByAddr(dstAddr);
-  const port = host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(dstHost === host));
-  if (port === 'EADDRNOTAVAIL') {
+  const port = bound
+    ? host.ports.bind(src, world.sched.nowMs)
+    : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(dstHost === host, src, dstAddr));
+  if (typeof port === 'string') {
     proc.fds.close(fd);
-    return 'EADDRNOTAVAIL';
+    return port;
   }
   const s = new TcpSocket(world, host, proc, true, fd, src, port, dstAddr, dstPort, 'SYN_SENT');
   s.handler = handler;

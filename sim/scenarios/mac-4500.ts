@@ -125,8 +125,9 @@ function runStory(inputs: Inputs, seed: string, variant: string): RunResult {
 
   const metrics: Record<string, number> = {
     robots: users,
-    gatewayFdsForConnections: n('gateway.nofile') - n('gateway.fdsReserved') - 1,
-    robotsFdsForConnections: n('robots.nofile') - n('robots.fdsReserved'),
+    // The runtime's own descriptors (RuntimeProfile.startFds) come off the top too.
+    gatewayFdsForConnections: n('gateway.nofile') - n('gateway.fdsReserved') - GO_AS_STARTED.startFds - 1,
+    robotsFdsForConnections: n('robots.nofile') - n('robots.fdsReserved') - GO_AS_STARTED.startFds,
     sessionsPeak: gw.stats.peakSessions,
     sessionsAtBetting,
     listenQueuePeak: q.peakAcceptQueue,
