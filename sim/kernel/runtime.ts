@@ -33,13 +33,16 @@ export const GO_ACCEPT_BACKOFF_MIN_MS = 5;
 export const GO_ACCEPT_BACKOFF_MAX_MS = 1_000;
 
 /**
- * Measured here (Node v20.20.2, sim/parity/real/fd-count.mjs reading /proc/self/fd): a plain Node process
- * holds 19 descriptors before its first stream (stdio 3, epoll, eventfds, pipes of the platform's worker
- * threads), a Node server with one listener 21 (plus the listener and libuv's reserve, which libuv opens
- * with the first stream: uv__stream_init), the compiled gateway (`odin serve`) 21 as well, a server under
- * tsx 29 (its esbuild service's pipes). So 16 + libuv's reserve beyond stdio.
+ * Descriptors a Node process holds besides stdio and its listeners, measured here (Node v20.20.2, kernel
+ * 6.18) at the limit, where they matter — the parity suite (sim/parity) runs a Node client and a Node
+ * server under `prlimit --nofile=N:N` in a namespace: the client opens N − 18 sockets before EMFILE, a
+ * plain `ws` server and the compiled gateway hold N − 19 clients. So 15: epoll instances, eventfds and
+ * pipe ends of the platform's threads, plus libuv's EMFILE reserve (opened with the first stream,
+ * uv__stream_init). Reading /proc/self/fd at rest (sim/parity/real/fd-count.mjs) shows 19–21 for a
+ * server, 29 under tsx: it also lists descriptors inherited from the parent, which may sit above the
+ * limit and then take no slot (one was numbered 251 under a limit of 60).
  */
-export const NODE_START_FDS = 16 + 1;
+export const NODE_START_FDS = 15;
 
 /**
  * V8: no GC CPU limiter, so the stretch is bounded only loosely (thrash before "heap out of memory");
@@ -99,11 +102,17 @@ export class AcceptLoop {
     listener.onReadable = () => this.wake();
   }
 
-  /** The listening socket became readable: run the loop at this instant, after the current work. */
+  /**
+   * The listening socket became readable: run the loop at this instant, after the current work — or,
+   * on a one-thread runtime whose thread is busy (SimProcess.busy), when it comes back to the loop.
+   */
   wake(): void {
     if (this.scheduled || this.sleeping || this.stopped) return;
     this.scheduled = true;
-    this.listener.proc.world.sched.after(0, runLoop, this);
+    const proc = this.listener.proc;
+    const sched = proc.world.sched;
+    if (this.runtime.threads === 'one' && proc.busyUntilMs > sched.nowMs) sched.at(proc.busyUntilMs, runLoop, this);
+    else sched.after(0, runLoop, this);
   }
 
   /** Stop accepting (the server paused, or never calls accept). Queued connections stay queued. */
