@@ -16,11 +16,12 @@
 // (lost SYN-ACK, ignored ACK).
 import { CONNTRACK_SYN_SENT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
-import type { Host } from './host.js';
+import { type Host, timerWheelFireMs } from './host.js';
 import { ListenQueues } from './listener.js';
 import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
 import {
+  TCP_RTO_MIN_MS,
   arrivalMs,
   fail,
   finish,
@@ -114,10 +115,9 @@ export function connect(
   const src = opts.srcAddr ?? (host.addresses[0] as string);
   const bound = opts.bind === true;
   const dstKey = bound ? BOUND : `${dstAddr}:${dstPort}`;
-  const dstHost = world.hostByAddr(dstAddr);
   const port = bound
     ? host.ports.bind(src, world.sched.nowMs)
-    : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(dstHost === host, src, dstAddr));
+    : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(src, dstAddr));
   if (typeof port === 'string') {
     proc.fds.close(fd);
     return port;
@@ -132,10 +132,17 @@ export function connect(
   return s;
 }
 
+/**
+ * The next SYN timer: the plan's gap since the previous SYN, on the timer wheel (timerWheelFireMs), so
+ * clients that sent their SYNs within one wheel slot retransmit together — as a batch, which can fill a
+ * SYN queue that the same clients one by one would not.
+ */
 function armSynTimer(s: TcpSocket): void {
   const plan = s.host.synPlan;
   const at = s.attempts < plan.retransmitAtMs.length ? (plan.retransmitAtMs[s.attempts] as number) : plan.giveUpAtMs;
-  s.timer = s.world.sched.at(s.openedAtMs + at, onSynTimer, s);
+  const prev = s.attempts === 0 ? 0 : (plan.retransmitAtMs[s.attempts - 1] as number);
+  const now = s.world.sched.nowMs;
+  s.timer = s.world.sched.at(timerWheelFireMs(now, at - prev, s.host.sysctls.timerHz), onSynTimer, s);
 }
 
 function onSynTimer(s: TcpSocket): void {
@@ -304,7 +311,13 @@ function onAckArrive(srv: TcpSocket): void {
       finish(srv, false);
       if (c !== null) sendRst(srv.host, c);
     } else {
-      armSynAckTimer(srv);
+      // A request stays and its SYN-ACK is retransmitted (each answered with the ACK again). A cookie
+      // keeps no state: only the client's retransmitted data (its HTTP Upgrade), each copy carrying the
+      // ACK again, can complete it — the path by which a queue that starts draining lets it in within a
+      // fraction of a second. (A request's client retransmits its data too; the model leaves that to
+      // the SYN-ACK retransmissions, which are slower: docs/kernel.md.)
+      if (srv.cookie) armDataRetransmit(srv.peer);
+      else armSynAckTimer(srv);
     }
     return;
   }
@@ -319,6 +332,33 @@ function onAckArrive(srv: TcpSocket): void {
   srv.tx.open = true;
   pump(c); // the client's early data (the HTTP Upgrade) lands in the new socket's receive buffer
   l.onReadable(l);
+}
+
+/** Retransmissions of a client's first data segment whose ACK was ignored, before it gives up (tcp_retries2). */
+const DATA_RETRANSMITS_MAX = 15;
+
+/**
+ * The client's retransmission timer for data sent in the same breath as its ACK: RTO from TCP_RTO_MIN
+ * (200 ms, the handshake's RTT sample on a fast path), doubling, tcp_retries2 (15) of them. Each copy
+ * carries the ACK again (tcp_check_req / cookie_v4_check on the listener).
+ */
+function armDataRetransmit(c: TcpSocket | null): void {
+  if (c === null || c.state !== 'ESTABLISHED' || c.timer !== null || c.tx.unsentBytes === 0) return;
+  c.timer = c.world.sched.after(TCP_RTO_MIN_MS * 2 ** c.dataRetransmits, onDataRetransmit, c);
+  c.dataRetransmits++;
+}
+
+function onDataRetransmit(c: TcpSocket): void {
+  c.timer = null;
+  const srv = c.peer;
+  if (c.state !== 'ESTABLISHED' || srv === null || srv.state !== 'SYN_RECV') return;
+  if (c.dataRetransmits >= DATA_RETRANSMITS_MAX) {
+    // tcp_retries2 exhausted: the connection times out (the server never held it).
+    finish(srv, false);
+    fail(c, 'ETIMEDOUT');
+    return;
+  }
+  sendAck(c);
 }
 
 export { TcpSocket };

@@ -36,7 +36,8 @@ export function script(e: Experiment): string {
   ];
   const node = q(process.execPath);
   const lines = ['set -e', 'ip link set lo up', ...sys.map((x) => `sysctl -qw ${x}`)];
-  if (e.dummyAddr !== undefined) lines.push('ip link add d0 type dummy', `ip addr add ${e.dummyAddr}/24 dev d0`, 'ip link set d0 up');
+  // A local address outside 127.0.0.0/8 (on lo itself: no dummy or veth module needed).
+  if (e.dummyAddr !== undefined) lines.push(`ip addr add ${e.dummyAddr}/32 dev lo`);
   const srv = e.server;
   const lim = (n: number | undefined): string => (n === undefined ? '' : `prlimit --nofile=${n}:${n} `);
   let ready: string;
@@ -52,8 +53,10 @@ export function script(e: Experiment): string {
   lines.push('SP=$!', `for i in $(seq 200); do grep -q ${q(ready)} "$T/server.out" 2>/dev/null && break; sleep 0.05; done`);
   lines.push(`grep -q ${q(ready)} "$T/server.out" || { echo "server did not start" >&2; cat "$T/server.err" >&2; exit 3; }`);
   const c = e.clients;
-  const cspec = { ...c, query: undefined };
-  lines.push(`${lim(c.nofile)}${node} ${q(CLIENTS)} ${q(JSON.stringify(cspec))}`);
+  const cspec = c;
+  // Only the plain server listens for SIGUSR1 (to Node's default handler it means "start the inspector").
+  const signal = srv.kind === 'plain' ? 'SERVER_PID=$SP ' : '';
+  lines.push(`${signal}${lim(c.nofile)}${node} ${q(CLIENTS)} ${q(JSON.stringify(cspec))}`);
   lines.push('kill -TERM $SP 2>/dev/null || true', 'wait $SP 2>/dev/null || true');
   return lines.join('\n');
 }

@@ -11,6 +11,8 @@
 import net from 'node:net';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
+/** Must equal server.mjs's LEAD_MS. */
+const LEAD_MS = 200;
 const ports = spec.ports ?? [8080];
 const srcs = spec.srcAddrs ?? [];
 const upgrade = (host, i) =>
@@ -51,7 +53,13 @@ function one(i, t0) {
   });
 }
 
-async function round() {
+async function round(k) {
+  if (k === 0 && process.env.SERVER_PID) {
+    // The server starts its busy spell on this signal; give it LEAD_MS to be surely inside it (it extends
+    // the spell by as much), so the spell ends busyMs after the first connect, as in the lab.
+    process.kill(Number(process.env.SERVER_PID), 'SIGUSR1');
+    await new Promise((r) => setTimeout(r, LEAD_MS));
+  }
   const results = [];
   const started = [];
   for (let i = 0; i < spec.count; i++) {
@@ -72,7 +80,7 @@ async function round() {
 const rounds = [];
 for (let k = 0; k < (spec.rounds ?? 1); k++) {
   if (k > 0) await new Promise((r) => setTimeout(r, spec.pauseMs ?? 0));
-  rounds.push(await round());
+  rounds.push(await round(k));
 }
 process.stdout.write(`${JSON.stringify({ rounds })}\n`);
 // Give the FINs a moment to leave, then end (pending SYNs die with the process).
