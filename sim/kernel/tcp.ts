@@ -16,7 +16,7 @@
 // (lost SYN-ACK, ignored ACK).
 import { CONNTRACK_SYN_SENT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
-import { type Host, timerWheelFireMs } from './host.js';
+import type { Host } from './host.js';
 import { ListenQueues } from './listener.js';
 import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
@@ -132,17 +132,10 @@ export function connect(
   return s;
 }
 
-/**
- * The next SYN timer: the plan's gap since the previous SYN, on the timer wheel (timerWheelFireMs), so
- * clients that sent their SYNs within one wheel slot retransmit together — as a batch, which can fill a
- * SYN queue that the same clients one by one would not.
- */
 function armSynTimer(s: TcpSocket): void {
   const plan = s.host.synPlan;
   const at = s.attempts < plan.retransmitAtMs.length ? (plan.retransmitAtMs[s.attempts] as number) : plan.giveUpAtMs;
-  const prev = s.attempts === 0 ? 0 : (plan.retransmitAtMs[s.attempts - 1] as number);
-  const now = s.world.sched.nowMs;
-  s.timer = s.world.sched.at(timerWheelFireMs(now, at - prev, s.host.sysctls.timerHz), onSynTimer, s);
+  s.timer = s.world.sched.at(s.openedAtMs + at, onSynTimer, s);
 }
 
 function onSynTimer(s: TcpSocket): void {
@@ -316,8 +309,9 @@ function onAckArrive(srv: TcpSocket): void {
       // ACK again, can complete it — the path by which a queue that starts draining lets it in within a
       // fraction of a second. (A request's client retransmits its data too; the model leaves that to
       // the SYN-ACK retransmissions, which are slower: docs/kernel.md.)
-      if (srv.cookie) armDataRetransmit(srv.peer);
-      else armSynAckTimer(srv);
+      const c = srv.peer;
+      if (srv.cookie && c !== null && c.tx.unsentBytes > 0) armDataRetransmit(c);
+      else armSynAckTimer(srv); // for a cookie with nothing to send: a stand-in for the client's later segments
     }
     return;
   }
@@ -342,8 +336,8 @@ const DATA_RETRANSMITS_MAX = 15;
  * (200 ms, the handshake's RTT sample on a fast path), doubling, tcp_retries2 (15) of them. Each copy
  * carries the ACK again (tcp_check_req / cookie_v4_check on the listener).
  */
-function armDataRetransmit(c: TcpSocket | null): void {
-  if (c === null || c.state !== 'ESTABLISHED' || c.timer !== null || c.tx.unsentBytes === 0) return;
+function armDataRetransmit(c: TcpSocket): void {
+  if (c.state !== 'ESTABLISHED' || c.timer !== null) return;
   c.timer = c.world.sched.after(TCP_RTO_MIN_MS * 2 ** c.dataRetransmits, onDataRetransmit, c);
   c.dataRetransmits++;
 }
