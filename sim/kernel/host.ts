@@ -47,6 +47,12 @@ export interface Sysctls {
    * before the backoff starts, on top of synRetries. 0 = the classic schedule (older kernels, macOS, Windows).
    */
   synLinearTimeouts: number;
+  /**
+   * Linux CONFIG_HZ: TCP's retransmission timers run on the timer wheel, which rounds a timer up to its
+   * level's granularity (kernel/time/timer.c calc_index: 8^level jiffies), so SYNs whose timers were
+   * armed within one such slot go out together (a 1 s RTO at HZ 250: 32 ms slots). 0: exact timers.
+   */
+  timerHz: number;
   /** A connect timer that ends the attempt whatever retransmissions remain (macOS), or null. */
   connectTimerMs: number | null;
   /** Default socket buffer sizes (Linux tcp_rmem[1], tcp_wmem[1]). */
@@ -84,6 +90,7 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         synBackoff: linuxDoubling,
         synRetries: 6, // tcp_syn_retries default 6
         synLinearTimeouts: 4, // 6.5+: SYNs at 0,1,2,3,4,5,7,11,19,35,67 s, ETIMEDOUT ≈131 s (measured here)
+        timerHz: 250, // CONFIG_HZ of this machine (and Debian's, Ubuntu generic's); Fedora/RHEL use 1000
         connectTimerMs: null,
         rmemBytes: 131_072, // tcp_rmem default
         wmemBytes: 16_384, // tcp_wmem default
@@ -108,6 +115,7 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64], // XNU tcp_syn_backoff[]
         synRetries: 12, // TCP_MAXRXTSHIFT; the 75 s connect timer ends the attempt first
         synLinearTimeouts: 0, // the backoff table above already starts flat
+        timerHz: 0,
         connectTimerMs: 75_000, // TCPTV_KEEP_INIT
         rmemBytes: 131_072, // net.inet.tcp.recvspace
         wmemBytes: 131_072, // net.inet.tcp.sendspace
@@ -132,6 +140,7 @@ export function defaultSysctls(os: OsFlavour, memoryBytes: number): Sysctls {
         synBackoff: linuxDoubling,
         synRetries: 2, // TcpMaxConnectRetransmissions 2 → fails ≈21 s
         synLinearTimeouts: 0,
+        timerHz: 0,
         connectTimerMs: null,
         rmemBytes: 65_536, // default receive window 64 KB
         wmemBytes: 65_536,
@@ -182,6 +191,24 @@ export function synPlan(s: Sysctls): SynPlan {
 /** 127.0.0.0/8 (ipv4_is_loopback). */
 export function isLoopbackAddr(addr: string): boolean {
   return addr.startsWith('127.');
+}
+
+/**
+ * When a timer armed at `nowMs` for `delayMs` fires on Linux's timer wheel (kernel/time/timer.c): the
+ * expiry in jiffies is rounded up past its level's granularity (level n: 8^n jiffies; a level holds 64
+ * slots, LVL_START(n) = 63 << 3(n−1)). With hz 0 the timer is exact.
+ */
+export function timerWheelFireMs(nowMs: number, delayMs: number, hz: number): number {
+  if (hz <= 0) return nowMs + delayMs;
+  const jiffyMs = 1000 / hz;
+  const nowJ = Math.floor(nowMs / jiffyMs);
+  const expJ = nowJ + Math.ceil(delayMs / jiffyMs);
+  const delta = expJ - nowJ;
+  let lvl = 0;
+  while (lvl < 8 && delta >= 63 << (3 * lvl)) lvl++;
+  if (lvl === 0) return Math.max(nowMs + delayMs, expJ * jiffyMs);
+  const gran = 8 ** lvl;
+  return Math.floor((expJ + gran) / gran) * gran * jiffyMs;
 }
 
 export class Host {

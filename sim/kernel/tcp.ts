@@ -16,7 +16,7 @@
 // (lost SYN-ACK, ignored ACK).
 import { CONNTRACK_SYN_SENT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
-import type { Host } from './host.js';
+import { type Host, timerWheelFireMs } from './host.js';
 import { ListenQueues } from './listener.js';
 import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
@@ -132,10 +132,16 @@ export function connect(
   return s;
 }
 
+/**
+ * The next SYN timer: the plan's gap since the previous SYN, on the timer wheel (timerWheelFireMs), so
+ * clients that sent their SYNs within one wheel slot retransmit together — as a batch, which can fill a
+ * SYN queue that the same clients one by one would not (the parity suite's cookies-off row).
+ */
 function armSynTimer(s: TcpSocket): void {
   const plan = s.host.synPlan;
   const at = s.attempts < plan.retransmitAtMs.length ? (plan.retransmitAtMs[s.attempts] as number) : plan.giveUpAtMs;
-  s.timer = s.world.sched.at(s.openedAtMs + at, onSynTimer, s);
+  const prev = s.attempts === 0 ? 0 : (plan.retransmitAtMs[s.attempts - 1] as number);
+  s.timer = s.world.sched.at(timerWheelFireMs(s.world.sched.nowMs, at - prev, s.host.sysctls.timerHz), onSynTimer, s);
 }
 
 function onSynTimer(s: TcpSocket): void {

@@ -213,9 +213,9 @@ export const ROWS: readonly Row[] = [
   {
     id: 'cookies-on',
     mechanism: 'accept-queue overflow, syncookies 1, a burst; the queue drains at 1.5 s',
-    inputs: 'backlog 4, loop busy 1.5 s; 30 clients 1 ms apart',
+    inputs: 'backlog 4, loop busy 1.5 s; 30 clients at once (a tight loop)',
     tolerance: 'outcomes exact; connect latency in whole-second steps ±2 clients',
-    exp: { sysctls: sys({ syncookies: 1 }), server: plain({ backlog: 4, busyMs: 1_500 }), clients: clients({ count: 30, spacingMs: 1, settleMs: 6_000 }) },
+    exp: { sysctls: sys({ syncookies: 1 }), server: plain({ backlog: 4, busyMs: 1_500 }), clients: clients({ count: 30, spacingMs: 0, settleMs: 6_000 }) },
     summary: withSteps,
     compare: exactWithSteps(2),
     broken: { what: 'tcp_syn_linear_timeouts 0 in the lab', lab: { sysctls: { synLinearTimeouts: 0 } } },
@@ -224,9 +224,9 @@ export const ROWS: readonly Row[] = [
   {
     id: 'cookies-off',
     mechanism: 'accept-queue overflow, syncookies 0, a burst; the queue drains at 1.5 s',
-    inputs: 'backlog 4, loop busy 1.5 s; 30 clients 1 ms apart',
+    inputs: 'backlog 4, loop busy 1.5 s; 30 clients at once (a tight loop)',
     tolerance: 'outcomes exact; connect latency in whole-second steps ±2 clients',
-    exp: { sysctls: sys({ syncookies: 0 }), server: plain({ backlog: 4, busyMs: 1_500 }), clients: clients({ count: 30, spacingMs: 1, settleMs: 6_000 }) },
+    exp: { sysctls: sys({ syncookies: 0 }), server: plain({ backlog: 4, busyMs: 1_500 }), clients: clients({ count: 30, spacingMs: 0, settleMs: 6_000 }) },
     summary: withSteps,
     compare: exactWithSteps(2),
     broken: { what: 'tcp_syn_linear_timeouts 0 in the lab', lab: { sysctls: { synLinearTimeouts: 0 } } },
