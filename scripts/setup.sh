@@ -15,6 +15,10 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # test/deploy: promtool checks the alert rules and Prometheus config; HAProxy balances the topology test.
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+# The parity suite (test/sim/parity.test.ts) runs real experiments in network namespaces.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v sysctl >/dev/null 2>&1 || missing+=(procps)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"
   sudo_cmd=""

@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFdLimit, readMemoryLimit } from '../src/server/resources.js';
 import { runGuarded } from './engine/determinism-guard.js';
 import { exploreMain, wantsExplore } from './explore/cli.js';
+import { parityMain, wantsParity } from './parity/cli.js';
 import { renderHtml } from './report/html.js';
 import { renderContractJson } from './report/contract.js';
 import { renderText } from './report/text.js';
@@ -33,6 +34,7 @@ export const USAGE = `usage: npm run sim -- --scenario NAME [options]
                          port range, tw_reuse, cgroup memory, cores) as the scenario's inputs; says which
   --list                 list the scenarios
   --explore | --replay   the explorer (its own flags: docs/lab.md)
+  --parity               the parity suite: each mechanism for real in a namespace and in the lab (--parity --help)
   --help                 this text
 `;
 
@@ -114,6 +116,8 @@ export function processIo(): CliIo {
 export function main(argv: readonly string[], io: CliIo = processIo()): number {
   // The explorer (`--explore`, `--replay SEED`) has its own flags: sim/explore/cli.ts, docs/lab.md.
   if (wantsExplore(argv)) return exploreMain(argv, { ...io, readText: (path) => readFileSync(path, 'utf8') });
+  // The parity suite (`--parity`): real kernel vs lab, sim/parity/cli.ts, docs/lab.md.
+  if (wantsParity(argv)) return parityMain(argv, io);
   let args: Args;
   try {
     args = parse(argv);

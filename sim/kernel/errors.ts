@@ -4,6 +4,8 @@ export type Errno =
   | 'EMFILE'
   /** No ephemeral port gives a unique 4-tuple toward this destination: connect(). */
   | 'EADDRNOTAVAIL'
+  /** bind(addr, 0) found no free port for that address (bind-before-connect): connect() never ran. */
+  | 'EADDRINUSE'
   /** RST in answer to a SYN: nothing listens there (or the listener went away). */
   | 'ECONNREFUSED'
   /** RST on an established connection: the peer aborted it. */

@@ -50,6 +50,12 @@ export class FdTable {
     }
   }
 
+  /** Closes `n` descriptors opened with reserve() (libuv's reserve on EMFILE). */
+  release(n: number): void {
+    if (this.openCount < n) throw new RangeError(`release(${n}) with ${this.openCount} open`);
+    this.openCount -= n;
+  }
+
   close(fd: number): void {
     if (fd < 0) throw new RangeError(`close(${fd})`);
     if (this.openCount <= 0) throw new RangeError('close() with no descriptor open');

@@ -42,6 +42,17 @@ export interface Sysctls {
   synBackoff: readonly number[];
   /** SYN retransmissions before giving up (Linux net.ipv4.tcp_syn_retries). */
   synRetries: number;
+  /**
+   * Linux net.ipv4.tcp_syn_linear_timeouts (6.5+, default 4): this many retransmissions at the initial RTO
+   * before the backoff starts, on top of synRetries. 0 = the classic schedule (older kernels, macOS, Windows).
+   */
+  synLinearTimeouts: number;
+  /**
+   * Linux CONFIG_HZ: TCP's retransmission timers run on the timer wheel, which rounds a timer up to its
+   * level's granularity (kernel/time/timer.c calc_index: 8^level jiffies), so SYNs whose timers were
+   * armed within one such slot go out together (a 1 s RTO at HZ 250: 32 ms slots). 0: exact timers.
+   */
+  timerHz: number;
   /** A connect timer that ends the attempt whatever retransmissions remain (macOS), or null. */
   connectTimerMs: number | null;
   /** Default socket buffer sizes (Linux tcp_rmem[1], tcp_wmem[1]). */
@@ -77,7 +88,9 @@ export function defaultSysctls(os: OsFlavour, _memoryBytes: number): Sysctls {
         conntrackMax: 0, // conntrack loads with netfilter rules; scenarios that use it set linuxConntrackMax()
         synRtoInitialMs: 1_000, // TCP_TIMEOUT_INIT
         synBackoff: linuxDoubling,
-        synRetries: 6, // tcp_syn_retries default 6 → retransmits at 1,3,7,15,31,63 s, ETIMEDOUT ≈127 s
+        synRetries: 6, // tcp_syn_retries default 6
+        synLinearTimeouts: 4, // 6.5+: SYNs at 0,1,2,3,4,5,7,11,19,35,67 s, ETIMEDOUT ≈131 s (measured here)
+        timerHz: 250, // CONFIG_HZ of this machine (and Debian's, Ubuntu generic's); Fedora/RHEL use 1000
         connectTimerMs: null,
         rmemBytes: 131_072, // tcp_rmem default
         wmemBytes: 16_384, // tcp_wmem default
@@ -101,6 +114,8 @@ export function defaultSysctls(os: OsFlavour, _memoryBytes: number): Sysctls {
         synRtoInitialMs: 1_000, // XNU TCPTV_RTOBASE
         synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64], // XNU tcp_syn_backoff[]
         synRetries: 12, // TCP_MAXRXTSHIFT; the 75 s connect timer ends the attempt first
+        synLinearTimeouts: 0, // the backoff table above already starts flat
+        timerHz: 0,
         connectTimerMs: 75_000, // TCPTV_KEEP_INIT
         rmemBytes: 131_072, // net.inet.tcp.recvspace
         wmemBytes: 131_072, // net.inet.tcp.sendspace
@@ -124,6 +139,8 @@ export function defaultSysctls(os: OsFlavour, _memoryBytes: number): Sysctls {
         synRtoInitialMs: 3_000, // TcpInitialRtt 3 s
         synBackoff: linuxDoubling,
         synRetries: 2, // TcpMaxConnectRetransmissions 2 → fails ≈21 s
+        synLinearTimeouts: 0,
+        timerHz: 0,
         connectTimerMs: null,
         rmemBytes: 65_536, // default receive window 64 KB
         wmemBytes: 65_536,
@@ -149,21 +166,49 @@ export interface SynPlan {
 }
 
 /**
- * Linux: RTO 1 s doubling, tcp_syn_retries 6 → retransmits at 1, 3, 7, 15, 31, 63 s; after the last one
- * the socket waits one more RTO (64 s) → ETIMEDOUT at 127 s. macOS: the backoff table gives 1, 2, 3, 4, 5,
+ * Linux 6.5+ (tcp_syn_linear_timeouts 4, tcp_syn_retries 6): the first 4 retransmissions keep the 1 s RTO
+ * and come on top of the 6 (tcp_retransmit_timer, tcp_write_timeout): SYNs at 1, 2, 3, 4, 5, 7, 11, 19,
+ * 35, 67 s, then one more RTO → ETIMEDOUT at 131 s (measured here with 3 retries: 19.5 s). With
+ * tcp_syn_linear_timeouts 0: 1, 3, 7, 15, 31, 63 s → 127 s. macOS: the backoff table gives 1, 2, 3, 4, 5,
  * 7, 11, 19, 35, 67 s but the 75 s connect timer ends the attempt first.
  */
 export function synPlan(s: Sysctls): SynPlan {
   const at: number[] = [];
   let t = 0;
-  for (let i = 0; i <= s.synRetries; i++) {
-    const factor = s.synBackoff[Math.min(i, s.synBackoff.length - 1)] as number;
+  const linear = s.synLinearTimeouts;
+  const retries = s.synRetries + linear;
+  for (let i = 0; i <= retries; i++) {
+    const k = Math.max(0, i - linear);
+    const factor = i < linear ? 1 : (s.synBackoff[Math.min(k, s.synBackoff.length - 1)] as number);
     t += s.synRtoInitialMs * factor;
-    if (i < s.synRetries) at.push(t);
+    if (i < retries) at.push(t);
   }
   let giveUp = t;
   if (s.connectTimerMs !== null && s.connectTimerMs < giveUp) giveUp = s.connectTimerMs;
   return { retransmitAtMs: at.filter((x) => x < giveUp), giveUpAtMs: giveUp };
+}
+
+/** 127.0.0.0/8 (ipv4_is_loopback). */
+export function isLoopbackAddr(addr: string): boolean {
+  return addr.startsWith('127.');
+}
+
+/**
+ * When a timer armed at `nowMs` for `delayMs` fires on Linux's timer wheel (kernel/time/timer.c): the
+ * expiry in jiffies is rounded up past its level's granularity (level n: 8^n jiffies; a level holds 64
+ * slots, LVL_START(n) = 63 << 3(n−1)). With hz 0 the timer is exact.
+ */
+export function timerWheelFireMs(nowMs: number, delayMs: number, hz: number): number {
+  if (hz <= 0) return nowMs + delayMs;
+  const jiffyMs = 1000 / hz;
+  const nowJ = Math.floor(nowMs / jiffyMs);
+  const expJ = nowJ + Math.ceil(delayMs / jiffyMs);
+  const delta = expJ - nowJ;
+  let lvl = 0;
+  while (lvl < 8 && delta >= 63 << (3 * lvl)) lvl++;
+  if (lvl === 0) return Math.max(nowMs + delayMs, expJ * jiffyMs);
+  const gran = 8 ** lvl;
+  return Math.floor((expJ + gran) / gran) * gran * jiffyMs;
 }
 
 export class Host {
@@ -221,10 +266,15 @@ export class Host {
     this.twExpiryMs.push(nowMs + this.sysctls.timeWaitMs);
   }
 
-  /** tw_reuse applies to this destination (mode 2 = loopback destinations only). */
-  twReuseFor(dstIsLocal: boolean): boolean {
+  /**
+   * tw_reuse applies to this connection. Mode 2 is loopback only: tcp_twsk_unique wants the source or
+   * the destination address in 127.0.0.0/8 (or a socket bound to lo), so a host's own non-loopback
+   * address does not count although its packets also go through lo (the parity suite's
+   * tw-reuse-2-nonlo row, sim/parity/rows.ts).
+   */
+  twReuseFor(src: string, dst: string): boolean {
     const m = this.sysctls.tcpTwReuse;
-    return m === 1 || (m === 2 && dstIsLocal);
+    return m === 1 || (m === 2 && (isLoopbackAddr(src) || isLoopbackAddr(dst)));
   }
 
   listenerFor(addr: string, port: number): Listener | undefined {

@@ -3,7 +3,7 @@
 //
 // Linux (include/net/inet_connection_sock.h, net/ipv4/tcp_input.c tcp_conn_request):
 //   backlog = min(listen(backlog), somaxconn). Two queues:
-//   - the SYN (request) queue, "full" when its length ≥ backlog (inet_csk_reqsk_queue_is_full);
+//   - the SYN (request) queue, "full" when its length > backlog (inet_csk_reqsk_queue_is_full, since 2025);
 //   - the accept queue of completed connections, "full" when its length > backlog (sk_acceptq_is_full
 //     compares with >, so backlog + 1 connections fit — listen(fd, 0) still accepts one).
 //   On a SYN, in tcp_conn_request's order:
@@ -103,7 +103,10 @@ export class ListenQueues<C extends Queued> {
       return 'drop-accept-queue-full';
     }
     let cookie = false;
-    if (s.tcpSyncookies === 2 || this.embryos.length >= this.backlog) {
+    // inet_csk_reqsk_queue_is_full compares with > since upstream 3479c7549fb1 (2025, backported to the
+    // stable kernels; measured here: listen(8) holds 9 requests): backlog + 1 requests fit, as in the
+    // accept queue. The parity suite's cookies-off row shows it (5 per retransmission wave at backlog 4).
+    if (s.tcpSyncookies === 2 || this.embryos.length > this.backlog) {
       if (s.tcpSyncookies === 0) {
         this.stats.dropsSynQueueFull++;
         return 'drop-syn-queue-full';

@@ -11,6 +11,12 @@
 // c·timeWaitMs and the concurrent ceiling is range − c·timeWait. tcp_tw_reuse lets connect() take a
 // TIME_WAIT port whose entry is older than ~1 s (tcp_twsk_unique). Exhaustion → EADDRNOTAVAIL.
 //
+// bind-before-connect (KERNEL.md behaviour 4, docs/kernel.md): a client that sets its source address
+// (Node localAddress, Go Dialer.LocalAddr) calls bind(addr, 0) before connect(). bind() cannot know the
+// destination, so the port it picks is exclusive for that address across every destination; tcp_tw_reuse
+// (a connect()-time check) does not apply to it, a port in TIME_WAIT stays taken, and exhaustion fails
+// with EADDRINUSE. The model keeps one space per bound address, under the destination key `BOUND`.
+//
 // Port choice: a random start per space then sequential (Linux __inet_hash_connect starts at a hashed
 // offset); only the count of usable ports matters to the model, not which one.
 import type { Prng } from '../engine/prng.js';
@@ -18,6 +24,9 @@ import type { Prng } from '../engine/prng.js';
 const FREE = 0;
 const USED = 1;
 const TIME_WAIT = 2;
+
+/** The destination key of a bound address's port space: one space for every destination. */
+export const BOUND = '*';
 
 export interface PortRange {
   readonly lo: number;
@@ -180,6 +189,15 @@ export class EphemeralPorts {
     }
     this.exhausted++;
     return 'EADDRNOTAVAIL';
+  }
+
+  /**
+   * bind(src, 0) before connect(): a port exclusive to `src` for every destination, or EADDRINUSE. No
+   * tcp_tw_reuse. Release it with `release(src, BOUND, …)`.
+   */
+  bind(src: string, nowMs: number): number | 'EADDRINUSE' {
+    const p = this.allocate(src, BOUND, nowMs, false);
+    return p === 'EADDRNOTAVAIL' ? 'EADDRINUSE' : p;
   }
 
   /** The connection ended. `timeWait`: this side closed first, so the port is parked for timeWaitMs. */

@@ -11,6 +11,8 @@ import { NULL_HANDLER, type SocketHandler, type TcpSocket } from './socket.js';
 import { connect, type ConnectOptions, Listener } from './tcp.js';
 import type { World } from './world.js';
 
+const noop = (): void => undefined;
+
 export interface ProcessSpec {
   readonly name: string;
   readonly runtime: RuntimeProfile;
@@ -19,7 +21,10 @@ export interface ProcessSpec {
   readonly nofileHard?: number;
   /** cgroup memory.max (or the host's RAM when absent). */
   readonly memoryLimitBytes?: number;
-  /** Descriptors open before any socket: stdio, logs, outbound clients. */
+  /**
+   * Descriptors the program holds before any socket: stdio, logs, outbound clients (default 3, stdio).
+   * The runtime's own (RuntimeProfile.startFds, measured for Node) come on top.
+   */
   readonly fdsReserved?: number;
   /** Share another process's CPU (processes competing for one machine's cores). */
   readonly cpu?: Cpu;
@@ -32,6 +37,14 @@ export class SimProcess {
   readonly cpu: Cpu;
   readonly sockets = new Set<TcpSocket>();
   readonly listeners: Listener[] = [];
+  /** libuv's EMFILE reserve descriptor is open (one of the runtime's startFds; runtime.ts). */
+  reserveHeld: boolean;
+  /**
+   * Until this virtual time the program's main thread runs a long synchronous task (a busy event loop):
+   * a one-thread runtime (Node) neither accepts nor reads meanwhile; the kernel keeps completing
+   * handshakes and queueing bytes. Set with busy().
+   */
+  busyUntilMs = 0;
   alive = true;
   exitReason: string | null = null;
   diedAtMs = -1;
@@ -48,7 +61,8 @@ export class SimProcess {
     // Node raises its soft limit to the hard limit at start (node.cc); other runtimes keep what they got.
     const nofile = rt.raisesNofileToHard ? (spec.nofileHard ?? spec.nofileSoft) : spec.nofileSoft;
     this.fds = new FdTable(nofile);
-    this.fds.reserve(spec.fdsReserved ?? 3);
+    this.fds.reserve((spec.fdsReserved ?? 3) + rt.startFds);
+    this.reserveHeld = rt.accept === 'libuv';
     this.mem = new MemoryAccount(spec.memoryLimitBytes ?? host.memoryBytes, rt.gc, () => this.kill('oom'));
     const cores = rt.threads === 'one' ? 1 : host.cores;
     this.cpu = spec.cpu ?? new Cpu(world.sched, cores);
@@ -57,6 +71,18 @@ export class SimProcess {
   /** Queues `costMs` of this process's work, stretched by its GC pressure; `fn(arg)` runs when done. */
   work<A>(costMs: number, fn: (arg: A) => void, arg: A): void {
     this.cpu.submit(costMs * this.mem.stretch(), fn, arg);
+  }
+
+  /**
+   * The main thread is busy for `ms` from now (a synchronous task: a big JSON parse, a sync crypto call,
+   * a GC pause): the work queues on the CPU, and accept loops wait for it (runtime.ts). The parity suite
+   * drives it (sim/parity); it is also how a loop that pauses and resumes accepting is modelled.
+   */
+  busy(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`busy ${ms} ms`);
+    const until = this.world.sched.nowMs + ms;
+    this.cpu.submit(ms, noop, null);
+    if (until > this.busyUntilMs) this.busyUntilMs = until;
   }
 
   /** socket() + bind() + listen(backlog). Node's default backlog is 511. */

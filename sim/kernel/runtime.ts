@@ -18,6 +18,11 @@ export interface RuntimeProfile {
   readonly accept: 'libuv' | 'go';
   /** Node raises RLIMIT_NOFILE soft to hard at start (node.cc); Go ≥ 1.19 does the same (os/rlimit.go). */
   readonly raisesNofileToHard: boolean;
+  /**
+   * Descriptors the runtime itself holds before the program opens anything, besides stdio (the process
+   * spec's fdsReserved) and its listeners; libuv's EMFILE reserve is counted here, not in the accept loop.
+   */
+  readonly startFds: number;
   /** 'one': program work runs on one thread (Node's event loop); 'all-cores': GOMAXPROCS = cores. */
   readonly threads: 'one' | 'all-cores';
   readonly gc: GcModel;
@@ -28,6 +33,18 @@ export const GO_ACCEPT_BACKOFF_MIN_MS = 5;
 export const GO_ACCEPT_BACKOFF_MAX_MS = 1_000;
 
 /**
+ * Descriptors a Node process holds besides stdio and its listeners, measured here (Node v20.20.2, kernel
+ * 6.18) at the limit, where they matter — the parity suite (sim/parity) runs a Node client and a Node
+ * server under `prlimit --nofile=N:N` in a namespace: the client opens N − 18 sockets before EMFILE, a
+ * plain `ws` server and the compiled gateway hold N − 19 clients. So 15: epoll instances, eventfds and
+ * pipe ends of the platform's threads, plus libuv's EMFILE reserve (opened with the first stream,
+ * uv__stream_init). Reading /proc/self/fd at rest (sim/parity/real/fd-count.mjs) shows 19–21 for a
+ * server, 29 under tsx: it also lists descriptors inherited from the parent, which may sit above the
+ * limit and then take no slot (one was numbered 251 under a limit of 60).
+ */
+export const NODE_START_FDS = 15;
+
+/**
  * V8: no GC CPU limiter, so the stretch is bounded only loosely (thrash before "heap out of memory");
  * growth ≈ 1 (heap roughly doubles between major GCs); GC work ≈ 0.25 of mutator work at ratio 1 —
  * an assumption to be calibrated by the benchmark, not fitted to a story.
@@ -36,6 +53,7 @@ export const NODE: RuntimeProfile = {
   name: 'node',
   accept: 'libuv',
   raisesNofileToHard: true,
+  startFds: NODE_START_FDS,
   threads: 'one',
   gc: { costRatio: 0.25, growth: 1, stretchMax: 20 },
 };
@@ -50,6 +68,8 @@ export const GO: RuntimeProfile = {
   name: 'go',
   accept: 'go',
   raisesNofileToHard: true,
+  // The netpoller's epoll descriptor and its wake-up eventfd (runtime/netpoll_epoll.go); not measured here.
+  startFds: 2,
   threads: 'all-cores',
   gc: { costRatio: 0.25, growth: 1, stretchMax: 2 },
 };
@@ -72,8 +92,6 @@ export class AcceptLoop {
   private scheduled = false;
   private sleeping = false;
   private delayMs = 0;
-  /** libuv's reserve descriptor (-1 when not held). */
-  private reserveFd = -1;
   stopped = false;
 
   constructor(
@@ -81,18 +99,20 @@ export class AcceptLoop {
     readonly runtime: RuntimeProfile,
     private readonly onAccept: (s: TcpSocket) => void,
   ) {
-    if (runtime.accept === 'libuv') {
-      const fd = listener.proc.fds.open();
-      if (fd !== 'EMFILE') this.reserveFd = fd;
-    }
     listener.onReadable = () => this.wake();
   }
 
-  /** The listening socket became readable: run the loop at this instant, after the current work. */
+  /**
+   * The listening socket became readable: run the loop at this instant, after the current work — or,
+   * on a one-thread runtime whose thread is busy (SimProcess.busy), when it comes back to the loop.
+   */
   wake(): void {
     if (this.scheduled || this.sleeping || this.stopped) return;
     this.scheduled = true;
-    this.listener.proc.world.sched.after(0, runLoop, this);
+    const proc = this.listener.proc;
+    const sched = proc.world.sched;
+    if (this.runtime.threads === 'one' && proc.busyUntilMs > sched.nowMs) sched.at(proc.busyUntilMs, runLoop, this);
+    else sched.after(0, runLoop, this);
   }
 
   /** Stop accepting (the server paused, or never calls accept). Queued connections stay queued. */
@@ -124,19 +144,19 @@ export class AcceptLoop {
     }
   }
 
+  /** libuv's reserve is one per loop, i.e. per process: counted in the runtime's startFds (see NODE). */
   private emfileTrick(): void {
-    const fds = this.listener.proc.fds;
-    if (this.reserveFd < 0) return; // no reserve: libuv reports EMFILE and waits for the next readiness
-    fds.close(this.reserveFd);
-    this.reserveFd = -1;
+    const proc = this.listener.proc;
+    if (!proc.reserveHeld) return; // no reserve: libuv reports EMFILE and waits for the next readiness
+    proc.fds.release(1);
+    proc.reserveHeld = false;
     for (let i = 0, n = this.listener.q.acceptQueueLength + 1; i < n; i++) {
       const r = this.listener.accept();
       if (typeof r === 'string') break;
       this.stats.emfileClosed++;
       r.close();
     }
-    const fd = fds.open();
-    if (fd !== 'EMFILE') this.reserveFd = fd;
+    proc.reserveHeld = proc.fds.open() !== 'EMFILE';
   }
 
   private backoff(): void {

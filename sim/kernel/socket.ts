@@ -78,6 +78,8 @@ export class TcpSocket implements Queued {
   /** One pending timer at a time: SYN retransmit, SYN-ACK retransmit or FIN_WAIT2 timeout. */
   timer: SimEvent | null = null;
   attempts = 0;
+  /** Client: retransmissions of its first data while the server ignored its ACK (tcp.ts). */
+  dataRetransmits = 0;
   openedAtMs: number;
   connectedAtMs = -1;
   /** Server side: a syncookie connection, not counted in the SYN queue. */

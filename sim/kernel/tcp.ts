@@ -16,10 +16,12 @@
 // (lost SYN-ACK, ignored ACK).
 import { CONNTRACK_SYN_SENT_MS } from './conntrack.js';
 import type { Errno } from './errors.js';
-import type { Host } from './host.js';
+import { type Host, timerWheelFireMs } from './host.js';
 import { ListenQueues } from './listener.js';
+import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
 import {
+  TCP_RTO_MIN_MS,
   arrivalMs,
   fail,
   finish,
@@ -90,6 +92,11 @@ export class Listener {
 export interface ConnectOptions {
   /** Source address (one of the host's); more addresses give more port space. */
   readonly srcAddr?: string;
+  /**
+   * bind(srcAddr, 0) before connect(), as a client that sets its local address does: the port is then
+   * exclusive to the address across destinations, without tcp_tw_reuse; exhaustion is EADDRINUSE (ports.ts).
+   */
+  readonly bind?: boolean;
 }
 
 /** connect(2), non-blocking: a socket in SYN_SENT, or the errno of a synchronous failure. */
@@ -106,12 +113,14 @@ export function connect(
   const fd = proc.fds.open();
   if (fd === 'EMFILE') return 'EMFILE';
   const src = opts.srcAddr ?? host.addresses[0]!;
-  const dstKey = `${dstAddr}:${dstPort}`;
-  const dstHost = world.hostByAddr(dstAddr);
-  const port = host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(dstHost === host));
-  if (port === 'EADDRNOTAVAIL') {
+  const bound = opts.bind === true;
+  const dstKey = bound ? BOUND : `${dstAddr}:${dstPort}`;
+  const port = bound
+    ? host.ports.bind(src, world.sched.nowMs)
+    : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(src, dstAddr));
+  if (typeof port === 'string') {
     proc.fds.close(fd);
-    return 'EADDRNOTAVAIL';
+    return port;
   }
   const s = new TcpSocket(world, host, proc, true, fd, src, port, dstAddr, dstPort, 'SYN_SENT');
   s.handler = handler;
@@ -123,10 +132,16 @@ export function connect(
   return s;
 }
 
+/**
+ * The next SYN timer: the plan's gap since the previous SYN, on the timer wheel (timerWheelFireMs), so
+ * clients that sent their SYNs within one wheel slot retransmit together — as a batch, which can fill a
+ * SYN queue that the same clients one by one would not (the parity suite's cookies-off row).
+ */
 function armSynTimer(s: TcpSocket): void {
   const plan = s.host.synPlan;
   const at = s.attempts < plan.retransmitAtMs.length ? (plan.retransmitAtMs[s.attempts] as number) : plan.giveUpAtMs;
-  s.timer = s.world.sched.at(s.openedAtMs + at, onSynTimer, s);
+  const prev = s.attempts === 0 ? 0 : (plan.retransmitAtMs[s.attempts - 1] as number);
+  s.timer = s.world.sched.at(timerWheelFireMs(s.world.sched.nowMs, at - prev, s.host.sysctls.timerHz), onSynTimer, s);
 }
 
 function onSynTimer(s: TcpSocket): void {
@@ -295,7 +310,14 @@ function onAckArrive(srv: TcpSocket): void {
       finish(srv, false);
       if (c !== null) sendRst(srv.host, c);
     } else {
-      armSynAckTimer(srv);
+      // A request stays and its SYN-ACK is retransmitted (each answered with the ACK again). A cookie
+      // keeps no state: only the client's retransmitted data (its HTTP Upgrade), each copy carrying the
+      // ACK again, can complete it — the path by which a queue that starts draining lets it in within a
+      // fraction of a second. (A request's client retransmits its data too; the model leaves that to
+      // the SYN-ACK retransmissions, which are slower: docs/kernel.md.)
+      const c = srv.peer;
+      if (srv.cookie && c !== null && c.tx.unsentBytes > 0) armDataRetransmit(c);
+      else armSynAckTimer(srv); // for a cookie with nothing to send: a stand-in for the client's later segments
     }
     return;
   }
@@ -310,6 +332,33 @@ function onAckArrive(srv: TcpSocket): void {
   srv.tx.open = true;
   pump(c); // the client's early data (the HTTP Upgrade) lands in the new socket's receive buffer
   l.onReadable(l);
+}
+
+/** Retransmissions of a client's first data segment whose ACK was ignored, before it gives up (tcp_retries2). */
+const DATA_RETRANSMITS_MAX = 15;
+
+/**
+ * The client's retransmission timer for data sent in the same breath as its ACK: RTO from TCP_RTO_MIN
+ * (200 ms, the handshake's RTT sample on a fast path), doubling, tcp_retries2 (15) of them. Each copy
+ * carries the ACK again (tcp_check_req / cookie_v4_check on the listener).
+ */
+function armDataRetransmit(c: TcpSocket): void {
+  if (c.state !== 'ESTABLISHED' || c.timer !== null) return;
+  c.timer = c.world.sched.after(TCP_RTO_MIN_MS * 2 ** c.dataRetransmits, onDataRetransmit, c);
+  c.dataRetransmits++;
+}
+
+function onDataRetransmit(c: TcpSocket): void {
+  c.timer = null;
+  const srv = c.peer;
+  if (c.state !== 'ESTABLISHED' || srv === null || srv.state !== 'SYN_RECV') return;
+  if (c.dataRetransmits >= DATA_RETRANSMITS_MAX) {
+    // tcp_retries2 exhausted: the connection times out (the server never held it).
+    finish(srv, false);
+    fail(c, 'ETIMEDOUT');
+    return;
+  }
+  sendAck(c);
 }
 
 export { TcpSocket };

@@ -9,8 +9,16 @@
 // TIME_WAIT and parks the source port for the OS's TIME_WAIT (docs/kernel.md, "Ephemeral ports"). A user that gives up
 // in SYN_SENT frees its port at once. Retries therefore cost ports only when they follow a connected attempt.
 //
-// Addressing (the 4-tuple rule): user i connects from `srcAddrs[i mod n]` to `dstPorts[i mod m]`, so extra
-// source addresses or server ports spread users over more (source, destination) port spaces.
+// Addressing (the 4-tuple rule): user i connects from `srcAddrs[i mod n]` to `dstPorts[⌊i / n⌋ mod m]` —
+// independent indices, so n addresses and m ports give n·m (source, destination) port spaces (one index
+// for both would pair address k with port k mod m only). A tool that picks its source address binds
+// before connect (`bindSource`, default: when it has more than one address): its ports are then exclusive
+// per address across the server ports, tcp_tw_reuse does not apply and exhaustion is EADDRINUSE
+// (sim/kernel/ports.ts).
+//
+// What a failure is called depends on the client library: `client: 'node'` (Node http / ws) reports a FIN
+// before the HTTP response as ECONNRESET ("socket hang up", lib/_http_client.js socketOnEnd), like a RST;
+// the default ('go', gorilla/websocket) reports it as EOF.
 //
 // Churn (`churnOne`): an open user closes and reconnects at once — the load box closes first, so each churn
 // parks a port for TIME_WAIT while the user takes a fresh one. At c churns/s the box holds c·TIME_WAIT
@@ -53,6 +61,10 @@ export interface LoadSpec {
   readonly retryDelayMaxMs?: number;
   /** Attempts per user including the first (1 = no retries). */
   readonly attemptsMax: number;
+  /** bind(srcAddr, 0) before connect(); default: true when there is more than one source address. */
+  readonly bindSource?: boolean;
+  /** The client library, for how it names a FIN before the response (above). Default 'go'. */
+  readonly client?: 'go' | 'node';
 }
 
 const UPGRADE: WireMessage = { k: 'upgrade', target: '/ws', protocols: [], user: 0 };
@@ -110,7 +122,12 @@ export class LoadFleet implements SocketHandler {
   ) {
     if (spec.dstPorts.length === 0 || spec.srcAddrs.length === 0) throw new RangeError('load fleet needs ports and addresses');
     if (!(spec.attemptsMax >= 1)) throw new RangeError(`attemptsMax ${spec.attemptsMax}`);
+    this.bind = spec.bindSource ?? spec.srcAddrs.length > 1;
+    this.finKind = spec.client === 'node' ? 'ECONNRESET' : 'eof';
   }
+
+  private readonly bind: boolean;
+  private readonly finKind: string;
 
   add(atMs: number): LoadUser {
     const u: LoadUser = { index: this.users.length, phase: 'idle', sock: null, timer: null, attempts: 0, startMs: atMs, openMs: -1, lastFailure: '', slot: -1 };
@@ -125,9 +142,10 @@ export class LoadFleet implements SocketHandler {
     u.attempts++;
     u.phase = 'connecting';
     this.timeline?.attempt();
-    const src = this.spec.srcAddrs[u.index % this.spec.srcAddrs.length] as string;
-    const port = this.spec.dstPorts[u.index % this.spec.dstPorts.length] as number;
-    const s = this.proc.connect(this.spec.dstAddr, port, this, u, { srcAddr: src });
+    const n = this.spec.srcAddrs.length;
+    const src = this.spec.srcAddrs[u.index % n] as string;
+    const port = this.spec.dstPorts[Math.floor(u.index / n) % this.spec.dstPorts.length] as number;
+    const s = this.proc.connect(this.spec.dstAddr, port, this, u, { srcAddr: src, bind: this.bind });
     if (typeof s === 'string') {
       this.fail(u, s, 0);
       return;
@@ -179,7 +197,7 @@ export class LoadFleet implements SocketHandler {
     if (u.sock !== s) return;
     const wasOpen = u.phase === 'open';
     if (wasOpen) this.lostOpen(u);
-    this.fail(u, wasOpen ? 'eof@open' : 'eof', 0);
+    this.fail(u, wasOpen ? `${this.finKind}@open` : this.finKind, 0);
   }
 
   onError(s: TcpSocket, code: Errno): void {

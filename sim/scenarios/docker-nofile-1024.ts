@@ -177,7 +177,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   const raised = f.runtime.raisesNofileToHard;
   out.push(
     `Descriptors: started with soft ${fmt(soft)} / hard ${fmt(m['nofileHard'] as number)}; ${f.runtime.name} ${raised ? `raises the soft limit to the hard one at start → ${fmt(eff)}` : `keeps ${fmt(eff)}`}. ` +
-      `${before} are taken before any client (stdio ${n('gateway.fdsReserved')}, the listener${f.runtime.accept === 'libuv' ? ', libuv\'s reserve' : ''}), so at most ${fmt(ceiling)} connections fit.`,
+      `${before} are taken before any client (stdio ${n('gateway.fdsReserved')}, the runtime's own ${f.runtime.startFds}${f.runtime.accept === 'libuv' ? ' with libuv\'s reserve' : ''}, the listener), so at most ${fmt(ceiling)} connections fit.`,
   );
   out.push(`Connected: peak ${fmt(m['openPeak'] as number)} of ${fmt(users)} (${round3((100 * (m['openPeak'] as number)) / users)} %).`);
   const fails = Object.entries(f.failures);

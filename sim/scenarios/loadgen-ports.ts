@@ -11,6 +11,7 @@
 // (churn).
 // It runs the story's Go server and our gateway behind the same load (sim/robots/load-robots.ts).
 // Inputs: sim/scenarios/inputs/loadgen-ports.json (story inputs only; nothing here is fitted to its result).
+import { BOUND } from '../kernel/ports.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
 import { startOurGateway } from '../servers/ours.js';
@@ -141,7 +142,11 @@ function run(ctx: RunContext): Findings {
     const now = world.sched.nowMs;
     const tw = loadgen.ports.timeWaitCount(now);
     let used = 0;
-    for (const src of srcAddrs) for (const p of serverPorts) used += loadgen.ports.inUse(src, `${SERVER_ADDR}:${p}`);
+    // A tool with several source addresses binds first: its ports sit in one space per address (BOUND).
+    for (const src of srcAddrs) {
+      used += loadgen.ports.inUse(src, BOUND);
+      for (const p of serverPorts) used += loadgen.ports.inUse(src, `${SERVER_ADDR}:${p}`);
+    }
     if (tw > probe.timeWaitPeak) probe.timeWaitPeak = tw;
     if (tw + used > probe.portsBusyPeak) probe.portsBusyPeak = tw + used;
     probe.samples.push([now, fleet.stats.openNow, used, tw, fleet.stats.churned + fleet.stats.closesAfterConnect]);

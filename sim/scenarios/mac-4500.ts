@@ -120,8 +120,9 @@ function runStory(ctx: RunContext): Findings {
 
   const metrics: Record<string, number> = {
     robots,
-    gatewayFdsForConnections: n('gateway.nofile') - n('gateway.fdsReserved') - 1,
-    robotsFdsForConnections: n('robots.nofile') - n('robots.fdsReserved'),
+    // The runtime's own descriptors (RuntimeProfile.startFds) come off the top too.
+    gatewayFdsForConnections: n('gateway.nofile') - n('gateway.fdsReserved') - GO_AS_STARTED.startFds - 1,
+    robotsFdsForConnections: n('robots.nofile') - n('robots.fdsReserved') - GO_AS_STARTED.startFds,
     sessionsPeak: gw.stats.peakSessions,
     sessionsAtBetting,
     listenQueuePeak: q.peakAcceptQueue,

@@ -10,6 +10,7 @@
 // question of arithmetic the report spells out: the accept queue gains λ(t) − μ per second, so it
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
 // Inputs: sim/scenarios/inputs/syn-backlog.json (story inputs only; nothing here is fitted to its result).
+import { defaultSysctls, synPlan } from '../kernel/host.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { LAN } from '../net/link.js';
 import { startOurGateway } from '../servers/ours.js';
@@ -20,6 +21,9 @@ import { loadBoxLimits, queueLimits } from './probes.js';
 import { defineScenario, type Findings, type RunContext } from './define.js';
 import { bool, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
+
+/** The load box's first SYN retransmissions (a default Linux host: sim/kernel/host.ts synPlan). */
+const SYN_STEPS = synPlan(defaultSysctls('linux', GiB)).retransmitAtMs.slice(0, 6).map((ms) => ms / 1000).join(', ');
 
 const NAME = 'syn-backlog';
 const SERVER_ADDR = '10.0.0.10';
@@ -226,7 +230,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
     out.push(
       `SYNs dropped: ${fmt(drops)} (accept queue full ${fmt(m['synDropsAcceptQueueFull'] as number)}, SYN queue full ${fmt(m['synDropsSynQueueFull'] as number)}, ` +
         `tcp_max_syn_backlog ${fmt(m['synDropsSynBacklog'] as number)}); final ACKs ignored on a full accept queue ${fmt(m['acksIgnoredOverflow'] as number)}. ` +
-        `${fmt(m['connectsRetransmitted'] as number)} connects needed a SYN retransmit (1, 3, 7, 15, 31 s…): connect p50 ${m['connectP50Ms']} ms, p99 ${m['connectP99Ms']} ms.`,
+        `${fmt(m['connectsRetransmitted'] as number)} connects needed a SYN retransmit (${SYN_STEPS} s…): connect p50 ${m['connectP50Ms']} ms, p99 ${m['connectP99Ms']} ms.`,
     );
   }
   if (failed === 0) out.push(`All ${fmt(users)} connections succeeded.`);
@@ -252,7 +256,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
         `The loop (${fmt(mu)}/s) is slower than the ramp's peak (${fmt(f.r1)}/s): the accept queue grew to ${fmt(peakQ)} of ${fmt(B + 1)}, so a connection ` +
           `waited up to ${round3(m['acceptQueueWaitMaxMs'] as number / 1000)} s in the kernel after its handshake had completed (full queue ÷ loop rate = ` +
           `${round3((B + 1) / mu)} s), against the load tool's ${timeoutS} s. Failures: ${fmt(connectTimeouts)} connect timeouts (SYNs dropped on the full queue, ` +
-          `retransmitted at 1, 3, 7, 15, 31 s) and ${fmt(upgradeTimeouts)} upgrade timeouts (connected, never accepted in time).`,
+          `retransmitted at ${SYN_STEPS} s) and ${fmt(upgradeTimeouts)} upgrade timeouts (connected, never accepted in time).`,
       );
       out.push(
         drops > 0

@@ -31,10 +31,11 @@ function build(seed: string, clients: number, gatewayNofile: number, headroomFds
   const broker = new SimBroker(world.sched, clock, () => brokerRandom);
   const telemetry = new SimTelemetry(clock);
   const options = gatewayOptions();
-  // Descriptors: the listener and libuv's reserve are opened by the transport below; keep them out too.
+  // Descriptors: the listener is opened by the transport below (libuv's reserve is already among the
+  // runtime's own, NODE.startFds); keep it out too.
   // Refusing needs a descriptor as well (accept, write 503, close), so admission must leave headroom for
   // refusals in flight — without it the 503 path itself hits EMFILE and libuv's trick closes the socket.
-  const fdReserve = proc.fds.used + 2 + headroomFds;
+  const fdReserve = proc.fds.used + 1 + headroomFds;
   const gw = new Gateway({ clock, random: new SimRandom(world.rng.fork('gateway')), broker: broker.consumer(), telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
     memoryBudgetBytes: null,

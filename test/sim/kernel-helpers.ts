@@ -90,6 +90,9 @@ export function fixedNofile(rt: RuntimeProfile): RuntimeProfile {
   return { ...rt, raisesNofileToHard: false };
 }
 
+/** Exact timers (no timer-wheel rounding, host.ts timerWheelFireMs) unless a test asks for them. */
+const EXACT_TIMERS = { timerHz: 0 };
+
 export function pair(o: PairOptions = {}): Pair {
   const world = new World(o.seed ?? 1, o.link ? { defaultLink: o.link } : {});
   const sh = world.addHost({
@@ -98,7 +101,7 @@ export function pair(o: PairOptions = {}): Pair {
     addresses: ['10.0.0.1'],
     memoryBytes: 8 * GIB,
     cores: 4,
-    sysctls: o.serverSysctls ?? {},
+    sysctls: { ...EXACT_TIMERS, ...o.serverSysctls },
   });
   const ch = o.sameHost
     ? sh
@@ -108,7 +111,7 @@ export function pair(o: PairOptions = {}): Pair {
         addresses: o.clientAddresses ?? ['10.0.1.1'],
         memoryBytes: 8 * GIB,
         cores: 4,
-        sysctls: o.clientSysctls ?? {},
+        sysctls: { ...EXACT_TIMERS, ...o.clientSysctls },
       });
   const server = world.spawn(sh, {
     name: 'gateway',

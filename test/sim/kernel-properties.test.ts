@@ -49,7 +49,9 @@ function runWorkload(w: Workload) {
     seed: w.seed,
     serverOs: w.os,
     serverRuntime: w.runtime === 'go' ? GO : NODE,
-    serverNofile: w.serverNofile,
+    // serverNofile counts beyond the runtime's own descriptors (RuntimeProfile.startFds), so the recorded
+    // counterexamples keep their meaning: the same headroom for sockets.
+    serverNofile: w.serverNofile + (w.runtime === 'go' ? GO : NODE).startFds,
     link: { latencyMs: 0.5, jitterMs: 0.3, bandwidthBytesPerMs: 10_000, lossRate: w.lossRate },
   });
   const sched = p.world.sched;

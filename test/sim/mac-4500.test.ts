@@ -1,3 +1,4 @@
+import { GO } from '../../sim/kernel/runtime.js';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli.js';
 import { mac4500 } from '../../sim/scenarios/mac-4500.js';
@@ -16,11 +17,12 @@ describe('mac-4500 (story gateway, TCP level)', () => {
   const n = (k: string) => mac4500.defaults[k] as number;
 
   it('the sessions the gateway holds are exactly its descriptor budget: nofile − reserved − listener', () => {
-    expect(base.metrics['sessionsPeak']).toBe(n('gateway.nofile') - n('gateway.fdsReserved') - 1);
+    // GO.startFds: the netpoller's epoll and eventfd descriptors.
+    expect(base.metrics['sessionsPeak']).toBe(n('gateway.nofile') - n('gateway.fdsReserved') - GO.startFds - 1);
   });
 
   it('robots beyond their own descriptor table fail with EMFILE at connect (not resets)', () => {
-    const robotsFds = n('robots.nofile') - n('robots.fdsReserved');
+    const robotsFds = n('robots.nofile') - n('robots.fdsReserved') - GO.startFds;
     expect(base.outcomes['EMFILE@connecting']).toBe(n('load.connections') - robotsFds);
     expect(Object.keys(base.outcomes).some((k) => k.startsWith('ECONNRESET'))).toBe(false);
   });

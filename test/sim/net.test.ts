@@ -147,9 +147,9 @@ describe('partition and repair', () => {
     let connectedAt = -1;
     const c = p.client.connect(p.serverAddr, 80, { ...holdHandler, onConnect: () => (connectedAt = p.world.sched.nowMs) }, null);
     if (typeof c === 'string') throw new Error(c);
-    p.world.sched.at(2_000, () => p.world.net.repair('client', 'server'), null);
+    p.world.sched.at(2_500, () => p.world.net.repair('client', 'server'), null);
     p.world.sched.runUntil(10_000);
-    // SYNs at 0 and 1 s are lost; the retransmission at 3 s gets through.
+    // SYNs at 0, 1 and 2 s are lost; the retransmission at 3 s (tcp_syn_linear_timeouts) gets through.
     expect(Math.floor(connectedAt / 1000)).toBe(3);
   });
 });

@@ -1,0 +1,70 @@
+// Runs a parity experiment for real: a fresh network namespace (`unshare --net`, so nothing outside is
+// touched), loopback up, the experiment's sysctls set there (they are per namespace), the server and the
+// client as real processes under `prlimit` where a descriptor limit is asked for. Needs root (or an
+// unprivileged user namespace) and `unshare`, `ip`, `sysctl`, `prlimit`; `realSupport()` says why not.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Experiment, ExperimentResult } from './experiment.js';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const ROOT = here('../../');
+const SERVER = here('./real/server.mjs');
+const CLIENTS = here('./real/clients.mjs');
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** null when the real side can run here, else the reason it cannot. */
+export function realSupport(): string | null {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && sysctl -qw net.ipv4.tcp_tw_reuse=1 && command -v prlimit >/dev/null'], { encoding: 'utf8' });
+  if (r.error !== undefined) return `unshare not runnable: ${r.error.message}`;
+  if (r.status !== 0) return `cannot make a network namespace with its own sysctls (needs root or user namespaces): ${(r.stderr || '').trim()}`;
+  return null;
+}
+
+/** The shell script the namespace runs. */
+export function script(e: Experiment): string {
+  const s = e.sysctls;
+  const sys = [
+    `net.core.somaxconn=${s.somaxconn}`,
+    `net.ipv4.tcp_max_syn_backlog=${s.synBacklog}`,
+    `net.ipv4.tcp_syncookies=${s.syncookies}`,
+    `net.ipv4.tcp_syn_retries=${s.synRetries}`,
+    `net.ipv4.tcp_syn_linear_timeouts=${s.synLinearTimeouts}`,
+    `net.ipv4.ip_local_port_range="${s.portLo} ${s.portHi}"`,
+    `net.ipv4.tcp_tw_reuse=${s.twReuse}`,
+  ];
+  const node = q(process.execPath);
+  const lines = ['set -e', 'ip link set lo up', ...sys.map((x) => `sysctl -qw ${x}`)];
+  // A local address outside 127.0.0.0/8 (on lo itself: no dummy or veth module needed).
+  if (e.dummyAddr !== undefined) lines.push(`ip addr add ${e.dummyAddr}/32 dev lo`);
+  const srv = e.server;
+  const lim = (n: number | undefined): string => (n === undefined ? '' : `prlimit --nofile=${n}:${n} `);
+  let ready: string;
+  if (srv.kind === 'plain') {
+    const spec = { host: '0.0.0.0', ports: srv.ports, backlog: srv.backlog, busyMs: srv.busyMs ?? 0, busyAfterMs: srv.busyAfterMs ?? 0 };
+    lines.push(`${lim(srv.nofile)}${node} ${q(SERVER)} ${q(JSON.stringify(spec))} > "$T/server.out" 2> "$T/server.err" &`);
+    ready = 'ready';
+  } else {
+    const sets = Object.entries(srv.sets).map(([k, v]) => `--set ${k}=${v}`).join(' ');
+    lines.push(`${lim(srv.nofile)}${node} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`);
+    ready = 'listening on';
+  }
+  lines.push('SP=$!', `for i in $(seq 200); do grep -q ${q(ready)} "$T/server.out" 2>/dev/null && break; sleep 0.05; done`);
+  lines.push(`grep -q ${q(ready)} "$T/server.out" || { echo "server did not start" >&2; cat "$T/server.err" >&2; exit 3; }`);
+  const c = e.clients;
+  const cspec = c;
+  // Only the plain server listens for SIGUSR1 (to Node's default handler it means "start the inspector").
+  const signal = srv.kind === 'plain' ? 'SERVER_PID=$SP ' : '';
+  lines.push(`${signal}${lim(c.nofile)}${node} ${q(CLIENTS)} ${q(JSON.stringify(cspec))}`);
+  lines.push('kill -TERM $SP 2>/dev/null || true', 'wait $SP 2>/dev/null || true');
+  return lines.join('\n');
+}
+
+export function runReal(e: Experiment): ExperimentResult {
+  const r = spawnSync('unshare', ['--net', 'bash', '-c', `T=$(mktemp -d); trap 'rm -rf "$T"' EXIT\n${script(e)}`], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`real run failed (${r.status ?? r.signal}): ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (line === undefined) throw new Error(`real run printed no result: ${r.stdout} ${r.stderr}`);
+  return JSON.parse(line) as ExperimentResult;
+}
