@@ -109,5 +109,5 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
 function gatewayOptionsOf(sets: Readonly<Record<string, number>>): GatewayOptionsInput {
   const admission: Record<string, number> = {};
   for (const [k, v] of Object.entries(sets)) if (k.startsWith('admission.')) admission[k.slice('admission.'.length)] = v;
-  return { admission } as GatewayOptionsInput;
+  return { admission };
 }

@@ -5,7 +5,7 @@
 // overflow for its connect timeouts while the CPU sat idle. The run models the queues as the kernel keeps
 // them (listener.ts: SYN queue full at min(backlog, somaxconn), cookies on overflow, tcp_max_syn_backlog
 // only without cookies, accept queue backlog + 1, SYNs dropped on a full accept queue; client SYN
-// retransmits at 1, 3, 7, 15, 31, 63 s — docs/kernel.md) and drains them with an accept loop whose speed is a
+// retransmits on the kernel's schedule, linear first where tcp_syn_linear_timeouts says so — docs/kernel.md) and drains them with an accept loop whose speed is a
 // CPU cost per connection (servers/paced-accept-server.ts). Whether the queues overflow is then a
 // question of arithmetic the report spells out: the accept queue gains λ(t) − μ per second, so it
 // overflows only if ∫ max(0, λ − μ) dt over the ramp exceeds backlog + 1.
