@@ -21,7 +21,10 @@ const pure = {
     { object: 'performance', property: 'now', message: 'Time comes from the Clock port.' },
     { object: 'process', property: 'hrtime', message: 'Time comes from the Clock port.' },
   ],
-  'no-restricted-globals': ['error', ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask'].map((name) => ({ name, message: 'Timers come from the Clock port.' }))],
+  'no-restricted-globals': [
+    'error',
+    ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask'].map((name) => ({ name, message: 'Timers come from the Clock port.' })),
+  ],
 };
 
 export default tseslint.config(
@@ -30,7 +33,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.mjs', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.mjs', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       // `_`-prefixed names mark deliberately unused parameters (port methods a twin does not need).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],

@@ -156,7 +156,8 @@ export const bench: BenchModule = {
     return {
       name: 'encode',
       title: this.title,
-      baselineIs: 'per subscriber: build {type,ch,offset,prev,data} object, JSON.stringify, Buffer.from, ws Sender.frame (= ws.send(JSON.stringify(obj)) minus the socket write)',
+      baselineIs:
+        'per subscriber: build {type,ch,offset,prev,data} object, JSON.stringify, Buffer.from, ws Sender.frame (= ws.send(JSON.stringify(obj)) minus the socket write)',
       oursIs: 'per publish: encodeEvent (payload text spliced in) + wireChunks once; per subscriber: store the shared Frame reference',
       machine: machine(),
       comparisons,

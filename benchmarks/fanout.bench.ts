@@ -58,7 +58,19 @@ export interface VariantSummary {
 export interface FanoutResult {
   readonly clients: number;
   readonly rounds: readonly RoundResult[];
-  readonly summary: Readonly<Record<string, { readonly odin: VariantSummary; readonly naive: VariantSummary; readonly throughputRatio: number; readonly cpuRatio: number; readonly events: number; readonly batch: number }>>;
+  readonly summary: Readonly<
+    Record<
+      string,
+      {
+        readonly odin: VariantSummary;
+        readonly naive: VariantSummary;
+        readonly throughputRatio: number;
+        readonly cpuRatio: number;
+        readonly events: number;
+        readonly batch: number;
+      }
+    >
+  >;
   readonly connectMs: Readonly<Record<ServerVariant, number>>;
   /** Server memory per subscribed connection (after a full GC; kernel socket buffers not included). */
   readonly memory: Readonly<Record<ServerVariant, MemoryPerConnection>>;
@@ -159,15 +171,30 @@ const is =
   <M extends { type: string }>(m: M): m is Extract<M, { type: T }> =>
     m.type === type;
 
-async function playRound(server: ServerChild, clients: ClientsChild, variant: ServerVariant, scenario: Scenario, roundNo: number, options: FanoutOptions): Promise<RoundResult> {
+async function playRound(
+  server: ServerChild,
+  clients: ClientsChild,
+  variant: ServerVariant,
+  scenario: Scenario,
+  roundNo: number,
+  options: FanoutOptions,
+): Promise<RoundResult> {
   const expect = scenario.events;
   clients.send({ cmd: 'arm', set: variant, round: roundNo, expect });
   await clients.next((m): m is Extract<FromClients, { type: 'armed' }> => m.type === 'armed' && m.set === variant && m.round === roundNo, 5_000, 'armed');
   server.send({ cmd: 'publish', round: roundNo, events: scenario.events, batch: scenario.batch, padBytes: options.padBytes });
-  const published = await server.next((m): m is Extract<FromServer, { type: 'published' }> => m.type === 'published' && m.round === roundNo, options.roundTimeoutMs, 'published');
+  const published = await server.next(
+    (m): m is Extract<FromServer, { type: 'published' }> => m.type === 'published' && m.round === roundNo,
+    options.roundTimeoutMs,
+    'published',
+  );
   let done: Extract<FromClients, { type: 'done' }>;
   try {
-    done = await clients.next((m): m is Extract<FromClients, { type: 'done' }> => m.type === 'done' && m.set === variant && m.round === roundNo, options.roundTimeoutMs, `all ${expect} events at every client`);
+    done = await clients.next(
+      (m): m is Extract<FromClients, { type: 'done' }> => m.type === 'done' && m.set === variant && m.round === roundNo,
+      options.roundTimeoutMs,
+      `all ${expect} events at every client`,
+    );
   } catch (error) {
     clients.send({ cmd: 'status', set: variant });
     const status = await clients.next(is('status'), 5_000, 'status').catch(() => ({ text: 'no status' }));
@@ -225,7 +252,11 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
       const listening = await servers[variant].next(is('listening'), 20_000, 'listening');
       const before = await memoryOf(variant, 'before');
       clients.send({ cmd: 'connect', set: variant, url: listening.url, clients: options.clients, channel: CHANNEL, verify: options.verify });
-      const connected = await clients.next((m): m is Extract<FromClients, { type: 'connected' }> => m.type === 'connected' && m.set === variant, 60_000, `${options.clients} subscribed clients`);
+      const connected = await clients.next(
+        (m): m is Extract<FromClients, { type: 'connected' }> => m.type === 'connected' && m.set === variant,
+        60_000,
+        `${options.clients} subscribed clients`,
+      );
       check(connected.clients === options.clients, `${variant}: ${connected.clients} clients connected`);
       connectMs[variant] = connected.ms;
       const after = await memoryOf(variant, 'after');
@@ -312,16 +343,28 @@ export const bench: BenchModule = {
       const deliveries = fanoutOptions.clients * scenario.events;
       comparisons.push({
         label: `${scenario.label}: wall time`,
-        baseline: measuredOf('naive hub', rounds('naive').map((r) => r.elapsedNs)),
-        ours: measuredOf('odin', rounds('odin').map((r) => r.elapsedNs)),
+        baseline: measuredOf(
+          'naive hub',
+          rounds('naive').map((r) => r.elapsedNs),
+        ),
+        ours: measuredOf(
+          'odin',
+          rounds('odin').map((r) => r.elapsedNs),
+        ),
         speedup: round(median(rounds('naive').map((r) => r.elapsedNs)) / median(rounds('odin').map((r) => r.elapsedNs)), 2),
         itemsPerIteration: deliveries,
         itemName: 'delivery',
       });
       comparisons.push({
         label: `${scenario.label}: server CPU`,
-        baseline: measuredOf('naive hub', rounds('naive').map((r) => r.cpuUs * 1e3)),
-        ours: measuredOf('odin', rounds('odin').map((r) => r.cpuUs * 1e3)),
+        baseline: measuredOf(
+          'naive hub',
+          rounds('naive').map((r) => r.cpuUs * 1e3),
+        ),
+        ours: measuredOf(
+          'odin',
+          rounds('odin').map((r) => r.cpuUs * 1e3),
+        ),
         speedup: round(median(rounds('naive').map((r) => r.cpuUs)) / median(rounds('odin').map((r) => r.cpuUs)), 2),
         itemsPerIteration: deliveries,
         itemName: 'delivery',
@@ -329,7 +372,9 @@ export const bench: BenchModule = {
     }
     for (const variant of ['odin', 'naive'] as const) {
       const m = result.memory[variant];
-      options.print(`${variant}: ${m.rssBytesPerConnection} B RSS, ${m.heapBytesPerConnection} B heap, ${m.externalBytesPerConnection} B external per subscribed connection`);
+      options.print(
+        `${variant}: ${m.rssBytesPerConnection} B RSS, ${m.heapBytesPerConnection} B heap, ${m.externalBytesPerConnection} B external per subscribed connection`,
+      );
     }
     for (const [label, s] of Object.entries(result.summary)) {
       options.print(

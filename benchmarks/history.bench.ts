@@ -89,7 +89,15 @@ export interface ReadSetup {
 }
 
 /** One channel among 8 (interleaved offsets), its ring full; reads return the last `suffix` events. */
-export function readSetup(suffix: number): ReadSetup & { readonly expected: readonly number[]; readonly channel: string; readonly history: History; readonly naiveHistory: NaiveHistory; readonly after: number } {
+export function readSetup(
+  suffix: number,
+): ReadSetup & {
+  readonly expected: readonly number[];
+  readonly channel: string;
+  readonly history: History;
+  readonly naiveHistory: NaiveHistory;
+  readonly after: number;
+} {
   const names = channelNames(8);
   const history = new History(LIMITS);
   const naiveHistory = new NaiveHistory();
@@ -142,7 +150,13 @@ export function validate(): void {
     const r = readSetup(n);
     const ours = r.history.read(r.channel, r.after);
     check(ours.covered && ours.records.map((x) => x.offset).join() === r.expected.join(), `ring read of the last ${n} events`);
-    check(r.naiveHistory.read(r.channel, r.after).map((x) => x.offset).join() === r.expected.join(), `naive read of the last ${n} events`);
+    check(
+      r.naiveHistory
+        .read(r.channel, r.after)
+        .map((x) => x.offset)
+        .join() === r.expected.join(),
+      `naive read of the last ${n} events`,
+    );
   }
 }
 
@@ -181,7 +195,8 @@ export const bench: BenchModule = {
       name: 'history',
       title: this.title,
       baselineIs: 'Map<channel, array>: push, shift() past 100 events; read = array.filter(offset > after)',
-      oursIs: 'History: per-channel ring (head index, compaction) bounded by count, bytes and age, plus the global age queue; read = binary search + slice, with the coverage proof',
+      oursIs:
+        'History: per-channel ring (head index, compaction) bounded by count, bytes and age, plus the global age queue; read = binary search + slice, with the coverage proof',
       machine: machine(),
       comparisons,
       notes: [

@@ -87,7 +87,12 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     for (const variant of ['embedded', 'jetstream'] as const) {
       const publishedAt = new Map<number, bigint>();
       const samples: number[] = [];
-      rigs[variant] = { server: servers[variant], publishedAt, samples, sockets: await subscribeClients(servers[variant], options.clients, samples, publishedAt) };
+      rigs[variant] = {
+        server: servers[variant],
+        publishedAt,
+        samples,
+        sockets: await subscribeClients(servers[variant], options.clients, samples, publishedAt),
+      };
     }
     const pad = 'x'.repeat(options.padBytes);
     const intervalMs = 1_000 / options.ratePerSec;
@@ -161,10 +166,18 @@ export const bench: BenchModule = {
       name: 'latency',
       title: this.title,
       baselineIs: 'startServer with the embedded in-process broker: publish assigns the offset and fans out in the same call.',
-      oursIs: 'startServer with --nats: publish goes to JetStream (stored, acknowledged) and comes back through the ordered stream consumer before the fan-out.',
+      oursIs:
+        'startServer with --nats: publish goes to JetStream (stored, acknowledged) and comes back through the ordered stream consumer before the fan-out.',
       machine: machine(),
       comparisons: [
-        { label: 'publish → deliver', baseline: embedded, ours: jetstream, speedup: embedded.p50Ns / jetstream.p50Ns, itemsPerIteration: 1, itemName: 'receipt' },
+        {
+          label: 'publish → deliver',
+          baseline: embedded,
+          ours: jetstream,
+          speedup: embedded.p50Ns / jetstream.p50Ns,
+          itemsPerIteration: 1,
+          itemName: 'receipt',
+        },
       ],
       extra: { summary, options },
       notes: [

@@ -92,11 +92,17 @@ export function validate(s: MatchSetup, sample = 64): void {
   const step = Math.max(1, Math.floor(s.channels.length / sample));
   for (let i = 0; i < s.channels.length; i += step) {
     const channel = s.channels[i]!;
-    const expected = s.subs.filter((sub) => subjectMatches(sub.subject, channel)).map((sub) => sub.id).sort((a, b) => a - b);
+    const expected = s.subs
+      .filter((sub) => subjectMatches(sub.subject, channel))
+      .map((sub) => sub.id)
+      .sort((a, b) => a - b);
     const got: number[] = [];
     s.index.forEachMatch(channel, (sub) => got.push(sub.id));
     got.sort((a, b) => a - b);
-    check(got.length === expected.length && got.every((id, i) => id === expected[i]), `index and scan disagree on ${channel}: ${got.length} vs ${expected.length}`);
+    check(
+      got.length === expected.length && got.every((id, i) => id === expected[i]),
+      `index and scan disagree on ${channel}: ${got.length} vs ${expected.length}`,
+    );
   }
   check(s.matchesPerPublish > 0, 'the rotation matches some subscriptions');
 }

@@ -98,7 +98,9 @@ export const bench: BenchModule = {
     const started = performance.now();
     const figures = measureRetained(options.quick ? 20_000 : 200_000);
     for (const f of figures) {
-      options.print(`${f.name.padEnd(36)} measured ${String(f.measuredBytes).padStart(7)} B   accounted ${String(f.accountedBytes).padStart(5)} B   ${f.covered ? 'covered' : 'UNDER-COUNTED'}`);
+      options.print(
+        `${f.name.padEnd(36)} measured ${String(f.measuredBytes).padStart(7)} B   accounted ${String(f.accountedBytes).padStart(5)} B   ${f.covered ? 'covered' : 'UNDER-COUNTED'}`,
+      );
     }
     return {
       name: 'retained-memory',
@@ -107,7 +109,10 @@ export const bench: BenchModule = {
       oursIs: 'heap + external growth per item after GC',
       machine: machine(),
       comparisons: [],
-      extra: { figures, summary: figures.map((f) => `${f.name}: measured ${f.measuredBytes} B, accounted ${f.accountedBytes} B — ${f.covered ? 'covered' : 'UNDER-COUNTED'}`) },
+      extra: {
+        figures,
+        summary: figures.map((f) => `${f.name}: measured ${f.measuredBytes} B, accounted ${f.accountedBytes} B — ${f.covered ? 'covered' : 'UNDER-COUNTED'}`),
+      },
       notes: ['covered: the accounted figure is at least 90 % of the measured one (GC timing moves a few per cent)'],
       durationMs: performance.now() - started,
     };

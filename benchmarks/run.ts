@@ -29,7 +29,22 @@ import { formatNs, machine, type BenchModule, type BenchReport } from './lib/rep
 import { bench as worstRequest } from './worst-request.bench.js';
 import { bench as writePath } from './write-path.bench.js';
 
-export const benches: readonly BenchModule[] = [encode, match, history, retainedMemory, writePath, worstRequest, fanout, latency, sim, memoryIdle, burst, fanout10k, feed2k, held];
+export const benches: readonly BenchModule[] = [
+  encode,
+  match,
+  history,
+  retainedMemory,
+  writePath,
+  worstRequest,
+  fanout,
+  latency,
+  sim,
+  memoryIdle,
+  burst,
+  fanout10k,
+  feed2k,
+  held,
+];
 
 const EXIT_USAGE = 64;
 
@@ -67,7 +82,9 @@ export function summaryLines(reports: readonly BenchReport[]): string[] {
     lines.push(`${report.name} — ${report.title} (${(report.durationMs / 1000).toFixed(1)} s)`);
     if (report.comparisons.length > 0) lines.push(`  ${'case'.padEnd(36)} ${'speed-up'.padStart(9)}  ${'ours p50'.padStart(10)} vs ${'baseline'.padStart(10)}`);
     for (const c of report.comparisons) {
-      lines.push(`  ${c.label.padEnd(36)} ${`${c.speedup.toFixed(2)}×`.padStart(9)}  ${formatNs(c.ours.p50Ns).padStart(10)} vs ${formatNs(c.baseline.p50Ns).padStart(10)}`);
+      lines.push(
+        `  ${c.label.padEnd(36)} ${`${c.speedup.toFixed(2)}×`.padStart(9)}  ${formatNs(c.ours.p50Ns).padStart(10)} vs ${formatNs(c.baseline.p50Ns).padStart(10)}`,
+      );
     }
     // Benches measured against a target rather than a baseline (sim) give their own summary lines.
     const extra = report.extra as { summary?: unknown } | undefined;
@@ -98,7 +115,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const selected = names.length === 0 ? benches : benches.filter((b) => names.includes(b.name));
   const quick = flags.has('--quick');
   const m = machine();
-  print(`odin benchmarks${quick ? ' (quick)' : ''} — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}, load ${m.loadAverage1m}, ${m.date}`);
+  print(
+    `odin benchmarks${quick ? ' (quick)' : ''} — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}, load ${m.loadAverage1m}, ${m.date}`,
+  );
   mkdirSync(reportsDir, { recursive: true });
   const reports: BenchReport[] = [];
   for (const b of selected) {

@@ -116,10 +116,15 @@ export const bench: BenchModule = {
     const started = performance.now();
     const rounds = options.quick ? 1 : 3;
     const sched = options.quick ? [schedulerRate(1_000, 200_000)] : [schedulerRate(1_000, 3_000_000), schedulerRate(100_000, 3_000_000)];
-    for (const r of sched) options.print(`scheduler alone, ${r.live.toLocaleString('en-US')} live events: ${r.events.toLocaleString('en-US')} events in ${r.wallMs} ms → ${(r.eventsPerSecond / 1e6).toFixed(2)} M events/s`);
+    for (const r of sched)
+      options.print(
+        `scheduler alone, ${r.live.toLocaleString('en-US')} live events: ${r.events.toLocaleString('en-US')} events in ${r.wallMs} ms → ${(r.eventsPerSecond / 1e6).toFixed(2)} M events/s`,
+      );
     const timings: ScenarioTiming[] = [];
     for (let i = 0; i < rounds; i++) {
-      const t = options.quick ? timeScenario('mac-4500 story gateway (4 variants)', 'mac-4500', null, ['story']) : timeScenario('mac-4500 (both gateways, all variants)', 'mac-4500', 3_000);
+      const t = options.quick
+        ? timeScenario('mac-4500 story gateway (4 variants)', 'mac-4500', null, ['story'])
+        : timeScenario('mac-4500 (both gateways, all variants)', 'mac-4500', 3_000);
       options.print(fmt(t));
       timings.push(t);
     }
@@ -129,7 +134,12 @@ export const bench: BenchModule = {
       for (const g of ['story', 'ours'] as const) {
         const t = timeScenario(`mac-4500 ${g} gateway only`, 'mac-4500', null, [g]);
         options.print(fmt(t));
-        if (Object.keys(t.attempts).length > 0) options.print(`  handshake attempts by answer: ${Object.entries(t.attempts).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
+        if (Object.keys(t.attempts).length > 0)
+          options.print(
+            `  handshake attempts by answer: ${Object.entries(t.attempts)
+              .map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+              .join(', ')}`,
+          );
         timings.push(t);
       }
       // One round: a 100 k run is long, and one figure against a 60 s target answers the question.

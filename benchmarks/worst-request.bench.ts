@@ -41,7 +41,10 @@ export function startRig(retained = RETAINED_EVENTS): WorstRequestRig {
   const clock = new SimClock();
   const random = seeded(9);
   const broker = new MemoryBroker(clock, random, { eventsMax: retained, bytesMax: 1024 ** 3, ageMs: 1e12 });
-  const options = gatewayOptions({ inbound: { messageBurst: 1e6, messagesPerSecond: 1e6 }, admission: { connectionsMax: 1e6, perIpMax: 1e6, handshakeBurst: 1e6, handshakesPerSecond: 1e6 } });
+  const options = gatewayOptions({
+    inbound: { messageBurst: 1e6, messagesPerSecond: 1e6 },
+    admission: { connectionsMax: 1e6, perIpMax: 1e6, handshakeBurst: 1e6, handshakesPerSecond: 1e6 },
+  });
   const gateway = new Gateway({ clock, random, broker, telemetry: silentTelemetry }, options);
   gateway.start();
   for (let i = 1; i <= retained; i++) {
@@ -137,7 +140,9 @@ export const bench: BenchModule = {
     for (const [name, message] of Object.entries(cases(rig.broker.epoch()))) {
       const t = timeCase(rig, name, message, rounds);
       timings.push(t);
-      options.print(`${name.padEnd(18)} p50 ${t.p50Ms.toFixed(3).padStart(9)} ms   max ${t.maxMs.toFixed(3).padStart(9)} ms   ${t.framesWritten} frames   ${t.withinBudget ? 'within' : 'OVER'} ${BUDGET_MS} ms`);
+      options.print(
+        `${name.padEnd(18)} p50 ${t.p50Ms.toFixed(3).padStart(9)} ms   max ${t.maxMs.toFixed(3).padStart(9)} ms   ${t.framesWritten} frames   ${t.withinBudget ? 'within' : 'OVER'} ${BUDGET_MS} ms`,
+      );
     }
     return {
       name: 'worst-request',
@@ -149,7 +154,9 @@ export const bench: BenchModule = {
       extra: {
         retained,
         timings,
-        summary: timings.map((t) => `${t.name.padEnd(18)} p50 ${t.p50Ms} ms, max ${t.maxMs} ms, ${t.framesWritten} frames — ${t.withinBudget ? 'within' : 'OVER'} ${BUDGET_MS} ms`),
+        summary: timings.map(
+          (t) => `${t.name.padEnd(18)} p50 ${t.p50Ms} ms, max ${t.maxMs} ms, ${t.framesWritten} frames — ${t.withinBudget ? 'within' : 'OVER'} ${BUDGET_MS} ms`,
+        ),
       },
       notes: [`${rounds} rounds per case, the first 3 dropped as JIT warm-up`],
       durationMs: performance.now() - started,

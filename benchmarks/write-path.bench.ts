@@ -14,7 +14,19 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { WsConnection } from '../src/adapters/transport-ws.js';
 import { encodeEvent } from '../src/core/codec.js';
 import type { Frame } from '../src/core/ports.js';
-import { check, comparisonTable, machine, median, round, runPairs, type BenchModule, type BenchReport, type Comparison, type PairSpec, type RunOptions } from './lib/report.js';
+import {
+  check,
+  comparisonTable,
+  machine,
+  median,
+  round,
+  runPairs,
+  type BenchModule,
+  type BenchReport,
+  type Comparison,
+  type PairSpec,
+  type RunOptions,
+} from './lib/report.js';
 
 /** A waiter left pending this long means the bytes never arrived: report, do not hang. */
 const STALL_MS = 5_000;
@@ -69,7 +81,19 @@ export async function startRig(): Promise<WritePathRig> {
     });
     const server = await serverSide;
     const conn = new WsConnection(server, variant === 'preframed' ? 'preframed' : 'send');
-    const link: Link = { variant, client, server, conn, received: 0, receivedBytes: 0, written: 0, writtenBytes: 0, waitFor: 0, resolve: null, waitingSinceMs: 0 };
+    const link: Link = {
+      variant,
+      client,
+      server,
+      conn,
+      received: 0,
+      receivedBytes: 0,
+      written: 0,
+      writtenBytes: 0,
+      waitFor: 0,
+      resolve: null,
+      waitingSinceMs: 0,
+    };
     client.on('message', (data: Buffer) => {
       link.received++;
       link.receivedBytes += data.length;
@@ -176,7 +200,13 @@ export const bench: BenchModule = {
       const comparisons: Comparison[] = await runPairs(pairs, options);
       // Let the last writes land, then check every byte written was received.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const delivery = Object.values(rig.links).map((l) => ({ variant: l.variant, written: l.written, received: l.received, writtenBytes: l.writtenBytes, receivedBytes: l.receivedBytes }));
+      const delivery = Object.values(rig.links).map((l) => ({
+        variant: l.variant,
+        written: l.written,
+        received: l.received,
+        writtenBytes: l.writtenBytes,
+        receivedBytes: l.receivedBytes,
+      }));
       for (const d of delivery) {
         check(d.received === d.written, `${d.variant}: wrote ${d.written} frames, client received ${d.received}`);
       }
@@ -188,7 +218,12 @@ export const bench: BenchModule = {
         return { label: `K=${k}`, naiveP50Ns: naive, preframedP50Ns: ours, sendCorkedP50Ns: corked, speedup: round(naive / ours, 2) };
       });
       options.print(comparisonTable(comparisons));
-      options.print('sender side only (synchronous write calls, median ns): ' + senderSide.map((s) => `${s.label}: naive ${s.naiveP50Ns}, preframed ${s.preframedP50Ns}, send-corked ${s.sendCorkedP50Ns} (${s.speedup}×)`).join('; '));
+      options.print(
+        'sender side only (synchronous write calls, median ns): ' +
+          senderSide
+            .map((s) => `${s.label}: naive ${s.naiveP50Ns}, preframed ${s.preframedP50Ns}, send-corked ${s.sendCorkedP50Ns} (${s.speedup}×)`)
+            .join('; '),
+      );
       return {
         name: 'write-path',
         title: this.title,

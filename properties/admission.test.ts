@@ -25,7 +25,8 @@ describe('admission (I7)', () => {
     fc.assert(
       fc.property(input, (i) => {
         const c = computeCapacity(i);
-        const memory = i.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((i.memoryBudgetBytes - i.baselineBytes - i.retainedBytes) / i.perConnectionBytes));
+        const memory =
+          i.memoryBudgetBytes === null ? null : Math.max(0, Math.floor((i.memoryBudgetBytes - i.baselineBytes - i.retainedBytes) / i.perConnectionBytes));
         const descriptors = i.fdLimit === null ? null : Math.max(0, i.fdLimit - i.fdReserve);
         expect(c.terms).toEqual({ config: i.configuredMax, memory, descriptors });
         const terms = [i.configuredMax, memory, descriptors].filter((t): t is number => t !== null);

@@ -28,71 +28,76 @@ function eventsOf(messages: readonly ServerMessage[]): EventMessage[] {
 describe('write batching', () => {
   it('never reorders, drops or duplicates, keeps offsets exact, bounds the delay and the frame size', () => {
     fc.assert(
-      fc.property(fc.constantFrom(0, 5, 20), fc.constantFrom(0, 10, 50), fc.array(step, { minLength: 1, maxLength: 60 }), (defaultDelayMs, fastDelayMs, steps) => {
-        const batchBytesMax = 700;
-        const h = harness({
-          outbound: { writeDelayMs: defaultDelayMs, batchBytesMax },
-          channelClasses: [{ pattern: 'fast.>', priority: 'normal', conflate: false, writeDelayMs: fastDelayMs }],
-        });
-        const delayOf = (channel: string): number => (channel.startsWith('fast.') ? fastDelayMs : defaultDelayMs);
-        const batched = h.connect({}, true);
-        const plain = h.connect({}, false);
-        // When each write happened, to bound the wait of what it carried.
-        const writeTimes = new Map<FakeConnection, number[]>();
-        for (const conn of [batched.conn, plain.conn]) {
-          const times: number[] = [];
-          writeTimes.set(conn, times);
-          const write = conn.write.bind(conn);
-          conn.write = (frames: readonly Frame[]) => {
-            times.push(h.clock.nowMs());
-            write(frames);
-          };
-        }
-        for (const client of [batched, plain]) client.send({ type: 'subscribe', id: 1, channels: [...CHANNELS] });
-        for (const client of [batched, plain]) client.conn.clear();
-        for (const times of writeTimes.values()) times.length = 0;
-
-        const publishedAt = new Map<number, number>();
-        const published: { channel: string; offset: number }[] = [];
-        for (const s of steps) {
-          h.clock.advance(s.afterMs);
-          const outcome = h.publish(s.channel, { pad: 'x'.repeat(s.padding) });
-          if (!outcome.ok) throw new Error('publish refused');
-          publishedAt.set(outcome.offset, h.clock.nowMs());
-          published.push({ channel: s.channel, offset: outcome.offset });
-        }
-        h.clock.advance(100); // past every delay
-
-        // Same messages, same order, whatever the framing.
-        const got = eventsOf(batched.conn.messages());
-        expect(got).toEqual(eventsOf(plain.conn.messages()));
-        // Every event once, in publish order, with exact offsets per channel.
-        expect(got.map((e) => e.offset)).toEqual(published.map((p) => p.offset));
-        const last = new Map<string, number>();
-        for (const e of got) {
-          expect(e.prev).toBe(last.get(e.ch) ?? 0);
-          last.set(e.ch, e.offset);
-        }
-        // The wait of every event is bounded by its class's delay.
-        for (const client of [batched, plain]) {
-          const times = writeTimes.get(client.conn)!;
-          client.conn.writes.forEach((frames, w) => {
-            for (const frame of frames) {
-              for (const line of utf8.decode(frame.bytes).split('\n')) {
-                const m = JSON.parse(line) as ServerMessage;
-                if (m.type !== 'event') continue;
-                expect(times[w]! - publishedAt.get(m.offset)!).toBeLessThanOrEqual(delayOf(m.ch));
-              }
-            }
+      fc.property(
+        fc.constantFrom(0, 5, 20),
+        fc.constantFrom(0, 10, 50),
+        fc.array(step, { minLength: 1, maxLength: 60 }),
+        (defaultDelayMs, fastDelayMs, steps) => {
+          const batchBytesMax = 700;
+          const h = harness({
+            outbound: { writeDelayMs: defaultDelayMs, batchBytesMax },
+            channelClasses: [{ pattern: 'fast.>', priority: 'normal', conflate: false, writeDelayMs: fastDelayMs }],
           });
-        }
-        // Framing: one message per frame for the plain client; batched frames within the bound.
-        for (const frame of plain.conn.frames()) expect(utf8.decode(frame.bytes)).not.toContain('\n');
-        for (const frame of batched.conn.frames()) {
-          const text = utf8.decode(frame.bytes);
-          if (text.includes('\n')) expect(frame.bytes.byteLength).toBeLessThanOrEqual(batchBytesMax);
-        }
-      }),
+          const delayOf = (channel: string): number => (channel.startsWith('fast.') ? fastDelayMs : defaultDelayMs);
+          const batched = h.connect({}, true);
+          const plain = h.connect({}, false);
+          // When each write happened, to bound the wait of what it carried.
+          const writeTimes = new Map<FakeConnection, number[]>();
+          for (const conn of [batched.conn, plain.conn]) {
+            const times: number[] = [];
+            writeTimes.set(conn, times);
+            const write = conn.write.bind(conn);
+            conn.write = (frames: readonly Frame[]) => {
+              times.push(h.clock.nowMs());
+              write(frames);
+            };
+          }
+          for (const client of [batched, plain]) client.send({ type: 'subscribe', id: 1, channels: [...CHANNELS] });
+          for (const client of [batched, plain]) client.conn.clear();
+          for (const times of writeTimes.values()) times.length = 0;
+
+          const publishedAt = new Map<number, number>();
+          const published: { channel: string; offset: number }[] = [];
+          for (const s of steps) {
+            h.clock.advance(s.afterMs);
+            const outcome = h.publish(s.channel, { pad: 'x'.repeat(s.padding) });
+            if (!outcome.ok) throw new Error('publish refused');
+            publishedAt.set(outcome.offset, h.clock.nowMs());
+            published.push({ channel: s.channel, offset: outcome.offset });
+          }
+          h.clock.advance(100); // past every delay
+
+          // Same messages, same order, whatever the framing.
+          const got = eventsOf(batched.conn.messages());
+          expect(got).toEqual(eventsOf(plain.conn.messages()));
+          // Every event once, in publish order, with exact offsets per channel.
+          expect(got.map((e) => e.offset)).toEqual(published.map((p) => p.offset));
+          const last = new Map<string, number>();
+          for (const e of got) {
+            expect(e.prev).toBe(last.get(e.ch) ?? 0);
+            last.set(e.ch, e.offset);
+          }
+          // The wait of every event is bounded by its class's delay.
+          for (const client of [batched, plain]) {
+            const times = writeTimes.get(client.conn)!;
+            client.conn.writes.forEach((frames, w) => {
+              for (const frame of frames) {
+                for (const line of utf8.decode(frame.bytes).split('\n')) {
+                  const m = JSON.parse(line) as ServerMessage;
+                  if (m.type !== 'event') continue;
+                  expect(times[w]! - publishedAt.get(m.offset)!).toBeLessThanOrEqual(delayOf(m.ch));
+                }
+              }
+            });
+          }
+          // Framing: one message per frame for the plain client; batched frames within the bound.
+          for (const frame of plain.conn.frames()) expect(utf8.decode(frame.bytes)).not.toContain('\n');
+          for (const frame of batched.conn.frames()) {
+            const text = utf8.decode(frame.bytes);
+            if (text.includes('\n')) expect(frame.bytes.byteLength).toBeLessThanOrEqual(batchBytesMax);
+          }
+        },
+      ),
       runs(150),
     );
   });

@@ -9,7 +9,13 @@ import { runs } from './support/runs.js';
 
 const subject = fc
   .array(fc.constantFrom('a', 'b', '*'), { minLength: 1, maxLength: 3 })
-  .chain((t) => fc.constantFrom(t, [...t, '>'], t.map((x) => (x === '*' ? 'a' : x))))
+  .chain((t) =>
+    fc.constantFrom(
+      t,
+      [...t, '>'],
+      t.map((x) => (x === '*' ? 'a' : x)),
+    ),
+  )
   .map((t) => t.join('.'))
   .chain((s) => fc.constantFrom(s, '>', 'a.>'));
 const channel = fc.array(fc.constantFrom('a', 'b'), { minLength: 1, maxLength: 4 }).map((t) => t.join('.'));

@@ -66,15 +66,23 @@ describe('regression: a resume after a shed gap re-opens the channel for the new
     // subscribes it again with since = 4, its last delivered offset; the gateway replays 5..8, exactly the
     // suffix a resume from 4 owes (I4), none of them a duplicate (I2). The model used to keep the gap's
     // high-water per session and called b@5 an order violation.
-    const { real } = replay([new ConnectCommand(2), new SubscribeCommand(2, 0b110, false), eightLargeOnB(), new UnsubscribeCommand(2, 1), new SubscribeCommand(2, 0b010, true)]);
-    const frames = real.sys.links[0]!.conn.frames().map((f) => JSON.parse(new TextDecoder().decode(f.bytes)) as { type: string; ch?: string; offset?: number; from?: number; to?: number });
+    const { real } = replay([
+      new ConnectCommand(2),
+      new SubscribeCommand(2, 0b110, false),
+      eightLargeOnB(),
+      new UnsubscribeCommand(2, 1),
+      new SubscribeCommand(2, 0b010, true),
+    ]);
+    const frames = real.sys.links[0]!.conn.frames().map(
+      (f) => JSON.parse(new TextDecoder().decode(f.bytes)) as { type: string; ch?: string; offset?: number; from?: number; to?: number },
+    );
     const onB = frames.filter((m) => m.ch === 'b').map((m) => (m.type === 'gap' ? `gap ${m.from}..${m.to}` : `${m.offset}`));
     expect(onB).toEqual(['1', '2', '3', '4', 'gap 5..8', '5', '6', '7', '8']);
   });
 });
 
-describe('regression: nothing queued before a subscribe reply is rewritten with the new subscription\'s events (FC_SEED=26)', () => {
-  it('starts a new gap notice after the reply instead of widening the old subscription\'s', () => {
+describe("regression: nothing queued before a subscribe reply is rewritten with the new subscription's events (FC_SEED=26)", () => {
+  it("starts a new gap notice after the reply instead of widening the old subscription's", () => {
     // A stalled client's queue holds a shed gap on b (4..8) of its first subscription; it unsubscribes b
     // and subscribes it again, still stalled; the next b event is shed too. The queue used to widen the old
     // notice in place, ahead of both replies, to 4..9: the new subscription's loss of 9 was announced before
@@ -89,8 +97,12 @@ describe('regression: nothing queued before a subscribe reply is rewritten with 
       new PublishCommand([{ channel: B, size: 0 }]),
       new UnstallCommand(2),
     ]);
-    const frames = real.sys.links[0]!.conn.frames().map((f) => JSON.parse(new TextDecoder().decode(f.bytes)) as { type: string; ch?: string; offset?: number; from?: number; to?: number });
-    const seq = frames.filter((m) => m.ch === 'b' || m.type === 'subscribed' || m.type === 'unsubscribed').map((m) => (m.type === 'gap' ? `gap ${m.from}..${m.to}` : m.type === 'event' ? `${m.offset}` : m.type));
+    const frames = real.sys.links[0]!.conn.frames().map(
+      (f) => JSON.parse(new TextDecoder().decode(f.bytes)) as { type: string; ch?: string; offset?: number; from?: number; to?: number },
+    );
+    const seq = frames
+      .filter((m) => m.ch === 'b' || m.type === 'subscribed' || m.type === 'unsubscribed')
+      .map((m) => (m.type === 'gap' ? `gap ${m.from}..${m.to}` : m.type === 'event' ? `${m.offset}` : m.type));
     expect(seq.slice(seq.indexOf('unsubscribed') - 1)).toEqual(['gap 4..8', 'unsubscribed', 'subscribed', 'gap 9..9']);
   });
 });

@@ -127,7 +127,10 @@ function play(limits: Limits, skip: number, unknownPrev: boolean, script: readon
     // The newest event of a channel is always in its ring: a read from just before it is covered.
     if (seen.prev !== null) {
       const answer = history.read(channel, seen.prev);
-      ok(answer.covered && answer.records.length === 1 && answer.records[0]!.offset === event.offset, `newest event ${event.offset} not covered from ${seen.prev}`);
+      ok(
+        answer.covered && answer.records.length === 1 && answer.records[0]!.offset === event.offset,
+        `newest event ${event.offset} not covered from ${seen.prev}`,
+      );
     }
     const none = history.read(channel, event.offset);
     ok(none.covered && none.records.length === 0, 'read after the newest event');
@@ -192,7 +195,13 @@ describe('history rings', () => {
   });
 
   it('stay exact over long streams (the rings and the age list compact themselves)', () => {
-    const script: Step[] = Array.from({ length: 3_000 }, (_, i) => ({ channel: i % 7 === 0 ? 1 : 0, dtMs: 1, size: 1, probe: i % 97 === 0 ? { channel: i % 2, back: 5, span: -1 } : null, expireAtMs: null }));
+    const script: Step[] = Array.from({ length: 3_000 }, (_, i) => ({
+      channel: i % 7 === 0 ? 1 : 0,
+      dtMs: 1,
+      size: 1,
+      probe: i % 97 === 0 ? { channel: i % 2, back: 5, span: -1 } : null,
+      expireAtMs: null,
+    }));
     play({ eventsMax: 3, bytesMax: 1e6, ageMs: 2_500, totalBytesMax: UNBOUNDED }, 0, false, script);
     play({ eventsMax: 100, bytesMax: 1e6, ageMs: 50, totalBytesMax: UNBOUNDED }, 0, false, script);
     play({ eventsMax: 100, bytesMax: 1e6, ageMs: 1e9, totalBytesMax: 3_000 }, 0, false, script);

@@ -13,28 +13,33 @@ import { runs } from './support/runs.js';
 describe('heartbeats', () => {
   it('a silent connection is pinged every interval and terminated after a whole timeout; any message counts as alive', () => {
     fc.assert(
-      fc.property(fc.constantFrom(1_000, 5_000), fc.constantFrom(200, 900), fc.array(fc.constantFrom('pong', 'message', 'silent'), { maxLength: 8 }), (heartbeatMs, timeoutMs, answers) => {
-        const sys = new System(realCore, { options: { heartbeatMs, heartbeatTimeoutMs: timeoutMs } });
-        const link = sys.connect({ ip: '10.0.0.1', userId: null })!;
-        const silent = answers.indexOf('silent');
-        let now = 0;
-        for (const [i, answer] of answers.entries()) {
-          sys.advance((i + 1) * heartbeatMs - now); // the (i+1)-th ping is due
-          now = (i + 1) * heartbeatMs;
-          expect(link.conn.pings).toBe(i + 1);
-          if (answer === 'pong') sys.gateway.onPong(link.session);
-          if (answer === 'message') sys.send(link, { type: 'ping', id: i });
-          sys.advance(timeoutMs);
-          now += timeoutMs;
-          expect(link.conn.terminated).toBe(answer === 'silent');
-          if (answer === 'silent') {
-            expect(link.ended?.code).toBe(1006);
-            break;
+      fc.property(
+        fc.constantFrom(1_000, 5_000),
+        fc.constantFrom(200, 900),
+        fc.array(fc.constantFrom('pong', 'message', 'silent'), { maxLength: 8 }),
+        (heartbeatMs, timeoutMs, answers) => {
+          const sys = new System(realCore, { options: { heartbeatMs, heartbeatTimeoutMs: timeoutMs } });
+          const link = sys.connect({ ip: '10.0.0.1', userId: null })!;
+          const silent = answers.indexOf('silent');
+          let now = 0;
+          for (const [i, answer] of answers.entries()) {
+            sys.advance((i + 1) * heartbeatMs - now); // the (i+1)-th ping is due
+            now = (i + 1) * heartbeatMs;
+            expect(link.conn.pings).toBe(i + 1);
+            if (answer === 'pong') sys.gateway.onPong(link.session);
+            if (answer === 'message') sys.send(link, { type: 'ping', id: i });
+            sys.advance(timeoutMs);
+            now += timeoutMs;
+            expect(link.conn.terminated).toBe(answer === 'silent');
+            if (answer === 'silent') {
+              expect(link.ended?.code).toBe(1006);
+              break;
+            }
           }
-        }
-        expect(link.conn.terminated).toBe(silent >= 0);
-        expect(link.conn.pings).toBe(silent >= 0 ? silent + 1 : answers.length);
-      }),
+          expect(link.conn.terminated).toBe(silent >= 0);
+          expect(link.conn.pings).toBe(silent >= 0 ? silent + 1 : answers.length);
+        },
+      ),
       runs(100),
     );
   });
@@ -262,9 +267,12 @@ describe('resume positions from elsewhere, and the drain deadline', () => {
         const epoch = sameEpoch ? sys.memory.epoch() : 'elsewhere';
         sys.send(link, { type: 'subscribe', id: 1, channels: ['a'], since: { a: { epoch, offset } } });
         const state = link.conn.ofType('subscribed')[0]!.channels.a!;
-        if (!sameEpoch || offset > published) expect(state).toEqual({ epoch: sys.memory.epoch(), offset: published, recovered: false, reason: 'epoch_changed' });
+        if (!sameEpoch || offset > published)
+          expect(state).toEqual({ epoch: sys.memory.epoch(), offset: published, recovered: false, reason: 'epoch_changed' });
         else expect(state).toEqual({ epoch: sys.memory.epoch(), offset: published, recovered: true, replayed: published - offset });
-        expect(link.conn.ofType('event').map((e) => e.offset)).toEqual(state.recovered ? Array.from({ length: published - offset }, (_, i) => offset + i + 1) : []);
+        expect(link.conn.ofType('event').map((e) => e.offset)).toEqual(
+          state.recovered ? Array.from({ length: published - offset }, (_, i) => offset + i + 1) : [],
+        );
       }),
       runs(100),
     );
@@ -302,7 +310,9 @@ describe('resume positions from elsewhere, and the drain deadline', () => {
     const admission = sys.gateway.admit({ ip: '10.0.0.1', userId: null });
     if (!admission.ok) throw new Error('refused');
     sys.gateway.abandon(admission.ticket);
-    expect(() => sys.gateway.open(new FakeConnection(), admission.ticket)).toThrowError(expect.objectContaining({ name: 'InvariantError', message: 'open() with a ticket in state released' }));
+    expect(() => sys.gateway.open(new FakeConnection(), admission.ticket)).toThrowError(
+      expect.objectContaining({ name: 'InvariantError', message: 'open() with a ticket in state released' }),
+    );
     expect(sys.gateway.stats().connections.current).toBe(0);
   });
 });

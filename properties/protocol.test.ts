@@ -42,7 +42,9 @@ const name = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', 'a'.repeat(200), 'a'.repeat(201), Array(16).fill('a').join('.'), Array(17).fill('a').join('.')) },
 );
 const concrete = fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }).map((t) => t.join('.'));
-const validChannel = fc.array(fc.string({ unit: fc.constantFrom(...TOKEN_CHARS), minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }).map((t) => t.join('.'));
+const validChannel = fc
+  .array(fc.string({ unit: fc.constantFrom(...TOKEN_CHARS), minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 })
+  .map((t) => t.join('.'));
 const offset = fc.nat({ max: 1e6 });
 
 describe('channel names and subjects', () => {
@@ -54,7 +56,12 @@ describe('channel names and subjects', () => {
         if (problem !== null) expect(problem.length).toBeGreaterThan(5);
         // The reason names the first thing wrong.
         if (n === '') expect(problem).toBe('is empty');
-        else if (n.length <= 200 && n.split('.').length <= 16 && n.split('.').some((t) => t === '') && !n.split('.').some((t) => t !== '' && t !== '*' && t !== '>' && !/^[A-Za-z0-9_\-:@~=+]+$/.test(t)))
+        else if (
+          n.length <= 200 &&
+          n.split('.').length <= 16 &&
+          n.split('.').some((t) => t === '') &&
+          !n.split('.').some((t) => t !== '' && t !== '*' && t !== '>' && !/^[A-Za-z0-9_\-:@~=+]+$/.test(t))
+        )
           expect(problem).toMatch(/empty token|wildcard|before its last/);
       }),
       runs(1_000),
@@ -62,7 +69,9 @@ describe('channel names and subjects', () => {
   });
 
   it('subjectMatches agrees with a regex built from the pattern; isPattern sees the wildcards', () => {
-    const pattern = fc.array(fc.constantFrom('a', 'b', '*'), { minLength: 1, maxLength: 4 }).chain((t) => fc.boolean().map((rest) => (rest ? [...t, '>'] : t).join('.')));
+    const pattern = fc
+      .array(fc.constantFrom('a', 'b', '*'), { minLength: 1, maxLength: 4 })
+      .chain((t) => fc.boolean().map((rest) => (rest ? [...t, '>'] : t).join('.')));
     fc.assert(
       fc.property(pattern, concrete, (p, c) => {
         expect(subjectMatches(p, c)).toBe(referenceMatch(p, c));
@@ -77,18 +86,30 @@ describe('channel names and subjects', () => {
 
 describe('decoding client messages', () => {
   const subscribe = fc
-    .record({ id: offset, channels: fc.uniqueArray(validChannel, { minLength: 1, maxLength: LIMITS.channelsPerRequestMax }), since: fc.option(fc.constant(true)) })
+    .record({
+      id: offset,
+      channels: fc.uniqueArray(validChannel, { minLength: 1, maxLength: LIMITS.channelsPerRequestMax }),
+      since: fc.option(fc.constant(true)),
+    })
     .chain(({ id, channels, since }) =>
       since === null
         ? fc.constant<ClientMessage>({ type: 'subscribe', id, channels })
         : fc
             .subarray(channels)
-            .chain((keys) => fc.tuple(...keys.map(() => fc.record({ epoch: fc.string({ maxLength: 4 }), offset }))).map((pos) => ({ type: 'subscribe' as const, id, channels, since: Object.fromEntries(keys.map((k, i) => [k, pos[i]!])) }))),
+            .chain((keys) =>
+              fc
+                .tuple(...keys.map(() => fc.record({ epoch: fc.string({ maxLength: 4 }), offset })))
+                .map((pos) => ({ type: 'subscribe' as const, id, channels, since: Object.fromEntries(keys.map((k, i) => [k, pos[i]!])) })),
+            ),
     );
   const message: fc.Arbitrary<ClientMessage> = fc.oneof(
     subscribe,
-    fc.record({ id: offset, channels: fc.uniqueArray(validChannel, { minLength: 1, maxLength: LIMITS.channelsPerRequestMax }) }).map((m) => ({ type: 'unsubscribe' as const, ...m })),
-    fc.tuple(offset, validChannel, offset, fc.integer({ min: 1, max: 100 })).map(([id, channel, from, n]) => ({ type: 'replay' as const, id, channel, from, to: from + n })),
+    fc
+      .record({ id: offset, channels: fc.uniqueArray(validChannel, { minLength: 1, maxLength: LIMITS.channelsPerRequestMax }) })
+      .map((m) => ({ type: 'unsubscribe' as const, ...m })),
+    fc
+      .tuple(offset, validChannel, offset, fc.integer({ min: 1, max: 100 }))
+      .map(([id, channel, from, n]) => ({ type: 'replay' as const, id, channel, from, to: from + n })),
     offset.map((id) => ({ type: 'ping' as const, id })),
   );
 
@@ -158,10 +179,19 @@ describe('decoding client messages', () => {
     const kinds = fc.oneof(
       fc.tuple(message, fc.constantFrom(...breakages)),
       fc.tuple(subscribe, fc.constantFrom(...subBreakages, ...sinceBreakages)),
-      fc.tuple(message.filter((m) => m.type === 'unsubscribe'), fc.constantFrom(...subBreakages)),
-      fc.tuple(message.filter((m) => m.type === 'replay'), fc.constantFrom(...replayBreakages)),
+      fc.tuple(
+        message.filter((m) => m.type === 'unsubscribe'),
+        fc.constantFrom(...subBreakages),
+      ),
+      fc.tuple(
+        message.filter((m) => m.type === 'replay'),
+        fc.constantFrom(...replayBreakages),
+      ),
     );
-    fc.assert(fc.property(kinds, ([m, b]) => checkBroken(m, b)), runs(800));
+    fc.assert(
+      fc.property(kinds, ([m, b]) => checkBroken(m, b)),
+      runs(800),
+    );
   });
 
   it('never throws on arbitrary text, and says malformed JSON for what does not parse', () => {

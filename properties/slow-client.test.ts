@@ -188,7 +188,11 @@ describe('slow-client policy: conflate, then shed by priority, critical never', 
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 1_600 }), fc.array(step, { maxLength: 60, size: 'max' }), (buffered, steps) => {
         const sys = new System(realCore, {
-          options: { heartbeatMs: 1e9, channelClasses: CLASSES, outbound: { queueBytesMax: MAX, socketHighWaterBytes: 100, throttleLevels: [...LEVELS], slowCloseAfterMs: 1e9 } },
+          options: {
+            heartbeatMs: 1e9,
+            channelClasses: CLASSES,
+            outbound: { queueBytesMax: MAX, socketHighWaterBytes: 100, throttleLevels: [...LEVELS], slowCloseAfterMs: 1e9 },
+          },
         });
         const link = sys.connect({ ip: '10.0.0.1', userId: null })!;
         sys.send(link, { type: 'subscribe', id: 1, channels: CLASSES.map((c) => c.pattern) });
@@ -250,6 +254,9 @@ describe('slow-client policy: conflate, then shed by priority, critical never', 
       runs(200),
     );
     // Guards the generator: every branch of the policy was taken.
-    expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true);
+    expect(
+      Object.values(seen).every((n) => n > 0),
+      JSON.stringify(seen),
+    ).toBe(true);
   });
 });

@@ -127,16 +127,14 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
 
 {
   section('slow client: throttle, shed gap, conflated gap');
-  const h = harness(
-    {
-      outbound: { queueBytesMax: 2_000, socketHighWaterBytes: 500, throttleLevels: [0.3, 0.6, 0.9], slowCloseAfterMs: 5_000 },
-      channelClasses: [
-        { pattern: 'odin.global.>', priority: 'normal', conflate: true },
-        { pattern: 'odin.token.*.book', priority: 'low', conflate: false },
-        { pattern: 'odin.token.*.trade', priority: 'critical', conflate: false },
-      ],
-    },
-  );
+  const h = harness({
+    outbound: { queueBytesMax: 2_000, socketHighWaterBytes: 500, throttleLevels: [0.3, 0.6, 0.9], slowCloseAfterMs: 5_000 },
+    channelClasses: [
+      { pattern: 'odin.global.>', priority: 'normal', conflate: true },
+      { pattern: 'odin.token.*.book', priority: 'low', conflate: false },
+      { pattern: 'odin.token.*.trade', priority: 'critical', conflate: false },
+    ],
+  });
   const c = h.connect();
   out(c.conn);
   send(c, { type: 'subscribe', id: 1, channels: ['odin.global.>', 'odin.token.ABC.book', 'odin.token.ABC.trade'] });
@@ -212,7 +210,8 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
   const m = { type: 'subscribe', id: 1, channels: ['odin.token.*.trade'], since: { 'odin.token.*.trade': { epoch: inner.epoch(), offset: 0 } } };
   console.log(`→ ${JSON.stringify(m)}`);
   gateway.onMessage(session, JSON.stringify(m));
-  for (let i = 1; i <= 5; i++) inner.publish(i % 2 ? "odin.token.ABC.trade" : "odin.token.XYZ.trade", `{"n":${i}}`, () => undefined); inner.publish("odin.token.XYZ.trade", "{}", () => undefined);
+  for (let i = 1; i <= 5; i++) inner.publish(i % 2 ? 'odin.token.ABC.trade' : 'odin.token.XYZ.trade', `{"n":${i}}`, () => undefined);
+  inner.publish('odin.token.XYZ.trade', '{}', () => undefined);
   (pending as unknown as () => void)();
   clock.settle();
   show(out(conn));
@@ -250,6 +249,10 @@ function sendRaw(c: { sendRaw(t: string): void; conn: FakeConnection }, t: strin
   const c = h.connect();
   out(c.conn);
   // Stand-in for a gateway bug on this session's path: its subscription table throws when read.
-  Object.defineProperty(c.session, 'subscriptions', { get: () => { throw new Error('boom'); } });
+  Object.defineProperty(c.session, 'subscriptions', {
+    get: () => {
+      throw new Error('boom');
+    },
+  });
   send(c, { type: 'subscribe', id: 1, channels: ['a'] });
 }

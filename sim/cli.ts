@@ -165,7 +165,7 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     results.push(...runSelection(s, inputs, args.seed, args.gateway, args.variant));
   } catch (e) {
     const usage = e instanceof SelectionError;
-    io.err(usage ? `sim: ${(e).message}\n` : `sim: ${(e as Error).stack ?? String(e)}\n`);
+    io.err(usage ? `sim: ${e.message}\n` : `sim: ${(e as Error).stack ?? String(e)}\n`);
     return usage ? 2 : 1;
   }
   const wall = io.wallMs() - t0;
@@ -197,7 +197,8 @@ export function runSelection(s: Scenario, inputs: Inputs, seed: string, gateway:
   const results: RunResult[] = [];
   for (const g of gateways) {
     if (!s.gateways.includes(g)) throw new SelectionError(`${s.name} has no "${g}" gateway yet`);
-    const names = variant !== 'all' ? variantNames : g === 'ours' ? ['as given', ...(s.oursVariants ?? [])] : variantNames.filter((v) => !v.startsWith('ours:'));
+    const names =
+      variant !== 'all' ? variantNames : g === 'ours' ? ['as given', ...(s.oursVariants ?? [])] : variantNames.filter((v) => !v.startsWith('ours:'));
     for (const v of names) {
       const overrides = v === 'as given' ? {} : s.variants[v];
       if (overrides === undefined) throw new SelectionError(`unknown variant ${JSON.stringify(v)}; variants: ${Object.keys(s.variants).join(', ')}`);

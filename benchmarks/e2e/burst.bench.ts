@@ -68,7 +68,14 @@ export async function runBursts(o: BurstOptions, odinSet: readonly string[], log
       sessions[kind] = await connectSet(servers[kind]!, { connections: o.subscribers });
       publishers[kind] = publisherFor(servers[kind]!);
     }
-    const burst = (kind: ServerKind): Promise<PhaseResult> => burstPhase(sessions[kind]!, publishers[kind]!, channels, { events: o.events, sizeBytes: o.sizeBytes, timeoutMs: o.timeoutMs, publishTimeoutMs: 10_000 }, seq);
+    const burst = (kind: ServerKind): Promise<PhaseResult> =>
+      burstPhase(
+        sessions[kind]!,
+        publishers[kind]!,
+        channels,
+        { events: o.events, sizeBytes: o.sizeBytes, timeoutMs: o.timeoutMs, publishTimeoutMs: 10_000 },
+        seq,
+      );
     for (const kind of ['odin', 'naive'] as const) {
       await burst(kind); // warm-up: JIT, first writes, connection pools
       await sleep(o.gapMs);
@@ -110,7 +117,12 @@ export const bench: BenchModule = {
       ],
       settings: { ...o },
       odinSet,
-      figures: { runs, medianDrainMs: { odin: round(median(drains('odin')), 2), naive: round(median(drains('naive')), 2) }, minSpeedup: Math.min(...speedups), medianSpeedup: round(median(speedups), 2) },
+      figures: {
+        runs,
+        medianDrainMs: { odin: round(median(drains('odin')), 2), naive: round(median(drains('naive')), 2) },
+        minSpeedup: Math.min(...speedups),
+        medianSpeedup: round(median(speedups), 2),
+      },
       notes: ['drain = first publish → last delivery at the last subscriber; publishes are concurrent POST /publish over 32 keep-alive connections'],
       oursIs: '`odin serve` (embedded broker; per-turn coalescing: frames queued to one socket in one turn leave in one write)',
       baselineIs: 'the naive hub: one ws.send per event per subscriber',
@@ -126,10 +138,24 @@ export function section(report: BenchReport): string[] {
   const drain = (b: BurstFigures): string => {
     if (b.drainMs !== null) return ms(b.drainMs);
     const failed = Object.entries(b.publishFailures ?? {}).map(([k, v]) => `${v} ${k}`);
-    return failed.length > 0 ? `incomplete: ${s.events - (b.accepted ?? 0)} of ${s.events} publishes failed (${failed.join(', ')})` : `incomplete: ${n(b.delivered)} of ${n(b.expected)} deliveries`;
+    return failed.length > 0
+      ? `incomplete: ${s.events - (b.accepted ?? 0)} of ${s.events} publishes failed (${failed.join(', ')})`
+      : `incomplete: ${n(b.delivered)} of ${n(b.expected)} deliveries`;
   };
-  const rows = f.runs.map((r) => [String(r.run), drain(r.odin), drain(r.naive), r.speedup === null ? '—' : ratio(r.speedup), `${r.odin.p99Ms} / ${r.naive.p99Ms} ms`]);
-  rows.push(['**median**', `**${ms(f.medianDrainMs.odin)}**`, `**${ms(f.medianDrainMs.naive)}**`, `**${ratio(f.medianSpeedup)}** (min ${ratio(f.minSpeedup)})`, '']);
+  const rows = f.runs.map((r) => [
+    String(r.run),
+    drain(r.odin),
+    drain(r.naive),
+    r.speedup === null ? '—' : ratio(r.speedup),
+    `${r.odin.p99Ms} / ${r.naive.p99Ms} ms`,
+  ]);
+  rows.push([
+    '**median**',
+    `**${ms(f.medianDrainMs.odin)}**`,
+    `**${ms(f.medianDrainMs.naive)}**`,
+    `**${ratio(f.medianSpeedup)}** (min ${ratio(f.minSpeedup)})`,
+    '',
+  ]);
   return [
     `## Burst drain (${s.events} events at once to ${n(s.subscribers)} subscribers)`,
     '',

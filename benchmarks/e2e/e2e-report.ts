@@ -31,7 +31,15 @@ export function e2eReport(
   name: string,
   title: string,
   clock: E2eClock,
-  parts: { summary: readonly string[]; settings: Record<string, unknown>; odinSet: readonly string[]; figures: unknown; notes: readonly string[]; oursIs: string; baselineIs: string },
+  parts: {
+    summary: readonly string[];
+    settings: Record<string, unknown>;
+    odinSet: readonly string[];
+    figures: unknown;
+    notes: readonly string[];
+    oursIs: string;
+    baselineIs: string;
+  },
 ): BenchReport {
   const m = machine();
   const end = loadNow();
@@ -44,7 +52,17 @@ export function e2eReport(
     odinSet: parts.odinSet,
     figures: parts.figures,
   };
-  return { name, title, baselineIs: parts.baselineIs, oursIs: parts.oursIs, machine: { ...m, loadAverage1m: clock.load.one }, comparisons: [], extra, notes: parts.notes, durationMs: Math.round(performance.now() - clock.started) };
+  return {
+    name,
+    title,
+    baselineIs: parts.baselineIs,
+    oursIs: parts.oursIs,
+    machine: { ...m, loadAverage1m: clock.load.one },
+    comparisons: [],
+    extra,
+    notes: parts.notes,
+    durationMs: Math.round(performance.now() - clock.started),
+  };
 }
 
 export function isE2e(report: BenchReport): report is BenchReport & { extra: E2eExtra } {

@@ -30,7 +30,10 @@ export function groupSnapshot(path: string): Map<string, Group> {
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!]!;
     // Strings and numbers by type only: their "name" is their content.
-    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number' ? '' : snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60);
+    const name =
+      type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number'
+        ? ''
+        : snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60);
     const key = `${type}:${name}`;
     const g = groups.get(key) ?? { count: 0, bytes: 0 };
     g.count++;
@@ -87,7 +90,8 @@ async function measure(kind: 'odin' | 'naive', n: number, settings: string[]): P
     const rows = diff(before, after, n);
     const total = rows.reduce((s, r) => s + r.perConn, 0);
     console.log(`\n${kind}: ${n} connections · RSS +${((rss1 - rss0) / n).toFixed(0)} B/conn · heap (after GC) +${total.toFixed(0)} B/conn`);
-    for (const r of rows.slice(0, 40)) if (Math.abs(r.perConn) >= 8) console.log(`  ${r.perConn.toFixed(0).padStart(6)} B  ×${r.countPerConn.toFixed(2).padStart(5)}  ${r.key}`);
+    for (const r of rows.slice(0, 40))
+      if (Math.abs(r.perConn) >= 8) console.log(`  ${r.perConn.toFixed(0).padStart(6)} B  ×${r.countPerConn.toFixed(2).padStart(5)}  ${r.key}`);
     await set.close();
   } finally {
     await server.stop();

@@ -58,8 +58,18 @@ async function hold(server: ServerProcess, serverProcesses: number, o: HeldOptio
       reportEveryMs: o.reportEveryMs,
       publishTimeoutMs: 10_000,
     };
-    const report = await runLoad(options, { publisher, progress: { show: () => undefined, log: (line) => log(`    ${server.kind}${line}`), stop: () => undefined } });
-    return { server: server.kind, serverProcesses, report, peakRssBytes, unexpectedDrops: total(report.connections.drops), failedAttempts: total(report.connections.failures) };
+    const report = await runLoad(options, {
+      publisher,
+      progress: { show: () => undefined, log: (line) => log(`    ${server.kind}${line}`), stop: () => undefined },
+    });
+    return {
+      server: server.kind,
+      serverProcesses,
+      report,
+      peakRssBytes,
+      unexpectedDrops: total(report.connections.drops),
+      failedAttempts: total(report.connections.failures),
+    };
   } finally {
     clearInterval(sampler);
     await publisher.close();
@@ -74,7 +84,9 @@ export async function runHeld(o: HeldOptions, odinSet: readonly string[], log: (
       log(`  ${kind}: ${n(o.connections)} connections, hold ${o.holdMs / 1000} s`);
       const r = await hold(server, kind === 'odin' ? o.workers : 1, o, log);
       results.push(r);
-      log(`  ${kind}: held ${n(r.report.connections.heldAtEnd)} of ${n(o.connections)} · unexpected drops ${r.unexpectedDrops} · failed attempts ${r.failedAttempts}`);
+      log(
+        `  ${kind}: held ${n(r.report.connections.heldAtEnd)} of ${n(o.connections)} · unexpected drops ${r.unexpectedDrops} · failed attempts ${r.failedAttempts}`,
+      );
     } finally {
       await server.stop();
     }
@@ -90,7 +102,8 @@ export const bench: BenchModule = {
     const o = options.quick ? heldQuick : heldDefaults;
     const odinSet = options.odinSet ?? [];
     const results = await runHeld(o, odinSet, options.print);
-    const line = (r: HeldResult): string => `${r.server} held ${n(r.report.connections.heldAtEnd)}/${n(o.connections)} (${r.unexpectedDrops} unexpected drops, ${r.failedAttempts} failed attempts)`;
+    const line = (r: HeldResult): string =>
+      `${r.server} held ${n(r.report.connections.heldAtEnd)}/${n(o.connections)} (${r.unexpectedDrops} unexpected drops, ${r.failedAttempts} failed attempts)`;
     return e2eReport(this.name, this.title, clock, {
       summary: [`held ${o.holdMs / 1000} s: ${results.map(line).join(' · ')}`],
       settings: { ...o, openFilesLimit: readFdLimit().soft },
@@ -114,9 +127,21 @@ export function section(report: BenchReport): string[] {
       r.server === 'odin' ? `odin (--workers ${s.workers})` : 'naive hub (1 process)',
       n(c.heldAtEnd),
       String(r.unexpectedDrops),
-      r.failedAttempts === 0 ? '0' : `${n(r.failedAttempts)} (${Object.entries(c.failures).map(([k, v]) => `${k} ${n(v)}`).join(', ')})`,
+      r.failedAttempts === 0
+        ? '0'
+        : `${n(r.failedAttempts)} (${Object.entries(c.failures)
+            .map(([k, v]) => `${k} ${n(v)}`)
+            .join(', ')})`,
       hold === undefined ? '—' : `${n(hold.delivered)} / ${n(hold.expected)}`,
-      hold === undefined ? '—' : `${n(hold.published.ok)} / ${n(hold.published.sent)}${Object.keys(hold.published.failures).length > 0 ? ` (${Object.entries(hold.published.failures).map(([k, v]) => `${k} ${n(v)}`).join(', ')})` : ''}`,
+      hold === undefined
+        ? '—'
+        : `${n(hold.published.ok)} / ${n(hold.published.sent)}${
+            Object.keys(hold.published.failures).length > 0
+              ? ` (${Object.entries(hold.published.failures)
+                  .map(([k, v]) => `${k} ${n(v)}`)
+                  .join(', ')})`
+              : ''
+          }`,
       c.heldAtEnd > 0 ? kb(r.peakRssBytes / c.heldAtEnd) : '—',
       `${(c.rampMs / 1000).toFixed(0)} s`,
     ];
@@ -126,7 +151,20 @@ export function section(report: BenchReport): string[] {
     '',
     measuredLine(report),
     '',
-    ...table(['server', 'held to the end', 'unexpected drops', 'failed attempts', 'deliveries / expected', 'publishes accepted / sent', 'peak RSS / held connection', 'ramp'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
+    ...table(
+      [
+        'server',
+        'held to the end',
+        'unexpected drops',
+        'failed attempts',
+        'deliveries / expected',
+        'publishes accepted / sent',
+        'peak RSS / held connection',
+        'ramp',
+      ],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
     '',
     `Ramp ${n(s.rampPerSecond)} connections/s from ${Math.ceil(s.connections / sessionDefaults.perAddressMax)} loopback source address(es), then ${s.holdMs / 1000} s holding them with ${s.ratePerSecond} event/s published to all over HTTP (every connection must keep receiving). Open-files limit ${s.openFilesLimit === null ? 'unknown' : n(s.openFilesLimit)} per process. ` +
       'Expected deliveries count the publishes the server acknowledged; a publish that timed out on the publisher but was carried out anyway shows as more deliveries than expected. A server at its open-files limit cannot accept the publisher’s own connection either.',

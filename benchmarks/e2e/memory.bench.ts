@@ -51,7 +51,11 @@ export async function runMemory(o: MemoryOptions, odinSet: readonly string[], lo
       for (const kind of order) sessions.push(await connectSet(servers[kind]!, { connections: o.connections, rampPerSecond: o.rampPerSecond }));
       await sleep(o.settleMs);
       const after = { odin: await rss(servers.odin), naive: await rss(servers.naive) };
-      const figures = (kind: ServerKind) => ({ beforeBytes: before[kind], afterBytes: after[kind], perConnectionBytes: Math.round((after[kind] - before[kind]) / o.connections) });
+      const figures = (kind: ServerKind) => ({
+        beforeBytes: before[kind],
+        afterBytes: after[kind],
+        perConnectionBytes: Math.round((after[kind] - before[kind]) / o.connections),
+      });
       runs.push({ run, odin: figures('odin'), naive: figures('naive') });
       log(`  run ${run}: odin ${kb(runs.at(-1)!.odin.perConnectionBytes)} · naive ${kb(runs.at(-1)!.naive.perConnectionBytes)} per connection`);
     } finally {
@@ -79,7 +83,9 @@ export const bench: BenchModule = {
       settings: { ...o },
       odinSet,
       figures: { runs, medianPerConnectionBytes: { odin, naive }, odinOverNaive: r },
-      notes: [`${o.connections} connections per server, one channel each; RSS read from /proc after ${o.settleMs / 1000} s of quiet; per connection = (after − before) / N`],
+      notes: [
+        `${o.connections} connections per server, one channel each; RSS read from /proc after ${o.settleMs / 1000} s of quiet; per connection = (after − before) / N`,
+      ],
       oursIs: '`odin serve` (embedded broker, default settings but the per-address handshake limits and the load brake, which the load would trip)',
       baselineIs: 'the naive hub (benchmarks/fanout/naive-hub.ts): a ws server with a Set of sockets per channel',
     });
@@ -90,7 +96,12 @@ export function section(report: BenchReport): string[] {
   if (!isE2e(report)) return [];
   const f = report.extra.figures as { runs: MemoryRun[]; medianPerConnectionBytes: { odin: number; naive: number }; odinOverNaive: number };
   const s = report.extra.settings as unknown as MemoryOptions;
-  const rows = f.runs.map((r) => [String(r.run), kb(r.odin.perConnectionBytes), kb(r.naive.perConnectionBytes), ratio(r.odin.perConnectionBytes / r.naive.perConnectionBytes)]);
+  const rows = f.runs.map((r) => [
+    String(r.run),
+    kb(r.odin.perConnectionBytes),
+    kb(r.naive.perConnectionBytes),
+    ratio(r.odin.perConnectionBytes / r.naive.perConnectionBytes),
+  ]);
   rows.push(['**median**', `**${kb(f.medianPerConnectionBytes.odin)}**`, `**${kb(f.medianPerConnectionBytes.naive)}**`, `**${ratio(f.odinOverNaive)}**`]);
   return [
     `## Memory per idle subscribed connection (${n(s.connections)} connections)`,

@@ -67,18 +67,32 @@ function headline(reports: ReadonlyMap<string, BenchReport>): string[] {
     return r !== undefined && isE2e(r) ? (r.extra.figures as T) : null;
   };
   const memory = get<{ medianPerConnectionBytes: { odin: number; naive: number }; odinOverNaive: number }>('memory-idle');
-  if (memory !== null) lines.push(`- RSS per idle subscribed connection: odin ${kb(memory.medianPerConnectionBytes.odin)}, naive hub ${kb(memory.medianPerConnectionBytes.naive)} — **${ratio(memory.odinOverNaive)}** the naive hub's (lower is better).`);
+  if (memory !== null)
+    lines.push(
+      `- RSS per idle subscribed connection: odin ${kb(memory.medianPerConnectionBytes.odin)}, naive hub ${kb(memory.medianPerConnectionBytes.naive)} — **${ratio(memory.odinOverNaive)}** the naive hub's (lower is better).`,
+    );
   const burst = get<{ medianSpeedup: number; minSpeedup: number; medianDrainMs: { odin: number; naive: number } }>('burst');
-  if (burst !== null) lines.push(`- Burst drain: odin **${ratio(burst.medianSpeedup)}** faster than the naive hub (median; slowest run ${ratio(burst.minSpeedup)}), ${burst.medianDrainMs.odin} ms against ${burst.medianDrainMs.naive} ms.`);
-  for (const [name, label] of [['fanout-10k', 'One channel × 10,000 subscribers'], ['feed-2k', 'High-rate feed to 2,000 subscribers']] as const) {
+  if (burst !== null)
+    lines.push(
+      `- Burst drain: odin **${ratio(burst.medianSpeedup)}** faster than the naive hub (median; slowest run ${ratio(burst.minSpeedup)}), ${burst.medianDrainMs.odin} ms against ${burst.medianDrainMs.naive} ms.`,
+    );
+  for (const [name, label] of [
+    ['fanout-10k', 'One channel × 10,000 subscribers'],
+    ['feed-2k', 'High-rate feed to 2,000 subscribers'],
+  ] as const) {
     const f = get<{ throughputRatio: number | null; confirmed: Record<string, { deliveriesPerSecondMedian: number; p99MsMedian: number } | null> }>(name);
     if (f === null) continue;
     const o = f.confirmed.odin ?? null;
     const v = f.confirmed.naive ?? null;
-    lines.push(`- ${label} at p99 ≤ 200 ms: odin ${o === null ? '—' : `${n(o.deliveriesPerSecondMedian)} deliveries/s (p99 ${o.p99MsMedian} ms)`}, naive hub ${v === null ? '—' : `${n(v.deliveriesPerSecondMedian)} (p99 ${v.p99MsMedian} ms)`} — **${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}**.`);
+    lines.push(
+      `- ${label} at p99 ≤ 200 ms: odin ${o === null ? '—' : `${n(o.deliveriesPerSecondMedian)} deliveries/s (p99 ${o.p99MsMedian} ms)`}, naive hub ${v === null ? '—' : `${n(v.deliveriesPerSecondMedian)} (p99 ${v.p99MsMedian} ms)`} — **${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}**.`,
+    );
   }
   const held = get<{ results: Array<{ server: string; unexpectedDrops: number; report: { connections: { heldAtEnd: number } } }> }>('held');
-  if (held !== null) lines.push(`- Connections held five minutes: ${held.results.map((r) => `${r.server} ${n(r.report.connections.heldAtEnd)} (${r.unexpectedDrops} unexpected drops)`).join(', ')}.`);
+  if (held !== null)
+    lines.push(
+      `- Connections held five minutes: ${held.results.map((r) => `${r.server} ${n(r.report.connections.heldAtEnd)} (${r.unexpectedDrops} unexpected drops)`).join(', ')}.`,
+    );
   return lines;
 }
 
@@ -95,14 +109,21 @@ export function resultsMarkdown(reports: ReadonlyMap<string, BenchReport>): stri
     '',
   ];
   if (m !== undefined) out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.`, '');
-  if (underLoad) out.push('> **Some figures below were taken under load**: the machine was shared with other work (load average above its core count). They show the harness working and the shape of the comparison; re-run on a quiet machine for figures to quote.', '');
+  if (underLoad)
+    out.push(
+      '> **Some figures below were taken under load**: the machine was shared with other work (load average above its core count). They show the harness working and the shape of the comparison; re-run on a quiet machine for figures to quote.',
+      '',
+    );
   const lines = headline(reports);
   if (lines.length > 0) out.push('## Headline', '', ...lines, '');
   for (const s of resultSections) {
     const report = reports.get(s.name);
     if (report !== undefined) out.push(...s.render(report));
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 /** Reads the latest full (non-quick) reports and writes RESULTS.md; returns the names it included. */

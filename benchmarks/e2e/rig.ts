@@ -133,7 +133,11 @@ export interface SearchOptions {
  * `start` halves down instead, at most three times (never below 1 event/s). Bounded: at most
  * log2(max/start) + bisections + 4 trials.
  */
-export async function searchRate(trial: (rate: number) => Promise<PhaseResult>, o: SearchOptions, log: (line: string) => void): Promise<{ best: Trial | null; trials: Trial[] }> {
+export async function searchRate(
+  trial: (rate: number) => Promise<PhaseResult>,
+  o: SearchOptions,
+  log: (line: string) => void,
+): Promise<{ best: Trial | null; trials: Trial[] }> {
   const trials: Trial[] = [];
   const run = async (rate: number): Promise<Trial> => {
     const r = await trial(rate);

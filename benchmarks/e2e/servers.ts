@@ -66,7 +66,12 @@ export function treeRssBytes(pid: number): number {
   return total;
 }
 
-function spawnServer(kind: ServerKind, args: readonly string[], nodeArgs: readonly string[], ready: (line: string) => { wsUrl: string; httpUrl: string } | null): Promise<ServerProcess> {
+function spawnServer(
+  kind: ServerKind,
+  args: readonly string[],
+  nodeArgs: readonly string[],
+  ready: (line: string) => { wsUrl: string; httpUrl: string } | null,
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: repo(''), stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';

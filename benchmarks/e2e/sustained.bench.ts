@@ -76,7 +76,13 @@ export async function runSustained(o: SustainedOptions, odinSet: readonly string
       publishers[kind] = publisherFor(servers[kind]!);
     }
     const trial = async (kind: ServerKind, rate: number, durationMs = o.trialMs): Promise<PhaseResult> => {
-      const r = await steadyPhase(sessions[kind]!, publishers[kind]!, CHANNELS, { ratePerSecond: rate, durationMs, sizeBytes: o.sizeBytes, settleMs: o.settleMs, publishTimeoutMs: 10_000 }, seq);
+      const r = await steadyPhase(
+        sessions[kind]!,
+        publishers[kind]!,
+        CHANNELS,
+        { ratePerSecond: rate, durationMs, sizeBytes: o.sizeBytes, settleMs: o.settleMs, publishTimeoutMs: 10_000 },
+        seq,
+      );
       // A trial the server could not keep up with leaves a backlog still arriving: the next trial must
       // not count it (or its latency) as its own.
       if (!r.complete) await quiesce(sessions[kind]!, QUIESCE_MAX_MS);
@@ -92,7 +98,8 @@ export async function runSustained(o: SustainedOptions, odinSet: readonly string
     const plan: Array<{ key: 'odin' | 'naive' | 'odinAtNaive'; server: ServerKind; rate: number }> = [];
     if (search.odin.best !== null) plan.push({ key: 'odin', server: 'odin', rate: search.odin.best.rate });
     if (search.naive.best !== null) plan.push({ key: 'naive', server: 'naive', rate: search.naive.best.rate });
-    if (search.naive.best !== null && search.naive.best.rate !== search.odin.best?.rate) plan.push({ key: 'odinAtNaive', server: 'odin', rate: search.naive.best.rate });
+    if (search.naive.best !== null && search.naive.best.rate !== search.odin.best?.rate)
+      plan.push({ key: 'odinAtNaive', server: 'odin', rate: search.naive.best.rate });
     const runs: Record<string, Trial[]> = { odin: [], naive: [], odinAtNaive: [] };
     log(`  confirming: ${plan.map((p) => `${p.key} at ${p.rate}/s`).join(', ')} × ${o.confirmRuns}`);
     for (let i = 0; i < o.confirmRuns; i++) {
@@ -117,9 +124,18 @@ export async function runSustained(o: SustainedOptions, odinSet: readonly string
       };
     };
     const confirmed = { odin: confirmation('odin', 'odin'), naive: confirmation('naive', 'naive') };
-    const throughputRatio = confirmed.odin !== null && confirmed.naive !== null ? round(confirmed.odin.deliveriesPerSecondMedian / confirmed.naive.deliveriesPerSecondMedian, 2) : null;
+    const throughputRatio =
+      confirmed.odin !== null && confirmed.naive !== null
+        ? round(confirmed.odin.deliveriesPerSecondMedian / confirmed.naive.deliveriesPerSecondMedian, 2)
+        : null;
     const openAtEnd = { odin: sessions.odin!.snapshot().counts.open, naive: sessions.naive!.snapshot().counts.open };
-    return { openAtEnd, search, confirmed, odinAtNaiveRate: confirmation('odinAtNaive', 'odin') ?? (search.naive.best?.rate === search.odin.best?.rate ? confirmed.odin : null), throughputRatio };
+    return {
+      openAtEnd,
+      search,
+      confirmed,
+      odinAtNaiveRate: confirmation('odinAtNaive', 'odin') ?? (search.naive.best?.rate === search.odin.best?.rate ? confirmed.odin : null),
+      throughputRatio,
+    };
   } finally {
     await Promise.all(Object.values(sessions).map((s) => s.close()));
     await Promise.all(Object.values(publishers).map((p) => p.close()));
@@ -137,13 +153,20 @@ function module(name: string, title: string, full: SustainedOptions, quick: Sust
       const odinSet = options.odinSet ?? [];
       options.print(`  one channel × ${n(o.subscribers)} subscribers per server`);
       const f = await runSustained(o, odinSet, options.print);
-      const line = (c: Confirmation | null): string => (c === null ? 'no passing rate' : `${n(c.deliveriesPerSecondMedian)} deliveries/s at ${c.rate} events/s (p99 ${c.p99MsMedian} ms, ${c.passes}/${c.runs.length} passed)`);
+      const line = (c: Confirmation | null): string =>
+        c === null
+          ? 'no passing rate'
+          : `${n(c.deliveriesPerSecondMedian)} deliveries/s at ${c.rate} events/s (p99 ${c.p99MsMedian} ms, ${c.passes}/${c.runs.length} passed)`;
       return e2eReport(name, title, clock, {
-        summary: [`${name}: odin ${line(f.confirmed.odin)} · naive ${line(f.confirmed.naive)} · odin/naive ${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}`],
+        summary: [
+          `${name}: odin ${line(f.confirmed.odin)} · naive ${line(f.confirmed.naive)} · odin/naive ${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}`,
+        ],
         settings: { ...o },
         odinSet,
         figures: f,
-        notes: [`trial = ${o.trialMs / 1000} s of steady publishing over HTTP, then up to ${o.settleMs / 1000} s for the last deliveries; latency sampled on 1 connection in 10`],
+        notes: [
+          `trial = ${o.trialMs / 1000} s of steady publishing over HTTP, then up to ${o.settleMs / 1000} s for the last deliveries; latency sampled on 1 connection in 10`,
+        ],
         oursIs: '`odin serve` (embedded broker)',
         baselineIs: 'the naive hub',
       });
@@ -154,15 +177,51 @@ function module(name: string, title: string, full: SustainedOptions, quick: Sust
 export const fanout10k = module(
   'fanout-10k',
   'Sustained fan-out at p99 ≤ 200 ms: one channel × 10,000 subscribers, odin vs the naive hub',
-  { subscribers: 10_000, trialMs: 8_000, settleMs: 5_000, warmupMs: 3_000, search: { start: 2, max: 256, bisections: 3, p99MsMax: 200 }, confirmRuns: 3, sizeBytes: 100, gapMs: 1_000 },
-  { subscribers: 20, trialMs: 600, settleMs: 3_000, warmupMs: 300, search: { start: 5, max: 10, bisections: 0, p99MsMax: 2_000 }, confirmRuns: 1, sizeBytes: 50, gapMs: 50 },
+  {
+    subscribers: 10_000,
+    trialMs: 8_000,
+    settleMs: 5_000,
+    warmupMs: 3_000,
+    search: { start: 2, max: 256, bisections: 3, p99MsMax: 200 },
+    confirmRuns: 3,
+    sizeBytes: 100,
+    gapMs: 1_000,
+  },
+  {
+    subscribers: 20,
+    trialMs: 600,
+    settleMs: 3_000,
+    warmupMs: 300,
+    search: { start: 5, max: 10, bisections: 0, p99MsMax: 2_000 },
+    confirmRuns: 1,
+    sizeBytes: 50,
+    gapMs: 50,
+  },
 );
 
 export const feed2k = module(
   'feed-2k',
   'High-rate feed at p99 ≤ 200 ms: one channel × 2,000 subscribers, as many events as sustainable, odin vs the naive hub',
-  { subscribers: 2_000, trialMs: 8_000, settleMs: 5_000, warmupMs: 3_000, search: { start: 50, max: 12_800, bisections: 3, p99MsMax: 200 }, confirmRuns: 3, sizeBytes: 100, gapMs: 1_000 },
-  { subscribers: 20, trialMs: 600, settleMs: 3_000, warmupMs: 300, search: { start: 20, max: 40, bisections: 0, p99MsMax: 2_000 }, confirmRuns: 1, sizeBytes: 50, gapMs: 50 },
+  {
+    subscribers: 2_000,
+    trialMs: 8_000,
+    settleMs: 5_000,
+    warmupMs: 3_000,
+    search: { start: 50, max: 12_800, bisections: 3, p99MsMax: 200 },
+    confirmRuns: 3,
+    sizeBytes: 100,
+    gapMs: 1_000,
+  },
+  {
+    subscribers: 20,
+    trialMs: 600,
+    settleMs: 3_000,
+    warmupMs: 300,
+    search: { start: 20, max: 40, bisections: 0, p99MsMax: 2_000 },
+    confirmRuns: 1,
+    sizeBytes: 50,
+    gapMs: 50,
+  },
 );
 
 export function section(report: BenchReport): string[] {
@@ -180,20 +239,36 @@ export function section(report: BenchReport): string[] {
     ['odin', cell(f.confirmed.odin, 'rate'), cell(f.confirmed.odin, 'dps'), cell(f.confirmed.odin, 'p99'), cell(f.confirmed.odin, 'passes')],
     ['naive hub', cell(f.confirmed.naive, 'rate'), cell(f.confirmed.naive, 'dps'), cell(f.confirmed.naive, 'p99'), cell(f.confirmed.naive, 'passes')],
   ];
-  if (f.odinAtNaiveRate !== null && f.odinAtNaiveRate !== f.confirmed.odin) rows.push(['odin at the naive hub’s rate', cell(f.odinAtNaiveRate, 'rate'), cell(f.odinAtNaiveRate, 'dps'), cell(f.odinAtNaiveRate, 'p99'), cell(f.odinAtNaiveRate, 'passes')]);
+  if (f.odinAtNaiveRate !== null && f.odinAtNaiveRate !== f.confirmed.odin)
+    rows.push([
+      'odin at the naive hub’s rate',
+      cell(f.odinAtNaiveRate, 'rate'),
+      cell(f.odinAtNaiveRate, 'dps'),
+      cell(f.odinAtNaiveRate, 'p99'),
+      cell(f.odinAtNaiveRate, 'passes'),
+    ]);
   const searched = (kind: ServerKind): string => f.search[kind].trials.map((t) => `${t.rate}${t.pass ? '✓' : '✗'}`).join(' ');
   return [
     `## ${report.name === 'feed-2k' ? 'High-rate feed' : 'Sustained fan-out'}: one channel × ${n(s.subscribers)} subscribers, p99 ≤ ${s.search.p99MsMax} ms`,
     '',
     measuredLine(report),
     '',
-    ...table(['server', 'sustainable events/s', 'deliveries/s (median)', 'p99 publish→deliver (median)', 'confirmations passed'], rows, ['l', 'r', 'r', 'r', 'r']),
+    ...table(['server', 'sustainable events/s', 'deliveries/s (median)', 'p99 publish→deliver (median)', 'confirmations passed'], rows, [
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+    ]),
     '',
     `**odin / naive sustained deliveries/s: ${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}.** Search (events/s, ✓ pass, ✗ fail): odin ${searched('odin')}; naive ${searched('naive')}. ` +
       `A trial publishes for ${s.trialMs / 1000} s over HTTP and passes when every event reaches every subscriber, p99 ≤ ${s.search.p99MsMax} ms, the publisher never backs up and no connection drops; the found rate is then confirmed ${s.confirmRuns} times, alternating servers (medians shown).`,
     ...(['odin', 'naive'] as const)
       .filter((k) => f.openAtEnd !== undefined && f.openAtEnd[k] < s.subscribers)
-      .map((k) => `${k === 'odin' ? 'odin' : 'The naive hub'} had ${n(f.openAtEnd[k])} of ${n(s.subscribers)} connections open at the end: failing trials cost it connections (later trials ran with fewer subscribers; each trial's expectations count the subscribers it had).`),
+      .map(
+        (k) =>
+          `${k === 'odin' ? 'odin' : 'The naive hub'} had ${n(f.openAtEnd[k])} of ${n(s.subscribers)} connections open at the end: failing trials cost it connections (later trials ran with fewer subscribers; each trial's expectations count the subscribers it had).`,
+      ),
     '',
   ];
 }

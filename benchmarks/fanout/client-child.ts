@@ -44,7 +44,8 @@ function onMessage(set: ClientSet, client: Client, data: Buffer): void {
     client.other++;
     // A gap or throttle notice means the server degraded this client: the round cannot complete fully.
     const text = data.toString('utf8');
-    if (!text.startsWith('{"type":"welcome"') && !text.startsWith('{"type":"subscribed"') && set.errors.length < 10) set.errors.push(`unexpected: ${text.slice(0, 200)}`);
+    if (!text.startsWith('{"type":"welcome"') && !text.startsWith('{"type":"subscribed"') && set.errors.length < 10)
+      set.errors.push(`unexpected: ${text.slice(0, 200)}`);
     return;
   }
   if (!set.armed) {
@@ -114,7 +115,9 @@ async function connectSet(message: Extract<ToClients, { cmd: 'connect' }>): Prom
 process.on('message', (message: ToClients) => {
   switch (message.cmd) {
     case 'connect':
-      connectSet(message).catch((error: unknown) => send({ type: 'failed', message: `connecting ${message.set}: ${String((error as Error).message ?? error)}` }));
+      connectSet(message).catch((error: unknown) =>
+        send({ type: 'failed', message: `connecting ${message.set}: ${String((error as Error).message ?? error)}` }),
+      );
       return;
     case 'arm': {
       const set = sets.get(message.set)!;
@@ -134,7 +137,10 @@ process.on('message', (message: ToClients) => {
     case 'status': {
       const set = sets.get(message.set);
       const counts = set?.clients.map((c) => c.events) ?? [];
-      const text = set === undefined ? 'no such set' : `${set.done}/${set.clients.length} clients done; events per client min ${Math.min(...counts)} max ${Math.max(...counts)}; errors: ${set.errors.join(' | ')}`;
+      const text =
+        set === undefined
+          ? 'no such set'
+          : `${set.done}/${set.clients.length} clients done; events per client min ${Math.min(...counts)} max ${Math.max(...counts)}; errors: ${set.errors.join(' | ')}`;
       send({ type: 'status', set: message.set, text });
       return;
     }

@@ -23,7 +23,10 @@ export interface NaiveHubOptions {
 
 export function startNaiveHub(options: NaiveHubOptions = {}): Promise<NaiveHub> {
   const http = options.httpPublish === true ? createServer((req, res) => handlePublish(req, res)) : null;
-  const wss = http !== null ? new WebSocketServer({ server: http, perMessageDeflate: false }) : new WebSocketServer({ host: '127.0.0.1', port: options.port ?? 0, perMessageDeflate: false });
+  const wss =
+    http !== null
+      ? new WebSocketServer({ server: http, perMessageDeflate: false })
+      : new WebSocketServer({ host: '127.0.0.1', port: options.port ?? 0, perMessageDeflate: false });
   const subscribers = new Map<string, Set<WebSocket>>();
   const lastOffset = new Map<string, number>();
   let offset = 0;

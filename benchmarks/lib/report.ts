@@ -186,7 +186,13 @@ export function formatNs(ns: number): string {
 export function comparisonTable(comparisons: readonly Comparison[]): string {
   const rows = [['case', 'baseline p50', 'ours p50', 'speed-up', `ours per item`]];
   for (const c of comparisons) {
-    rows.push([c.label, formatNs(c.baseline.p50Ns), formatNs(c.ours.p50Ns), `${c.speedup.toFixed(2)}×`, `${formatNs(c.ours.p50Ns / c.itemsPerIteration)}/${c.itemName}`]);
+    rows.push([
+      c.label,
+      formatNs(c.baseline.p50Ns),
+      formatNs(c.ours.p50Ns),
+      `${c.speedup.toFixed(2)}×`,
+      `${formatNs(c.ours.p50Ns / c.itemsPerIteration)}/${c.itemName}`,
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');

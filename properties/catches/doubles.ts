@@ -139,10 +139,11 @@ class HeadOfLineWriter extends Writer {
       if (session.state !== 'open') continue;
       if (session.conn.bufferedBytes() >= this.ctx.options.outbound.socketHighWaterBytes) {
         // Wait for this one; the rest stay dirty (and unwritten) until it drains.
-        for (const rest of sessions.slice(sessions.indexOf(session) + 1)) if (rest.state === 'open') {
-          rest.dirty = true;
-          this.dirty.push(rest);
-        }
+        for (const rest of sessions.slice(sessions.indexOf(session) + 1))
+          if (rest.state === 'open') {
+            rest.dirty = true;
+            this.dirty.push(rest);
+          }
         return;
       }
       this.writeAll(session);

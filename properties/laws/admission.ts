@@ -228,7 +228,9 @@ export class DrainCommand implements Cmd {
 
 export const limitsArb: fc.Arbitrary<Limits> = fc.record({
   configuredMax: fc.integer({ min: 0, max: 6 }),
-  memory: fc.option(fc.record({ budget: fc.integer({ min: 0, max: 1_000 }), baseline: fc.integer({ min: 0, max: 600 }), per: fc.integer({ min: 50, max: 200 }) })),
+  memory: fc.option(
+    fc.record({ budget: fc.integer({ min: 0, max: 1_000 }), baseline: fc.integer({ min: 0, max: 600 }), per: fc.integer({ min: 50, max: 200 }) }),
+  ),
   fd: fc.option(fc.record({ limit: fc.integer({ min: 0, max: 8 }), reserve: fc.integer({ min: 0, max: 4 }) })),
   perUserMax: fc.integer({ min: 1, max: 3 }),
   perIpMax: fc.integer({ min: 1, max: 4 }),
@@ -262,7 +264,14 @@ export function admissionProperty(variant: Variant): fc.IPropertyWithHooks<[Limi
     };
     const options = {
       heartbeatMs: 1e9,
-      admission: { connectionsMax: limits.configuredMax, perUserMax: limits.perUserMax, perIpMax: limits.perIpMax, handshakeBurst: 1e6, handshakesPerSecond: 1e6, retryAfterS: 3 },
+      admission: {
+        connectionsMax: limits.configuredMax,
+        perUserMax: limits.perUserMax,
+        perIpMax: limits.perIpMax,
+        handshakeBurst: 1e6,
+        handshakesPerSecond: 1e6,
+        retryAfterS: 3,
+      },
     };
     fc.modelRun(() => ({ model: new AdmissionModel(limits), real: { sys: new System(variant, { options, capacity }), tickets: [], links: new Map() } }), cmds);
   });

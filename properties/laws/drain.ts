@@ -16,7 +16,11 @@ export interface DrainScenario extends SeamScenario {
 }
 
 export const drainScenarios: fc.Arbitrary<DrainScenario> = fc
-  .tuple(seamScenarios, fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }), fc.array(fc.integer({ min: 0, max: CHANNELS.length - 1 }), { maxLength: 4 }))
+  .tuple(
+    seamScenarios,
+    fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
+    fc.array(fc.integer({ min: 0, max: CHANNELS.length - 1 }), { maxLength: 4 }),
+  )
   .map(([seam, stalled, late]) => ({ ...seam, stalled, late }));
 
 export function drainProperty(variant: Variant): fc.IAsyncPropertyWithHooks<[fc.Scheduler, DrainScenario]> {

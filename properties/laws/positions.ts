@@ -22,7 +22,10 @@ type Fate = 'deliver' | 'drop' | 'duplicate' | 'notice' | 'lossy-notice' | 'answ
 export const trackScenarios = fc.record({
   steps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 40, size: 'max' }),
   start: fc.nat(5),
-  fates: fc.array(fc.constantFrom<Fate>('deliver', 'deliver', 'deliver', 'drop', 'duplicate', 'notice', 'lossy-notice', 'answer', 'answer', 'fail'), { maxLength: 60, size: 'max' }),
+  fates: fc.array(fc.constantFrom<Fate>('deliver', 'deliver', 'deliver', 'drop', 'duplicate', 'notice', 'lossy-notice', 'answer', 'answer', 'fail'), {
+    maxLength: 60,
+    size: 'max',
+  }),
   bufferEventsMax: fc.integer({ min: 1, max: 8 }),
   replayOffsetsMax: fc.integer({ min: 3, max: 120 }),
 });
@@ -65,7 +68,7 @@ function run(make: TrackFactory, s: TrackScenario, perfect: boolean) {
       answer(perfect || f === 'answer');
       if (fate > 10_000) break;
     }
-    const f = s.fates[(fate++) % Math.max(1, s.fates.length)] ?? 'deliver';
+    const f = s.fates[fate++ % Math.max(1, s.fates.length)] ?? 'deliver';
     if (f === 'drop') continue;
     if (f === 'notice' || f === 'lossy-notice') {
       notice = notice === null ? [e.offset, e.offset] : [notice[0], e.offset];
@@ -93,7 +96,8 @@ function check(r: ReturnType<typeof run>, perfect: boolean): void {
   for (let i = 1; i < delivered.length; i++) {
     expectThat(delivered[i]!.offset > delivered[i - 1]!.offset, `I1/I2: delivered ${delivered[i - 1]!.offset} then ${delivered[i]!.offset}`);
   }
-  for (const e of delivered) expectThat(e.offset > r.last0 && r.truth.some((t) => t.offset === e.offset && t.data === e.data), `delivered ${e.offset}, which is not owed`);
+  for (const e of delivered)
+    expectThat(e.offset > r.last0 && r.truth.some((t) => t.offset === e.offset && t.data === e.data), `delivered ${e.offset}, which is not owed`);
   expectThat(!r.track.repairing, 'a replay is still in flight after every answer');
   expectThat(r.track.offset >= r.maxSeen, `the track stopped at ${r.track.offset} although the server showed ${r.maxSeen}`);
   const got = new Set(delivered.map((e) => e.offset));

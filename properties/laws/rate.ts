@@ -31,10 +31,16 @@ export const bucketScenarios = fc.record({
   burst: fc.integer({ min: 1, max: 12 }),
   perSecond: fc.constantFrom(0, 0.5, 1, 2, 5, 10, 40),
   start: fc.integer({ min: 0, max: 10_000 }),
-  steps: fc.array(fc.record({ dtMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 5_000 })), probe: fc.constantFrom('take', 'take', 'take', 'wait', 'full') }), {
-    maxLength: 150,
-    size: 'max',
-  }),
+  steps: fc.array(
+    fc.record({
+      dtMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 5_000 })),
+      probe: fc.constantFrom('take', 'take', 'take', 'wait', 'full'),
+    }),
+    {
+      maxLength: 150,
+      size: 'max',
+    },
+  ),
 });
 
 type BucketScenario = typeof bucketScenarios extends fc.Arbitrary<infer T> ? T : never;
@@ -77,7 +83,9 @@ export const handshakeRateProperty = fc.property(
   fc.constantFrom(0.5, 1, 2, 5),
   fc.array(fc.integer({ min: 0, max: 1_500 }), { maxLength: 80, size: 'max' }),
   (burst, perSecond, gaps) => {
-    const sys = new System(realCore, { options: { heartbeatMs: 1e9, admission: { handshakeBurst: burst, handshakesPerSecond: perSecond, perIpMax: 1e6, perUserMax: 1e6, connectionsMax: 1e6 } } });
+    const sys = new System(realCore, {
+      options: { heartbeatMs: 1e9, admission: { handshakeBurst: burst, handshakesPerSecond: perSecond, perIpMax: 1e6, perUserMax: 1e6, connectionsMax: 1e6 } },
+    });
     const accepted: number[] = [];
     let now = 0;
     let ideal = burst;
@@ -107,7 +115,8 @@ export const handshakeRateProperty = fc.property(
     checkWindows(accepted, burst, perSecond, 'handshakes');
     // Liveness: after a quiet burst/rate seconds the whole burst is available again.
     sys.advance(Math.ceil((burst / perSecond) * 1000) + 1_000);
-    for (let i = 0; i < burst; i++) expectThat(sys.gateway.admit({ ip: '10.0.0.1', userId: null }).ok, `I8: handshake ${i + 1} of a rested burst ${burst} refused`);
+    for (let i = 0; i < burst; i++)
+      expectThat(sys.gateway.admit({ ip: '10.0.0.1', userId: null }).ok, `I8: handshake ${i + 1} of a rested burst ${burst} refused`);
   },
 );
 

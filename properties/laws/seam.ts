@@ -132,7 +132,8 @@ export function seamRun(variant: Variant, s: fc.Scheduler): SeamRun {
       if (failure !== null) throw failure;
       check();
       // (After a drain nobody may be connected; the drain property says so in its own terms.)
-      if (real.draining !== true) for (const c of model.clients) if (c.connected) expectThat(c.pending.size === 0, `I3: client ${c.index} never got its subscribe reply`);
+      if (real.draining !== true)
+        for (const c of model.clients) if (c.connected) expectThat(c.pending.size === 0, `I3: client ${c.index} never got its subscribe reply`);
     },
   };
 }

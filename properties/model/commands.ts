@@ -81,7 +81,10 @@ export function observe(model: Model, real: Real, replay?: { client: number; cha
       // I9: a drain closes everyone with 1001 and a reconnect hint, and loses nothing acknowledged.
       const hint = retryHintOf(link.ended.reason);
       const jitter = sys.options.drainRetryJitterMs;
-      expectThat(link.ended.code === 1001 && hint !== null && hint >= 0 && hint < Math.max(1, jitter), `I9: client ${i} closed ${JSON.stringify(link.ended)} at drain`);
+      expectThat(
+        link.ended.code === 1001 && hint !== null && hint >= 0 && hint < Math.max(1, jitter),
+        `I9: client ${i} closed ${JSON.stringify(link.ended)} at drain`,
+      );
       model.checkOwed(c, recoverable(real, c));
       c.endSession();
       real.links[i] = null;
@@ -113,15 +116,29 @@ export function checkAccounting(model: Model, real: Real): void {
   const open = sys.links.filter((l) => l.ended === null);
   const written = sys.links.flatMap((l) => l.conn.frames());
   const count = (key: string): number => sys.telemetry.counts.get(key) ?? 0;
-  const same = (what: string, actual: number, expected: number): void => expectThat(actual === expected, `accounting: ${what} is ${actual}, expected ${expected}`);
+  const same = (what: string, actual: number, expected: number): void =>
+    expectThat(actual === expected, `accounting: ${what} is ${actual}, expected ${expected}`);
   same('connections', stats.connections.current, open.length);
-  same('subscriptions', stats.subscriptions, open.reduce((n, l) => n + l.session.subscriptions.size, 0));
+  same(
+    'subscriptions',
+    stats.subscriptions,
+    open.reduce((n, l) => n + l.session.subscriptions.size, 0),
+  );
   same('events published', stats.events.published, model.head);
   same('stream offset', stats.broker.streamOffset, model.head);
   same('frames written', stats.events.delivered, written.length);
-  same('bytes written', stats.events.bytesOut, written.reduce((n, f) => n + f.bytes.byteLength, 0));
-  same('queued bytes', stats.outboundQueueBytes, open.reduce((n, l) => n + l.session.queue.bytes, 0));
-  for (const level of [1, 2, 3] as const) same(`sessions at throttle level ${level}`, stats.throttledSessions[`level${level}`], open.filter((l) => l.session.throttleLevel === level).length);
+  same(
+    'bytes written',
+    stats.events.bytesOut,
+    written.reduce((n, f) => n + f.bytes.byteLength, 0),
+  );
+  same(
+    'queued bytes',
+    stats.outboundQueueBytes,
+    open.reduce((n, l) => n + l.session.queue.bytes, 0),
+  );
+  for (const level of [1, 2, 3] as const)
+    same(`sessions at throttle level ${level}`, stats.throttledSessions[`level${level}`], open.filter((l) => l.session.throttleLevel === level).length);
   same('slow disconnects', stats.slowDisconnects, sys.links.filter((l) => l.ended?.code === 1008).length);
   same('handshakes accepted', count('odin_handshakes_total{"outcome":"accepted"}'), sys.links.length);
   for (const [type, n] of sys.sent) same(`${type} messages counted`, count(`odin_inbound_messages_total{"type":"${type}"}`), n);
@@ -130,7 +147,8 @@ export function checkAccounting(model: Model, real: Real): void {
   same('replays answered', answered, model.replays.get('answered') ?? 0);
   same('replays too large', count('odin_replays_total{"outcome":"too_large"}'), model.errors.get('replay_too_large') ?? 0);
   same('replays expired', count('odin_replays_total{"outcome":"history_expired"}'), model.errors.get('history_unavailable') ?? 0);
-  for (const code of [1006, 1008]) same(`disconnects ${code}`, count(`odin_disconnects_total{"code":${code}}`), sys.links.filter((l) => l.ended?.code === code).length);
+  for (const code of [1006, 1008])
+    same(`disconnects ${code}`, count(`odin_disconnects_total{"code":${code}}`), sys.links.filter((l) => l.ended?.code === code).length);
   for (const [outcome, n] of model.resumes) {
     const counted = ['ring', 'broker', 'check'].reduce((k, source) => k + count(`odin_resumes_total{"outcome":"${outcome}","source":"${source}"}`), 0);
     // Racing replies: a resolution is counted when made; its reply may still wait for the request's other
@@ -141,7 +159,10 @@ export function checkAccounting(model: Model, real: Real): void {
   // Notices still queued for a stalled reader, or dropped with a slow consumer, were counted but not seen.
   const notices = [0, 1, 2, 3].reduce((k, level) => k + count(`odin_throttle_notices_total{"level":${level}}`), 0);
   const quiet = real.stalledEver !== true;
-  expectThat(quiet ? notices === model.throttleNotices : notices >= model.throttleNotices, `accounting: ${notices} throttle notices counted, ${model.throttleNotices} seen`);
+  expectThat(
+    quiet ? notices === model.throttleNotices : notices >= model.throttleNotices,
+    `accounting: ${notices} throttle notices counted, ${model.throttleNotices} seen`,
+  );
   expectThat(stats.ready === (real.draining !== true) && stats.draining === (real.draining === true), `ready ${stats.ready}, draining ${stats.draining}`);
   for (const log of sys.telemetry.logs) expectThat(log.message.length > 5, `empty log line at ${log.level}`);
 }
@@ -376,7 +397,10 @@ const client = fc.integer({ min: 0, max: CLIENTS - 1 });
 
 export const commandArbitraries: Arb[] = [
   fc
-    .array(fc.record({ channel: fc.integer({ min: 0, max: CHANNELS.length - 1 }), size: fc.integer({ min: 0, max: SIZES.length - 1 }) }), { minLength: 1, maxLength: 6 })
+    .array(fc.record({ channel: fc.integer({ min: 0, max: CHANNELS.length - 1 }), size: fc.integer({ min: 0, max: SIZES.length - 1 }) }), {
+      minLength: 1,
+      maxLength: 6,
+    })
     .map((items) => new PublishCommand(items)),
   // A flood: enough large events on one channel to push a stalled reader over its queue bound.
   fc.constantFrom(0, 0, 1, 2).map((channel) => new PublishCommand(Array.from({ length: 8 }, () => ({ channel, size: 2 })))),
@@ -389,14 +413,48 @@ export const commandArbitraries: Arb[] = [
   client.map((c) => new UnstallCommand(c)),
   fc.constantFrom(100, 1_000, 5_000).map((ms) => new AdvanceCommand(ms)),
   fc
-    .tuple(client, fc.integer({ min: 0, max: CHANNELS.length - 1 }), fc.integer({ min: 0, max: 20 }).map((n) => n / 20), fc.integer({ min: 1, max: 12 }))
+    .tuple(
+      client,
+      fc.integer({ min: 0, max: CHANNELS.length - 1 }),
+      fc.integer({ min: 0, max: 20 }).map((n) => n / 20),
+      fc.integer({ min: 1, max: 12 }),
+    )
     .map(([c, ch, at, span]) => new ReplayCommand(c, ch, at, span)),
 ];
 
 /** Command sequences: publishes and (re)subscribes weigh more, so streams evict and clients resume. */
 export function commandSequences(maxCommands = 80): fc.Arbitrary<Iterable<Cmd>> {
-  const [publish, flood, connect, subscribe, reconnect, unsubscribe, disconnect, stall, unstall, advance, replay] = commandArbitraries as [Arb, Arb, Arb, Arb, Arb, Arb, Arb, Arb, Arb, Arb, Arb];
-  const weighted = [publish, publish, publish, flood, connect, subscribe, subscribe, reconnect, reconnect, unsubscribe, disconnect, stall, stall, unstall, advance, replay];
+  const [publish, flood, connect, subscribe, reconnect, unsubscribe, disconnect, stall, unstall, advance, replay] = commandArbitraries as [
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+    Arb,
+  ];
+  const weighted = [
+    publish,
+    publish,
+    publish,
+    flood,
+    connect,
+    subscribe,
+    subscribe,
+    reconnect,
+    reconnect,
+    unsubscribe,
+    disconnect,
+    stall,
+    stall,
+    unstall,
+    advance,
+    replay,
+  ];
   return fc.commands(weighted, { maxCommands, size: 'max' });
 }
 

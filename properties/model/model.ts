@@ -182,7 +182,9 @@ export class Model {
   /** The broker still holds every event matching `key` after `after` (MemoryBroker's retention rule). */
   brokerRetains(key: string, after: number): boolean {
     const cutoff = this.nowMs - this.retention.ageMs;
-    return this.published.every((e) => e.offset <= after || !subjectMatches(key, e.channel) || (e.offset > this.head - this.retention.eventsMax && e.atMs > cutoff));
+    return this.published.every(
+      (e) => e.offset <= after || !subjectMatches(key, e.channel) || (e.offset > this.head - this.retention.eventsMax && e.atMs > cutoff),
+    );
   }
 
   /** The position a reply may name for `key`, resolved with the stream at `head`: not before its last event, not beyond. */
@@ -288,7 +290,10 @@ export class Model {
           // publishes), and never more than what was left of the request's budget.
           const replayedOk = this.racing ? state.replayed! <= owed : state.replayed === owed;
           const replayed = suffix.slice(0, state.replayed);
-          expectThat(replayedOk && this.fits(replayed, budget), `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}, the budget ${JSON.stringify(budget)}`);
+          expectThat(
+            replayedOk && this.fits(replayed, budget),
+            `I4: ${key} since ${since} replayed ${state.replayed}, the suffix has ${owed}, the budget ${JSON.stringify(budget)}`,
+          );
           budget.events -= replayed.length;
           budget.bytes -= replayed.reduce((n, e) => n + this.frameBytes(e), 0);
           // The stream re-opens after `since` for this subscription (its own `accounted`): offsets an
@@ -298,7 +303,10 @@ export class Model {
           // Refusing is allowed only for a reason that holds (the ring may still recover what the broker lost).
           const reason = state.reason;
           const ok = (reason === 'too_many' && !this.fits(suffix, budget)) || (reason === 'history_expired' && !this.brokerRetains(key, since));
-          expectThat(ok, `I4: ${key} since ${since}: recovered:false (${reason}) although ${owed} events are owed and the broker ${this.brokerRetains(key, since) ? 'retains' : 'lost'} them`);
+          expectThat(
+            ok,
+            `I4: ${key} since ${since}: recovered:false (${reason}) although ${owed} events are owed and the broker ${this.brokerRetains(key, since) ? 'retains' : 'lost'} them`,
+          );
           baseline = state.offset;
         }
       }
@@ -352,7 +360,10 @@ export class Model {
       const ok =
         (answer.code === 'replay_too_large' && !this.fits(expected, { events: this.replayEventsMax, bytes: this.replayBytesMax })) ||
         (answer.code === 'history_unavailable' && !retains);
-      expectThat(ok && end === 0, `I4 (replay): (${from}, ${to}] of ${channel} refused ${answer.code}: ${expected.length} events, broker ${retains ? 'retains' : 'lost'} them`);
+      expectThat(
+        ok && end === 0,
+        `I4 (replay): (${from}, ${to}] of ${channel} refused ${answer.code}: ${expected.length} events, broker ${retains ? 'retains' : 'lost'} them`,
+      );
       return end + 1;
     }
     expectThat(answer.type === 'replayed', 'unreachable');
@@ -364,7 +375,10 @@ export class Model {
     );
     events.forEach((m, i) => m.type === 'event' && this.checkEventFrame(frames[i]!, m));
     // `to` is clamped to the head, never below `from` (a range past the head is empty).
-    expectThat(answer.count === expected.length && answer.to === Math.max(from, Math.min(to, this.head)) && answer.from === from, `replayed says ${JSON.stringify(answer)}`);
+    expectThat(
+      answer.count === expected.length && answer.to === Math.max(from, Math.min(to, this.head)) && answer.from === from,
+      `replayed says ${JSON.stringify(answer)}`,
+    );
     return end + 1;
   }
 }

@@ -142,7 +142,13 @@ export class System {
   transcript(): string {
     const utf8 = new TextDecoder();
     return this.links
-      .map((l, i) => `#${i} ${l.conn.frames().map((f) => utf8.decode(f.bytes)).join('\n')} end=${JSON.stringify(l.ended ?? l.conn.closed)}`)
+      .map(
+        (l, i) =>
+          `#${i} ${l.conn
+            .frames()
+            .map((f) => utf8.decode(f.bytes))
+            .join('\n')} end=${JSON.stringify(l.ended ?? l.conn.closed)}`,
+      )
       .join('\n');
   }
 }

@@ -24,12 +24,35 @@ export async function buildClientJs({ clean = false } = {}) {
   if (clean) rmSync(CLIENT_DIST, { recursive: true, force: true });
   const common = { bundle: true, format: 'esm', sourcemap: true, logLevel: 'warning', legalComments: 'none' };
   await build({ ...common, entryPoints: [ENTRY_NODE], outfile: join(CLIENT_DIST, 'node.js'), platform: 'node', target: 'node20', external: ['ws'] });
-  const browser = await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'browser.js'), platform: 'browser', target: BROWSER_TARGET, metafile: true });
+  const browser = await build({
+    ...common,
+    entryPoints: [ENTRY_BROWSER],
+    outfile: join(CLIENT_DIST, 'browser.js'),
+    platform: 'browser',
+    target: BROWSER_TARGET,
+    metafile: true,
+  });
   // A Node module or ws reached from the browser entry would be bundled as a stub (ws ships one that throws).
   const strays = Object.keys(browser.metafile.inputs).filter((input) => input.includes('node_modules') || input.endsWith('socket-node.ts'));
   if (strays.length > 0) throw new Error(`build: the browser entry reaches Node-only code: ${strays.join(', ')}`);
-  await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'odin-client.esm.js'), platform: 'browser', target: BROWSER_TARGET, minify: true });
-  await build({ ...common, entryPoints: [ENTRY_BROWSER], outfile: join(CLIENT_DIST, 'odin-client.global.js'), platform: 'browser', target: BROWSER_TARGET, minify: true, format: 'iife', globalName: 'Odin' });
+  await build({
+    ...common,
+    entryPoints: [ENTRY_BROWSER],
+    outfile: join(CLIENT_DIST, 'odin-client.esm.js'),
+    platform: 'browser',
+    target: BROWSER_TARGET,
+    minify: true,
+  });
+  await build({
+    ...common,
+    entryPoints: [ENTRY_BROWSER],
+    outfile: join(CLIENT_DIST, 'odin-client.global.js'),
+    platform: 'browser',
+    target: BROWSER_TARGET,
+    minify: true,
+    format: 'iife',
+    globalName: 'Odin',
+  });
 }
 
 /** Relative specifiers a declaration file imports. */

@@ -10,9 +10,7 @@ function key(name: string, labels?: Labels): string {
     const k = names[0] as string;
     return `${name}{${k}=${String(labels[k])}}`;
   }
-  const parts = names
-    .sort()
-    .map((k) => `${k}=${String(labels[k])}`);
+  const parts = names.sort().map((k) => `${k}=${String(labels[k])}`);
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
 }
 

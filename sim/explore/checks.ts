@@ -192,10 +192,22 @@ function checkSub(r: RobotTrace, sub: SubTrace, acks: readonly Ack[], ackByK: Ma
     const passed = m.offsets.filter((o) => o < maxDelivered);
     const pending = m.offsets.filter((o) => o > maxDelivered);
     if (passed.length > 0) {
-      safety.push(violation('I3', r, sub, m.ch, m.g, passed, `${passed.length} acknowledged event(s) silently skipped: later offsets up to ${maxDelivered} were delivered, no onGap or onReset covers them`));
+      safety.push(
+        violation(
+          'I3',
+          r,
+          sub,
+          m.ch,
+          m.g,
+          passed,
+          `${passed.length} acknowledged event(s) silently skipped: later offsets up to ${maxDelivered} were delivered, no onGap or onReset covers them`,
+        ),
+      );
     }
     if (pending.length > 0) {
-      liveness.push(violation('liveness', r, sub, m.ch, m.g, pending, `${pending.length} acknowledged event(s) never delivered, gapped or reset by the end of the run`));
+      liveness.push(
+        violation('liveness', r, sub, m.ch, m.g, pending, `${pending.length} acknowledged event(s) never delivered, gapped or reset by the end of the run`),
+      );
     }
   }
 }
@@ -207,11 +219,28 @@ export function checkTrace(trace: Trace): CheckResult {
   for (const a of trace.acks) ackByK.set(a.k, a);
   for (const r of trace.robots) {
     for (const sub of r.subs) checkSub(r, sub, trace.acks, ackByK, safety, liveness);
-    if (r.state !== 'open') liveness.push({ invariant: 'liveness', robot: r.index, subscription: '*', channel: '*', generation: -1, offsets: [], detail: `client is ${r.state} at the end` });
+    if (r.state !== 'open')
+      liveness.push({
+        invariant: 'liveness',
+        robot: r.index,
+        subscription: '*',
+        channel: '*',
+        generation: -1,
+        offsets: [],
+        detail: `client is ${r.state} at the end`,
+      });
   }
   // I5 last: a frame that differs usually comes with a loss, which says more.
   for (const m of trace.frameMismatches) {
-    safety.push({ invariant: 'I5', robot: m.robot, subscription: '*', channel: m.channel, generation: m.generation, offsets: [m.offset], detail: 'event frame differs from the bytes another robot got for the same publish' });
+    safety.push({
+      invariant: 'I5',
+      robot: m.robot,
+      subscription: '*',
+      channel: m.channel,
+      generation: m.generation,
+      offsets: [m.offset],
+      detail: 'event frame differs from the bytes another robot got for the same publish',
+    });
   }
   return { safety, liveness };
 }

@@ -60,13 +60,14 @@ function parse(argv: readonly string[]): ExploreArgs {
   if (!(Number.isInteger(reruns) && reruns >= 0)) throw new Error('--reruns expects a non-negative integer');
   if (v.bug !== undefined && !isBug(v.bug)) throw new Error(`--bug must be one of: ${BUGS.join(', ')}`);
   const kinds = v.kinds === undefined ? [...FAULT_KINDS] : v.kinds.split(',').filter((k) => k !== '');
-  for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
+  for (const k of kinds)
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
   return {
     mode: v.help ? 'help' : v.replay === undefined ? 'explore' : 'replay',
     // --replay SEED names the seed; --seed is the explorer's first seed.
     seed: v.replay ?? v.seed ?? '1',
     runs,
-    bug: (v.bug) ?? null,
+    bug: v.bug ?? null,
     schedule: v.schedule ?? null,
     kinds: kinds as FaultKind[],
     reruns,
@@ -95,7 +96,8 @@ Below the table, what each fault kind in the runs is expected to cause: gaps and
 const FAULT_EXPECTED: Readonly<Record<FaultKind, string>> = {
   'latency-spike': 'deliveries arrive late; no gap or reset expected',
   'loss-burst': 'lost segments cost one retransmission timeout each; no gap or reset expected',
-  'partition-broker': 'the gateway reports not ready and resumes from its sequence; a resume asked meanwhile fails as unavailable (a reset), events past retention become gaps',
+  'partition-broker':
+    'the gateway reports not ready and resumes from its sequence; a resume asked meanwhile fails as unavailable (a reset), events past retention become gaps',
   'partition-clients': 'held packets; clients may reconnect and resume — a reset (history_expired, too_many) where the history no longer covers them',
   'broker-restart': 'like an outage with history kept: resumes asked meanwhile fail as unavailable (resets), events past retention become gaps',
   'broker-restart-new-epoch': 'a new, empty stream: every subscription gets a reset (recovered:false) — resets expected',
@@ -110,7 +112,10 @@ const WIDTHS = [9, 10, 6, 8, 7, 7, 8, 6, 6, 9, 10, 14, 0];
 
 function row(cells: readonly string[]): string {
   // Text columns (run, seed, trace, verdict) left-aligned, numbers right-aligned.
-  return `${cells.map((c, i) => (i === 0 || i === 1 || i >= 11 ? c.padEnd(WIDTHS[i] ?? 0) : c.padStart(WIDTHS[i] ?? 0))).join('  ').trimEnd()}\n`;
+  return `${cells
+    .map((c, i) => (i === 0 || i === 1 || i >= 11 ? c.padEnd(WIDTHS[i] ?? 0) : c.padStart(WIDTHS[i] ?? 0)))
+    .join('  ')
+    .trimEnd()}\n`;
 }
 
 const HEADER = row(COLUMNS);
@@ -121,7 +126,21 @@ function runLine(label: string, r: ExploreRun): string {
   // What the apps saw, summed over robots and subscriptions: how hard the faults bit.
   const seen = { e: 0, g: 0, r: 0, s: 0 };
   for (const robot of t.robots) for (const sub of robot.subs) for (const x of sub.seen) seen[x[0]]++;
-  return row([label, r.seed, String(r.faults.length), (t.healedByMs / 1000).toFixed(1), (t.endMs / 1000).toFixed(1), String(t.acks.length), String(seen.e), String(seen.g), String(seen.r), String(seen.s), String(t.events), r.hash, verdict]);
+  return row([
+    label,
+    r.seed,
+    String(r.faults.length),
+    (t.healedByMs / 1000).toFixed(1),
+    (t.endMs / 1000).toFixed(1),
+    String(t.acks.length),
+    String(seen.e),
+    String(seen.g),
+    String(seen.r),
+    String(seen.s),
+    String(t.events),
+    r.hash,
+    verdict,
+  ]);
 }
 
 function expectedLines(runs: readonly ExploreRun[]): string {
@@ -195,7 +214,9 @@ export function exploreMain(argv: readonly string[], io: ExploreIo): number {
     io.err(`minimise: ${m.reruns} reruns, ${((io.wallMs() - t1) / 1000).toFixed(2)} s wall\n`);
     io.out(`failing seed: ${seed}\n`);
     io.out(`replay: ${replayCommand(seed, args, false)}\n`);
-    io.out(`minimised schedule (${m.run.faults.length} of ${m.originalFaults} faults, ${m.reruns} reruns, trace ${m.run.hash}):\n${formatSchedule(m.run.faults)}\n`);
+    io.out(
+      `minimised schedule (${m.run.faults.length} of ${m.originalFaults} faults, ${m.reruns} reruns, trace ${m.run.hash}):\n${formatSchedule(m.run.faults)}\n`,
+    );
     if (m.run.violation !== undefined) io.out(`minimised violation: ${formatViolation(m.run.violation)}\n`);
     io.out(`replay minimised (save the list above as schedule.json): ${replayCommand(seed, args, true)}\n`);
     return 1;

@@ -31,10 +31,14 @@ function linkFault(live: Live, f: Fault): void {
   live.linkFaults.add(f);
   if (f.kind === 'partition-clients') for (const inst of instancesAt(live, f.target)) inst.holdUntilMs = Math.max(inst.holdUntilMs, f.atMs + f.durationMs);
   applyLink(live);
-  live.world.sched.at(f.atMs + f.durationMs, () => {
-    live.linkFaults.delete(f);
-    applyLink(live);
-  }, null);
+  live.world.sched.at(
+    f.atMs + f.durationMs,
+    () => {
+      live.linkFaults.delete(f);
+      applyLink(live);
+    },
+    null,
+  );
 }
 
 function readerFaultEnds(live: Live, r: Robot): void {
@@ -79,9 +83,13 @@ export function applyFault(live: Live, f: Fault): void {
     case 'gateway-restart':
       for (const inst of instancesAt(live, f.target)) {
         stopGateway(live, inst);
-        sched.at(f.atMs + f.durationMs, () => {
-          if (inst.gw === null) startGateway(live, inst);
-        }, null);
+        sched.at(
+          f.atMs + f.durationMs,
+          () => {
+            if (inst.gw === null) startGateway(live, inst);
+          },
+          null,
+        );
       }
       return;
     case 'stalled-reader': {

@@ -31,7 +31,7 @@ export function minimise(failing: ExploreRun, config: RunConfig, rerunsMax = 40)
     return true;
   };
   // 1. Fewer faults.
-  for (let i = 0; i < best.faults.length && reruns < rerunsMax; ) {
+  for (let i = 0; i < best.faults.length && reruns < rerunsMax;) {
     const without = best.faults.filter((_, j) => j !== i);
     if (!tryFaults(without)) i++;
   }

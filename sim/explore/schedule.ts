@@ -108,7 +108,10 @@ export function generateSchedule(seed: string, limits: ScheduleLimits = defaultS
   const n = rng.int(1, limits.faultsMax);
   const faults: Fault[] = [];
   for (let i = 0; i < n; i++) faults.push(draw(rng, rng.pick(limits.kinds), limits));
-  return faults.map((f, i) => ({ f, i })).sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i).map((x) => x.f);
+  return faults
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i)
+    .map((x) => x.f);
 }
 
 /** When the last fault has healed (0 for an empty schedule). */

@@ -48,7 +48,15 @@ export interface WorldSpec {
   readonly minRunMs: number;
 }
 
-export const defaultWorldSpec: WorldSpec = { gateways: 2, robots: 20, publishEveryMs: 20, payloadPadBytes: 200, settleMs: 30_000, quietMs: 10_000, minRunMs: 20_000 };
+export const defaultWorldSpec: WorldSpec = {
+  gateways: 2,
+  robots: 20,
+  publishEveryMs: 20,
+  payloadPadBytes: 200,
+  settleMs: 30_000,
+  quietMs: 10_000,
+  minRunMs: 20_000,
+};
 
 function publish(live: Live, k: number, channel: string, pad: string): void {
   const g = live.broker.generation;
@@ -77,7 +85,18 @@ export function runWorld(opts: RunOptions): Trace {
   const broker = new SimBroker(world.sched, clock, (generation) => new SimRandom(brokerRng.fork(`generation${generation}`)));
   const healed = healedByMs(opts.faults);
   const endMs = Math.max(spec.minRunMs, healed + spec.settleMs);
-  const trace: Trace = { seed: opts.seed, bug: opts.bug, faults: opts.faults, acks: [], robots: [], heads: [], healedByMs: healed, endMs, events: 0, frameMismatches: [] };
+  const trace: Trace = {
+    seed: opts.seed,
+    bug: opts.bug,
+    faults: opts.faults,
+    acks: [],
+    robots: [],
+    heads: [],
+    healedByMs: healed,
+    endMs,
+    events: 0,
+    frameMismatches: [],
+  };
   const live: Live = {
     world,
     clock,
@@ -96,7 +115,15 @@ export function runWorld(opts: RunOptions): Trace {
     const addr = GW_ADDRS[i];
     if (addr === undefined) throw new Error(`explore: at most ${GW_ADDRS.length} gateway instances`);
     const host = world.addHost({ name: `gw${i}`, os: 'linux', addresses: [addr], memoryBytes: 8 * GIB, cores: 4 });
-    const inst: Instance = { index: i, host, consumer: broker.consumer(), sockets: new SimSocketFactory(users, addr, PORT), gw: null, starts: 0, holdUntilMs: 0 };
+    const inst: Instance = {
+      index: i,
+      host,
+      consumer: broker.consumer(),
+      sockets: new SimSocketFactory(users, addr, PORT),
+      gw: null,
+      starts: 0,
+      holdUntilMs: 0,
+    };
     live.instances.push(inst);
     startGateway(live, inst);
   }
@@ -105,7 +132,14 @@ export function runWorld(opts: RunOptions): Trace {
   for (let i = 0; i < spec.robots; i++) {
     const token = pick.pick(CHANNELS.slice(0, 3));
     const second = pick.chance(0.5) ? TOKEN_PATTERN : 'odin.global.trending';
-    const rt: RobotTrace = { index: i, subs: [{ name: token, seen: [] }, { name: second, seen: [] }], state: 'not-started' };
+    const rt: RobotTrace = {
+      index: i,
+      subs: [
+        { name: token, seen: [] },
+        { name: second, seen: [] },
+      ],
+      state: 'not-started',
+    };
     const r: Robot = { index: i, trace: rt, client: null, socket: null, stalledUntilMs: 0, slow: null, rcvBufBytes: null, attempts: 0 };
     live.robots.push(r);
     trace.robots.push(rt);
@@ -128,7 +162,8 @@ export function runWorld(opts: RunOptions): Trace {
   const res = world.sched.runUntil(endMs, 20_000_000);
   if (res.reason === 'limit') throw new Error(`explore: run ${opts.seed} hit the event limit (livelock?)`);
   for (const inst of live.instances) {
-    if (inst.gw !== null) live.watch?.log(`end: gateway ${inst.gw.proc.name} logs ${JSON.stringify(inst.gw.telemetry.logs)} stats ${JSON.stringify(inst.gw.gateway.stats())}`);
+    if (inst.gw !== null)
+      live.watch?.log(`end: gateway ${inst.gw.proc.name} logs ${JSON.stringify(inst.gw.telemetry.logs)} stats ${JSON.stringify(inst.gw.gateway.stats())}`);
   }
   for (const r of live.robots) r.trace.state = r.client?.state ?? 'not-started';
   for (const a of trace.acks) trace.heads[a.generation] = Math.max(trace.heads[a.generation] ?? 0, a.offset);

@@ -241,10 +241,7 @@ export class Host {
     this.sysctls = { ...defaultSysctls(spec.os, spec.memoryBytes), ...spec.sysctls };
     this.synPlan = synPlan(this.sysctls);
     const s = this.sysctls;
-    this.ports = new EphemeralPorts(
-      { lo: s.portLo, hi: s.portHi, timeWaitMs: s.timeWaitMs, twReuseAfterMs: s.twReuseAfterMs },
-      rng.fork(`ports:${spec.name}`),
-    );
+    this.ports = new EphemeralPorts({ lo: s.portLo, hi: s.portHi, timeWaitMs: s.timeWaitMs, twReuseAfterMs: s.twReuseAfterMs }, rng.fork(`ports:${spec.name}`));
     this.conntrack = s.conntrackMax > 0 ? new Conntrack(sched, s.conntrackMax) : null;
   }
 

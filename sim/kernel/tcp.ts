@@ -20,16 +20,7 @@ import { type Host, timerWheelFireMs } from './host.js';
 import { ListenQueues } from './listener.js';
 import { BOUND } from './ports.js';
 import type { SimProcess } from './process.js';
-import {
-  TCP_RTO_MIN_MS,
-  arrivalMs,
-  fail,
-  finish,
-  pump,
-  sendRst,
-  type SocketHandler,
-  TcpSocket,
-} from './socket.js';
+import { TCP_RTO_MIN_MS, arrivalMs, fail, finish, pump, sendRst, type SocketHandler, TcpSocket } from './socket.js';
 
 /** A listening socket: its queues, owner process and the callback its runtime installs. */
 export class Listener {
@@ -115,9 +106,7 @@ export function connect(
   const src = opts.srcAddr ?? host.addresses[0]!;
   const bound = opts.bind === true;
   const dstKey = bound ? BOUND : `${dstAddr}:${dstPort}`;
-  const port = bound
-    ? host.ports.bind(src, world.sched.nowMs)
-    : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(src, dstAddr));
+  const port = bound ? host.ports.bind(src, world.sched.nowMs) : host.ports.allocate(src, dstKey, world.sched.nowMs, host.twReuseFor(src, dstAddr));
   if (typeof port === 'string') {
     proc.fds.close(fd);
     return port;

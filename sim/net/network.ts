@@ -25,7 +25,10 @@ export class Network {
 
   /** Every packet between `a` and `b` (both directions) is lost until `repair` (turmoil's partition). */
   partition(a: string, b: string): void {
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const l = this.link(x, y);
       this.held.set(`${x}>${y}`, l.spec);
       l.spec = { ...l.spec, lossRate: 1 };
@@ -33,7 +36,10 @@ export class Network {
   }
 
   repair(a: string, b: string): void {
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const spec = this.held.get(`${x}>${y}`);
       if (spec === undefined) continue;
       this.held.delete(`${x}>${y}`);

@@ -9,7 +9,9 @@ export const PARITY_USAGE = `usage: npm run sim -- --parity [--rows ID,ID] [--ci
   runs each mechanism's experiment for real in a private network namespace and in the lab; prints
   mechanism, inputs, real, simulated, tolerance, verdict
   --rows ID,ID        only these rows (${ROWS.map((r) => r.id).join(', ')})
-  --ci                only the CI subset (${ROWS.filter((r) => r.ci).map((r) => r.id).join(', ')})
+  --ci                only the CI subset (${ROWS.filter((r) => r.ci)
+    .map((r) => r.id)
+    .join(', ')})
   --parity-break ID   run row ID with its deliberately wrong model parameter: it must fail
 `;
 
@@ -25,7 +27,13 @@ export function wantsParity(argv: readonly string[]): boolean {
 export function parityMain(argv: readonly string[], io: ParityIo): number {
   const { values: v } = parseArgs({
     args: [...argv],
-    options: { parity: { type: 'boolean' }, rows: { type: 'string' }, ci: { type: 'boolean', default: false }, 'parity-break': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      parity: { type: 'boolean' },
+      rows: { type: 'string' },
+      ci: { type: 'boolean', default: false },
+      'parity-break': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     strict: true,
     allowPositionals: false,
   });

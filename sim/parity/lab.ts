@@ -45,7 +45,14 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
     tcpTwReuse: s.twReuse,
     ...over.sysctls,
   };
-  const box = world.addHost({ name: 'box', os: 'linux', addresses: e.dummyAddr === undefined ? LOOPBACK : [...LOOPBACK, e.dummyAddr], memoryBytes: 8 * GIB, cores: 2, sysctls });
+  const box = world.addHost({
+    name: 'box',
+    os: 'linux',
+    addresses: e.dummyAddr === undefined ? LOOPBACK : [...LOOPBACK, e.dummyAddr],
+    memoryBytes: 8 * GIB,
+    cores: 2,
+    sysctls,
+  });
   const node: RuntimeProfile = over.nodeStartFds === undefined ? NODE : { ...NODE, startFds: over.nodeStartFds };
   const srv = e.server;
   const server = world.spawn(box, { name: 'server', runtime: node, nofileSoft: (srv.kind === 'plain' ? srv.nofile : srv.nofile) ?? NO_LIMIT });

@@ -16,7 +16,9 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** null when the real side can run here, else the reason it cannot. */
 export function realSupport(): string | null {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && sysctl -qw net.ipv4.tcp_tw_reuse=1 && command -v prlimit >/dev/null'], { encoding: 'utf8' });
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && sysctl -qw net.ipv4.tcp_tw_reuse=1 && command -v prlimit >/dev/null'], {
+    encoding: 'utf8',
+  });
   if (r.error !== undefined) return `unshare not runnable: ${r.error.message}`;
   if (r.status !== 0) return `cannot make a network namespace with its own sysctls (needs root or user namespaces): ${(r.stderr || '').trim()}`;
   return null;
@@ -46,7 +48,9 @@ export function script(e: Experiment): string {
     lines.push(`${lim(srv.nofile)}${node} ${q(SERVER)} ${q(JSON.stringify(spec))} > "$T/server.out" 2> "$T/server.err" &`);
     ready = 'ready';
   } else {
-    const sets = Object.entries(srv.sets).map(([k, v]) => `--set ${k}=${v}`).join(' ');
+    const sets = Object.entries(srv.sets)
+      .map(([k, v]) => `--set ${k}=${v}`)
+      .join(' ');
     lines.push(`${lim(srv.nofile)}${node} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`);
     ready = 'listening on';
   }
@@ -64,7 +68,11 @@ export function script(e: Experiment): string {
 export function runReal(e: Experiment): ExperimentResult {
   const r = spawnSync('unshare', ['--net', 'bash', '-c', `T=$(mktemp -d); trap 'rm -rf "$T"' EXIT\n${script(e)}`], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`real run failed (${r.status ?? r.signal}): ${r.stderr}`);
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (line === undefined) throw new Error(`real run printed no result: ${r.stdout} ${r.stderr}`);
   return JSON.parse(line) as ExperimentResult;
 }

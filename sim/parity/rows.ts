@@ -25,7 +25,14 @@ export interface Row {
 }
 
 const sys = (o: Partial<ParitySysctls>): ParitySysctls => ({ ...BASE_SYSCTLS, ...o });
-const clients = (o: Partial<ClientSpec> & { count: number }): ClientSpec => ({ host: '127.0.0.1', ports: [8080], srcAddrs: [], spacingMs: 2, settleMs: 1_500, ...o });
+const clients = (o: Partial<ClientSpec> & { count: number }): ClientSpec => ({
+  host: '127.0.0.1',
+  ports: [8080],
+  srcAddrs: [],
+  spacingMs: 2,
+  settleMs: 1_500,
+  ...o,
+});
 
 type Outcomes = Readonly<Record<string, number>>;
 
@@ -85,7 +92,9 @@ function exactWithSteps(slack: number) {
     const a = steps(real);
     const b = steps(lab);
     const bad = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => Math.abs((a[k] ?? 0) - (b[k] ?? 0)) > slack);
-    return bad.length === 0 ? { ok: true, why: '' } : { ok: false, why: `connect steps ${bad.map((k) => `${k}: real ${a[k] ?? 0}, lab ${b[k] ?? 0}`).join('; ')}` };
+    return bad.length === 0
+      ? { ok: true, why: '' }
+      : { ok: false, why: `connect steps ${bad.map((k) => `${k}: real ${a[k] ?? 0}, lab ${b[k] ?? 0}`).join('; ')}` };
   };
 }
 
@@ -95,7 +104,13 @@ const withSteps = (r: ExperimentResult): string => `${fmt(r.rounds[0]?.outcomes 
 const AS_NODE_WS = { eof: 'ECONNRESET' };
 
 const plain = (o: { nofile?: number; backlog?: number; busyMs?: number; ports?: number[] } = {}) =>
-  ({ kind: 'plain', ports: o.ports ?? [8080], backlog: o.backlog ?? 511, ...(o.nofile === undefined ? {} : { nofile: o.nofile }), ...(o.busyMs === undefined ? {} : { busyMs: o.busyMs }) }) as const;
+  ({
+    kind: 'plain',
+    ports: o.ports ?? [8080],
+    backlog: o.backlog ?? 511,
+    ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
+    ...(o.busyMs === undefined ? {} : { busyMs: o.busyMs }),
+  }) as const;
 
 const SMALL_RANGE = { portLo: 40_000, portHi: 40_099 };
 
@@ -104,7 +119,8 @@ export const ROWS: readonly Row[] = [
     id: 'node-fd-idle',
     mechanism: 'plain Node ws server at its descriptor limit, idle loop, a burst',
     inputs: 'server nofile 60; 120 clients at once',
-    tolerance: 'exact as a Node ws client names them; FIN or RST depends on whether the Upgrade beat accept (the machine\'s load decides: all FIN at load 10, all RST at 16), shown, not compared',
+    tolerance:
+      "exact as a Node ws client names them; FIN or RST depends on whether the Upgrade beat accept (the machine's load decides: all FIN at load 10, all RST at 16), shown, not compared",
     exp: { sysctls: BASE_SYSCTLS, server: plain({ nofile: 60 }), clients: clients({ count: 120, spacingMs: 0, settleMs: 2_000 }) },
     summary: (r) => `${roundsSummary(AS_NODE_WS)(r)} (${roundsSummary()(r)})`,
     compare: exactRounds(AS_NODE_WS),
@@ -115,7 +131,8 @@ export const ROWS: readonly Row[] = [
     id: 'node-fd-ramp',
     mechanism: 'plain Node ws server at its descriptor limit, idle loop, a 200/s ramp',
     inputs: 'server nofile 60; 120 clients 5 ms apart',
-    tolerance: 'exact as a Node ws client names them (FIN and RST both ECONNRESET); the FIN/RST split is a race between accept and the Upgrade, shown, not compared',
+    tolerance:
+      'exact as a Node ws client names them (FIN and RST both ECONNRESET); the FIN/RST split is a race between accept and the Upgrade, shown, not compared',
     exp: { sysctls: BASE_SYSCTLS, server: plain({ nofile: 60 }), clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }) },
     summary: (r) => `${roundsSummary(AS_NODE_WS)(r)} (${roundsSummary()(r)})`,
     compare: exactRounds(AS_NODE_WS),
@@ -149,7 +166,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'our gateway at its descriptor limit, no refusal headroom',
     inputs: 'odin serve, nofile 100, resources.fdReserve 0; 120 clients 5 ms apart',
     tolerance: 'exact as a Node ws client names them (the overflow is closed by libuv: FIN or RST by timing)',
-    exp: { sysctls: BASE_SYSCTLS, server: { kind: 'gateway', port: 8080, nofile: 100, sets: { 'resources.fdReserve': 0 } }, clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }) },
+    exp: {
+      sysctls: BASE_SYSCTLS,
+      server: { kind: 'gateway', port: 8080, nofile: 100, sets: { 'resources.fdReserve': 0 } },
+      clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }),
+    },
     summary: (r) => `${roundsSummary(AS_NODE_WS)(r)} (${roundsSummary()(r)})`,
     compare: exactRounds(AS_NODE_WS),
     broken: { what: 'Node start descriptors 5', lab: { nodeStartFds: 5 } },
@@ -160,7 +181,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'our gateway below its descriptor limit: capacity refusals',
     inputs: 'odin serve, nofile 100, resources.fdReserve 40; 120 clients 5 ms apart',
     tolerance: 'exact',
-    exp: { sysctls: BASE_SYSCTLS, server: { kind: 'gateway', port: 8080, nofile: 100, sets: { 'resources.fdReserve': 40 } }, clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }) },
+    exp: {
+      sysctls: BASE_SYSCTLS,
+      server: { kind: 'gateway', port: 8080, nofile: 100, sets: { 'resources.fdReserve': 40 } },
+      clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'Node start descriptors 50 (no room left for the capacity the gateway computes)', lab: { nodeStartFds: 50 } },
@@ -171,7 +196,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'our gateway: admission per client address',
     inputs: 'odin serve, admission.perIpMax 30; 50 clients from one address',
     tolerance: 'exact',
-    exp: { sysctls: BASE_SYSCTLS, server: { kind: 'gateway', port: 8080, nofile: 1_000, sets: { 'admission.perIpMax': 30 } }, clients: clients({ count: 50, spacingMs: 5, settleMs: 2_000 }) },
+    exp: {
+      sysctls: BASE_SYSCTLS,
+      server: { kind: 'gateway', port: 8080, nofile: 1_000, sets: { 'admission.perIpMax': 30 } },
+      clients: clients({ count: 50, spacingMs: 5, settleMs: 2_000 }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'clients spread over 2 source addresses in the lab only', lab: { srcAddrs: ['127.0.0.2', '127.0.0.3'] } },
@@ -193,7 +222,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'the same with tcp_syn_linear_timeouts 0 (1, 3, 7 s)',
     inputs: 'as syn-linear, tcp_syn_linear_timeouts 0',
     tolerance: 'outcomes exact; connect latency in whole-second steps ±1 client',
-    exp: { sysctls: sys({ synLinearTimeouts: 0 }), server: plain({ backlog: 1, busyMs: 1_500 }), clients: clients({ count: 8, spacingMs: 1, settleMs: 6_000 }) },
+    exp: {
+      sysctls: sys({ synLinearTimeouts: 0 }),
+      server: plain({ backlog: 1, busyMs: 1_500 }),
+      clients: clients({ count: 8, spacingMs: 1, settleMs: 6_000 }),
+    },
     summary: withSteps,
     compare: exactWithSteps(1),
     broken: { what: 'tcp_syn_linear_timeouts 4 in the lab', lab: { sysctls: { synLinearTimeouts: 4 } } },
@@ -259,7 +292,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'bound source addresses (bind before connect), 4 addresses × 2 server ports',
     inputs: 'range of 100; 500 clients from 127.0.0.2-5 (localAddress) over ports 8080, 8081',
     tolerance: 'exact',
-    exp: { sysctls: sys(SMALL_RANGE), server: plain({ ports: [8080, 8081] }), clients: clients({ count: 500, spacingMs: 1, ports: [8080, 8081], srcAddrs: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] }) },
+    exp: {
+      sysctls: sys(SMALL_RANGE),
+      server: plain({ ports: [8080, 8081] }),
+      clients: clients({ count: 500, spacingMs: 1, ports: [8080, 8081], srcAddrs: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'bound ports treated as connect()-picked (the old model)', lab: { bindSource: false } },
@@ -270,31 +307,42 @@ export const ROWS: readonly Row[] = [
     mechanism: 'one bound source address toward two server ports',
     inputs: 'range of 100; 150 clients from 127.0.0.2 over ports 8080, 8081',
     tolerance: 'exact',
-    exp: { sysctls: sys(SMALL_RANGE), server: plain({ ports: [8080, 8081] }), clients: clients({ count: 150, spacingMs: 1, ports: [8080, 8081], srcAddrs: ['127.0.0.2'] }) },
+    exp: {
+      sysctls: sys(SMALL_RANGE),
+      server: plain({ ports: [8080, 8081] }),
+      clients: clients({ count: 150, spacingMs: 1, ports: [8080, 8081], srcAddrs: ['127.0.0.2'] }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'bound ports treated as connect()-picked', lab: { bindSource: false } },
     ci: false,
   },
-  ...([0, 1, 2] as const).map(
-    (reuse): Row => ({
-      id: `tw-reuse-${reuse}`,
-      mechanism: `TIME_WAIT, tcp_tw_reuse ${reuse}, toward loopback`,
-      inputs: 'range of 100; 100 clients, all closed (client first), 1.5 s later 100 more',
-      tolerance: 'exact',
-      exp: { sysctls: sys({ ...SMALL_RANGE, twReuse: reuse }), server: plain(), clients: clients({ count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500 }) },
-      summary: roundsSummary(),
-      compare: exactRounds(),
-      broken: { what: `tcp_tw_reuse ${reuse === 0 ? 1 : 0} in the lab`, lab: { sysctls: { tcpTwReuse: reuse === 0 ? 1 : 0 } } },
-      ci: reuse === 0,
-    }),
-  ),
+  ...([0, 1, 2] as const).map((reuse): Row => ({
+    id: `tw-reuse-${reuse}`,
+    mechanism: `TIME_WAIT, tcp_tw_reuse ${reuse}, toward loopback`,
+    inputs: 'range of 100; 100 clients, all closed (client first), 1.5 s later 100 more',
+    tolerance: 'exact',
+    exp: {
+      sysctls: sys({ ...SMALL_RANGE, twReuse: reuse }),
+      server: plain(),
+      clients: clients({ count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500 }),
+    },
+    summary: roundsSummary(),
+    compare: exactRounds(),
+    broken: { what: `tcp_tw_reuse ${reuse === 0 ? 1 : 0} in the lab`, lab: { sysctls: { tcpTwReuse: reuse === 0 ? 1 : 0 } } },
+    ci: reuse === 0,
+  })),
   {
     id: 'tw-reuse-2-nonlo',
-    mechanism: 'TIME_WAIT, tcp_tw_reuse 2, toward the host\'s own non-loopback address',
+    mechanism: "TIME_WAIT, tcp_tw_reuse 2, toward the host's own non-loopback address",
     inputs: 'as tw-reuse-2, destination 10.9.0.1 (a dummy interface)',
     tolerance: 'exact',
-    exp: { sysctls: sys({ ...SMALL_RANGE, twReuse: 2 }), dummyAddr: '10.9.0.1', server: plain(), clients: clients({ host: '10.9.0.1', count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500 }) },
+    exp: {
+      sysctls: sys({ ...SMALL_RANGE, twReuse: 2 }),
+      dummyAddr: '10.9.0.1',
+      server: plain(),
+      clients: clients({ host: '10.9.0.1', count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500 }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'tcp_tw_reuse 1 in the lab (the old "same host counts as loopback")', lab: { sysctls: { tcpTwReuse: 1 } } },
@@ -305,7 +353,11 @@ export const ROWS: readonly Row[] = [
     mechanism: 'TIME_WAIT, tcp_tw_reuse 1, bound source address',
     inputs: 'as tw-reuse-1, clients bound to 127.0.0.2',
     tolerance: 'exact',
-    exp: { sysctls: sys({ ...SMALL_RANGE, twReuse: 1 }), server: plain(), clients: clients({ count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500, srcAddrs: ['127.0.0.2'] }) },
+    exp: {
+      sysctls: sys({ ...SMALL_RANGE, twReuse: 1 }),
+      server: plain(),
+      clients: clients({ count: 100, spacingMs: 1, settleMs: 1_000, rounds: 2, pauseMs: 1_500, srcAddrs: ['127.0.0.2'] }),
+    },
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'bound ports treated as connect()-picked', lab: { bindSource: false } },

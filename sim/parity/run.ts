@@ -48,7 +48,9 @@ export function renderTable(results: readonly RowResult[]): string {
   for (const r of results) {
     const verdict = r.ok ? 'agrees' : `**differs**: ${r.why}`;
     const mech = r.broken ? `${r.row.mechanism} — lab broken on purpose: ${r.row.broken.what}` : r.row.mechanism;
-    lines.push(`| ${r.row.id} | ${esc(mech)} | ${esc(r.row.inputs)} | ${esc(r.row.summary(r.real))} | ${esc(r.row.summary(r.lab))} | ${esc(r.row.tolerance)} | ${esc(verdict)} |`);
+    lines.push(
+      `| ${r.row.id} | ${esc(mech)} | ${esc(r.row.inputs)} | ${esc(r.row.summary(r.real))} | ${esc(r.row.summary(r.lab))} | ${esc(r.row.tolerance)} | ${esc(verdict)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -87,11 +87,19 @@ function sortedInputs(inputs: Inputs): Record<string, InputValue> {
 /** sha256 hex of the document's canonical text without `reportHash`. */
 export function reportHash(doc: Readonly<Record<string, unknown>>): string {
   const { reportHash: _omit, ...rest } = doc;
-  return createHash('sha256').update(JSON.stringify(rest, null, 2)).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(rest, null, 2))
+    .digest('hex');
 }
 
 /** The `--json` output: the document with `reportHash` placed after `seed`/`inputs` at top level. */
-export function renderContractJson(s: Scenario, seed: string, inputs: Inputs, results: readonly RunResult[], hostInputs: Readonly<Record<string, string>> | null): string {
+export function renderContractJson(
+  s: Scenario,
+  seed: string,
+  inputs: Inputs,
+  results: readonly RunResult[],
+  hostInputs: Readonly<Record<string, string>> | null,
+): string {
   const doc = buildDocument(s, seed, inputs, results, hostInputs);
   const hash = reportHash(doc);
   return `${JSON.stringify({ reportHash: hash, ...doc }, null, 2)}\n`;

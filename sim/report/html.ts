@@ -16,7 +16,10 @@ export function isSuccess(kind: string): boolean {
 }
 
 function slug(t: string): string {
-  const s = t.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const s = t
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
   return s === '' ? 'x' : s;
 }
 
@@ -111,7 +114,13 @@ function outcomesChart(id: string, r: RunResult, max: number, colours: Colours):
     const y = 4 + i * row;
     const w = max > 0 ? Math.max(count > 0 ? 2 : 0, (count / max) * barW) : 0;
     parts.push(text(labelW - 8, y + 15, clip(kind, 32), { class: 'label', 'text-anchor': 'end' }));
-    parts.push(el('rect', { class: isSuccess(kind) ? 'bar ok' : 'bar fail', x: labelW, y: y + 3, width: w, height: row - 8, rx: 2, fill: colourOf(colours, kind) }, `<title>${esc(`${kind}: ${thousands(count)}`)}</title>`));
+    parts.push(
+      el(
+        'rect',
+        { class: isSuccess(kind) ? 'bar ok' : 'bar fail', x: labelW, y: y + 3, width: w, height: row - 8, rx: 2, fill: colourOf(colours, kind) },
+        `<title>${esc(`${kind}: ${thousands(count)}`)}</title>`,
+      ),
+    );
     parts.push(text(labelW + w + 6, y + 15, thousands(count), { class: 'value' }));
   });
   if (entries.length === 0) parts.push(text(8, 18, 'no outcomes recorded', { class: 'muted' }));
@@ -142,7 +151,13 @@ function limitsChart(id: string, r: RunResult, spanMs: number): string {
     const y = top + i * row + 12;
     const x = x0 + (Math.min(l.firstAtMs, spanMs) / spanMs) * (x1 - x0);
     parts.push(el('line', { class: 'guide', x1: x, y1: y, x2: x, y2: axisY }));
-    parts.push(el('rect', { class: 'marker', x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${n1(x)} ${n1(y)})` }, `<title>${esc(`${secs(l.firstAtMs)} ${l.limit} ×${l.count}`)}</title>`));
+    parts.push(
+      el(
+        'rect',
+        { class: 'marker', x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${n1(x)} ${n1(y)})` },
+        `<title>${esc(`${secs(l.firstAtMs)} ${l.limit} ×${l.count}`)}</title>`,
+      ),
+    );
     const label = `${secs(l.firstAtMs)} · ${clip(l.limit, 40)} ×${thousands(l.count)}`;
     // Label beside the marker on whichever side it fits (≈ 6 px per character at 11 px).
     const w = label.length * 6;
@@ -169,7 +184,14 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
     parts.push(el('line', { class: 'grid', x1: x0, y1: Y(v), x2: x1, y2: Y(v) }));
     parts.push(text(x0 - 6, Y(v) + 4, thousands(v), { class: 'tick-label', 'text-anchor': 'end' }));
   }
-  for (const l of r.limits) parts.push(el('line', { class: 'limit-mark', x1: X(l.firstAtMs), y1: yTop, x2: X(l.firstAtMs), y2: yBot }, `<title>${esc(`${secs(l.firstAtMs)} ${l.limit}`)}</title>`));
+  for (const l of r.limits)
+    parts.push(
+      el(
+        'line',
+        { class: 'limit-mark', x1: X(l.firstAtMs), y1: yTop, x2: X(l.firstAtMs), y2: yBot },
+        `<title>${esc(`${secs(l.firstAtMs)} ${l.limit}`)}</title>`,
+      ),
+    );
   const series: { name: string; colour: string; cls: string; values: number[] }[] = [
     { name: 'connected', colour: OK_COLOUR, cls: 'line connected', values: points.map((p) => p.connected) },
     { name: 'attempts', colour: ATTEMPTS_COLOUR, cls: 'line attempts', values: points.map((p) => p.attempts) },
@@ -178,7 +200,13 @@ function timelineChart(id: string, r: RunResult, points: readonly TimelinePoint[
   for (const s of series) {
     // Points past the zoomed span are left out (the axis shows where the action is, see zoomSpanMs).
     const pts = points.filter((p) => p.atMs <= spanMs).map((p) => [X(p.atMs), Y(s.values[points.indexOf(p)] ?? 0)] as const);
-    parts.push(el('path', { class: s.cls, d: pathD(pts), stroke: s.colour, ...(s.name === 'attempts' ? { 'stroke-dasharray': '4 3' } : {}) }, `<title>${esc(s.name)}</title>`));
+    parts.push(
+      el(
+        'path',
+        { class: s.cls, d: pathD(pts), stroke: s.colour, ...(s.name === 'attempts' ? { 'stroke-dasharray': '4 3' } : {}) },
+        `<title>${esc(s.name)}</title>`,
+      ),
+    );
   }
   parts.push(timeAxis(x0, x1, yBot, spanMs));
   let lx = x0;
@@ -246,7 +274,10 @@ function inputsBlock(r: RunResult | undefined, changed: Readonly<Record<string, 
 /** The text report's first screen, the same lines (sim/report/verdict.ts). */
 function verdictBlock(s: Scenario, results: readonly RunResult[], changed: Readonly<Record<string, Changed>>): string {
   const lines = verdictLines(s, results, changed);
-  return `<section class="verdict" id="verdict"><h2>Verdict</h2><ul>${lines.slice(1).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul></section>`;
+  return `<section class="verdict" id="verdict"><h2>Verdict</h2><ul>${lines
+    .slice(1)
+    .map((l) => `<li>${esc(l.trim())}</li>`)
+    .join('')}</ul></section>`;
 }
 
 /** Inputs a variant changed relative to the gateway's "as given" run. */
@@ -261,7 +292,9 @@ function overrides(r: RunResult, base: RunResult | undefined): string[] {
 function summaryTable(results: readonly RunResult[]): string {
   const rows = results.map((r) => {
     const failed = Object.values(r.attempts.failures).reduce((n, v) => n + v, 0);
-    const kinds = Object.entries(r.attempts.failures).map(([k, v]) => `${k} ${thousands(v)}`).join(', ');
+    const kinds = Object.entries(r.attempts.failures)
+      .map(([k, v]) => `${k} ${thousands(v)}`)
+      .join(', ');
     const first = r.limits[0];
     return (
       `<tr><td>${esc(r.gateway)}</td><td>${esc(r.variant)}</td><td class="num ok">${thousands(r.peakConnected)}</td><td class="num">${thousands(r.attempts.total)}</td>` +
@@ -301,7 +334,9 @@ function latencyChart(results: readonly RunResult[]): string {
   const keys = [...new Set(results.flatMap((r) => Object.keys(r.metrics).filter((k) => /Latency(P50|P99)Ms$/.test(k))))].sort();
   const varying = keys.filter((k) => new Set(results.filter((r) => r.metrics[k] !== undefined).map((r) => r.metrics[k])).size > 1);
   if (varying.length === 0) return '';
-  const rows = results.flatMap((r) => varying.filter((k) => r.metrics[k] !== undefined).map((k) => ({ label: `${r.gateway} · ${r.variant} · ${k}`, v: r.metrics[k] as number })));
+  const rows = results.flatMap((r) =>
+    varying.filter((k) => r.metrics[k] !== undefined).map((k) => ({ label: `${r.gateway} · ${r.variant} · ${k}`, v: r.metrics[k] as number })),
+  );
   const max = Math.max(1e-9, ...rows.map((x) => x.v));
   const labelW = 330;
   const barW = 900 - labelW - 90;
@@ -311,7 +346,13 @@ function latencyChart(results: readonly RunResult[]): string {
     const y = 4 + i * row;
     const w = Math.max(x.v > 0 ? 2 : 0, (x.v / max) * barW);
     parts.push(text(labelW - 8, y + 13, clip(x.label, 56), { class: 'label', 'text-anchor': 'end' }));
-    parts.push(el('rect', { class: 'bar', x: labelW, y: y + 3, width: w, height: row - 6, rx: 2, fill: /P99/.test(x.label) ? '#c92a2a' : '#1971c2' }, `<title>${esc(`${x.label}: ${x.v} ms`)}</title>`));
+    parts.push(
+      el(
+        'rect',
+        { class: 'bar', x: labelW, y: y + 3, width: w, height: row - 6, rx: 2, fill: /P99/.test(x.label) ? '#c92a2a' : '#1971c2' },
+        `<title>${esc(`${x.label}: ${x.v} ms`)}</title>`,
+      ),
+    );
     parts.push(text(labelW + w + 6, y + 13, `${x.v} ms`, { class: 'value' }));
   });
   return `<h2>Latency by run</h2><p class="meta">Shown because a variant changes it (blue p50, red p99; one scale).</p>${svg('latency', 'chart-latency', 900, rows.length * row + 8, 'Latency by run', parts.join(''))}`;
@@ -372,11 +413,17 @@ export function renderHtml(s: Scenario, results: readonly RunResult[], changed: 
     for (const g of gateways) {
       const r = runs.find((x) => x.gateway === g);
       const base = results.find((x) => x.gateway === g && x.variant === 'as given');
-      out.push(r === undefined ? `<div class="card missing"><h3>${esc(GATEWAY_TITLE[g])}</h3><p>Not run for this variant (the story's fixes mostly do not apply to ours).</p></div>` : card(r, base, outcomeMax, spanMs, colours, yShared));
+      out.push(
+        r === undefined
+          ? `<div class="card missing"><h3>${esc(GATEWAY_TITLE[g])}</h3><p>Not run for this variant (the story's fixes mostly do not apply to ours).</p></div>`
+          : card(r, base, outcomeMax, spanMs, colours, yShared),
+      );
     }
     out.push('</div></section>');
   }
-  out.push(`<footer>odin laboratory · scenario ${esc(s.name)} · ${results.reduce((n, r) => n + r.events, 0)} simulated events · generated from virtual time only</footer>`);
+  out.push(
+    `<footer>odin laboratory · scenario ${esc(s.name)} · ${results.reduce((n, r) => n + r.events, 0)} simulated events · generated from virtual time only</footer>`,
+  );
   out.push('</body></html>', '');
   return out.join('\n');
 }

@@ -49,8 +49,12 @@ export function renderText(s: Scenario, results: readonly RunResult[], changed: 
     if (r.timeline !== undefined && r.timeline.length > 0) {
       lines.push('timeline (connected now, attempts so far, failures so far by kind):');
       for (const pt of thin(r.timeline, 12)) {
-        const f = Object.entries(pt.failures).map(([k, v]) => `${k} ${v}`).join(', ');
-        lines.push(`  ${ms(pt.atMs).padStart(10)}  connected ${String(pt.connected).padStart(7)}  attempts ${String(pt.attempts).padStart(7)}${f === '' ? '' : `  ${f}`}`);
+        const f = Object.entries(pt.failures)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+        lines.push(
+          `  ${ms(pt.atMs).padStart(10)}  connected ${String(pt.connected).padStart(7)}  attempts ${String(pt.attempts).padStart(7)}${f === '' ? '' : `  ${f}`}`,
+        );
       }
     }
     lines.push('diagnosis:');
@@ -91,7 +95,13 @@ function sideBySide(results: readonly RunResult[]): string[] {
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   const out = ['== variants side by side (a fix shows only what it changes against its gateway as given; = unchanged) =='];
-  for (const row of rows) out.push(row.map((c, i) => (i === 0 || i >= 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd());
+  for (const row of rows)
+    out.push(
+      row
+        .map((c, i) => (i === 0 || i >= 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   return out;
 }
 

@@ -15,7 +15,11 @@ export function failureKind(label: string): string | null {
   const what = l.split('@')[0] as string;
   // The server closed the connection before (or without) an answer: libuv's accept-and-close, a restart.
   if (/\beof\b/.test(l)) return 'EOF';
-  if (/\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(what) && !/fail|timeout|err|reset|refused|503|429|emfile|closed-by-server/.test(l)) return null;
+  if (
+    /\b(ok|open|connected|welcome|upgraded|delivered|pending|got-start)\b/.test(what) &&
+    !/fail|timeout|err|reset|refused|503|429|emfile|closed-by-server/.test(l)
+  )
+    return null;
   if (/emfile/.test(l)) return 'EMFILE';
   if (/enfile/.test(l)) return 'ENFILE';
   if (/eaddrnotavail/.test(l)) return 'EADDRNOTAVAIL';
@@ -32,7 +36,6 @@ export function failureKind(label: string): string | null {
   if (/reconnecting|not connected|failed/.test(l)) return 'NOT_CONNECTED';
   return null;
 }
-
 
 export interface TimelinePoint {
   readonly atMs: number;
@@ -125,4 +128,3 @@ export class TimelineRecorder {
 function sampleTick(r: TimelineRecorder): void {
   r.sample();
 }
-

@@ -127,7 +127,9 @@ function oursLines(results: readonly RunResult[]): string[] {
       const n = ours.attempts.failures[kind] ?? 0;
       if (n === 0) continue;
       const lim = ours.limits.find((l) => l.limit.includes(kind === 'HTTP_503' ? '503' : '429'));
-      lines.push(`  ${fmt(n)} attempts got ${kind.replace('_', ' ')}${lim === undefined ? '' : ` from ${lim.key ?? 'our admission'}`} — ${OURS_INTENDED[kind]}.`);
+      lines.push(
+        `  ${fmt(n)} attempts got ${kind.replace('_', ' ')}${lim === undefined ? '' : ` from ${lim.key ?? 'our admission'}`} — ${OURS_INTENDED[kind]}.`,
+      );
     }
   }
   const oneBox = results.find((r) => r.gateway === 'ours' && r.variant.startsWith('ours:'));
@@ -152,12 +154,20 @@ function explanationLines(s: Scenario, story: RunResult, results: readonly RunRe
   }
   if (c.atConnections !== undefined) {
     const ok = countMatches(story.peakConnected, c.atConnections);
-    lines.push(`Count: the story reported ${rangeText(c.atConnections)} connected; the lab's peak is ${fmt(story.peakConnected)} — ${ok ? 'matches' : 'does not match'} (±${COUNT_TOLERANCE * 100} %).`);
+    lines.push(
+      `Count: the story reported ${rangeText(c.atConnections)} connected; the lab's peak is ${fmt(story.peakConnected)} — ${ok ? 'matches' : 'does not match'} (±${COUNT_TOLERANCE * 100} %).`,
+    );
   }
   const out = symptomOut(story, c);
   const first = story.limits[0];
   const blamedBinds = first !== undefined && first.key !== null && c.blamed.includes(first.key);
-  const fixes = results.filter((r) => r.gateway === 'story' && r.variant !== 'as given' && !r.variant.startsWith(CANDIDATE) && Object.keys(variantOverrides(s, r.variant)).some((k) => c.blamed.includes(k)));
+  const fixes = results.filter(
+    (r) =>
+      r.gateway === 'story' &&
+      r.variant !== 'as given' &&
+      !r.variant.startsWith(CANDIDATE) &&
+      Object.keys(variantOverrides(s, r.variant)).some((k) => c.blamed.includes(k)),
+  );
   const fixNote = fixes.length === 0 ? '' : ` Changing it (${fixes.map((r) => `${r.variant}: peak ${fmt(r.peakConnected)}`).join('; ')}).`;
   const firstName = first === undefined ? 'none of the modelled ones' : (first.key ?? `"${first.limit}" (no input sets it)`);
   let verdict: string;
@@ -194,7 +204,9 @@ function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
     return { r, n, at, inRange, key: [n > 0 ? 0 : 1, inRange ? 0 : 1, distance, -failedTotal(r.attempts)] as const };
   });
   scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || a.key[3] - b.key[3] || (a.r.variant < b.r.variant ? -1 : 1));
-  const lines = [`Candidates that would produce it (each switched on by an input; ranked by the symptom's kind, the count it appears at, then connections ended):`];
+  const lines = [
+    `Candidates that would produce it (each switched on by an input; ranked by the symptom's kind, the count it appears at, then connections ended):`,
+  ];
   scored.forEach((x, i) => {
     const name = x.r.variant.slice(CANDIDATE.length);
     const what =
@@ -213,7 +225,12 @@ function bestFix(story: RunResult, results: readonly RunResult[]): RunResult | n
     if (r.gateway !== story.gateway || r.variant === 'as given' || r.variant.startsWith('ours:') || r.variant.startsWith(CANDIDATE)) continue;
     const better = r.peakConnected > story.peakConnected || (r.peakConnected === story.peakConnected && failedTotal(r.attempts) < failedTotal(story.attempts));
     if (!better) continue;
-    if (best === null || r.peakConnected > best.peakConnected || (r.peakConnected === best.peakConnected && failedTotal(r.attempts) < failedTotal(best.attempts))) best = r;
+    if (
+      best === null ||
+      r.peakConnected > best.peakConnected ||
+      (r.peakConnected === best.peakConnected && failedTotal(r.attempts) < failedTotal(best.attempts))
+    )
+      best = r;
   }
   return best;
 }
@@ -223,7 +240,10 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   const lines: string[] = [];
   lines.push(`VERDICT — ${s.name}`);
   const ch = Object.entries(changed);
-  if (ch.length > 0) lines.push(`What-if: ${ch.map(([k, c]) => `${k} ${String(c.from)} → ${String(c.to)}`).join(', ')} (changed from the story's inputs; the figures below are for these).`);
+  if (ch.length > 0)
+    lines.push(
+      `What-if: ${ch.map(([k, c]) => `${k} ${String(c.from)} → ${String(c.to)}`).join(', ')} (changed from the story's inputs; the figures below are for these).`,
+    );
   lines.push(`${s.claim.own === true ? 'Must hold' : 'Reported'}: ${s.claim.reported}.`);
   // The story's server as given; with --variant NAME, that fix's run (the verdict then speaks of it).
   const main =
@@ -238,9 +258,13 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   if (u !== null) lines.push(`  ${u}.`);
   lines.push(`Why: ${limitSentence(main)}.`);
   const best = bestFix(main, results);
-  const fixes = results.filter((r) => r.gateway === main.gateway && r.variant !== 'as given' && !r.variant.startsWith('ours:') && !r.variant.startsWith(CANDIDATE));
+  const fixes = results.filter(
+    (r) => r.gateway === main.gateway && r.variant !== 'as given' && !r.variant.startsWith('ours:') && !r.variant.startsWith(CANDIDATE),
+  );
   if (fixes.length > 0) {
-    lines.push(`What fixes it: ${best === null ? 'none of the variants raises the peak or cuts failed attempts' : `${best.variant} (${deltas(main, best).join(', ')})`}.`);
+    lines.push(
+      `What fixes it: ${best === null ? 'none of the variants raises the peak or cuts failed attempts' : `${best.variant} (${deltas(main, best).join(', ')})`}.`,
+    );
     for (const r of fixes) {
       if (r === best) continue;
       const d = deltas(main, r);

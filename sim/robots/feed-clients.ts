@@ -166,7 +166,10 @@ export class FeedClientFleet {
   start(r: FeedRobot): void {
     const c = new OdinClient({
       url: `ws://${this.spec.dstAddr}/ws?user=r${r.index}`,
-      socketFactory: trackSockets((url, protocols, handlers) => this.openTracked(r, url, protocols, handlers), () => this.timeline),
+      socketFactory: trackSockets(
+        (url, protocols, handlers) => this.openTracked(r, url, protocols, handlers),
+        () => this.timeline,
+      ),
       clock: this.clock,
       random: new SimRandom(this.proc.world.rng.fork(`feed-robot${r.index}`)),
       ...(this.spec.reconnect !== undefined ? { reconnect: this.spec.reconnect } : {}),

@@ -90,8 +90,7 @@ export class SubscriberFleet implements SocketHandler {
       if (msg.status === 101) {
         s.openedMs = now;
         this.timeline?.opened();
-      }
-      else this.end(s, `http-${msg.status}`, true);
+      } else this.end(s, `http-${msg.status}`, true);
       return;
     }
     if (msg.k === 'close') return this.end(s, 'closed-by-server', true);

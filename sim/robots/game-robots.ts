@@ -16,14 +16,7 @@ import { frameBytes, UPGRADE_REQUEST_BYTES, type WireMessage } from '../net/wire
 export type RobotPhase = 'idle' | 'connecting' | 'upgrading' | 'open' | 'done';
 
 /** How a robot's run ended (or where it stands at the end). */
-export type RobotOutcome =
-  | 'ok'
-  | Errno
-  | 'upgrade-timeout'
-  | 'http-503'
-  | 'closed-by-server'
-  | 'eof'
-  | 'pending';
+export type RobotOutcome = 'ok' | Errno | 'upgrade-timeout' | 'http-503' | 'closed-by-server' | 'eof' | 'pending';
 
 export interface Robot {
   readonly index: number;

@@ -56,9 +56,7 @@ function run(ctx: RunContext): Findings {
     onGap: (r: FeedRobot, _ch: string, gap: GapInfo) => void view(r).gaps.push(gap),
     onReset: (r: FeedRobot) => void view(r).resets++,
   };
-  const fleets = channels.map(
-    (ch) => new FeedClientFleet(loadProc, ours.clock, { dstAddr: GW, dstPort: PORT, channels: [ch], srcAddrs: addrs }, listener),
-  );
+  const fleets = channels.map((ch) => new FeedClientFleet(loadProc, ours.clock, { dstAddr: GW, dstPort: PORT, channels: [ch], srcAddrs: addrs }, listener));
   const robotChannel = new Map<FeedRobot, number>();
   for (let i = 0; i < n('load.connections'); i++) {
     const c = i % channels.length;

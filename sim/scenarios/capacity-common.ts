@@ -67,9 +67,7 @@ export function failureWindows(timesMs: readonly number[], windowMs: number): st
     const w = Math.floor(t / windowMs);
     counts.set(w, (counts.get(w) ?? 0) + 1);
   }
-  return [...counts.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([w, c]) => `${(w * windowMs) / 1000}–${((w + 1) * windowMs) / 1000} s: ${c}`);
+  return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([w, c]) => `${(w * windowMs) / 1000}–${((w + 1) * windowMs) / 1000} s: ${c}`);
 }
 
 /** The input key that names each of our admission refusals (limits are named by input key). */
@@ -86,11 +84,7 @@ const CAPACITY_KEY: Readonly<Record<string, string>> = { descriptors: 'gateway.n
  * Our gateway's refusals as limits, one per reason, from its handshake counter
  * (odin_handshakes_total{outcome=reason}); `firstAtMs` is when the clients first saw that HTTP status.
  */
-export function oursRefusalLimits(
-  counters: ReadonlyMap<string, number>,
-  boundBy: string,
-  firstByStatusMs: Readonly<Record<string, number>>,
-): LimitHit[] {
+export function oursRefusalLimits(counters: ReadonlyMap<string, number>, boundBy: string, firstByStatusMs: Readonly<Record<string, number>>): LimitHit[] {
   const out: LimitHit[] = [];
   const prefix = 'odin_handshakes_total{outcome=';
   for (const [k, v] of counters) {
@@ -99,7 +93,12 @@ export function oursRefusalLimits(
     if (reason === 'accepted' || v === 0) continue;
     const status = REFUSAL_STATUS[reason as RefusalReason] ?? 429;
     const key = reason === 'capacity' ? (CAPACITY_KEY[boundBy] ?? 'ours.capacity') : (REFUSAL_KEY[reason] ?? `ours.${reason}`);
-    out.push({ key, limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`, firstAtMs: firstByStatusMs[`http-${status}`] ?? 0, count: v });
+    out.push({
+      key,
+      limit: `${key} — our admission: HTTP ${status} (${reason}) before the upgrade`,
+      firstAtMs: firstByStatusMs[`http-${status}`] ?? 0,
+      count: v,
+    });
   }
   return out;
 }
@@ -108,7 +107,13 @@ export function oursRefusalLimits(
  * The stories' load tool: one Go process on the load box (robots.nofile soft/hard) driving a LoadFleet
  * from the load.* inputs against the server's address and ports, from the given source addresses.
  */
-export function startLoadTool(world: World, box: Host, inputs: Inputs, target: { addr: string; ports: readonly number[] }, srcAddrs: readonly string[]): { proc: SimProcess; fleet: LoadFleet } {
+export function startLoadTool(
+  world: World,
+  box: Host,
+  inputs: Inputs,
+  target: { addr: string; ports: readonly number[] },
+  srcAddrs: readonly string[],
+): { proc: SimProcess; fleet: LoadFleet } {
   const n = (k: string) => num(inputs, k);
   const proc = world.spawn(box, { name: 'loadtool', runtime: GO, nofileSoft: n('robots.nofile'), nofileHard: n('robots.nofileHard') });
   const fleet = new LoadFleet(proc, {

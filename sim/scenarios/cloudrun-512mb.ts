@@ -107,7 +107,7 @@ function runStory(ctx: RunContext): Findings {
     const key = rb.phase === 'open' ? 'connected' : `${rb.outcome}@${rb.outcomePhase}`;
     bump(outcomes, key);
     const at = rb.phase === 'open' ? rb.openMs : rb.outcomeMs;
-    if (firstAt[key] === undefined || at < (firstAt[key])) firstAt[key] = at;
+    if (firstAt[key] === undefined || at < firstAt[key]) firstAt[key] = at;
     if (rb.outcome === 'http-503') waits503.push(rb.outcomeMs - rb.connectedMs);
   }
   waits503.sort((a, b) => a - b);
@@ -120,9 +120,11 @@ function runStory(ctx: RunContext): Findings {
       count: gw.stats.refused503,
     });
   }
-  if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  if (!gwProc.alive)
+    limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
 
-  const componentsKiB = (n('story.sendChannelSlots') * n('story.messageBytes') + n('story.replayBufferMessages') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
+  const componentsKiB =
+    (n('story.sendChannelSlots') * n('story.messageBytes') + n('story.replayBufferMessages') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
   const channelOnlyKiB = (n('story.sendChannelSlots') * n('story.messageBytes')) / 1024 + n('story.stateKiB');
   const metrics: Record<string, number> = {
     connectionsAttempted: total,
@@ -160,7 +162,9 @@ function runStory(ctx: RunContext): Findings {
         `With every channel full, ${gw.stats.peakSessions} connections would need ${metrics['memoryIfChannelsFullMiB']} MiB — over the ${n('container.memoryMiB')} MiB container (OOM kill, not 503s).`,
     );
   }
-  const resets = Object.entries(outs).filter(([k]) => k.startsWith('ECONNRESET')).reduce((s, [, v]) => s + v, 0);
+  const resets = Object.entries(outs)
+    .filter(([k]) => k.startsWith('ECONNRESET'))
+    .reduce((s, [, v]) => s + v, 0);
   diagnosis.push(
     resets === 0
       ? 'No client saw ECONNRESET: the semaphore refuses with HTTP responses. Resets in the field need another mechanism (the platform front end, the load tool) — not in this model.'
@@ -188,7 +192,7 @@ function runOurs(ctx: RunContext): Findings {
 
 export const cloudrun512mb = defineScenario({
   name: 'cloudrun-512mb',
-  story: 'field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story\'s memory accounting in a 512 MiB container, then HTTP 503',
+  story: "field story cloudrun-512mb (docs/lab.md): a slot semaphore sized by the story's memory accounting in a 512 MiB container, then HTTP 503",
   // The capacity inputs our server defaults (per-connection memory, budget ratio) come from its config spec.
   defaults: withOurCapacityInputs(defaults),
   variants: {

@@ -56,8 +56,7 @@ export function inputsSchema(defaults: Inputs): z.ZodObject<Record<string, z.Zod
   const shape: Record<string, z.ZodType<InputValue>> = {};
   for (const [key, value] of Object.entries(defaults)) {
     const rule = inputRule(key);
-    const base: z.ZodType<InputValue> =
-      rule ?? (typeof value === 'number' ? z.number().finite() : typeof value === 'boolean' ? z.boolean() : z.string());
+    const base: z.ZodType<InputValue> = rule ?? (typeof value === 'number' ? z.number().finite() : typeof value === 'boolean' ? z.boolean() : z.string());
     shape[key] = base.describe(meaningOf(key) ?? '(no meaning written)');
   }
   return z.object(shape).strict();

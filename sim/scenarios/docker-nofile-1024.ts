@@ -20,7 +20,19 @@ import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
 import { loadBoxLimits, oomLimit, queueLimits } from './probes.js';
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { failureWindows, oursRefusalLimits, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, sortedRecord, startLoadTool } from './capacity-common.js';
+import {
+  failureWindows,
+  oursRefusalLimits,
+  fmt,
+  GiB,
+  loadgenAddresses,
+  MiB,
+  parsePortRange,
+  prefixed,
+  round3,
+  sortedRecord,
+  startLoadTool,
+} from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
 
 const NAME = 'docker-nofile-1024';
@@ -124,7 +136,10 @@ function run(ctx: RunContext): Findings {
   const limits: LimitHit[] = [];
   const a = accept.stats;
   if (a.emfile > 0) {
-    const what = runtime.accept === 'libuv' ? 'libuv accepts and closes the pending connection: the client sees an abrupt close (EOF or reset), no HTTP answer' : 'Go sleeps and retries; the connection waits in the kernel queue';
+    const what =
+      runtime.accept === 'libuv'
+        ? 'libuv accepts and closes the pending connection: the client sees an abrupt close (EOF or reset), no HTTP answer'
+        : 'Go sleeps and retries; the connection waits in the kernel queue';
     limits.push({ key: 'gateway.nofile', limit: `gateway.nofile — accept() → EMFILE (${what})`, firstAtMs: a.firstEmfileAtMs, count: a.emfile });
   }
   const q = listener.q.stats;
@@ -154,7 +169,13 @@ function run(ctx: RunContext): Findings {
     loadgenDescriptorCeiling: boxProc.fds.softLimit - 3,
   };
   if (ours !== null) metrics['oursCapacity'] = ours.gateway.admission.capacity.connectionsMax;
-  const diagnosis = diagnose(inputs, metrics, { gateway, runtime, failures: st.failures, failureTimes: st.failureTimesMs, oursBound: ours?.gateway.admission.capacity.boundBy ?? '' });
+  const diagnosis = diagnose(inputs, metrics, {
+    gateway,
+    runtime,
+    failures: st.failures,
+    failureTimes: st.failureTimesMs,
+    oursBound: ours?.gateway.admission.capacity.boundBy ?? '',
+  });
   return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
 }
 
@@ -177,7 +198,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   const raised = f.runtime.raisesNofileToHard;
   out.push(
     `Descriptors: started with soft ${fmt(soft)} / hard ${fmt(m['nofileHard'] as number)}; ${f.runtime.name} ${raised ? `raises the soft limit to the hard one at start → ${fmt(eff)}` : `keeps ${fmt(eff)}`}. ` +
-      `${before} are taken before any client (stdio ${n('gateway.fdsReserved')}, the runtime's own ${f.runtime.startFds}${f.runtime.accept === 'libuv' ? ' with libuv\'s reserve' : ''}, the listener), so at most ${fmt(ceiling)} connections fit.`,
+      `${before} are taken before any client (stdio ${n('gateway.fdsReserved')}, the runtime's own ${f.runtime.startFds}${f.runtime.accept === 'libuv' ? " with libuv's reserve" : ''}, the listener), so at most ${fmt(ceiling)} connections fit.`,
   );
   out.push(`Connected: peak ${fmt(m['openPeak'] as number)} of ${fmt(users)} (${round3((100 * (m['openPeak'] as number)) / users)} %).`);
   const fails = Object.entries(f.failures);
@@ -188,7 +209,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
     out.push(
       f.runtime.accept === 'libuv'
         ? `Past the table, libuv's EMFILE trick accepted and closed ${fmt(m['acceptEmfileClosed'] as number)} pending connections: a client whose Upgrade was already in read a reset ` +
-          `(close with unread data → RST: ${fmt(f.failures['ECONNRESET'] ?? 0)}), one whose Upgrade was still in flight read EOF (${fmt(f.failures['eof'] ?? 0)}) — either way an abrupt close, no HTTP answer.`
+            `(close with unread data → RST: ${fmt(f.failures['ECONNRESET'] ?? 0)}), one whose Upgrade was still in flight read EOF (${fmt(f.failures['eof'] ?? 0)}) — either way an abrupt close, no HTTP answer.`
         : `Past the table, Go's accept loop slept and retried (${fmt(m['acceptEmfile'] as number)} EMFILEs); the connections waited in the kernel's accept queue (peak ${fmt(m['listenQueuePeak'] as number)}), ` +
             `then SYNs were dropped (${fmt(m['synDrops'] as number)}), and clients timed out — timeouts, not refusals.`,
     );
@@ -235,7 +256,7 @@ const FIX = { 'gateway.nofile': 200_000, 'gateway.nofileHard': 200_000 };
 
 export const dockerNofile1024 = defineScenario({
   name: NAME,
-  story: 'field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container\'s 1,024 open-files limit',
+  story: "field story docker-nofile-1024 (docs/lab.md): a plateau short of 10,000 connections blamed on the container's 1,024 open-files limit",
   defaults: defaults,
   variants: {
     'node runtime (raises soft to hard)': { 'gateway.runtime': 'node' },

@@ -12,7 +12,19 @@ import { memory7gb } from './memory-7gb.js';
 import { slowClients } from './slow-clients.js';
 import type { Scenario } from './scenario.js';
 
-export const scenarios: readonly Scenario[] = [mac4500, loadgenPorts, scale100k, cloudrun512mb, synBacklog, dockerNofile1024, memory7gb, slowClients, brokerOutage, rollingRestart, windowsHub];
+export const scenarios: readonly Scenario[] = [
+  mac4500,
+  loadgenPorts,
+  scale100k,
+  cloudrun512mb,
+  synBacklog,
+  dockerNofile1024,
+  memory7gb,
+  slowClients,
+  brokerOutage,
+  rollingRestart,
+  windowsHub,
+];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

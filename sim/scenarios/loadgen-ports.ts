@@ -112,7 +112,11 @@ function run(ctx: RunContext): Findings {
     }
   } else {
     const spec = { backlog: 511, handshakeCpuMs: n('gateway.acceptCpuMs') + n('gateway.handshakeCpuMs'), inboundCpuMs: 0.02, writeCpuMs: 0.02 };
-    const admission = { handshakesPerSecond: n('ours.handshakesPerSecondPerIp'), handshakeBurst: n('ours.handshakeBurstPerIp'), perIpMax: n('ours.connectionsPerIpMax') };
+    const admission = {
+      handshakesPerSecond: n('ours.handshakesPerSecondPerIp'),
+      handshakeBurst: n('ours.handshakeBurstPerIp'),
+      perIpMax: n('ours.connectionsPerIpMax'),
+    };
     const o = startOurGateway(gwProc, { ...spec, port: serverPorts[0] as number, baselineBytes: n('ours.baselineMiB') * MiB, options: { admission } });
     for (const port of serverPorts.slice(1)) new SimTransport(gwProc, o.gateway, { ...spec, port });
     const cap = o.gateway.admission.capacity;
@@ -166,13 +170,32 @@ function run(ctx: RunContext): Findings {
   const limits: LimitHit[] = [];
   const exhaustedAt = st.firstFailureMs['EADDRNOTAVAIL'] ?? Infinity;
   const exhausted = st.failures['EADDRNOTAVAIL'] ?? 0;
-  if (exhausted > 0) limits.push({ key: 'loadgen.portRange', limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL: ports in use + TIME_WAIT fill every (source, server IP:port) space', firstAtMs: exhaustedAt, count: exhausted });
+  if (exhausted > 0)
+    limits.push({
+      key: 'loadgen.portRange',
+      limit: 'loadgen.portRange — connect() → EADDRNOTAVAIL: ports in use + TIME_WAIT fill every (source, server IP:port) space',
+      firstAtMs: exhaustedAt,
+      count: exhausted,
+    });
   const emfile = st.failures['EMFILE'] ?? 0;
-  if (emfile > 0) limits.push({ key: 'robots.nofile', limit: 'robots.nofile — connect() → EMFILE on the load box', firstAtMs: st.firstFailureMs['EMFILE'] as number, count: emfile });
+  if (emfile > 0)
+    limits.push({
+      key: 'robots.nofile',
+      limit: 'robots.nofile — connect() → EMFILE on the load box',
+      firstAtMs: st.firstFailureMs['EMFILE'] as number,
+      count: emfile,
+    });
   const ct = server.conntrack;
-  if (ct !== null && ct.drops > 0) limits.push({ key: 'host.conntrackMax', limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
+  if (ct !== null && ct.drops > 0)
+    limits.push({ key: 'host.conntrackMax', limit: 'host.conntrackMax — server conntrack table full: SYN dropped', firstAtMs: 0, count: ct.drops });
   const listenDrops = storyServers.reduce((s, g) => s + g.listener.q.stats.dropsAcceptQueueFull, 0);
-  if (listenDrops > 0) limits.push({ key: 'host.somaxconn', limit: 'host.somaxconn — accept queue full: SYN dropped', firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))), count: listenDrops });
+  if (listenDrops > 0)
+    limits.push({
+      key: 'host.somaxconn',
+      limit: 'host.somaxconn — accept queue full: SYN dropped',
+      firstAtMs: Math.min(...storyServers.map((g) => (g.listener.firstDropAtMs < 0 ? Infinity : g.listener.firstDropAtMs))),
+      count: listenDrops,
+    });
   if (ours !== null) limits.push(...oursRefusalLimits(ours.telemetry.counters, ours.gateway.admission.capacity.boundBy, st.firstFailureMs));
 
   const openAtEnd = st.openNow;
@@ -198,13 +221,24 @@ function run(ctx: RunContext): Findings {
   // The box's closes per second over the last TIME_WAIT period: what holds ports parked at the end.
   const last = probe.samples[probe.samples.length - 1];
   const before = probe.samples.find((x) => x[0] >= (last?.[0] ?? 0) - n('loadgen.timeWaitMs'));
-  metrics['loadgenClosesPerSecondLastTimeWait'] = last !== undefined && before !== undefined && last[0] > before[0] ? round3((last[4] - before[4]) / ((last[0] - before[0]) / 1000)) : 0;
+  metrics['loadgenClosesPerSecondLastTimeWait'] =
+    last !== undefined && before !== undefined && last[0] > before[0] ? round3((last[4] - before[4]) / ((last[0] - before[0]) / 1000)) : 0;
   const atExhaustion = probe.samples.find((x) => x[0] >= exhaustedAt);
   if (atExhaustion !== undefined) {
     metrics['atExhaustionPortsInUse'] = atExhaustion[2];
     metrics['atExhaustionTimeWait'] = atExhaustion[3];
   }
-  const diagnosis = diagnose(inputs, metrics, { exhaustedAt, rampEndMs, failureTimes: st.failureTimesMs, failures: st.failures, shortRate, twS, rangeSize: range.size, gateway, capacityLine });
+  const diagnosis = diagnose(inputs, metrics, {
+    exhaustedAt,
+    rampEndMs,
+    failureTimes: st.failureTimesMs,
+    failures: st.failures,
+    shortRate,
+    twS,
+    rangeSize: range.size,
+    gateway,
+    capacityLine,
+  });
   return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
 }
 
@@ -262,16 +296,24 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
         `(plateau = budget − closes/s × TIME_WAIT); users connected: peak ${fmt(m['openPeak'] as number)} of ${fmt(users)}, ${fmt(m['openAtEnd'] as number)} at the end.`,
     );
   }
-  const knobs = ['loadgen.portRange', 'loadgen.twReuse', 'loadgen.finTimeoutMs', 'host.conntrackMax'].filter((k) => inputs[k] !== defaults[k as keyof typeof defaults]);
+  const knobs = ['loadgen.portRange', 'loadgen.twReuse', 'loadgen.finTimeoutMs', 'host.conntrackMax'].filter(
+    (k) => inputs[k] !== defaults[k as keyof typeof defaults],
+  );
   if (f.exhaustedAt === Infinity && knobs.length > 0 && f.shortRate === 0 && m['closesByLoadgenAfterConnect'] === 0) {
-    out.push(`The knobs changed here (${knobs.join(', ')}) cannot add connections: without closes on the load box the port space never binds, so a gain measured after them has to come from something else.`);
+    out.push(
+      `The knobs changed here (${knobs.join(', ')}) cannot add connections: without closes on the load box the port space never binds, so a gain measured after them has to come from something else.`,
+    );
   }
   if (f.failureTimes.length > 0) out.push(`Failed attempts by window: ${failureWindows(f.failureTimes, 20_000).join('; ')}.`);
   if (n('loadgen.twReuse') === 1) {
-    out.push(`tcp_tw_reuse=1: connect() took ${fmt(m['loadgenTimeWaitReused'] as number)} ports from TIME_WAIT entries older than 1 s — it is the knob that turns the box's own closes back into usable ports.`);
+    out.push(
+      `tcp_tw_reuse=1: connect() took ${fmt(m['loadgenTimeWaitReused'] as number)} ports from TIME_WAIT entries older than 1 s — it is the knob that turns the box's own closes back into usable ports.`,
+    );
   }
   if (n('loadgen.finTimeoutMs') !== defaults['loadgen.finTimeoutMs']) {
-    out.push(`tcp_fin_timeout=${n('loadgen.finTimeoutMs') / 1000} s bounds orphaned FIN_WAIT2 only; TIME_WAIT stays ${f.twS} s on Linux, so the parked ports are unchanged (docs/lab.md).`);
+    out.push(
+      `tcp_fin_timeout=${n('loadgen.finTimeoutMs') / 1000} s bounds orphaned FIN_WAIT2 only; TIME_WAIT stays ${f.twS} s on Linux, so the parked ports are unchanged (docs/lab.md).`,
+    );
   }
   out.push(
     `Conntrack on the server: peak ${fmt(m['conntrackPeak'] as number)} flows of max ${fmt(m['conntrackMax'] as number)} (${(m['conntrackDrops'] as number) > 0 ? `${fmt(m['conntrackDrops'] as number)} SYNs dropped` : 'never full'}; ` +
@@ -285,7 +327,9 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
     );
   }
   if (f.gateway === 'ours') {
-    const r429 = Object.entries(f.failures).filter(([k]) => k === 'http-429').reduce((a, [, v]) => a + v, 0);
+    const r429 = Object.entries(f.failures)
+      .filter(([k]) => k === 'http-429')
+      .reduce((a, [, v]) => a + v, 0);
     if (r429 > 0) {
       out.push(
         `${fmt(r429)} attempts got a prompt HTTP 429 with Retry-After: one load box is one IP, and its handshakes (ramp + reconnects) exceed our per-IP rate ` +
@@ -315,7 +359,13 @@ export const loadgenPorts = defineScenario({
     [`tw_reuse=1 (+${CHURN} closes/s)`]: { ...churn, 'loadgen.twReuse': 1 },
     [`fin_timeout 15 s (+${CHURN} closes/s)`]: { ...churn, 'loadgen.finTimeoutMs': 15_000 },
     [`conntrack max 200000 (+${CHURN} closes/s)`]: { ...churn, 'host.conntrackMax': 200_000 },
-    [`story fixes together (+${CHURN} closes/s)`]: { ...churn, 'loadgen.portRange': '1024-65535', 'loadgen.twReuse': 1, 'loadgen.finTimeoutMs': 15_000, 'host.conntrackMax': 200_000 },
+    [`story fixes together (+${CHURN} closes/s)`]: {
+      ...churn,
+      'loadgen.portRange': '1024-65535',
+      'loadgen.twReuse': 1,
+      'loadgen.finTimeoutMs': 15_000,
+      'host.conntrackMax': 200_000,
+    },
     [`2 source addresses (+${CHURN} closes/s)`]: { ...churn, 'loadgen.sourceAddresses': 2 },
     [`2 server ports (+${CHURN} closes/s)`]: { ...churn, 'server.ports': 2 },
     // Only meaningful for ours (one load box is one IP for our per-IP limits); listed in oursVariants.

@@ -79,10 +79,14 @@ function runStory(ctx: RunContext): Findings {
   for (let i = 0; i < robots; i++) fleet.add((1000 * i) / ratePerS);
   const bettingAtMs = n('load.bettingAtMs');
   let sessionsAtBetting = 0;
-  world.sched.at(bettingAtMs, () => {
-    sessionsAtBetting = gw.sessions.size;
-    gw.broadcast(START);
-  }, null);
+  world.sched.at(
+    bettingAtMs,
+    () => {
+      sessionsAtBetting = gw.sessions.size;
+      gw.broadcast(START);
+    },
+    null,
+  );
   const endMs = bettingAtMs + n('run.endAfterBettingMs');
   ctx.record([fleet], endMs);
   ctx.runUntil(endMs);
@@ -95,7 +99,7 @@ function runStory(ctx: RunContext): Findings {
   for (const rb of fleet.robots) {
     const key = rb.outcome === 'ok' || rb.outcome === 'pending' ? rb.outcome : `${rb.outcome}@${rb.outcomePhase}`;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
-    if (firstAt[key] === undefined || rb.outcomeMs < (firstAt[key])) firstAt[key] = rb.outcomeMs;
+    if (firstAt[key] === undefined || rb.outcomeMs < firstAt[key]) firstAt[key] = rb.outcomeMs;
     if (rb.betOkMs >= 0) betLatencies.push(rb.betOkMs - rb.betAtMs);
     // Connected at the end: the bet answered, or still waiting for it on an open connection.
     countUser(users, rb.outcome === 'ok' || (rb.outcome === 'pending' && rb.phase === 'open'), key);
@@ -157,14 +161,21 @@ function diagnose(outcomes: Readonly<Record<string, number>>, limits: readonly L
     `Descriptors left for connections: gateway ${m['gatewayFdsForConnections']}, robots ${m['robotsFdsForConnections']}; ` +
       `peak sessions ${m['sessionsPeak']}.`,
   );
-  const resets = Object.entries(outcomes).filter(([k]) => k.startsWith('ECONNRESET')).reduce((s, [, v]) => s + v, 0);
+  const resets = Object.entries(outcomes)
+    .filter(([k]) => k.startsWith('ECONNRESET'))
+    .reduce((s, [, v]) => s + v, 0);
   if (resets === 0) {
     out.push(
       'No robot read ECONNRESET: with a Go accept loop (retry with backoff) the overflow waits in the listen queue and ' +
         'a full macOS queue drops SYNs silently, so the failures are EMFILE at the robots and timeouts, not resets.',
     );
   } else {
-    out.push(`${resets} robots read ECONNRESET (${Object.entries(outcomes).filter(([k]) => k.startsWith('ECONNRESET')).map(([k, v]) => `${k}: ${v}`).join(', ')}).`);
+    out.push(
+      `${resets} robots read ECONNRESET (${Object.entries(outcomes)
+        .filter(([k]) => k.startsWith('ECONNRESET'))
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}).`,
+    );
   }
   out.push(`Bet latency p50 ${m['betLatencyP50Ms']} ms, p99 ${m['betLatencyP99Ms']} ms, max ${m['betLatencyMaxMs']} ms.`);
   return out;
@@ -202,7 +213,13 @@ function runOurs(ctx: RunContext): Findings {
     inboundCpuMs: n('gateway.inboundCpuMs'),
     writeCpuMs: n('gateway.outboundCpuMs'),
     baselineBytes: n('ours.baselineMiB') * 1024 ** 2,
-    options: { admission: { handshakesPerSecond: n('ours.handshakesPerSecondPerIp'), handshakeBurst: n('ours.handshakeBurstPerIp'), perIpMax: n('ours.connectionsPerIpMax') } },
+    options: {
+      admission: {
+        handshakesPerSecond: n('ours.handshakesPerSecondPerIp'),
+        handshakeBurst: n('ours.handshakeBurstPerIp'),
+        perIpMax: n('ours.connectionsPerIpMax'),
+      },
+    },
   });
   const fleet = new ClientRobotFleet(robotProc, ours.clock, { dstAddr: ADDR, dstPort: PORT, channel: CHANNEL });
   const robots = n('load.connections');
@@ -233,9 +250,20 @@ function runOurs(ctx: RunContext): Findings {
   const limits: LimitHit[] = [];
   const cap0 = ours.gateway.admission.capacity;
   const refusedAt = sockets.firstAtMs['http-503'];
-  if (refusedAt !== undefined) limits.push(limitHit(capacityKey(cap0.boundBy), `our capacity (${cap0.boundBy}): HTTP 503 before upgrade`, refusedAt, sockets.outcomes['http-503'] as number));
+  if (refusedAt !== undefined)
+    limits.push(
+      limitHit(capacityKey(cap0.boundBy), `our capacity (${cap0.boundBy}): HTTP 503 before upgrade`, refusedAt, sockets.outcomes['http-503'] as number),
+    );
   const rateAt = sockets.firstAtMs['http-429'];
-  if (rateAt !== undefined) limits.push(limitHit('ours.handshakesPerSecondPerIp', 'our per-IP handshake rate: HTTP 429 + Retry-After before upgrade', rateAt, sockets.outcomes['http-429'] as number));
+  if (rateAt !== undefined)
+    limits.push(
+      limitHit(
+        'ours.handshakesPerSecondPerIp',
+        'our per-IP handshake rate: HTTP 429 + Retry-After before upgrade',
+        rateAt,
+        sockets.outcomes['http-429'] as number,
+      ),
+    );
   const emfileAt = sockets.firstAtMs['EMFILE'];
   if (emfileAt !== undefined) limits.push(limitHit('robots.nofile', 'connect() → EMFILE', emfileAt, sockets.outcomes['EMFILE'] as number));
   if (ours.transport.accept.stats.emfile > 0) {
@@ -254,7 +282,9 @@ function runOurs(ctx: RunContext): Findings {
     startLatencyP99Ms: round(percentile(latencies, 99)),
     startLatencyMaxMs: round(latencies[latencies.length - 1] ?? 0),
   };
-  const resets = Object.entries(sockets.outcomes).filter(([k]) => k.startsWith('ECONNRESET')).reduce((s, [, v]) => s + v, 0);
+  const resets = Object.entries(sockets.outcomes)
+    .filter(([k]) => k.startsWith('ECONNRESET'))
+    .reduce((s, [, v]) => s + v, 0);
   const diagnosis = [
     `Capacity ${cap.connectionsMax}, bound by ${cap.boundBy} (descriptors ${cap.terms.descriptors}, memory ${cap.terms.memory}, configured ${cap.terms.config}).`,
     ...refusalSentences(ours.transport.refusedBy, refusedAt, rateAt),
@@ -271,10 +301,22 @@ function refusalSentences(by: Readonly<Record<string, number>>, capacityAt: numb
   const out: string[] = [];
   const cap = by['capacity'] ?? 0;
   const rate = by['handshake_rate'] ?? 0;
-  if (cap > 0) out.push(`${cap} handshake attempts over capacity got HTTP 503 with Retry-After before any upgrade (first at ${((capacityAt ?? 0) / 1000).toFixed(3)} s); refused clients retried per the client's policy.`);
-  if (rate > 0) out.push(`${rate} handshake attempts got HTTP 429 from the per-IP handshake rate (first at ${((rateAt ?? 0) / 1000).toFixed(3)} s): every robot shares the laptop's one address.`);
+  if (cap > 0)
+    out.push(
+      `${cap} handshake attempts over capacity got HTTP 503 with Retry-After before any upgrade (first at ${((capacityAt ?? 0) / 1000).toFixed(3)} s); refused clients retried per the client's policy.`,
+    );
+  if (rate > 0)
+    out.push(
+      `${rate} handshake attempts got HTTP 429 from the per-IP handshake rate (first at ${((rateAt ?? 0) / 1000).toFixed(3)} s): every robot shares the laptop's one address.`,
+    );
   const other = total - cap - rate;
-  if (other > 0) out.push(`${other} handshake attempts were refused for other reasons (${Object.keys(by).filter((k) => k !== 'capacity' && k !== 'handshake_rate').sort().join(', ')}).`);
+  if (other > 0)
+    out.push(
+      `${other} handshake attempts were refused for other reasons (${Object.keys(by)
+        .filter((k) => k !== 'capacity' && k !== 'handshake_rate')
+        .sort()
+        .join(', ')}).`,
+    );
   return out;
 }
 
@@ -300,7 +342,11 @@ export const mac4500 = defineScenario({
     candidates: {
       'bets relayed to every player (256-message send buffers overflow)': { 'story.relayBets': 1 },
       "the robots' descriptor table alone (gateway's raised)": { 'gateway.nofile': 65_535 },
-      'a burst of connects (4,500/s) into the 128-long macOS accept queue (both tables raised)': { 'gateway.nofile': 65_535, 'robots.nofile': 65_535, 'load.rampPerSecond': 4_500 },
+      'a burst of connects (4,500/s) into the 128-long macOS accept queue (both tables raised)': {
+        'gateway.nofile': 65_535,
+        'robots.nofile': 65_535,
+        'load.rampPerSecond': 4_500,
+      },
     },
   },
   eventsMax: 50_000_000,

@@ -100,7 +100,11 @@ function runStory(ctx: RunContext): Findings {
     slots: null, // no admission control: the story's server counted 0 rejections
     slotWaitMs: 0,
   });
-  const fleet = new DeadlineRobotFleet(robotsProc, { dstAddr: SERVER, dstPort: PORT, handshakeTimeoutMs: n('load.upgradeTimeoutMaxMs'), betSpreadMs: 0 }, world.rng.fork('robots'));
+  const fleet = new DeadlineRobotFleet(
+    robotsProc,
+    { dstAddr: SERVER, dstPort: PORT, handshakeTimeoutMs: n('load.upgradeTimeoutMaxMs'), betSpreadMs: 0 },
+    world.rng.fork('robots'),
+  );
   const endMs = schedule(inputs, world, (at, dl) => void fleet.addWithDeadline(at, dl));
   ctx.record([fleet], endMs);
   ctx.runUntil(endMs);
@@ -194,14 +198,16 @@ function runStory(ctx: RunContext): Findings {
       count: timeouts,
     });
   }
-  if (!gwProc.alive) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  if (!gwProc.alive)
+    limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
 
   // Where the handshake queue saturates: arrivals × cost × stretch(p) = cores, solved for p, then connections.
   const stretchNeeded = (n('host.cores') * 1000) / (n('load.rampPerSecond') * n('story.handshakeCpuMs'));
   const gc = runtime.gc;
   const ratioNeeded = (stretchNeeded - 1) / gc.costRatio;
   const pSat = ratioNeeded / (1 + ratioNeeded);
-  const saturatesAt = stretchNeeded > gc.stretchMax ? -1 : Math.floor((pSat * n('container.memoryMiB') - n('story.overheadMiB')) / (n('story.perConnectionKiB') / 1024));
+  const saturatesAt =
+    stretchNeeded > gc.stretchMax ? -1 : Math.floor((pSat * n('container.memoryMiB') - n('story.overheadMiB')) / (n('story.perConnectionKiB') / 1024));
   metrics['handshakeSaturationStretch'] = round3(stretchNeeded);
   metrics['handshakeSaturationConnections'] = saturatesAt;
   const diagnosis: string[] = [
@@ -216,12 +222,12 @@ function runStory(ctx: RunContext): Findings {
       : !gwProc.alive
         ? `Upgrades fail from the OOM kill at ${(gwProc.diedAtMs / 1000).toFixed(3)} s on: the process is gone, and every connection it held is lost with it.`
         : `Failures begin in the ${windowLabel(edges, firstFailingWindow)} window: the first client that failed started at ${(firstFailedStartMs / 1000).toFixed(3)} s, ` +
-        `with memory ${round3(memoryPctAt(firstFailedStartMs))} % used (${connectedBy(firstFailedStartMs)} connections) — `  +
-        'this mechanism gives a cliff, not a slope — failures earlier in a ramp, while memory is far from the limit, need another cause (client or network side).',
+          `with memory ${round3(memoryPctAt(firstFailedStartMs))} % used (${connectedBy(firstFailedStartMs)} connections) — ` +
+          'this mechanism gives a cliff, not a slope — failures earlier in a ramp, while memory is far from the limit, need another cause (client or network side).',
     timeouts > 0 && gw.stats.refused503 === 0 && gwProc.alive
       ? "The story's explanation holds in this model: timeouts, not rejections, because latency grows smoothly with memory pressure while nothing refuses."
       : gwProc.alive
-        ? 'No timeouts: the story\'s explanation needs a GC whose cost keeps growing as memory nears the limit.'
+        ? "No timeouts: the story's explanation needs a GC whose cost keeps growing as memory nears the limit."
         : `The process was OOM-killed at ${(gwProc.diedAtMs / 1000).toFixed(3)} s: without a growing GC cost, admissions run into the container limit instead of timing out.`,
   ];
   const overrides = Object.keys(memory7gb.variants[variant] ?? {});
@@ -229,7 +235,11 @@ function runStory(ctx: RunContext): Findings {
     diagnosis.push(`The variant "${variant}" changes only inputs of ours; this story run is the same as given.`);
   }
   if (gw.stats.peakSessions > 0) {
-    const stretchAtPeak = gcStretch(n('story.overheadMiB') * MiB + gw.stats.peakSessions * n('story.perConnectionKiB') * 1024, n('container.memoryMiB') * MiB, gc);
+    const stretchAtPeak = gcStretch(
+      n('story.overheadMiB') * MiB + gw.stats.peakSessions * n('story.perConnectionKiB') * 1024,
+      n('container.memoryMiB') * MiB,
+      gc,
+    );
     metrics['gcStretchAtPeak'] = round3(stretchAtPeak);
   }
   return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
@@ -256,7 +266,11 @@ function runOurs(ctx: RunContext): Findings {
     if (rb.openedMs < 0) failed[w]!++;
     if (rb.attempts[0]?.outcome === 'http-503') refused[w]!++;
   }
-  const metrics: Record<string, number> = { ...result.metrics, gcStretchAtEnd: round3(gwProc.mem.stretch()), memoryPressureAtEndPct: round3(gwProc.mem.pressure() * 100) };
+  const metrics: Record<string, number> = {
+    ...result.metrics,
+    gcStretchAtEnd: round3(gwProc.mem.stretch()),
+    memoryPressureAtEndPct: round3(gwProc.mem.pressure() * 100),
+  };
   const lines: string[] = [];
   for (let w = 0; w < edges.length; w++) {
     const label = windowLabel(edges, w);
@@ -265,7 +279,11 @@ function runOurs(ctx: RunContext): Findings {
     metrics[`window ${label} refused503`] = refused[w]!;
     lines.push(`${label}: ${failed[w]}/${started[w]} failed (${refused[w]} as prompt 503s)`);
   }
-  const diagnosis = [...result.diagnosis, `Failures by window of start time — ${lines.join('; ')}.`, `GC stretch at the end ${metrics['gcStretchAtEnd']}× (memory ${metrics['memoryPressureAtEndPct']} % of the container): the budget ratio keeps ours out of the steep part of the GC curve.`];
+  const diagnosis = [
+    ...result.diagnosis,
+    `Failures by window of start time — ${lines.join('; ')}.`,
+    `GC stretch at the end ${metrics['gcStretchAtEnd']}× (memory ${metrics['memoryPressureAtEndPct']} % of the container): the budget ratio keeps ours out of the steep part of the GC curve.`,
+  ];
   return { ...result, metrics, diagnosis };
 }
 

@@ -10,13 +10,7 @@ import { bump, round3, sortedCounts } from './tally.js';
 const MiB = 1024 * 1024;
 
 /** The report for "ours" runs that open connections and hold them (shared with memory-7gb). */
-export function oursResult(
-  inputs: Inputs,
-  fleet: FeedClientFleet,
-  ours: OurGateway,
-  memoryPeakBytes: number,
-  oomAtMs: number,
-): Findings {
+export function oursResult(inputs: Inputs, fleet: FeedClientFleet, ours: OurGateway, memoryPeakBytes: number, oomAtMs: number): Findings {
   const n = (k: string) => num(inputs, k);
   const cap = ours.gateway.admission.capacity;
   const outcomes: Record<string, number> = {};
@@ -43,7 +37,12 @@ export function oursResult(
   const limits: LimitHit[] = [];
   if (refusalMs.length > 0) {
     const key = cap.boundBy === 'memory' ? 'container.memoryMiB' : cap.boundBy === 'descriptors' ? 'gateway.nofile' : 'admission.connectionsMax';
-    limits.push({ key, limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`, firstAtMs: firstRefusalMs, count: refusalMs.length });
+    limits.push({
+      key,
+      limit: `${key} — our capacity ${cap.connectionsMax} (bound by ${cap.boundBy}) → HTTP 503 + Retry-After before the upgrade`,
+      firstAtMs: firstRefusalMs,
+      count: refusalMs.length,
+    });
   }
   if (oomAtMs >= 0) limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: oomAtMs, count: 1 });
   const metrics: Record<string, number> = {
@@ -62,7 +61,9 @@ export function oursResult(
     ...sortedCounts(attempts),
   };
   // Refusals other than capacity (per-IP, per-user: HTTP 429) are counted too: "every client admitted" must not hide them.
-  const otherRefusals = Object.entries(fleet.attemptCounts).filter(([k]) => k.startsWith('http-') && k !== 'http-503').reduce((n, [, v]) => n + v, 0);
+  const otherRefusals = Object.entries(fleet.attemptCounts)
+    .filter(([k]) => k.startsWith('http-') && k !== 'http-503')
+    .reduce((n, [, v]) => n + v, 0);
   const connectedAtEnd = fleet.robots.filter((rb) => rb.openedMs >= 0).length;
   const diagnosis = [
     `Our capacity in ${n('container.memoryMiB')} MiB: min(config ${cap.terms.config}, memory floor((${n('container.memoryMiB')} MiB × ${n('ours.memoryBudgetRatio')} − ${n('ours.baselineMiB')} MiB) / ${n('ours.perConnectionKiB')} KiB) = ${cap.terms.memory}, descriptors ${cap.terms.descriptors}) = ${cap.connectionsMax}, bound by ${cap.boundBy}.`,
@@ -70,7 +71,7 @@ export function oursResult(
       ? `Every one of the ${fleet.robots.length} clients was admitted; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
       : refusalMs.length === 0
         ? `${connectedAtEnd} of ${fleet.robots.length} users connected at the end, ${otherRefusals} attempts refused by per-IP or per-user limits (HTTP 429), none over capacity; memory peaked at ${metrics['memoryPeakMiB']} MiB.`
-        : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : '; refused clients retried per the client\'s backoff'}.`,
+        : `Over capacity the answer is a prompt HTTP 503 with Retry-After before any upgrade: ${refusalMs.length} refusals, p50 ${metrics['refusalLatencyP50Ms']} ms, max ${metrics['refusalLatencyMaxMs']} ms after the attempt began${fleet.spec.reconnect?.maxAttempts === 0 ? '' : "; refused clients retried per the client's backoff"}.`,
     timeoutMs.length === 0 ? 'No client attempt timed out.' : `${timeoutMs.length} client attempts timed out waiting for the welcome.`,
   ];
   if (oomAtMs >= 0) diagnosis.push(`The gateway was OOM-killed at ${(oomAtMs / 1000).toFixed(3)} s.`);

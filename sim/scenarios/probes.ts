@@ -12,14 +12,18 @@ export function queueLimits(listener: Listener): LimitHit[] {
   const backlog = listener.q.backlog;
   const at = listener.firstDropAtMs;
   const out: LimitHit[] = [];
-  if (q.dropsAcceptQueueFull > 0) out.push(limitHit('host.somaxconn', `accept queue (${backlog} + 1) full: SYN dropped (client retransmits)`, at, q.dropsAcceptQueueFull));
+  if (q.dropsAcceptQueueFull > 0)
+    out.push(limitHit('host.somaxconn', `accept queue (${backlog} + 1) full: SYN dropped (client retransmits)`, at, q.dropsAcceptQueueFull));
   if (q.dropsSynQueueFull > 0) out.push(limitHit('host.syncookies', `SYN queue (${backlog}) full without cookies: SYN dropped`, at, q.dropsSynQueueFull));
   if (q.dropsSynBacklog > 0) out.push(limitHit('host.synBacklog', '¾ of tcp_max_syn_backlog in use, no cookies: SYN dropped', at, q.dropsSynBacklog));
   return out;
 }
 
 /** The load box's own tables, from its fleet's failed connects: descriptors (EMFILE) and source ports (EADDRNOTAVAIL). */
-export function loadBoxLimits(st: { readonly failures: Readonly<Record<string, number>>; readonly firstFailureMs: Readonly<Record<string, number>> }): LimitHit[] {
+export function loadBoxLimits(st: {
+  readonly failures: Readonly<Record<string, number>>;
+  readonly firstFailureMs: Readonly<Record<string, number>>;
+}): LimitHit[] {
   const out: LimitHit[] = [];
   const emfile = st.failures['EMFILE'] ?? 0;
   if (emfile > 0) out.push(limitHit('robots.nofile', 'connect() → EMFILE on the load box', st.firstFailureMs['EMFILE'] ?? 0, emfile));

@@ -112,21 +112,29 @@ function run(ctx: RunContext): Findings {
   let drainedAtMs = -1;
   let restartedAtMs = -1;
   let sessionsAtDrain = 0;
-  world.sched.at(n('fault.drainAtMs'), () => {
-    const old = instances.get(A) as OurGateway;
-    sessionsAtDrain = old.gateway.sessionCount();
-    inRotation.splice(inRotation.indexOf(A), 1);
-    old.gateway.drain(() => {
-      drainedAtMs = world.sched.nowMs;
-      old.gateway.stop();
-      old.transport.proc.kill('restart');
-      world.sched.after(n('fault.restartDelayMs'), () => {
-        instances.set(A, startInstance(hostA));
-        inRotation.push(A);
-        restartedAtMs = world.sched.nowMs;
-      }, null);
-    });
-  }, null);
+  world.sched.at(
+    n('fault.drainAtMs'),
+    () => {
+      const old = instances.get(A) as OurGateway;
+      sessionsAtDrain = old.gateway.sessionCount();
+      inRotation.splice(inRotation.indexOf(A), 1);
+      old.gateway.drain(() => {
+        drainedAtMs = world.sched.nowMs;
+        old.gateway.stop();
+        old.transport.proc.kill('restart');
+        world.sched.after(
+          n('fault.restartDelayMs'),
+          () => {
+            instances.set(A, startInstance(hostA));
+            inRotation.push(A);
+            restartedAtMs = world.sched.nowMs;
+          },
+          null,
+        );
+      });
+    },
+    null,
+  );
   ctx.record(fleets, n('run.endMs'));
   ctx.runUntil(n('run.endMs'));
 
@@ -165,7 +173,10 @@ function run(ctx: RunContext): Findings {
   const outcomes: Record<string, number> = {};
   for (const k of Object.keys(states).sort()) outcomes[`client:${k}`] = states[k] as number;
   const attempts: Record<string, number> = {};
-  for (const [name, f] of [['a', toA], ['b', toB]] as const) {
+  for (const [name, f] of [
+    ['a', toA],
+    ['b', toB],
+  ] as const) {
     for (const k of Object.keys(f.outcomes).sort()) attempts[`attempt@${name}:${k}`] = f.outcomes[k] as number;
   }
   const a = instances.get(A) as OurGateway;
@@ -187,7 +198,9 @@ function run(ctx: RunContext): Findings {
     ...attempts,
   };
   const limits: LimitHit[] = [];
-  const refused = Object.entries(attempts).filter(([k]) => /http-(503|429)/.test(k)).reduce((s, [, v]) => s + v, 0);
+  const refused = Object.entries(attempts)
+    .filter(([k]) => /http-(503|429)/.test(k))
+    .reduce((s, [, v]) => s + v, 0);
   if (refused > 0) limits.push({ key: null, limit: 'admission during the reconnect storm (HTTP 503/429)', firstAtMs: n('fault.drainAtMs'), count: refused });
   const diagnosis = [
     `Instance A drained ${sessionsAtDrain} sessions in ${drainedAtMs < 0 ? 'more than the run' : `${((drainedAtMs - n('fault.drainAtMs')) / 1000).toFixed(3)} s`}; clients came back on B after the jittered retry hint, ${reconnects} reconnects in all.`,

@@ -41,10 +41,14 @@ function run(ctx: RunContext): Findings {
   const published: number[] = [];
   for (let b = 0; b < n('feed.broadcasts'); b++) {
     const at = firstBroadcastMs + b * n('feed.broadcastEveryMs');
-    world.sched.at(at, (k: number) => {
-      published.push(world.sched.nowMs);
-      ours.broker.publish(CHANNEL, `{"n":${k}}`, () => undefined);
-    }, b);
+    world.sched.at(
+      at,
+      (k: number) => {
+        published.push(world.sched.nowMs);
+        ours.broker.publish(CHANNEL, `{"n":${k}}`, () => undefined);
+      },
+      b,
+    );
   }
   const end = firstBroadcastMs + n('feed.broadcasts') * n('feed.broadcastEveryMs') + n('run.endAfterMs');
   ctx.record([fleet], end);

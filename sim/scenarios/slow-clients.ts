@@ -41,7 +41,8 @@ export function feedChannels(inputs: Inputs): FeedChannel[] {
     .map((part) => {
       const [name, priority, rate, flag] = part.trim().split(':');
       if (name === undefined || !/^[a-z][a-z0-9_-]*$/.test(name)) throw new Error(`feed.channels: bad name in ${JSON.stringify(part)}`);
-      if (priority !== 'critical' && priority !== 'high' && priority !== 'normal' && priority !== 'low') throw new Error(`feed.channels: bad priority in ${JSON.stringify(part)}`);
+      if (priority !== 'critical' && priority !== 'high' && priority !== 'normal' && priority !== 'low')
+        throw new Error(`feed.channels: bad priority in ${JSON.stringify(part)}`);
       const perSecond = Number(rate);
       if (!(perSecond > 0)) throw new Error(`feed.channels: bad rate in ${JSON.stringify(part)}`);
       return { name, priority, perSecond, conflate: flag === 'conflate' };
@@ -75,7 +76,14 @@ function buildWorld(ctx: RunContext) {
   const inputs = ctx.inputs;
   const n = (k: string) => num(inputs, k);
   const world = ctx.world;
-  const server = world.addHost({ name: 'server', os: 'linux', addresses: [SERVER], memoryBytes: 16 * 1024 * MiB, cores: n('host.cores'), sysctls: serverSysctls(inputs) });
+  const server = world.addHost({
+    name: 'server',
+    os: 'linux',
+    addresses: [SERVER],
+    memoryBytes: 16 * 1024 * MiB,
+    cores: n('host.cores'),
+    sysctls: serverSysctls(inputs),
+  });
   const lgSpec = loadgenHost(inputs);
   const lg = world.addHost(lgSpec);
   const robotsProc = world.spawn(lg, { name: 'clients', runtime: GO, nofileSoft: n('robots.nofile') });
@@ -119,7 +127,8 @@ function runStory(ctx: RunContext): Findings {
   });
   const fleet = new SubscriberFleet(robotsProc, SERVER, PORT, channels.length);
   const total = n('load.connections');
-  for (let i = 0; i < total; i++) fleet.add((i * 1000) / n('load.rampPerSecond'), isSlow(i, total, n('clients.slowFraction')) ? n('clients.slowReadPerSecond') : Infinity);
+  for (let i = 0; i < total; i++)
+    fleet.add((i * 1000) / n('load.rampPerSecond'), isSlow(i, total, n('clients.slowFraction')) ? n('clients.slowReadPerSecond') : Infinity);
   const published = channels.map(() => 0);
   let offset = 0;
   const payloadBytes = n('feed.messageBytes');
@@ -128,7 +137,16 @@ function runStory(ctx: RunContext): Findings {
       p.atMs,
       (ci: number) => {
         published[ci]!++;
-        const msg: FeedMessage = { k: 'ws', kind: 'event', channel: ci, offset: ++offset, critical: channels[ci]!.priority === 'critical', publishedMs: world.sched.nowMs, percent: 100, payloadBytes };
+        const msg: FeedMessage = {
+          k: 'ws',
+          kind: 'event',
+          channel: ci,
+          offset: ++offset,
+          critical: channels[ci]!.priority === 'critical',
+          publishedMs: world.sched.nowMs,
+          percent: 100,
+          payloadBytes,
+        };
         gw.broadcast(msg);
       },
       p.channel,
@@ -162,7 +180,14 @@ function runStory(ctx: RunContext): Findings {
       if (c.priority === 'critical') slowCriticalMissed += published[ci]! - s.received[ci]!;
     });
     if (s.ended === 'closed-by-server') slowClosed++;
-    const how = s.ended === '' ? (got === publishedTotal ? 'every event delivered' : s.throttleNotices > 0 ? `throttled to ${s.throttlePctMin} %, events missed unnamed` : 'events missed unnamed') : `${s.ended}, events after it missed unnamed`;
+    const how =
+      s.ended === ''
+        ? got === publishedTotal
+          ? 'every event delivered'
+          : s.throttleNotices > 0
+            ? `throttled to ${s.throttlePctMin} %, events missed unnamed`
+            : 'events missed unnamed'
+        : `${s.ended}, events after it missed unnamed`;
     bump(outcomes, `slow: ${how}`);
   }
   fleet.fastLatenciesMs.sort((a, b) => a - b);
@@ -188,9 +213,27 @@ function runStory(ctx: RunContext): Findings {
     gatewayClosedWriteWait: gw.stats.closedWriteWait,
   };
   const limits: LimitHit[] = [];
-  if (gw.stats.closedSlow > 0) limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → client closed`, firstAtMs: gw.fanout.firstSlowCloseMs, count: gw.stats.closedSlow });
-  if (gw.fanout.dropped > 0) limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → messages dropped, client throttled`, firstAtMs: gw.fanout.firstDropMs, count: gw.fanout.dropped });
-  if (gw.stats.closedWriteWait > 0) limits.push({ key: 'story.writeWaitMs', limit: `story.writeWaitMs — ${n('story.writeWaitMs')} ms blocked on a full socket → client closed`, firstAtMs: gw.fanout.firstWriteWaitCloseMs, count: gw.stats.closedWriteWait });
+  if (gw.stats.closedSlow > 0)
+    limits.push({
+      key: 'story.sendBufferMessages',
+      limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → client closed`,
+      firstAtMs: gw.fanout.firstSlowCloseMs,
+      count: gw.stats.closedSlow,
+    });
+  if (gw.fanout.dropped > 0)
+    limits.push({
+      key: 'story.sendBufferMessages',
+      limit: `story.sendBufferMessages — ${n('story.sendBufferMessages')} messages full → messages dropped, client throttled`,
+      firstAtMs: gw.fanout.firstDropMs,
+      count: gw.fanout.dropped,
+    });
+  if (gw.stats.closedWriteWait > 0)
+    limits.push({
+      key: 'story.writeWaitMs',
+      limit: `story.writeWaitMs — ${n('story.writeWaitMs')} ms blocked on a full socket → client closed`,
+      firstAtMs: gw.fanout.firstWriteWaitCloseMs,
+      count: gw.stats.closedWriteWait,
+    });
   const readVsFeed = `${n('clients.slowReadPerSecond')} messages/s read vs ${channels.reduce((a, c) => a + c.perSecond, 0)} published/s`;
   const diagnosis = [
     fastIncomplete === 0
@@ -356,7 +399,14 @@ function runOurs(ctx: RunContext): Findings {
         for (const o of offsetsByChannel[ci]!) if (l.marks[o] === 2) totals.slowCriticalGapNamed++;
       });
       if (unaccounted === 0) exact++;
-      bump(outcomes, unaccounted > 0 ? 'slow: events lost silently' : l.delivered < published ? 'slow: degraded explicitly (delivered + named = published)' : 'slow: every event delivered');
+      bump(
+        outcomes,
+        unaccounted > 0
+          ? 'slow: events lost silently'
+          : l.delivered < published
+            ? 'slow: degraded explicitly (delivered + named = published)'
+            : 'slow: every event delivered',
+      );
     } else {
       if (l.delivered !== published) fastIncomplete++;
       bump(outcomes, l.delivered === published ? 'fast: every event delivered' : unaccounted > 0 ? 'fast: events lost silently' : 'fast: degraded explicitly');
@@ -396,9 +446,20 @@ function runOurs(ctx: RunContext): Findings {
   };
   const limits: LimitHit[] = [];
   if (metrics['slowThrottleNotices']! > 0 || stats.events.gaps > 0) {
-    limits.push({ key: 'story.sendBufferMessages', limit: `story.sendBufferMessages — as bytes (${queueBytesMax} B outbound queue) filling → throttle notices, conflation, shedding with gap notices`, firstAtMs: firstDegradeMs, count: stats.events.gaps });
+    limits.push({
+      key: 'story.sendBufferMessages',
+      limit: `story.sendBufferMessages — as bytes (${queueBytesMax} B outbound queue) filling → throttle notices, conflation, shedding with gap notices`,
+      firstAtMs: firstDegradeMs,
+      count: stats.events.gaps,
+    });
   }
-  if (stats.slowDisconnects > 0) limits.push({ key: 'story.sendBufferMessages', limit: 'story.sendBufferMessages — outbound queue over bound with critical events → 1008 slow consumer', firstAtMs: firstDegradeMs, count: stats.slowDisconnects });
+  if (stats.slowDisconnects > 0)
+    limits.push({
+      key: 'story.sendBufferMessages',
+      limit: 'story.sendBufferMessages — outbound queue over bound with critical events → 1008 slow consumer',
+      firstAtMs: firstDegradeMs,
+      count: stats.slowDisconnects,
+    });
   const diagnosis = [
     fastIncomplete === 0
       ? `Fast clients unaffected: all ${fleet.robots.length - slowRobots.length} got every event; latency p99 ${metrics['fastLatencyP99Ms']} ms, max ${metrics['fastLatencyMaxMs']} ms.`
@@ -411,16 +472,23 @@ function runOurs(ctx: RunContext): Findings {
       ? 'Every replay a slow client asked for was answered in time.'
       : `${metrics['slowReplaysFailed']} of ${metrics['slowReplaysRequested']} replays failed (replay_timeout): the answer queues behind the same backlog that caused the gap, ` +
         'so a client reading well below the feed rate gets its repair too late and reports the range lost (named, not silent).',
-    totals.overlap === 0 ? 'No offset was both named in a gap and delivered.' : `${totals.overlap} offsets were named in a gap and delivered anyway (the client reports a failed repair from its last position: too much, never too little).`,
-    totals.slowCriticalGapNamed === 0 ? 'Critical channels: no slow client had a confirmation shed.' : `Critical channels: ${totals.slowCriticalGapNamed} confirmation offsets reached slow clients only as gaps.`,
-    stats.slowDisconnects === 0 ? 'No client was closed as a slow consumer (1008).' : `${stats.slowDisconnects} slow-consumer closes (1008); those clients resumed with since.`,
+    totals.overlap === 0
+      ? 'No offset was both named in a gap and delivered.'
+      : `${totals.overlap} offsets were named in a gap and delivered anyway (the client reports a failed repair from its last position: too much, never too little).`,
+    totals.slowCriticalGapNamed === 0
+      ? 'Critical channels: no slow client had a confirmation shed.'
+      : `Critical channels: ${totals.slowCriticalGapNamed} confirmation offsets reached slow clients only as gaps.`,
+    stats.slowDisconnects === 0
+      ? 'No client was closed as a slow consumer (1008).'
+      : `${stats.slowDisconnects} slow-consumer closes (1008); those clients resumed with since.`,
   ];
   return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
 }
 
 export const slowClients = defineScenario({
   name: 'slow-clients',
-  story: 'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
+  story:
+    'field story slow-clients (docs/lab.md): full send buffers — close on full (the story), throttle 75/50/25 % (its later plan), or degrade explicitly (ours)',
   defaults: defaults,
   variants: {
     'later plan: throttle 75/50/25 %, confirmations always': { 'story.onFull': 'plan' },

@@ -19,11 +19,28 @@ import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
 import { loadBoxLimits, queueLimits } from './probes.js';
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { bool, oursRefusalLimits, failureWindows, fmt, GiB, loadgenAddresses, MiB, parsePortRange, prefixed, round3, seconds, sortedRecord, startLoadTool } from './capacity-common.js';
+import {
+  bool,
+  oursRefusalLimits,
+  failureWindows,
+  fmt,
+  GiB,
+  loadgenAddresses,
+  MiB,
+  parsePortRange,
+  prefixed,
+  round3,
+  seconds,
+  sortedRecord,
+  startLoadTool,
+} from './capacity-common.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
 
 /** The load box's first SYN retransmissions (a default Linux host: sim/kernel/host.ts synPlan). */
-const SYN_STEPS = synPlan(defaultSysctls('linux', GiB)).retransmitAtMs.slice(0, 6).map((ms) => ms / 1000).join(', ');
+const SYN_STEPS = synPlan(defaultSysctls('linux', GiB))
+  .retransmitAtMs.slice(0, 6)
+  .map((ms) => ms / 1000)
+  .join(', ');
 
 const NAME = 'syn-backlog';
 const SERVER_ADDR = '10.0.0.10';
@@ -235,8 +252,12 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   }
   if (failed === 0) out.push(`All ${fmt(users)} connections succeeded.`);
   else {
-    const kinds = Object.entries(f.failures).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-    out.push(`${fmt(failed)} of ${fmt(users)} attempts failed (${m['failedPct']} %): ${kinds}. By window: ${failureWindows(f.failureTimes, 20_000).join('; ')} (the ramp ends at ${m['rampSeconds']} s).`);
+    const kinds = Object.entries(f.failures)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ');
+    out.push(
+      `${fmt(failed)} of ${fmt(users)} attempts failed (${m['failedPct']} %): ${kinds}. By window: ${failureWindows(f.failureTimes, 20_000).join('; ')} (the ramp ends at ${m['rampSeconds']} s).`,
+    );
   }
   const cpu = m['serverCpuUtilisationPct'] as number;
   const timeoutS = n('load.handshakeTimeoutMs') / 1000;
@@ -254,7 +275,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
     } else {
       out.push(
         `The loop (${fmt(mu)}/s) is slower than the ramp's peak (${fmt(f.r1)}/s): the accept queue grew to ${fmt(peakQ)} of ${fmt(B + 1)}, so a connection ` +
-          `waited up to ${round3(m['acceptQueueWaitMaxMs'] as number / 1000)} s in the kernel after its handshake had completed (full queue ÷ loop rate = ` +
+          `waited up to ${round3((m['acceptQueueWaitMaxMs'] as number) / 1000)} s in the kernel after its handshake had completed (full queue ÷ loop rate = ` +
           `${round3((B + 1) / mu)} s), against the load tool's ${timeoutS} s. Failures: ${fmt(connectTimeouts)} connect timeouts (SYNs dropped on the full queue, ` +
           `retransmitted at ${SYN_STEPS} s) and ${fmt(upgradeTimeouts)} upgrade timeouts (connected, never accepted in time).`,
       );
@@ -270,7 +291,9 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
       );
     }
   } else {
-    const refused = Object.entries(f.failures).filter(([k]) => k.startsWith('http-')).reduce((s, [, v]) => s + v, 0);
+    const refused = Object.entries(f.failures)
+      .filter(([k]) => k.startsWith('http-'))
+      .reduce((s, [, v]) => s + v, 0);
     const silent = failed - refused;
     out.push(
       `Ours: Node asks for a ${NODE_BACKLOG} backlog, but libuv accepts until EAGAIN and the upgrade waits in the event loop, so the kernel queue stays short. ` +
@@ -280,7 +303,7 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
         (silent > 0 ? `${fmt(silent)} attempts failed without an answer.` : 'No attempt ended in a timeout or reset.'),
     );
   }
-  out.push(`Server CPU ${cpu} % of ${f.cores} cores over ${seconds(m['rampSeconds'] as number * 1000)} of ramp and the settle time after it.`);
+  out.push(`Server CPU ${cpu} % of ${f.cores} cores over ${seconds((m['rampSeconds'] as number) * 1000)} of ramp and the settle time after it.`);
   return out;
 }
 
@@ -300,7 +323,12 @@ export const synBacklog = defineScenario({
     'what-if: accept 10 ms, 18,000, fix': { ...SLOW, ...FIX, 'load.connections': 18_000 },
     'what-if: accept 10 ms, 18,000, syncookies off': { ...SLOW, 'load.connections': 18_000, 'host.syncookies': 0 },
     // Only meaningful for ours (the story's server has no per-IP limits); listed in oursVariants.
-    'ours: per-IP limits raised, 18,000': { 'ours.handshakesPerSecondPerIp': 1_000, 'ours.handshakeBurstPerIp': 2_000, 'ours.connectionsPerIpMax': 100_000, 'load.connections': 18_000 },
+    'ours: per-IP limits raised, 18,000': {
+      'ours.handshakesPerSecondPerIp': 1_000,
+      'ours.handshakeBurstPerIp': 2_000,
+      'ours.connectionsPerIpMax': 100_000,
+      'load.connections': 18_000,
+    },
   },
   gateways: ['story', 'ours'],
   oursVariants: ['target 18,000', 'ours: per-IP limits raised, 18,000'],

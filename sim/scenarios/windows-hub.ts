@@ -38,7 +38,13 @@ function run(ctx: RunContext): Findings {
   const clock = new SimClock(world.sched);
   const admission = story
     ? { connectionsMax: 1_000_000, perUserMax: 1_000_000, perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 }
-    : { connectionsMax: n('story.connectionsMax'), perUserMax: n('story.perUserMax'), perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 };
+    : {
+        connectionsMax: n('story.connectionsMax'),
+        perUserMax: n('story.perUserMax'),
+        perIpMax: 1_000_000,
+        handshakeBurst: 1_000_000,
+        handshakesPerSecond: 1_000_000,
+      };
   let starts = 0;
   const startHub = (): OurGateway => {
     const proc = world.spawn(devbox, { name: `hub-${starts++}`, runtime: NODE, nofileSoft: 16_777_216 });
@@ -61,9 +67,7 @@ function run(ctx: RunContext): Findings {
     attemptsAt.push(world.sched.nowMs);
     return sockets.factory(url, protocols, handlers);
   };
-  const reconnect = story
-    ? { baseMs: n('story.baseMs'), capMs: n('story.baseMs') * 2 ** n('story.attempts'), maxAttempts: n('story.attempts') }
-    : {};
+  const reconnect = story ? { baseMs: n('story.baseMs'), capMs: n('story.baseMs') * 2 ** n('story.attempts'), maxAttempts: n('story.attempts') } : {};
 
   // Part 1: one tab, many sockets, one user.
   const tab = new BrowserRenderer(world.sched, timed);
@@ -87,19 +91,31 @@ function run(ctx: RunContext): Findings {
   });
   for (let i = 0; i < n('load.connections'); i++) userFleet.add(1_000 + (rampMs * i) / n('load.connections'));
   // Part 1 ends before the restart: close the tab.
-  world.sched.at(n('fault.restartAtMs') - 5_000, () => {
-    for (const r of tabFleet.robots) r.client?.close();
-  }, null);
+  world.sched.at(
+    n('fault.restartAtMs') - 5_000,
+    () => {
+      for (const r of tabFleet.robots) r.client?.close();
+    },
+    null,
+  );
   const restartAt = n('fault.restartAtMs');
   let backAt = -1;
-  world.sched.at(restartAt, () => {
-    hub.gateway.stop();
-    hub.transport.proc.kill('restart');
-    world.sched.after(n('fault.downMs'), () => {
-      hub = startHub();
-      backAt = world.sched.nowMs;
-    }, null);
-  }, null);
+  world.sched.at(
+    restartAt,
+    () => {
+      hub.gateway.stop();
+      hub.transport.proc.kill('restart');
+      world.sched.after(
+        n('fault.downMs'),
+        () => {
+          hub = startHub();
+          backAt = world.sched.nowMs;
+        },
+        null,
+      );
+    },
+    null,
+  );
   ctx.record([tabFleet, userFleet], n('run.endMs'));
   ctx.runUntil(n('run.endMs'));
 
@@ -142,7 +158,8 @@ function run(ctx: RunContext): Findings {
     ...attemptKinds,
   };
   const limits: LimitHit[] = [];
-  if (tab.refused > 0) limits.push({ key: null, limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
+  if (tab.refused > 0)
+    limits.push({ key: null, limit: `browser: ${tab.pendingMax} pending handshakes per renderer → Insufficient resources`, firstAtMs: 0, count: tab.refused });
   const diagnosis = [
     `One tab opening ${n('browser.socketsPerTab')} WebSockets at once: ${tab.refused} fail in the browser with "Insufficient resources" before any packet leaves (renderer limit ${tab.pendingMax} pending handshakes) — the cause is client-side.`,
     story

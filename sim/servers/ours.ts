@@ -26,7 +26,9 @@ const OUR_CAPACITY_INPUTS: Inputs = { 'ours.perConnectionKiB': OUR_PER_CONNECTIO
 
 /** `inputs` with our capacity defaults placed right after ours.baselineMiB, where the tables list them. */
 export function withOurCapacityInputs(inputs: Inputs): Inputs {
-  return Object.fromEntries(Object.entries(inputs).flatMap(([k, v]) => (k === 'ours.baselineMiB' ? [[k, v], ...Object.entries(OUR_CAPACITY_INPUTS)] : [[k, v]])));
+  return Object.fromEntries(
+    Object.entries(inputs).flatMap(([k, v]) => (k === 'ours.baselineMiB' ? [[k, v], ...Object.entries(OUR_CAPACITY_INPUTS)] : [[k, v]])),
+  );
 }
 
 export interface OurGatewaySpec extends SimTransportSpec {

@@ -68,7 +68,8 @@ export class StoryFanoutGateway extends StoryGateway {
 
   override enqueue(sess: StorySession, msg: WireMessage): void {
     if (this.fanoutSpec.onFull === 'close' || sess.closed) {
-      if (!sess.closed && sess.queue.length >= this.spec.sendBufferMessages && this.fanout.firstSlowCloseMs < 0) this.fanout.firstSlowCloseMs = this.proc.world.sched.nowMs;
+      if (!sess.closed && sess.queue.length >= this.spec.sendBufferMessages && this.fanout.firstSlowCloseMs < 0)
+        this.fanout.firstSlowCloseMs = this.proc.world.sched.nowMs;
       super.enqueue(sess, msg);
       return;
     }
@@ -121,7 +122,16 @@ export class StoryFanoutGateway extends StoryGateway {
 
   private notice(sess: StorySession, percent: number): void {
     this.fanout.throttleNotices++;
-    const notice: FeedMessage = { k: 'ws', kind: 'throttle', channel: -1, offset: 0, critical: true, publishedMs: this.proc.world.sched.nowMs, percent, payloadBytes: 60 };
+    const notice: FeedMessage = {
+      k: 'ws',
+      kind: 'throttle',
+      channel: -1,
+      offset: 0,
+      critical: true,
+      publishedMs: this.proc.world.sched.nowMs,
+      percent,
+      payloadBytes: 60,
+    };
     this.push(sess, notice);
   }
 

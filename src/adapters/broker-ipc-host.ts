@@ -104,11 +104,18 @@ export class BrokerHost {
         return;
       }
       case 'publish':
-        this.broker.publish(message.channel, message.data, (result) => endpoint.send({ odin: 'broker', op: 'publish', id: message.id, result } satisfies ToWorker));
+        this.broker.publish(message.channel, message.data, (result) =>
+          endpoint.send({ odin: 'broker', op: 'publish', id: message.id, result } satisfies ToWorker),
+        );
         return;
       case 'history':
         this.broker.readHistory(message.request, (result) =>
-          endpoint.send({ odin: 'broker', op: 'history', id: message.id, result: result.ok ? { ok: true, events: result.events.map(wire) } : result } satisfies ToWorker),
+          endpoint.send({
+            odin: 'broker',
+            op: 'history',
+            id: message.id,
+            result: result.ok ? { ok: true, events: result.events.map(wire) } : result,
+          } satisfies ToWorker),
         );
         return;
     }

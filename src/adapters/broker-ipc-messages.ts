@@ -31,5 +31,10 @@ export type ToWorker =
   | { readonly odin: 'broker'; readonly op: 'publish'; readonly id: number; readonly result: PublishResult };
 
 export function isBrokerMessage(message: unknown): message is { readonly odin: 'broker'; readonly op: string } {
-  return typeof message === 'object' && message !== null && (message as { odin?: unknown }).odin === BROKER_TAG && typeof (message as { op?: unknown }).op === 'string';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { odin?: unknown }).odin === BROKER_TAG &&
+    typeof (message as { op?: unknown }).op === 'string'
+  );
 }

@@ -88,17 +88,23 @@ export class IpcBroker implements Broker {
   }
 
   publish(channel: string, data: string, done: (result: PublishResult) => void): void {
-    this.request((id) => ({ odin: 'broker', op: 'publish', id, channel, data }), (answer) => {
-      if (answer === null) done({ ok: false, reason: 'the broker in the primary process did not answer' });
-      else done((answer as Extract<ToWorker, { op: 'publish' }>).result);
-    });
+    this.request(
+      (id) => ({ odin: 'broker', op: 'publish', id, channel, data }),
+      (answer) => {
+        if (answer === null) done({ ok: false, reason: 'the broker in the primary process did not answer' });
+        else done((answer as Extract<ToWorker, { op: 'publish' }>).result);
+      },
+    );
   }
 
   readHistory(request: HistoryRequest, done: (result: HistoryResult) => void): void {
-    this.request((id) => ({ odin: 'broker', op: 'history', id, request }), (answer) => {
-      if (answer === null) done({ ok: false, reason: 'unavailable' });
-      else done((answer as Extract<ToWorker, { op: 'history' }>).result);
-    });
+    this.request(
+      (id) => ({ odin: 'broker', op: 'history', id, request }),
+      (answer) => {
+        if (answer === null) done({ ok: false, reason: 'unavailable' });
+        else done((answer as Extract<ToWorker, { op: 'history' }>).result);
+      },
+    );
   }
 
   /** Requests waiting for an answer (for tests and stats). */

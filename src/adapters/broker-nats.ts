@@ -74,11 +74,22 @@ export async function openNatsBroker(options: NatsBrokerOptions): Promise<NatsBr
     try {
       jsm = await jetstreamManager(nc, { timeout });
     } catch (error) {
-      throw new NatsStartError(`JetStream is not available at ${serversShown(options.servers)} (${(error as Error).message}); start nats-server with -js (--jetstream)`, { cause: error });
+      throw new NatsStartError(
+        `JetStream is not available at ${serversShown(options.servers)} (${(error as Error).message}); start nats-server with -js (--jetstream)`,
+        { cause: error },
+      );
     }
     const ensured = await ensureStream(jsm, stream);
     const log = options.log ?? (() => undefined);
-    if (ensured.created) log('info', `created stream ${stream.name}`, { subjects: stream.subjects, maxAgeMs: stream.maxAgeMs, maxMsgs: stream.maxMsgs, maxBytes: stream.maxBytes, storage: stream.storage, replicas: stream.replicas });
+    if (ensured.created)
+      log('info', `created stream ${stream.name}`, {
+        subjects: stream.subjects,
+        maxAgeMs: stream.maxAgeMs,
+        maxMsgs: stream.maxMsgs,
+        maxBytes: stream.maxBytes,
+        storage: stream.storage,
+        replicas: stream.replicas,
+      });
     for (const difference of ensured.differences) log('warn', `stream ${stream.name} differs from the configuration: ${difference}`);
     // The reader's own requests (stream info, consumer creation) get a shorter deadline: while a cluster
     // elects a new leader they go unanswered, and retrying every 2 s finds the new leader sooner than
@@ -146,15 +157,21 @@ export class NatsBroker implements Broker {
     this.stopped = false;
     sink.onStatus('connecting');
     this.watchConnection();
-    this.reader = new OrderedReader(this.nc, this.readerJsm, { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs }, () => this.nextSeq(), {
-      onMessage: (subject, seq, data, info) => this.onMessage(subject, seq, data, info),
-      onCaughtUp: () => this.setStatus('live', null),
-      onTrouble: (detail) => {
-        this.log('debug', detail);
-        this.setStatus('down', detail);
+    this.reader = new OrderedReader(
+      this.nc,
+      this.readerJsm,
+      { stream: this.settings.stream.name, heartbeatMs: this.settings.heartbeatMs },
+      () => this.nextSeq(),
+      {
+        onMessage: (subject, seq, data, info) => this.onMessage(subject, seq, data, info),
+        onCaughtUp: () => this.setStatus('live', null),
+        onTrouble: (detail) => {
+          this.log('debug', detail);
+          this.setStatus('down', detail);
+        },
+        onReset: (reason) => this.log('debug', `stream consumer recreated: ${reason}`),
       },
-      onReset: (reason) => this.log('debug', `stream consumer recreated: ${reason}`),
-    });
+    );
     this.reader.start();
   }
 

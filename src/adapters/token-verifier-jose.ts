@@ -101,13 +101,18 @@ export class JoseTokenVerifier implements TokenVerifier {
 /** A precise, stable message per failure; jose's own wording is not part of our contract. */
 function problemOf(error: unknown, algorithms: readonly string[]): { code: 'token_expired' | 'invalid_token'; message: string } {
   if (error instanceof errors.JWTExpired) return { code: 'token_expired', message: 'the token expired' };
-  if (error instanceof errors.JOSEAlgNotAllowed) return { code: 'invalid_token', message: `the token's algorithm is not accepted (accepted: ${algorithms.join(', ')})` };
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return { code: 'invalid_token', message: `the token's algorithm is not accepted (accepted: ${algorithms.join(', ')})` };
   if (error instanceof errors.JWSSignatureVerificationFailed) return { code: 'invalid_token', message: 'the token signature does not verify' };
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return { code: 'invalid_token', message: error.reason === 'missing' ? `the token lacks claim "${error.claim}"` : `claim "${error.claim}" is not acceptable` };
+    return {
+      code: 'invalid_token',
+      message: error.reason === 'missing' ? `the token lacks claim "${error.claim}"` : `claim "${error.claim}" is not acceptable`,
+    };
   }
   if (error instanceof errors.JWKSNoMatchingKey) return { code: 'invalid_token', message: 'no key of the JWKS matches the token' };
   if (error instanceof errors.JWKSTimeout) return { code: 'invalid_token', message: 'the JWKS could not be fetched in time; try again' };
-  if (!(error instanceof errors.JOSEError)) return { code: 'invalid_token', message: 'the token could not be checked (the key source is unavailable); try again' };
+  if (!(error instanceof errors.JOSEError))
+    return { code: 'invalid_token', message: 'the token could not be checked (the key source is unavailable); try again' };
   return { code: 'invalid_token', message: 'the token is malformed' };
 }

@@ -29,15 +29,7 @@ import { Heartbeat } from './heartbeat.js';
 import type { ChannelTrack, TrackOutput } from './positions.js';
 import type { ClientSocket, CloseInfo } from './ports.js';
 import { Registry, SubscriptionImpl, type Target } from './registry.js';
-import type {
-  ClientCounters,
-  ClientOptions,
-  ClientState,
-  OdinError,
-  ReconnectOptions,
-  Subscription,
-  SubscriptionHandlers,
-} from './types.js';
+import type { ClientCounters, ClientOptions, ClientState, OdinError, ReconnectOptions, Subscription, SubscriptionHandlers } from './types.js';
 
 export const clientDefaults = {
   reconnect: { baseMs: 500, capMs: 30_000, maxAttempts: Infinity, stableMs: 5_000 } satisfies ReconnectOptions,
@@ -180,9 +172,7 @@ export class OdinClient {
   private open(): void {
     const conn: Connection = { socket: null, welcomed: false, heartbeat: null, timer: null, channelsPerRequestMax: 1 };
     this.conn = conn;
-    conn.timer = this.options.clock.setTimer(this.connectTimeoutMs, () =>
-      this.abandon(conn, CLOSE_NO_WELCOME, 'no welcome within connectTimeoutMs'),
-    );
+    conn.timer = this.options.clock.setTimer(this.connectTimeoutMs, () => this.abandon(conn, CLOSE_NO_WELCOME, 'no welcome within connectTimeoutMs'));
     if (this.options.getToken === undefined) return this.openSocket(conn, this.options.token ?? null);
     this.withToken(
       (token) => {

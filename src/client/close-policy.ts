@@ -5,8 +5,7 @@ import type { CloseInfo } from './ports.js';
 import type { ClientErrorCode } from './types.js';
 
 export type CloseVerdict =
-  | { readonly retry: true; readonly hintMs: number | null }
-  | { readonly retry: false; readonly code: ClientErrorCode; readonly message: string };
+  { readonly retry: true; readonly hintMs: number | null } | { readonly retry: false; readonly code: ClientErrorCode; readonly message: string };
 
 // 1008 covers both "slow consumer" (come back, and catch up via since) and rejected credentials (coming
 // back only hammers the server). The reason text is the only thing that tells them apart.

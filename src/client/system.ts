@@ -5,8 +5,7 @@ import type { Clock, Random, Timer } from '../core/ports.js';
 
 // setImmediate runs after pending I/O, like the end of a turn; browsers lack it, and a microtask is the
 // closest there (it still runs after the current callback returns).
-const runSoon: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => queueMicrotask(fn);
+const runSoon: (fn: () => void) => void = typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => queueMicrotask(fn);
 
 export const systemClock: Clock = {
   nowMs: () => performance.now(),

@@ -1,13 +1,7 @@
 // Decoding client frames (validating, never throwing) and encoding server frames (once per publish).
 import { TOKEN_CHARS_MAX } from './auth.js';
 import type { BrokerEvent, Frame } from './ports.js';
-import {
-  channelNameProblem,
-  type ClientMessage,
-  type ErrorCode,
-  type Position,
-  type ServerMessage,
-} from './protocol.js';
+import { channelNameProblem, type ClientMessage, type ErrorCode, type Position, type ServerMessage } from './protocol.js';
 
 export interface DecodeLimits {
   readonly channelsPerRequestMax: number;
@@ -56,10 +50,7 @@ function channelList(obj: Obj, limits: DecodeLimits): string[] {
     throw new Invalid('invalid_field', 'field "channels" must be a non-empty array of channel names');
   }
   if (value.length > limits.channelsPerRequestMax) {
-    throw new Invalid(
-      'too_many_channels',
-      `${value.length} channels in one request; at most ${limits.channelsPerRequestMax} are allowed`,
-    );
+    throw new Invalid('too_many_channels', `${value.length} channels in one request; at most ${limits.channelsPerRequestMax} are allowed`);
   }
   const seen = new Set<string>();
   for (const channel of value) {

@@ -6,7 +6,15 @@
 // This class is the facade: it builds the components (docs/design.md, "The core's components" lists which owns what), wires
 // them together and hands each input to the one that owns it. Every component can be swapped through
 // `parts` — the broken doubles in properties/catches do exactly that.
-import { computeCapacity, configuredOnly, type Admission, type AdmissionControl, type AdmissionTicket, type CapacityInput, type PeerInfo } from './admission.js';
+import {
+  computeCapacity,
+  configuredOnly,
+  type Admission,
+  type AdmissionControl,
+  type AdmissionTicket,
+  type CapacityInput,
+  type PeerInfo,
+} from './admission.js';
 import { assert } from './assert.js';
 import type { CoreContext, GatewayPorts } from './context.js';
 import type { Drain, DrainOutcome } from './drain.js';
@@ -173,7 +181,9 @@ export class Gateway {
     const { clock, random, telemetry } = this.ports;
     const now = clock.nowMs();
     // A counter (unique on this instance) and 32 random bits (so ids do not repeat across instances).
-    const id = `${(++this.sessionCounter).toString(36)}-${Math.floor(random.next() * 0xffffffff).toString(16).padStart(8, '0')}`;
+    const id = `${(++this.sessionCounter).toString(36)}-${Math.floor(random.next() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0')}`;
     const inbound = new TokenBucket(this.options.inbound.messageBurst, this.options.inbound.messagesPerSecond, now);
     const session = new Session(id, conn, ticket, inbound, now, this.ctx.counters.queue, batch);
     const sessions = this.ctx.sessions;

@@ -54,7 +54,12 @@ const BEARER: Readonly<Record<string, string>> = { 'WWW-Authenticate': 'Bearer r
  * Decides one handshake for the endpoint at `endpointPath`. `admit` is consulted last, and only for a
  * request that could otherwise be upgraded: a malformed request never takes a handshake token or a slot.
  */
-export function decideHandshake(request: HandshakeRequest, endpointPath: string, security: SecurityOptions, admit: (peer: PeerInfo) => Admission): HandshakeOutcome {
+export function decideHandshake(
+  request: HandshakeRequest,
+  endpointPath: string,
+  security: SecurityOptions,
+  admit: (peer: PeerInfo) => Admission,
+): HandshakeOutcome {
   if (request.path !== endpointPath) return refuse(404, 'not_found', `no WebSocket endpoint at ${request.path}; use ${endpointPath}`);
   if ((request.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(400, 'bad_upgrade', 'only "Upgrade: websocket" is supported');
   const problem = versionProblem(request.version, request.protocols);
@@ -66,9 +71,16 @@ export function decideHandshake(request: HandshakeRequest, endpointPath: string,
   if (security.authRequired) {
     const credential = request.credential ?? { kind: 'none' };
     if ('kind' in credential) {
-      return refuse(401, 'token_required', 'this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>', undefined, BEARER);
+      return refuse(
+        401,
+        'token_required',
+        'this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>',
+        undefined,
+        BEARER,
+      );
     }
-    if (!credential.ok) return refuse(401, credential.code, credential.message, undefined, { 'WWW-Authenticate': `${BEARER['WWW-Authenticate']}, error="invalid_token"` });
+    if (!credential.ok)
+      return refuse(401, credential.code, credential.message, undefined, { 'WWW-Authenticate': `${BEARER['WWW-Authenticate']}, error="invalid_token"` });
     // Only a verified `sub` is a user: whatever else the request claims (a ?user=) counts for nothing.
     peer = { ip: peer.ip, userId: credential.identity.user, identity: credential.identity };
   }
@@ -88,7 +100,13 @@ function versionProblem(version: string | null, protocols: readonly string[]): s
   return null;
 }
 
-function refuse(status: HandshakeRefusal['status'], error: string, message: string, retryAfterS?: number, headers: Readonly<Record<string, string>> = {}): HandshakeRefusal {
+function refuse(
+  status: HandshakeRefusal['status'],
+  error: string,
+  message: string,
+  retryAfterS?: number,
+  headers: Readonly<Record<string, string>> = {},
+): HandshakeRefusal {
   if (retryAfterS === undefined) return { ok: false, status, body: { error, message }, retryAfterS: null, headers };
   // Retry-After is whole seconds (RFC 9110 §10.2.3); a fraction is rounded up, so nobody comes back early.
   const wholeS = Math.max(0, Math.ceil(retryAfterS));

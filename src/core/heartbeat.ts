@@ -94,7 +94,7 @@ export class Heartbeat {
     const now = this.ctx.clock.nowMs();
     // A session handled here is appended again with a positive delay (or, for `rest` = 0, moves on to a
     // check that appends it with heartbeatMs), so each list is drained of what is due and the loop ends.
-    for (let due = true; due; ) {
+    for (let due = true; due;) {
       due = false;
       for (const list of this.lists) {
         for (let s = list.head; s !== null && s.hbDueMs <= now; s = list.head) {

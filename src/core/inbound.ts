@@ -80,7 +80,12 @@ export class Inbound {
     // was taken above, before decoding).
     const extra = Math.min(requestCost(message), messageBurst) - 1;
     if (extra > 0 && !session.inbound.take(now, extra)) {
-      this.outbox.error(session, 'rate_limited', `this request costs ${extra + 1} messages of the rate limit (${messagesPerSecond} per second); message dropped`, message.id);
+      this.outbox.error(
+        session,
+        'rate_limited',
+        `this request costs ${extra + 1} messages of the rate limit (${messagesPerSecond} per second); message dropped`,
+        message.id,
+      );
       return;
     }
     this.ctx.telemetry.count(M.inboundMessages, INBOUND_LABELS[message.type]);

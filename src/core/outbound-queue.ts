@@ -211,7 +211,8 @@ export class OutboundQueue {
     const out: { channel: string; event: number | null; gap: readonly [number, number] | null }[] = [];
     for (const item of (this.items ?? []).slice(0, this.count)) {
       if (!(item instanceof Slot)) out.push({ channel: item.channel, event: item.offset, gap: null });
-      else if (item.control === null) out.push({ channel: item.channel, event: item.record?.offset ?? null, gap: item.gapReason === null ? null : [item.gapFrom, item.gapTo] });
+      else if (item.control === null)
+        out.push({ channel: item.channel, event: item.record?.offset ?? null, gap: item.gapReason === null ? null : [item.gapFrom, item.gapTo] });
     }
     return out;
   }

@@ -14,8 +14,7 @@ import { channelNameProblem } from './protocol.js';
 export type PublishRefusal = 'invalid_channel' | 'channel_outside_stream' | 'draining' | 'broker_unavailable';
 
 export type PublishOutcome =
-  | { readonly ok: true; readonly epoch: string; readonly offset: number }
-  | { readonly ok: false; readonly code: PublishRefusal; readonly message: string };
+  { readonly ok: true; readonly epoch: string; readonly offset: number } | { readonly ok: false; readonly code: PublishRefusal; readonly message: string };
 
 /** Characters of a refused channel name quoted back in the message. */
 const CHANNEL_QUOTED_MAX = 64;

@@ -33,7 +33,8 @@ export function chargeReplay(replay: readonly (EventRecord | BrokerEvent)[], bud
   let bytes = 0;
   for (let i = 0; i < replay.length; i++) {
     const event = replay[i]!;
-    const record = 'frame' in event ? event : { channel: event.channel, offset: event.offset, prev: event.prev, frame: encodeEvent(event), atMs: 0, evicted: false };
+    const record =
+      'frame' in event ? event : { channel: event.channel, offset: event.offset, prev: event.prev, frame: encodeEvent(event), atMs: 0, evicted: false };
     bytes += record.frame.bytes.byteLength;
     if (bytes > budget.bytes) return null;
     records[i] = record;

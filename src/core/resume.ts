@@ -16,7 +16,15 @@ import type { EventRecord, History } from './history.js';
 import { M } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import type { BrokerEvent } from './ports.js';
-import { subjectMatches, type ChannelState, type Position, type RecoveryFailure, type ReplayMessage, type SubscribeMessage, type UnsubscribeMessage } from './protocol.js';
+import {
+  subjectMatches,
+  type ChannelState,
+  type Position,
+  type RecoveryFailure,
+  type ReplayMessage,
+  type SubscribeMessage,
+  type UnsubscribeMessage,
+} from './protocol.js';
 import { chargeReplay, tooMany, type ReplayBudget, type Resolution } from './replay-budget.js';
 import type { Session, Subscription } from './session.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -35,7 +43,12 @@ export class Resume {
     const message = this.permitted(session, request);
     const added = message.channels.filter((key) => !session.subscriptions.has(key)).length;
     if (session.subscriptions.size + added > subscriptionsMax) {
-      this.outbox.error(session, 'subscription_limit', `this request would hold ${session.subscriptions.size + added} subscriptions; at most ${subscriptionsMax} are allowed`, message.id);
+      this.outbox.error(
+        session,
+        'subscription_limit',
+        `this request would hold ${session.subscriptions.size + added} subscriptions; at most ${subscriptionsMax} are allowed`,
+        message.id,
+      );
       return;
     }
     const subs = message.channels.map((key) => this.subscriptions.add(session, key));
@@ -81,7 +94,13 @@ export class Resume {
     if (denied.length === 0) return message;
     for (const channel of denied) {
       this.ctx.telemetry.count(M.protocolErrors, { code: 'forbidden' });
-      this.outbox.send(session, { type: 'error', id: message.id, code: 'forbidden', channel, message: `not allowed to subscribe to "${channel}": no grant in the token covers it` });
+      this.outbox.send(session, {
+        type: 'error',
+        id: message.id,
+        code: 'forbidden',
+        channel,
+        message: `not allowed to subscribe to "${channel}": no grant in the token covers it`,
+      });
     }
     const channels = message.channels.filter((key) => !denied.includes(key));
     if (message.since === undefined) return { type: 'subscribe', id: message.id, channels };
@@ -115,7 +134,12 @@ export class Resume {
     };
     const tooLarge = (): void => {
       telemetry.count(M.replays, { outcome: 'too_large' });
-      this.outbox.error(session, 'replay_too_large', `more than ${replayEventsMax} events or ${outbound.queueBytesMax} bytes in (${from}, ${to}]; ask for a smaller range`, id);
+      this.outbox.error(
+        session,
+        'replay_too_large',
+        `more than ${replayEventsMax} events or ${outbound.queueBytesMax} bytes in (${from}, ${to}]; ask for a smaller range`,
+        id,
+      );
     };
     if (to === from) return answer([], 'empty');
     const ring = this.history.read(channel, from, to);
@@ -134,12 +158,18 @@ export class Resume {
     const epoch = this.fanOut.epoch;
     const position = sub.pattern ? this.history.streamOffset : this.history.position(sub.key);
     const here = { epoch, offset: position };
-    const fail = (reason: RecoveryFailure, source: string): void => done({ state: { ...here, recovered: false, reason }, replay: [], through: position, source });
+    const fail = (reason: RecoveryFailure, source: string): void =>
+      done({ state: { ...here, recovered: false, reason }, replay: [], through: position, source });
     if (since === undefined) return done({ state: here, replay: [], through: position, source: null });
     if (since.epoch !== epoch) return fail('epoch_changed', 'check');
     // The replay ends where the client will be; live events up to there were delivered by it (the seam).
     const succeed = (replay: readonly (EventRecord | BrokerEvent)[], source: string): void =>
-      done({ state: { ...here, recovered: true, replayed: replay.length }, replay, through: Math.max(position, since.offset, replay.at(-1)?.offset ?? 0), source });
+      done({
+        state: { ...here, recovered: true, replayed: replay.length },
+        replay,
+        through: Math.max(position, since.offset, replay.at(-1)?.offset ?? 0),
+        source,
+      });
     // A position beyond what this gateway has read is not necessarily another timeline: a restarted
     // instance may still be catching up with the stream. Only the broker can tell (beyond_head).
     const behind = since.offset > this.history.streamOffset;

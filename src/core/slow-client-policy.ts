@@ -59,7 +59,9 @@ export class SlowClientPolicy {
   throttleNotice(level: number, fill: number): ThrottleMessage {
     const percent = Math.min(100, Math.round(fill * 100));
     const message =
-      level === 0 ? 'caught up: full delivery resumed' : `falling behind (outbound queue ${percent}% full): ${level === 1 ? 'conflating' : 'shedding'} lower-priority channels`;
+      level === 0
+        ? 'caught up: full delivery resumed'
+        : `falling behind (outbound queue ${percent}% full): ${level === 1 ? 'conflating' : 'shedding'} lower-priority channels`;
     return { type: 'throttle', level, percent, message };
   }
 

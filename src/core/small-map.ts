@@ -29,7 +29,10 @@ export class SmallMap<K, V> {
       this.oneValue = value;
       this.hasOne = true;
     } else {
-      this.many = new Map([[this.oneKey as K, this.oneValue as V], [key, value]]);
+      this.many = new Map([
+        [this.oneKey as K, this.oneValue as V],
+        [key, value],
+      ]);
       this.forgetOne();
     }
   }

@@ -22,7 +22,13 @@ export class Subscriptions {
       this.index.remove(existing.key, existing, existing.pattern);
       this.count--;
     }
-    const sub: Subscription = { key, pattern: isPattern(key), session, held: { records: [], overflowed: false, firstByChannel: new Map() }, deliveredThrough: 0 };
+    const sub: Subscription = {
+      key,
+      pattern: isPattern(key),
+      session,
+      held: { records: [], overflowed: false, firstByChannel: new Map() },
+      deliveredThrough: 0,
+    };
     session.subscriptions.set(key, sub);
     this.index.add(key, sub, sub.pattern);
     this.count++;

@@ -43,7 +43,8 @@ export class TokenLifetime {
     const user = session.identity.user;
     verifier.verify(message.token, (result) => {
       if (session.state !== 'open') return;
-      if (!result.ok) return this.outbox.error(session, result.code, `refresh refused: ${result.message}; the current token still holds until it expires`, message.id);
+      if (!result.ok)
+        return this.outbox.error(session, result.code, `refresh refused: ${result.message}; the current token still holds until it expires`, message.id);
       if (result.identity.user !== user) {
         return this.outbox.error(session, 'invalid_token', `refresh refused: the new token is for another user (sub must stay "${user}")`, message.id);
       }
@@ -51,7 +52,11 @@ export class TokenLifetime {
       this.revokeUncovered(session);
       this.arm(session);
       const expiresAtMs = result.identity.expiresAtMs;
-      this.outbox.send(session, { type: 'refreshed', id: message.id, expiresInMs: expiresAtMs === null ? null : Math.max(0, expiresAtMs - this.ctx.clock.wallMs()) });
+      this.outbox.send(session, {
+        type: 'refreshed',
+        id: message.id,
+        expiresInMs: expiresAtMs === null ? null : Math.max(0, expiresAtMs - this.ctx.clock.wallMs()),
+      });
     });
   }
 

@@ -185,7 +185,7 @@ const NEWLINE = 0x0a;
  */
 export function joinFrames(frames: readonly Frame[], bytesMax: number): Frame[] {
   const out: Frame[] = [];
-  for (let start = 0; start < frames.length; ) {
+  for (let start = 0; start < frames.length;) {
     let bytes = frames[start]!.bytes.byteLength;
     let end = start + 1;
     while (end < frames.length && bytes + 1 + frames[end]!.bytes.byteLength <= bytesMax) bytes += 1 + frames[end++]!.bytes.byteLength;

@@ -66,7 +66,10 @@ function whole(values: Record<string, unknown>, name: string, fallback: number, 
 
 export interface ParsedLoad {
   readonly run: RunOptions;
-  readonly publish: { readonly kind: 'http'; readonly baseUrl: string; readonly apiKey: string | null } | { readonly kind: 'nats'; readonly servers: string } | { readonly kind: 'command'; readonly command: string };
+  readonly publish:
+    | { readonly kind: 'http'; readonly baseUrl: string; readonly apiKey: string | null }
+    | { readonly kind: 'nats'; readonly servers: string }
+    | { readonly kind: 'command'; readonly command: string };
   readonly json: boolean;
   readonly progress: boolean;
 }
@@ -124,7 +127,8 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     throw new UsageError(`${positionals[0]} is not a URL (e.g. ws://127.0.0.1:8080/ws?v=1)`);
   }
   if (url.protocol !== 'ws:') throw new UsageError(`${url.href}: expected a ws:// URL`);
-  if (!isLoopbackHost(url.hostname)) throw new UsageError(`${url.hostname} is not a loopback address: odin load drives loopback targets only (127.0.0.0/8, ::1, localhost)`);
+  if (!isLoopbackHost(url.hostname))
+    throw new UsageError(`${url.hostname} is not a loopback address: odin load drives loopback targets only (127.0.0.0/8, ::1, localhost)`);
   // localhost may resolve to ::1 first; the source-address spread is IPv4.
   if (url.hostname === 'localhost') url.hostname = '127.0.0.1';
   const publishers = [values.nats, values['publish-cmd'], values['publish-url']].filter((v) => v !== undefined);
@@ -163,7 +167,8 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     reportEveryMs: seconds('interval', 5, 1, 3_600),
     publishTimeoutMs: 10_000,
   };
-  if (run.channelsPerConnection > channelCount) throw new UsageError(`--per-connection ${run.channelsPerConnection} is more than the ${channelCount} channel(s) in the pool (--channels)`);
+  if (run.channelsPerConnection > channelCount)
+    throw new UsageError(`--per-connection ${run.channelsPerConnection} is more than the ${channelCount} channel(s) in the pool (--channels)`);
   const httpBase = values['publish-url'] ?? `http://${url.host}`;
   const publish: ParsedLoad['publish'] =
     values.nats !== undefined

@@ -42,7 +42,10 @@ export function forEachSentTime(frame: Buffer, visit: (sentUs: number) => void):
 
 export type ControlKind = 'welcome' | 'subscribed' | 'error' | 'gap' | 'throttle' | 'pong' | 'other';
 
-const CONTROL: ReadonlyArray<[Buffer, ControlKind]> = (['welcome', 'subscribed', 'error', 'gap', 'throttle', 'pong'] as const).map((kind) => [Buffer.from(`{"type":"${kind}"`), kind]);
+const CONTROL: ReadonlyArray<[Buffer, ControlKind]> = (['welcome', 'subscribed', 'error', 'gap', 'throttle', 'pong'] as const).map((kind) => [
+  Buffer.from(`{"type":"${kind}"`),
+  kind,
+]);
 
 /** What a frame that holds no event is (by its first bytes). */
 export function controlKind(frame: Buffer): ControlKind {

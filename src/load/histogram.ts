@@ -11,7 +11,14 @@ export type { Histogram };
 export const LATENCY_US_MAX = 60_000_000;
 
 export function newHistogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_US_MAX, numberOfSignificantValueDigits: 3, bitBucketSize: 32, autoResize: false, useWebAssembly: false });
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: LATENCY_US_MAX,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 32,
+    autoResize: false,
+    useWebAssembly: false,
+  });
 }
 
 /** Records one value in µs, clamped to the histogram's range; returns whether it was clipped. */

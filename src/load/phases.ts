@@ -61,10 +61,14 @@ function countsSince(end: Marks, start: Marks): Counts {
 function idle(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -74,13 +78,21 @@ async function untilIdle(publisher: Publisher, timeoutMs: number): Promise<void>
 }
 
 /** Round-robin over the channels, `ratePerSecond` events per second for `durationMs` (open loop). */
-export async function publishAtRate(publisher: Publisher, channels: readonly string[], ratePerSecond: number, durationMs: number, sizeBytes: number, seq: Sequence, signal?: AbortSignal): Promise<void> {
+export async function publishAtRate(
+  publisher: Publisher,
+  channels: readonly string[],
+  ratePerSecond: number,
+  durationMs: number,
+  sizeBytes: number,
+  seq: Sequence,
+  signal?: AbortSignal,
+): Promise<void> {
   const started = performance.now();
   let done = 0;
   for (;;) {
     if (signal?.aborted === true) return;
     const elapsed = performance.now() - started;
-    const due = Math.floor(Math.min(elapsed, durationMs) / 1000 * ratePerSecond);
+    const due = Math.floor((Math.min(elapsed, durationMs) / 1000) * ratePerSecond);
     for (; done < due; done++) {
       const n = seq.next++;
       publisher.publish(channels[n % channels.length]!, eventData(monotonicUs(), n, sizeBytes));
@@ -100,7 +112,14 @@ export interface SteadyOptions {
 }
 
 /** Publishes at a steady rate for durationMs (nothing when the rate is 0: an idle hold). */
-export async function steadyPhase(session: LoadSession, publisher: Publisher, channels: readonly string[], options: SteadyOptions, seq: Sequence, signal?: AbortSignal): Promise<PhaseResult> {
+export async function steadyPhase(
+  session: LoadSession,
+  publisher: Publisher,
+  channels: readonly string[],
+  options: SteadyOptions,
+  seq: Sequence,
+  signal?: AbortSignal,
+): Promise<PhaseResult> {
   const start = await session.mark();
   const before = snapshotStats(publisher);
   const recorder = session.recorder();
@@ -127,7 +146,13 @@ export interface BurstOptions {
 }
 
 /** Publishes `events` events at once (round-robin over the channels) and times their drain. */
-export async function burstPhase(session: LoadSession, publisher: Publisher, channels: readonly string[], options: BurstOptions, seq: Sequence): Promise<PhaseResult> {
+export async function burstPhase(
+  session: LoadSession,
+  publisher: Publisher,
+  channels: readonly string[],
+  options: BurstOptions,
+  seq: Sequence,
+): Promise<PhaseResult> {
   const start = await session.mark();
   const perChannel: Record<string, number> = {};
   for (let i = 0; i < options.events; i++) bump(perChannel, channels[(seq.next + i) % channels.length]!);
@@ -172,7 +197,12 @@ function result(
     kind,
     target,
     publishMs: Math.round(publishMs * 100) / 100,
-    published: { sent: after.sent - before.sent, ok: after.ok - before.ok, skipped: after.skipped - before.skipped, failures: since(after.failures, before.failures) },
+    published: {
+      sent: after.sent - before.sent,
+      ok: after.ok - before.ok,
+      skipped: after.skipped - before.skipped,
+      failures: since(after.failures, before.failures),
+    },
     expected,
     delivered: delta.events,
     complete,

@@ -45,7 +45,9 @@ export function spread(input: SpreadInput): Spread {
   if (socketsPerWorkerMax < 1 || perAddressMax < 1 || workersMin < 1) throw new RangeError('socketsPerWorkerMax, perAddressMax and workersMin must be ≥ 1');
   const addressCount = Math.max(1, Math.ceil(connections / perAddressMax));
   if (addressCount > SOURCE_ADDRESSES_MAX) {
-    throw new RangeError(`${connections} connections at ${perAddressMax} per source address need ${addressCount} addresses; loopback offers ${SOURCE_ADDRESSES_MAX}`);
+    throw new RangeError(
+      `${connections} connections at ${perAddressMax} per source address need ${addressCount} addresses; loopback offers ${SOURCE_ADDRESSES_MAX}`,
+    );
   }
   const workerCount = Math.max(workersMin, Math.ceil(connections / socketsPerWorkerMax));
   const workers: WorkerShare[] = [];

@@ -39,7 +39,12 @@ export interface LoadReport {
   readonly phases: readonly PhaseResult[];
   /** Over every phase. */
   readonly latency: LatencySummary;
-  readonly events: { readonly delivered: number; readonly expected: number; readonly control: Readonly<Record<string, number>>; readonly clippedSamples: number };
+  readonly events: {
+    readonly delivered: number;
+    readonly expected: number;
+    readonly control: Readonly<Record<string, number>>;
+    readonly clippedSamples: number;
+  };
   /** Set when the run was cut short (SIGINT, a worker failure): what happened until then. */
   readonly interrupted: string | null;
 }
@@ -94,7 +99,10 @@ export function summaryText(r: LoadReport): string {
     `odin load — ${r.target}${r.interrupted !== null ? ` (interrupted: ${r.interrupted})` : ''}`,
     `  ${n(s.connections)} connections over ${s.workers} worker process${s.workers === 1 ? '' : 'es'} and ${s.sourceAddresses} source address${s.sourceAddresses === 1 ? '' : 'es'} · ramp ${s.rampPerSecond > 0 ? `${n(s.rampPerSecond)}/s` : 'unpaced'} · ${s.channels} channel${s.channels === 1 ? '' : 's'}, ${s.channelsPerConnection} per connection`,
     '',
-    row('connections', `${n(c.attempted)} attempted · ${n(c.opened)} upgraded · ${n(c.subscribed)} subscribed · ${n(total(c.failures))} failed · ${n(c.heldAtEnd)} held at the end`),
+    row(
+      'connections',
+      `${n(c.attempted)} attempted · ${n(c.opened)} upgraded · ${n(c.subscribed)} subscribed · ${n(total(c.failures))} failed · ${n(c.heldAtEnd)} held at the end`,
+    ),
     row('ramp', `${(c.rampMs / 1000).toFixed(1)} s`),
     row('connect (TCP + Upgrade)', latencyLine(r.connectLatency)),
     row('failures', kinds(c.failures)),
@@ -105,7 +113,9 @@ export function summaryText(r: LoadReport): string {
     const pub = `${n(p.published.ok)} of ${n(p.published.sent)} published accepted${p.published.skipped > 0 ? ` · ${n(p.published.skipped)} skipped (publisher at its in-flight bound)` : ''}${total(p.published.failures) > 0 ? ` · failed ${kinds(p.published.failures)}` : ''}`;
     lines.push(row(label, pub));
     const delivered = `${n(p.delivered)} of ${n(p.expected)} expected deliveries${p.expected > 0 ? ` (${((p.delivered / p.expected) * 100).toFixed(2)}%)` : ''} · ${n(p.deliveriesPerSecond)}/s`;
-    lines.push(row('  delivered', `${delivered}${p.drainMs !== null && p.expected > 0 ? ` · all in ${ms(p.drainMs)} ms` : p.expected > 0 ? ' · incomplete' : ''}`));
+    lines.push(
+      row('  delivered', `${delivered}${p.drainMs !== null && p.expected > 0 ? ` · all in ${ms(p.drainMs)} ms` : p.expected > 0 ? ' · incomplete' : ''}`),
+    );
     if (p.latency.count > 0) lines.push(row('  publish→deliver', latencyLine(p.latency)));
   }
   lines.push(row('publish→deliver (all)', `${latencyLine(r.latency)}${s.sampleEvery > 1 ? `, on 1 connection in ${s.sampleEvery}` : ''}`));

@@ -33,10 +33,14 @@ export interface RunIo {
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 function aborted(signal: AbortSignal | undefined): void {
@@ -68,7 +72,12 @@ export async function runLoad(options: RunOptions, io: RunIo): Promise<LoadRepor
   let interrupted: string | null = null;
   const stopTicks = session.onTick((now) => {
     const [value, total] = stageValue();
-    progress.show(stage, value, total, `open ${now.counts.open.toLocaleString('en-US')} · failed ${Object.values(now.counts.failures).reduce((a, b) => a + b, 0)} · drops ${Object.values(now.counts.drops).reduce((a, b) => a + b, 0)}`);
+    progress.show(
+      stage,
+      value,
+      total,
+      `open ${now.counts.open.toLocaleString('en-US')} · failed ${Object.values(now.counts.failures).reduce((a, b) => a + b, 0)} · drops ${Object.values(now.counts.drops).reduce((a, b) => a + b, 0)}`,
+    );
     if (performance.now() - lastLine < options.reportEveryMs - options.tickMs / 2) return;
     lastLine = performance.now();
     progress.log(intervalLine(previous, now, summarize(interval.latency)));
@@ -94,9 +103,17 @@ export async function runLoad(options: RunOptions, io: RunIo): Promise<LoadRepor
         stageValue = () => [b, options.bursts];
         if (b > 0) await sleep(options.burstGapMs, signal);
         aborted(signal);
-        const r = await burstPhase(session, publisher, options.channels, { events: options.burstEvents, sizeBytes: options.sizeBytes, timeoutMs: options.settleMs, publishTimeoutMs: options.publishTimeoutMs }, seq);
+        const r = await burstPhase(
+          session,
+          publisher,
+          options.channels,
+          { events: options.burstEvents, sizeBytes: options.sizeBytes, timeoutMs: options.settleMs, publishTimeoutMs: options.publishTimeoutMs },
+          seq,
+        );
         phases.push(r);
-        progress.log(`burst ${b + 1}/${options.bursts}: ${r.delivered.toLocaleString('en-US')} of ${r.expected.toLocaleString('en-US')} deliveries${r.drainMs !== null ? ` in ${r.drainMs} ms` : ' (incomplete)'} · p99 ${r.latency.p99Ms} ms`);
+        progress.log(
+          `burst ${b + 1}/${options.bursts}: ${r.delivered.toLocaleString('en-US')} of ${r.expected.toLocaleString('en-US')} deliveries${r.drainMs !== null ? ` in ${r.drainMs} ms` : ' (incomplete)'} · p99 ${r.latency.p99Ms} ms`,
+        );
       }
     } else {
       stage = 'hold';
@@ -104,7 +121,20 @@ export async function runLoad(options: RunOptions, io: RunIo): Promise<LoadRepor
       stageValue = () => [Math.round((performance.now() - holdStart) / 1000), Math.round(options.holdMs / 1000)];
       const rate = publisher === null ? 0 : options.ratePerSecond;
       phases.push(
-        await steadyPhase(session, publisher ?? nullPublisher, options.channels, { ratePerSecond: rate, durationMs: options.holdMs, sizeBytes: options.sizeBytes, settleMs: options.settleMs, publishTimeoutMs: options.publishTimeoutMs }, seq, signal),
+        await steadyPhase(
+          session,
+          publisher ?? nullPublisher,
+          options.channels,
+          {
+            ratePerSecond: rate,
+            durationMs: options.holdMs,
+            sizeBytes: options.sizeBytes,
+            settleMs: options.settleMs,
+            publishTimeoutMs: options.publishTimeoutMs,
+          },
+          seq,
+          signal,
+        ),
       );
     }
     aborted(signal);
@@ -169,4 +199,10 @@ export async function runLoad(options: RunOptions, io: RunIo): Promise<LoadRepor
 }
 
 /** Stands in when nothing publishes: an idle hold. */
-const nullPublisher: Publisher = { kind: 'none', publish: () => undefined, inFlight: 0, stats: { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0 }, close: async () => undefined };
+const nullPublisher: Publisher = {
+  kind: 'none',
+  publish: () => undefined,
+  inFlight: 0,
+  stats: { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0 },
+  close: async () => undefined,
+};

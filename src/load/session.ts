@@ -122,7 +122,13 @@ export class LoadSession {
 
   /** Forks the workers and starts the ramp; resolves once every worker has its plan. */
   static async open(options: SessionOptions): Promise<LoadSession> {
-    const shape = spread({ connections: options.connections, workersMin: options.workersMin, socketsPerWorkerMax: options.socketsPerWorkerMax, perAddressMax: options.perAddressMax, addressBlock: options.addressBlock ?? 0 });
+    const shape = spread({
+      connections: options.connections,
+      workersMin: options.workersMin,
+      socketsPerWorkerMax: options.socketsPerWorkerMax,
+      perAddressMax: options.perAddressMax,
+      addressBlock: options.addressBlock ?? 0,
+    });
     const module = childModule('./worker.js', import.meta.url);
     const workers = shape.workers.map((share) => new Child<ToWorker, FromWorker>(`load worker ${share.index}`, module));
     const session = new LoadSession(options, workers, shape);
@@ -204,7 +210,8 @@ export class LoadSession {
       if (failure !== null) throw failure;
       const s = this.snapshot();
       if (s.counts.attempted >= s.planned && s.pending === 0 && this.ticks.every((t) => t !== null)) return s;
-      if (performance.now() > deadline) throw new Error(`ramp not done within ${timeoutMs} ms: ${s.counts.attempted}/${s.planned} attempted, ${s.pending} pending`);
+      if (performance.now() > deadline)
+        throw new Error(`ramp not done within ${timeoutMs} ms: ${s.counts.attempted}/${s.planned} attempted, ${s.pending} pending`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -224,10 +231,14 @@ export class LoadSession {
    */
   async expect(marks: Marks, perWorker: readonly number[]): Promise<(timeoutMs: number) => Promise<bigint | null>> {
     const id = this.nextId++;
-    const reached = this.workers.map((w) => w.next((m): m is Extract<FromWorker, { type: 'reached' }> => m.type === 'reached' && m.id === id, 3_600_000, 'reached'));
+    const reached = this.workers.map((w) =>
+      w.next((m): m is Extract<FromWorker, { type: 'reached' }> => m.type === 'reached' && m.id === id, 3_600_000, 'reached'),
+    );
     // Abandoned waits are rejected when the run closes; they must not surface as unhandled.
     for (const r of reached) r.catch(() => undefined);
-    const armed = this.workers.map((w) => w.next((m): m is Extract<FromWorker, { type: 'armed' }> => m.type === 'armed' && m.id === id, FLUSH_TIMEOUT_MS, 'armed'));
+    const armed = this.workers.map((w) =>
+      w.next((m): m is Extract<FromWorker, { type: 'armed' }> => m.type === 'armed' && m.id === id, FLUSH_TIMEOUT_MS, 'armed'),
+    );
     this.workers.forEach((w, i) => w.send({ cmd: 'expect', id, target: marks[i]!.counts.events + perWorker[i]! }));
     await Promise.all(armed);
     return async (timeoutMs) => {

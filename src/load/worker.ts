@@ -138,7 +138,17 @@ function attempt(index: number): void {
     ...(address !== undefined ? { localAddress: address } : {}),
     createConnection: createConnection as never,
   });
-  const conn: Conn = { ws, index, sampled: index % p.sampleEvery === 0, channels: channelsOf(index, p.channels, p.channelsPerConnection), state: 'connecting', tcpUp: false, isOpen: false, lastErrorCode: undefined, timer: null };
+  const conn: Conn = {
+    ws,
+    index,
+    sampled: index % p.sampleEvery === 0,
+    channels: channelsOf(index, p.channels, p.channelsPerConnection),
+    state: 'connecting',
+    tcpUp: false,
+    isOpen: false,
+    lastErrorCode: undefined,
+    timer: null,
+  };
   conns.push(conn);
   ws.on('unexpected-response', (req, res) => {
     res.resume();

@@ -27,37 +27,70 @@ const channelClass: z.ZodType<ChannelClass> = z.strictObject({
 });
 
 /** `nats://h:4222,tls://h2:4222` or `h:4222`: URLs the NATS client accepts; empty = embedded broker. */
-const natsServers = z.string().max(4_096).refine((list) => list.trim() === '' || list.split(',').every((s) => /^((nats|tls):\/\/)?[^\s,/]+(:\d{1,5})?$/.test(s.trim())));
+const natsServers = z
+  .string()
+  .max(4_096)
+  .refine((list) => list.trim() === '' || list.split(',').every((s) => /^((nats|tls):\/\/)?[^\s,/]+(:\d{1,5})?$/.test(s.trim())));
 
 /** Subjects as a JSON array or a comma-separated list (easier in an environment variable). */
 const natsSubjects = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
-  z.array(z.string().refine((p) => channelNameProblem(p, true) === null)).min(1).max(64),
+  z
+    .array(z.string().refine((p) => channelNameProblem(p, true) === null))
+    .min(1)
+    .max(64),
 ) as unknown as z.ZodType<readonly string[]>;
 
 const filePath = z.string().min(1).max(4_096);
 
 /** A JSON array, or a comma-separated list (easier in an environment variable). */
 function listOf(item: z.ZodType<string>, max: number): z.ZodType<readonly string[]> {
-  return z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v), z.array(item).max(max));
+  return z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : v,
+    z.array(item).max(max),
+  );
 }
-const addressList = listOf(z.string().refine((a) => cidrProblem(a) === null), 1_000);
+const addressList = listOf(
+  z.string().refine((a) => cidrProblem(a) === null),
+  1_000,
+);
 const originList = listOf(z.string().regex(/^https?:\/\/[^\s/?#]+$/), 1_000);
 const algorithmList = listOf(z.enum(TOKEN_ALGORITHMS), 3);
 
-const throttleLevels = z
-  .tuple([z.number(), z.number(), z.number()])
-  .refine(([a, b, c]) => a > 0 && a < b && b < c && c <= 1) as unknown as z.ZodType<readonly [number, number, number]>;
+const throttleLevels = z.tuple([z.number(), z.number(), z.number()]).refine(([a, b, c]) => a > 0 && a < b && b < c && c <= 1) as unknown as z.ZodType<
+  readonly [number, number, number]
+>;
 
 /** Every setting. Gateway sections take their defaults from the core, so there is one source of truth. */
 export const configSpec = {
   server: {
-    host: text('127.0.0.1', z.string().min(1).max(255), 'a host name or IP address', 'Interface to listen on; beyond loopback needs auth.mode and publish.apiKey (docs/security.md).'),
+    host: text(
+      '127.0.0.1',
+      z.string().min(1).max(255),
+      'a host name or IP address',
+      'Interface to listen on; beyond loopback needs auth.mode and publish.apiKey (docs/security.md).',
+    ),
     port: int(8080, 0, 65_535, 'TCP port for HTTP and WebSocket; 0 picks a free port.'),
     path: text('/ws', z.string().regex(/^\/[^?#\s]*$/), 'a path starting with "/"', 'WebSocket endpoint path; other paths answer 404.'),
     trustProxy: bool(false, 'Take the client address from X-Forwarded-For, read from the right, skipping only server.trustedProxies.'),
-    trustedProxies: json(['127.0.0.0/8', '::1'], addressList, 'a JSON array or comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,::1', 'Proxies whose X-Forwarded-For entries are believed (with server.trustProxy).'),
-    allowedOrigins: json([] as readonly string[], originList, 'a JSON array or comma-separated list of origins, e.g. https://app.example.com', 'Browser origins allowed to open a WebSocket (403 otherwise); empty allows any. Requests without Origin (non-browsers) pass.'),
+    trustedProxies: json(
+      ['127.0.0.0/8', '::1'],
+      addressList,
+      'a JSON array or comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,::1',
+      'Proxies whose X-Forwarded-For entries are believed (with server.trustProxy).',
+    ),
+    allowedOrigins: json(
+      [] as readonly string[],
+      originList,
+      'a JSON array or comma-separated list of origins, e.g. https://app.example.com',
+      'Browser origins allowed to open a WebSocket (403 otherwise); empty allows any. Requests without Origin (non-browsers) pass.',
+    ),
     internalPort: nullableInt(null, 0, 65_535, 'A second port, on server.internalHost, for /metrics and /stats (then not served on server.port); auto: none.'),
     internalHost: text('127.0.0.1', z.string().min(1).max(255), 'a host name or IP address', 'Interface of server.internalPort.'),
     publishBodyBytesMax: int(1 * MiB, 1 * KiB, 64 * MiB, 'Largest POST /publish body; larger bodies get 413.'),
@@ -74,15 +107,29 @@ export const configSpec = {
     burst: int(2_000, 1, 10_000_000, 'Publish token bucket size per API key.'),
   },
   auth: {
-    mode: oneOf('auto', ['auto', 'none', 'jwt'] as const, 'jwt: every connection needs a token; none: anonymous (logged loudly); auto: none on loopback, refuse to start beyond it.'),
+    mode: oneOf(
+      'auto',
+      ['auto', 'none', 'jwt'] as const,
+      'jwt: every connection needs a token; none: anonymous (logged loudly); auto: none on loopback, refuse to start beyond it.',
+    ),
     hmacSecret: secretText(32, 4_096, 'HS256 secret that signs connection tokens (one key source: this, publicKeyFile, jwksFile or jwksUrl).'),
     publicKeyFile: nullableText(filePath, 'a file path', 'PEM public key (SPKI) for RS256 or ES256 tokens.'),
     jwksFile: nullableText(filePath, 'a file path', 'JWKS file with the public keys of RS256/ES256 tokens (chosen by kid).'),
     jwksUrl: nullableText(z.url({ protocol: /^https?$/ }).max(4_096), 'an http(s) URL', 'JWKS URL, fetched with a timeout and cached (auth.jwksCacheMs).'),
-    algorithms: json([] as readonly string[], algorithmList, 'a JSON array or comma-separated list of HS256, RS256, ES256', 'Accepted token algorithms; empty: the one the key implies (HS256 for a secret, RS256/ES256 by key type).'),
+    algorithms: json(
+      [] as readonly string[],
+      algorithmList,
+      'a JSON array or comma-separated list of HS256, RS256, ES256',
+      'Accepted token algorithms; empty: the one the key implies (HS256 for a secret, RS256/ES256 by key type).',
+    ),
     issuer: nullableText(z.string().min(1).max(1_024), 'a string', 'Required iss claim, when set.'),
     audience: nullableText(z.string().min(1).max(1_024), 'a string', 'Required aud claim, when set.'),
-    channelsClaim: text('channels', z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/), 'a claim name', 'Claim with the channel patterns a token may subscribe to (user.{sub}.> is always allowed).'),
+    channelsClaim: text(
+      'channels',
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/),
+      'a claim name',
+      'Claim with the channel patterns a token may subscribe to (user.{sub}.> is always allowed).',
+    ),
     queryToken: bool(false, 'Accept ?token= on the WebSocket URL (query strings end up in access logs; prefer the header or subprotocol).'),
     refreshWindowMs: int(60_000, 1_000, 3_600_000, 'A connection is told this long before its token expires, so it can send refresh.'),
     clockToleranceS: int(5, 0, 300, 'Leeway on exp/nbf for clock skew between issuer and gateway.'),
@@ -91,7 +138,12 @@ export const configSpec = {
   },
   gateway: {
     heartbeatMs: int(d.heartbeatMs, 100, 3_600_000, 'Liveness check interval; a connection silent for a whole interval is pinged.'),
-    heartbeatTimeoutMs: int(d.heartbeatTimeoutMs, 100, 3_600_000, 'Close a pinged connection when neither a pong nor any message arrives this long after the ping.'),
+    heartbeatTimeoutMs: int(
+      d.heartbeatTimeoutMs,
+      100,
+      3_600_000,
+      'Close a pinged connection when neither a pong nor any message arrives this long after the ping.',
+    ),
     channelsPerRequestMax: int(d.channelsPerRequestMax, 1, 10_000, 'Channels in one subscribe/unsubscribe.'),
     subscriptionsMax: int(d.subscriptionsMax, 1, 1_000_000, 'Subscriptions per connection.'),
     replayEventsMax: int(d.replayEventsMax, 1, 1_000_000, 'Events one replay or resume may return.'),
@@ -109,16 +161,31 @@ export const configSpec = {
     eventsMax: int(d.history.eventsMax, 0, 1_000_000, 'Events kept per channel.'),
     bytesMax: int(d.history.bytesMax, 0, 1 * GiB, 'Bytes kept per channel.'),
     ageMs: int(d.history.ageMs, 0, 86_400_000, 'Age after which events leave the ring.'),
-    totalBytesMax: nullableInt(null, 64 * KiB, 64 * GiB, 'Bytes all rings together may hold; auto: a sixteenth of the memory budget (4 MiB..256 MiB), 64 MiB without a limit.'),
+    totalBytesMax: nullableInt(
+      null,
+      64 * KiB,
+      64 * GiB,
+      'Bytes all rings together may hold; auto: a sixteenth of the memory budget (4 MiB..256 MiB), 64 MiB without a limit.',
+    ),
   },
   outbound: {
     queueBytesMax: int(d.outbound.queueBytesMax, 16 * KiB, 1 * GiB, 'Bytes one session may hold queued plus buffered.'),
     // The floor is the TCP socket's high-water mark (16 KiB on Node 20): below it the socket never emits
     // 'drain', so a session paused under it would wait for a write that never comes.
     socketHighWaterBytes: int(d.outbound.socketHighWaterBytes, 16 * KiB, 1 * GiB, 'Stop writing to a socket with this much unsent.'),
-    throttleLevels: json(d.outbound.throttleLevels, throttleLevels, 'a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]', 'Queue fill at which throttle levels 1..3 start.'),
+    throttleLevels: json(
+      d.outbound.throttleLevels,
+      throttleLevels,
+      'a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]',
+      'Queue fill at which throttle levels 1..3 start.',
+    ),
     slowCloseAfterMs: int(d.outbound.slowCloseAfterMs, 100, 600_000, 'Close 1008 when critical events cannot be queued for this long.'),
-    writeDelayMs: int(d.outbound.writeDelayMs, 0, 1_000, 'Longest a live event waits to share a write (and a batched frame) with later ones; 0: one event-loop turn.'),
+    writeDelayMs: int(
+      d.outbound.writeDelayMs,
+      0,
+      1_000,
+      'Longest a live event waits to share a write (and a batched frame) with later ones; 0: one event-loop turn.',
+    ),
     batchBytesMax: int(d.outbound.batchBytesMax, 1 * KiB, 16 * MiB, 'Bytes of messages one batched frame may hold.'),
   },
   admission: {
@@ -147,9 +214,24 @@ export const configSpec = {
   },
   nats: {
     // JetStream as the broker of record (docs/operations.md, "NATS JetStream"). Empty servers: the embedded broker.
-    servers: text('', natsServers, 'comma-separated NATS URLs (nats://host:4222,tls://host2:4222), or empty for the embedded broker', 'NATS servers; set to make JetStream the broker of record (also --nats).'),
-    stream: text(defaultStreamSettings.name, z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), 'a stream name of 1 to 64 letters, digits, "_" or "-"', 'The stream that holds every channel; created when missing, checked when present.'),
-    subjects: json(defaultStreamSettings.subjects, natsSubjects, 'a JSON array or comma-separated list of subjects, e.g. odin.token.>,odin.global.>', 'Subjects the stream stores: the channels this gateway serves.'),
+    servers: text(
+      '',
+      natsServers,
+      'comma-separated NATS URLs (nats://host:4222,tls://host2:4222), or empty for the embedded broker',
+      'NATS servers; set to make JetStream the broker of record (also --nats).',
+    ),
+    stream: text(
+      defaultStreamSettings.name,
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+      'a stream name of 1 to 64 letters, digits, "_" or "-"',
+      'The stream that holds every channel; created when missing, checked when present.',
+    ),
+    subjects: json(
+      defaultStreamSettings.subjects,
+      natsSubjects,
+      'a JSON array or comma-separated list of subjects, e.g. odin.token.>,odin.global.>',
+      'Subjects the stream stores: the channels this gateway serves.',
+    ),
     maxAgeMs: int(defaultStreamSettings.maxAgeMs, 1_000, 365 * 86_400_000, 'Stream retention by age (when creating it): the resume window in time.'),
     maxMsgs: int(defaultStreamSettings.maxMsgs, 1, 2 ** 53 - 1, 'Stream retention by count (when creating it), over all channels.'),
     maxBytes: int(defaultStreamSettings.maxBytes, 1 * MiB, 2 ** 53 - 1, 'Stream retention by size (when creating it).'),
@@ -160,14 +242,19 @@ export const configSpec = {
     token: secretText(1, 1_024, 'Token authentication.'),
     nkeySeed: secretText(16, 1_024, 'NKey user seed (SU...) for NKey authentication.'),
     credsFile: nullableText(filePath, 'a file path', 'Credentials file (JWT + NKey seed) for decentralised authentication.'),
-    tlsCaFile: nullableText(filePath, 'a file path', 'CA certificate(s) that sign the NATS servers\' certificates.'),
+    tlsCaFile: nullableText(filePath, 'a file path', "CA certificate(s) that sign the NATS servers' certificates."),
     tlsCertFile: nullableText(filePath, 'a file path', 'Client certificate, when the servers verify clients (with nats.tlsKeyFile).'),
     tlsKeyFile: nullableText(filePath, 'a file path', 'Client certificate key (with nats.tlsCertFile).'),
     connectTimeoutMs: int(5_000, 100, 120_000, 'Bound on the first connection at start-up; later the client reconnects forever.'),
     requestTimeoutMs: int(5_000, 100, 120_000, 'Bound on each JetStream request: publish acknowledgement, history read, stream info.'),
     heartbeatMs: int(1_000, 100, 30_000, 'Stream consumer heartbeat; three missed ones mark the broker down.'),
-    warmupEventsMax: int(100_000, 1, 100_000_000, 'At start the gateway reads at most this many of the newest retained events to warm its rings (at least 1: the head).'),
-    subjectsMax: int(100_000, 1, 100_000_000, 'Channels whose last offset is remembered for prev; beyond it the least recent one\'s prev becomes null.'),
+    warmupEventsMax: int(
+      100_000,
+      1,
+      100_000_000,
+      'At start the gateway reads at most this many of the newest retained events to warm its rings (at least 1: the head).',
+    ),
+    subjectsMax: int(100_000, 1, 100_000_000, "Channels whose last offset is remembered for prev; beyond it the least recent one's prev becomes null."),
     historyReadsMax: int(8, 1, 1_024, 'History reads from the stream running at once (as many again x64 may wait; more are refused).'),
   },
   resources: {
@@ -179,7 +266,12 @@ export const configSpec = {
     // Measured in docs/benchmarks.md ("A lighter connection"): ~8.5 KB idle (process and kernel), ~25 KB at
     // the held bench's peak under traffic. 64 KiB overstates both; 24 KiB is the calibrated figure, not the
     // default yet because the lab's scenarios derive their expected capacities from this one.
-    perConnectionBytes: int(64 * KiB, 1 * KiB, 1 * GiB, 'Memory one connection costs, kernel socket included (measured: ~8.5 KB idle, ~25 KB busy; see docs/benchmarks.md).'),
+    perConnectionBytes: int(
+      64 * KiB,
+      1 * KiB,
+      1 * GiB,
+      'Memory one connection costs, kernel socket included (measured: ~8.5 KB idle, ~25 KB busy; see docs/benchmarks.md).',
+    ),
   },
 } as const satisfies Record<string, Record<string, Leaf<unknown>>>;
 
@@ -202,19 +294,35 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['nats', 'password'], message: 'nats.user as well (a password belongs to a user)' });
     }
     if ((c.nats.tlsCertFile === null) !== (c.nats.tlsKeyFile === null)) {
-      ctx.addIssue({ code: 'custom', path: ['nats', c.nats.tlsCertFile === null ? 'tlsCertFile' : 'tlsKeyFile'], message: 'nats.tlsCertFile and nats.tlsKeyFile together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nats', c.nats.tlsCertFile === null ? 'tlsCertFile' : 'tlsKeyFile'],
+        message: 'nats.tlsCertFile and nats.tlsKeyFile together',
+      });
     }
     const keySources = (['hmacSecret', 'publicKeyFile', 'jwksFile', 'jwksUrl'] as const).filter((k) => c.auth[k] !== null);
     if (c.auth.mode === 'jwt' && keySources.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: `one key source with auth.mode=jwt: auth.hmacSecret, auth.publicKeyFile, auth.jwksFile or auth.jwksUrl (${keySources.length} set)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'mode'],
+        message: `one key source with auth.mode=jwt: auth.hmacSecret, auth.publicKeyFile, auth.jwksFile or auth.jwksUrl (${keySources.length} set)`,
+      });
     }
     if (!isLoopbackHost(c.server.host)) {
       // Beyond loopback nothing is open by accident (docs/security.md): anonymous clients must be chosen.
       if (c.auth.mode === 'auto') {
-        ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: `jwt or none: server.host=${c.server.host} is beyond loopback, so choose auth.mode (WS_AUTH_MODE=jwt with a key, or none to accept anonymous clients on purpose)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'mode'],
+          message: `jwt or none: server.host=${c.server.host} is beyond loopback, so choose auth.mode (WS_AUTH_MODE=jwt with a key, or none to accept anonymous clients on purpose)`,
+        });
       }
       if (c.publish.apiKey === null) {
-        ctx.addIssue({ code: 'custom', path: ['publish', 'apiKey'], message: `a key: server.host=${c.server.host} is beyond loopback, so POST /publish needs publish.apiKey (WS_PUBLISH_API_KEY, 16+ characters)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publish', 'apiKey'],
+          message: `a key: server.host=${c.server.host} is beyond loopback, so POST /publish needs publish.apiKey (WS_PUBLISH_API_KEY, 16+ characters)`,
+        });
       }
     }
     if (c.outbound.socketHighWaterBytes > c.outbound.queueBytesMax) {
@@ -318,7 +426,7 @@ export class ConfigError extends Error {
 
 function show(leaf: Leaf | undefined, given: Given): string {
   if (leaf?.secret === true) return given.value === null || given.value === undefined ? 'unset' : '<redacted>';
-  const shown = given.raw !== undefined ? JSON.stringify(given.raw) : JSON.stringify(given.value) ?? String(given.value);
+  const shown = given.raw !== undefined ? JSON.stringify(given.raw) : (JSON.stringify(given.value) ?? String(given.value));
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
 
@@ -344,7 +452,9 @@ function fileLayer(path: string, readFile: (path: string) => string, into: Map<s
   for (const [section, body] of Object.entries(parsed as Record<string, unknown>)) {
     if (section === '$schema') continue;
     if (!Object.hasOwn(configSpec, section)) {
-      problems.push(`${path}: unknown section "${section}"${didYouMean(section, Object.keys(configSpec))}; expected one of ${Object.keys(configSpec).join(', ')}`);
+      problems.push(
+        `${path}: unknown section "${section}"${didYouMean(section, Object.keys(configSpec))}; expected one of ${Object.keys(configSpec).join(', ')}`,
+      );
       continue;
     }
     const keys = Object.keys(configSpec[section as SectionName]);
@@ -369,7 +479,9 @@ function envLayer(env: Readonly<Record<string, string | undefined>>, into: Map<s
     byName.set(envNameOf(section, key), path);
   }
   // Aliases first, so the long form wins when both are set (it is the more specific spelling).
-  const names = Object.keys(env).filter((name) => name.startsWith('WS_')).sort((a, b) => Number(a in envAliases ? 0 : 1) - Number(b in envAliases ? 0 : 1));
+  const names = Object.keys(env)
+    .filter((name) => name.startsWith('WS_'))
+    .sort((a, b) => Number(a in envAliases ? 0 : 1) - Number(b in envAliases ? 0 : 1));
   for (const name of names) {
     const raw = env[name];
     if (raw === undefined || name === CONFIG_FILE_ENV) continue;

@@ -34,7 +34,12 @@ export async function whoAnswers(host: string, port: number): Promise<{ readonly
   } catch {
     // Not JSON: some other HTTP server.
   }
-  const health = (typeof body === 'object' && body !== null ? body : {}) as { service?: unknown; version?: unknown; uptimeS?: unknown; broker?: { kind?: unknown; status?: unknown } };
+  const health = (typeof body === 'object' && body !== null ? body : {}) as {
+    service?: unknown;
+    version?: unknown;
+    uptimeS?: unknown;
+    broker?: { kind?: unknown; status?: unknown };
+  };
   if (health.service !== 'odin') return { who: `another HTTP server (its /health answered ${response.status})`, odin: false };
   const broker = health.broker !== undefined ? `, broker ${String(health.broker.kind)} ${String(health.broker.status)}` : '';
   return { who: `a running odin (version ${String(health.version)}, up ${String(health.uptimeS)} s${broker})`, odin: true };

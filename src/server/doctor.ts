@@ -42,7 +42,11 @@ function checkWsVersion(): Check {
     const version = (createRequire(import.meta.url)('ws/package.json') as { version: string }).version;
     return version.startsWith('8.')
       ? { name: 'ws', status: 'ok', detail: `ws ${version}` }
-      : { name: 'ws', status: 'warn', detail: `ws ${version}: the pre-framed write path was verified on 8.x; run with --write-mode send until test/adapters passes` };
+      : {
+          name: 'ws',
+          status: 'warn',
+          detail: `ws ${version}: the pre-framed write path was verified on 8.x; run with --write-mode send until test/adapters passes`,
+        };
   } catch (error) {
     return { name: 'ws', status: 'fail', detail: `cannot resolve ws: ${(error as Error).message}` };
   }
@@ -71,8 +75,16 @@ export function checkNetwork(read: (path: string) => string, cores: number): Che
   const acceptQueue = Math.min(NODE_BACKLOG, Number(somaxconn));
   checks.push(
     Number(somaxconn) >= SOMAXCONN_MIN
-      ? { name: 'somaxconn', status: 'ok', detail: `net.core.somaxconn = ${somaxconn}: a burst of ${acceptQueue} handshakes waits in the accept queue (Node asks for ${NODE_BACKLOG}); beyond it SYNs are dropped and clients retry after 1, 3, 7 s` }
-      : { name: 'somaxconn', status: 'warn', detail: `net.core.somaxconn = ${somaxconn}: only ${acceptQueue} handshakes can wait; bursts overflow the accept queue (sysctl -w net.core.somaxconn=4096)` },
+      ? {
+          name: 'somaxconn',
+          status: 'ok',
+          detail: `net.core.somaxconn = ${somaxconn}: a burst of ${acceptQueue} handshakes waits in the accept queue (Node asks for ${NODE_BACKLOG}); beyond it SYNs are dropped and clients retry after 1, 3, 7 s`,
+        }
+      : {
+          name: 'somaxconn',
+          status: 'warn',
+          detail: `net.core.somaxconn = ${somaxconn}: only ${acceptQueue} handshakes can wait; bursts overflow the accept queue (sysctl -w net.core.somaxconn=4096)`,
+        },
   );
   const synBacklog = sysctl('ipv4/tcp_max_syn_backlog');
   const cookies = sysctl('ipv4/tcp_syncookies');
@@ -98,7 +110,12 @@ export function checkNetwork(read: (path: string) => string, cores: number): Che
   }
   const reuse = sysctl('ipv4/tcp_tw_reuse');
   if (reuse !== null) {
-    const meaning = reuse === '1' ? 'outgoing connections may reuse TIME_WAIT ports after ~1 s' : reuse === '2' ? 'TIME_WAIT reuse on loopback only' : 'TIME_WAIT ports wait their full 60 s';
+    const meaning =
+      reuse === '1'
+        ? 'outgoing connections may reuse TIME_WAIT ports after ~1 s'
+        : reuse === '2'
+          ? 'TIME_WAIT reuse on loopback only'
+          : 'TIME_WAIT ports wait their full 60 s';
     checks.push({ name: 'tw_reuse', status: 'ok', detail: `tcp_tw_reuse = ${reuse}: ${meaning}` });
   }
   checks.push({ name: 'cores', status: 'ok', detail: `${cores} available; one gateway process runs its event loop on one of them` });
@@ -111,11 +128,25 @@ function checkResources(config: Config): Check[] {
   const capacity = computeCapacity(input);
   const checks: Check[] = [];
   const memory = config.resources.memoryBytes ?? detected.memory.bytes;
-  checks.push({ name: 'memory', status: 'ok', detail: memory === null ? `no limit (${detected.memory.source})` : `${memory} bytes (${config.resources.memoryBytes === null ? detected.memory.source : 'resources.memoryBytes'})` });
+  checks.push({
+    name: 'memory',
+    status: 'ok',
+    detail:
+      memory === null
+        ? `no limit (${detected.memory.source})`
+        : `${memory} bytes (${config.resources.memoryBytes === null ? detected.memory.source : 'resources.memoryBytes'})`,
+  });
   const fd = detected.fd;
   const soft = config.resources.fdLimit ?? fd.soft;
-  const raise = fd.hard !== null && fd.soft !== null && fd.soft < fd.hard ? `; the hard limit is ${fd.hard}: raise the soft one (ulimit -n ${fd.hard}, or LimitNOFILE= in systemd)` : '';
-  checks.push({ name: 'descriptors', status: raise !== '' && capacity.boundBy === 'descriptors' ? 'warn' : 'ok', detail: `soft ${soft ?? 'unlimited'}, hard ${fd.hard ?? 'unlimited'}${raise}` });
+  const raise =
+    fd.hard !== null && fd.soft !== null && fd.soft < fd.hard
+      ? `; the hard limit is ${fd.hard}: raise the soft one (ulimit -n ${fd.hard}, or LimitNOFILE= in systemd)`
+      : '';
+  checks.push({
+    name: 'descriptors',
+    status: raise !== '' && capacity.boundBy === 'descriptors' ? 'warn' : 'ok',
+    detail: `soft ${soft ?? 'unlimited'}, hard ${fd.hard ?? 'unlimited'}${raise}`,
+  });
   const detail = `max connections ${capacity.connectionsMax} (bound by ${capacity.boundBy}; config ${capacity.terms.config}, memory ${capacity.terms.memory ?? '-'}, descriptors ${capacity.terms.descriptors ?? '-'})`;
   checks.push({ name: 'capacity', status: capacity.connectionsMax === 0 ? 'fail' : 'ok', detail });
   return checks;
@@ -204,7 +235,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const checks: Check[] = [];
   try {
     const loaded = loadConfig({ ...(flags.config !== undefined ? { file: flags.config } : {}), env: process.env, flags: values });
-    checks.push({ name: 'config', status: loaded.warnings.length > 0 ? 'warn' : 'ok', detail: loaded.warnings.length > 0 ? loaded.warnings.join('; ') : `valid (${Object.keys(loaded.origins).length} settings not at their default)` });
+    checks.push({
+      name: 'config',
+      status: loaded.warnings.length > 0 ? 'warn' : 'ok',
+      detail: loaded.warnings.length > 0 ? loaded.warnings.join('; ') : `valid (${Object.keys(loaded.origins).length} settings not at their default)`,
+    });
     checks.push(...(await runChecks(loaded.config)));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

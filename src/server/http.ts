@@ -54,7 +54,7 @@ function served(surface: Surface, path: string): boolean {
  */
 function withoutUserIds(stats: unknown): unknown {
   if (typeof stats !== 'object' || stats === null || !('connections' in stats)) return stats;
-  const connections = (stats).connections;
+  const connections = stats.connections;
   if (typeof connections !== 'object' || connections === null) return stats;
   const { topUsers: _hidden, ...rest } = connections as Record<string, unknown>;
   return { ...stats, connections: rest };
@@ -69,7 +69,13 @@ const routes: Readonly<Record<string, { readonly methods: readonly string[]; rea
     // false, so an orchestrator does not restart a gateway that is merely waiting for its broker.
     // `service` lets `odin doctor` tell a running odin from another program holding the port.
     handle: (_req, res, deps) =>
-      sendJson(res, 200, { status: 'ok', service: 'odin', version: VERSION, uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000), ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}) }),
+      sendJson(res, 200, {
+        status: 'ok',
+        service: 'odin',
+        version: VERSION,
+        uptimeS: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000),
+        ...(deps.describeBroker ? { broker: deps.describeBroker() } : {}),
+      }),
   },
   '/ready': {
     methods: ['GET', 'HEAD'],
@@ -128,7 +134,16 @@ const publishState = new WeakMap<HttpDeps, PublishDeps>();
 function publishDeps(deps: HttpDeps): PublishDeps {
   let state = publishState.get(deps);
   if (state === undefined) {
-    state = { gateway: deps.gateway, apiKey: deps.apiKey, bodyBytesMax: deps.publishBodyBytesMax, limiter: new PublishLimiter(deps.publishRate?.perSecond ?? PUBLISH_RATE_DEFAULT.perSecond, deps.publishRate?.burst ?? PUBLISH_RATE_DEFAULT.burst, deps.nowMs) };
+    state = {
+      gateway: deps.gateway,
+      apiKey: deps.apiKey,
+      bodyBytesMax: deps.publishBodyBytesMax,
+      limiter: new PublishLimiter(
+        deps.publishRate?.perSecond ?? PUBLISH_RATE_DEFAULT.perSecond,
+        deps.publishRate?.burst ?? PUBLISH_RATE_DEFAULT.burst,
+        deps.nowMs,
+      ),
+    };
     publishState.set(deps, state);
   }
   return state;
@@ -147,7 +162,9 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
         return;
       }
       if (!route.methods.includes(req.method ?? '')) {
-        sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${path}; use ${route.methods.join(' or ')}`, { Allow: route.methods.join(', ') });
+        sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${path}; use ${route.methods.join(' or ')}`, {
+          Allow: route.methods.join(', '),
+        });
         req.resume();
         return;
       }

@@ -27,7 +27,8 @@ export async function publishToNats(config: Config, channel: string, data: strin
     const jsm = await jetstreamManager(nc, { timeout: n.requestTimeoutMs });
     const info = await jsm.streams.info(n.stream);
     const subjects = info.config.subjects ?? [];
-    if (!streamStores(channel, subjects)) return { ok: false, message: `channel "${channel}" is outside stream ${n.stream}, which stores ${subjects.join(', ')}` };
+    if (!streamStores(channel, subjects))
+      return { ok: false, message: `channel "${channel}" is outside stream ${n.stream}, which stores ${subjects.join(', ')}` };
     const ack = await jetstream(nc, { timeout: n.requestTimeoutMs }).publish(channel, data, { expect: { streamName: n.stream } });
     return { ok: true, epoch: epochOf(info), offset: ack.seq };
   } catch (error) {

@@ -56,7 +56,12 @@ function isJson(contentType: string | undefined): boolean {
  * The status of each refusal: the publisher's mistake is a 400; a publish that was not stored now but may
  * be shortly is a 503 with Retry-After (on another instance, while this one drains).
  */
-const REFUSAL_STATUS: Readonly<Record<PublishRefusal, 400 | 503>> = { invalid_channel: 400, channel_outside_stream: 400, draining: 503, broker_unavailable: 503 };
+const REFUSAL_STATUS: Readonly<Record<PublishRefusal, 400 | 503>> = {
+  invalid_channel: 400,
+  channel_outside_stream: 400,
+  draining: 503,
+  broker_unavailable: 503,
+};
 const RETRY_AFTER_S = 1;
 
 /** Compares digests, so neither the key's length nor its prefix leaks through timing. */

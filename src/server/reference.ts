@@ -23,7 +23,10 @@ export function settingsTable(): string {
   for (const [section, leaves] of Object.entries(configSpec)) {
     for (const [key, leaf] of Object.entries(leaves as Record<string, Leaf>)) {
       const path = `${section}.${key}`;
-      const env = [aliasOf.get(path), envNameOf(section, key)].filter(Boolean).map((e) => `\`${e}\``).join(', ');
+      const env = [aliasOf.get(path), envNameOf(section, key)]
+        .filter(Boolean)
+        .map((e) => `\`${e}\``)
+        .join(', ');
       rows.push(`| \`${path}\` | ${env} | ${shown(leaf)} | ${cell(leaf.allowed)} | ${cell(leaf.help)} |`);
     }
   }

@@ -109,7 +109,12 @@ function urlHost(host: string): string {
 }
 
 export async function startServer(config: Config, deps: StartDeps = {}): Promise<RunningServer> {
-  const telemetry = new PromTelemetry({ catalog: [...metricCatalog, ...natsMetrics], logLevel: config.log.level, ...(deps.logDestination ? { destination: deps.logDestination } : {}), ...(deps.logBase ? { logBase: deps.logBase } : {}) });
+  const telemetry = new PromTelemetry({
+    catalog: [...metricCatalog, ...natsMetrics],
+    logLevel: config.log.level,
+    ...(deps.logDestination ? { destination: deps.logDestination } : {}),
+    ...(deps.logBase ? { logBase: deps.logBase } : {}),
+  });
   const clock = new SystemClock();
   const random = new SystemRandom();
   const detected = detectResources(deps.resourcePaths ?? systemPaths, totalmem());
@@ -120,7 +125,10 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   const capacity = computeCapacity(capacityInput);
   telemetry.log('info', `max connections ${capacity.connectionsMax} (bound by ${capacity.boundBy})`, {
     terms: capacity.terms,
-    memory: { limitBytes: config.resources.memoryBytes ?? detected.memory.bytes, source: config.resources.memoryBytes === null ? detected.memory.source : 'config resources.memoryBytes' },
+    memory: {
+      limitBytes: config.resources.memoryBytes ?? detected.memory.bytes,
+      source: config.resources.memoryBytes === null ? detected.memory.source : 'config resources.memoryBytes',
+    },
     fd: { soft: config.resources.fdLimit ?? detected.fd.soft, source: config.resources.fdLimit === null ? detected.fd.source : 'config resources.fdLimit' },
     baselineBytes: capacityInput.baselineBytes,
     retainedBytes: { history: plan.historyBytesMax, broker: plan.brokerBytesMax },
@@ -128,14 +136,18 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   });
 
   // Loaded only when configured: the embedded broker never loads the NATS client. Throws BrokerStartError.
-  const nats = useNats ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields), telemetry) : null;
+  const nats = useNats
+    ? await (await import('./nats-broker.js')).openConfiguredNats(config, (level, message, fields) => telemetry.log(level, message, fields), telemetry)
+    : null;
   const broker = deps.broker ?? nats ?? new MemoryBroker(clock, random, { ...config.broker, bytesMax: plan.brokerBytesMax });
   const verifier = verifierOf(config);
   const gateway = new Gateway({ clock, random, broker, telemetry, ...(verifier !== null ? { verifier } : {}) }, options, capacityInput);
   gateway.start();
-  const describeBroker = (): BrokerInfo => nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : (deps.brokerKind ?? 'custom'), status: gateway.stats().broker.status, detail: null };
+  const describeBroker = (): BrokerInfo =>
+    nats?.describe() ?? { kind: deps.broker === undefined ? 'memory' : (deps.brokerKind ?? 'custom'), status: gateway.stats().broker.status, detail: null };
 
-  const onError = (error: Error, context = 'http'): void => telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
+  const onError = (error: Error, context = 'http'): void =>
+    telemetry.log('debug', `${context} error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code });
   const httpDeps = {
     gateway,
     metrics: deps.clusterView !== undefined ? { exposition: deps.clusterView.metrics, contentType: deps.clusterView.metricsContentType } : telemetry,
@@ -219,7 +231,10 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   }
   if (verifier === null) {
     // Loud on purpose (docs/security.md): anyone who reaches this address may subscribe to every channel.
-    telemetry.log('warn', `ANONYMOUS MODE: connections are not authenticated and may subscribe to any channel (auth.mode=${config.auth.mode}); set auth.mode=jwt before exposing ${boundText}`);
+    telemetry.log(
+      'warn',
+      `ANONYMOUS MODE: connections are not authenticated and may subscribe to any channel (auth.mode=${config.auth.mode}); set auth.mode=jwt before exposing ${boundText}`,
+    );
   }
 
   let closing: Promise<void> | null = null;

@@ -39,13 +39,17 @@ export interface UpgradeHandler {
   readonly sockets: ReadonlySet<WebSocket>;
 }
 
-
 /** The pre-handshake error listener: one function for every socket. */
 function ignore(): void {}
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
-  return typeof header === 'string' ? header.split(',').map((p) => p.trim()).filter((p) => p !== '') : [];
+  return typeof header === 'string'
+    ? header
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '')
+    : [];
 }
 
 /**

@@ -60,10 +60,11 @@ function reader(broker: IpcBroker): { events: BrokerEvent[]; statuses: string[] 
   return seen;
 }
 
-const turns = (n = 5): Promise<void> => new Promise((resolve) => {
-  const step = (left: number): void => void (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
-  step(n);
-});
+const turns = (n = 5): Promise<void> =>
+  new Promise((resolve) => {
+    const step = (left: number): void => void (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
+    step(n);
+  });
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -80,7 +81,11 @@ function publishDirect(broker: MemoryBroker, channel: string, data: string): voi
 function setup(options: { unackedEventsMax?: number; batchEventsMax?: number } = {}) {
   const broker = new MemoryBroker(new SystemClock(), random);
   const lagging: number[] = [];
-  const host = new BrokerHost(broker, { batchEventsMax: options.batchEventsMax ?? 1_000, unackedEventsMax: options.unackedEventsMax ?? 100_000, onLagging: (_peer, n) => lagging.push(n) });
+  const host = new BrokerHost(broker, {
+    batchEventsMax: options.batchEventsMax ?? 1_000,
+    unackedEventsMax: options.unackedEventsMax ?? 100_000,
+    onLagging: (_peer, n) => lagging.push(n),
+  });
   host.start();
   const connect = async (sync = false): Promise<{ link: Link; broker: IpcBroker }> => {
     const l = link(sync);
@@ -150,7 +155,9 @@ describe('IPC broker (host in the primary, adapter in each worker)', () => {
     reader(w.broker);
     const published = await new Promise<PublishResult>((resolve) => w.broker.publish('odin.token.x.trade', '{"p":1}', resolve));
     expect(published).toEqual({ ok: true, epoch: s.broker.epoch(), offset: 1 });
-    const history = await new Promise<HistoryResult>((resolve) => w.broker.readHistory({ subject: 'odin.token.x.trade', afterOffset: 0, maxEvents: 10 }, resolve));
+    const history = await new Promise<HistoryResult>((resolve) =>
+      w.broker.readHistory({ subject: 'odin.token.x.trade', afterOffset: 0, maxEvents: 10 }, resolve),
+    );
     expect(history).toEqual({ ok: true, events: [{ channel: 'odin.token.x.trade', offset: 1, prev: 0, data: '{"p":1}' }] });
   });
 
@@ -167,7 +174,9 @@ describe('IPC broker (host in the primary, adapter in each worker)', () => {
     await until(() => answers.length === 5, 'the timed-out answers');
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(w.broker.pendingCount).toBe(0);
-    const history = await new Promise<HistoryResult>((resolve) => w.broker.readHistory({ subject: 'odin.token.x.trade', afterOffset: 0, maxEvents: 1 }, resolve));
+    const history = await new Promise<HistoryResult>((resolve) =>
+      w.broker.readHistory({ subject: 'odin.token.x.trade', afterOffset: 0, maxEvents: 1 }, resolve),
+    );
     expect(history).toEqual({ ok: false, reason: 'unavailable' });
   });
 

@@ -76,7 +76,8 @@ describe('memory broker history reads', () => {
     const { broker: b } = broker();
     for (let i = 0; i < 200_000; i++) b.publish(`odin.token.T${i % 100}.trade`, '1', () => undefined);
     for (let i = 0; i < 100; i++) expect(read(b, { subject: `nomatch${i}.>`, afterOffset: 0, maxEvents: 1000 })).toEqual({ ok: true, events: [] });
-    for (let i = 0; i < 100; i++) expect(read(b, { subject: `odin.token.T${i}.>`, afterOffset: 0, maxEvents: 1000 })).toEqual({ ok: false, reason: 'too_many' });
+    for (let i = 0; i < 100; i++)
+      expect(read(b, { subject: `odin.token.T${i}.>`, afterOffset: 0, maxEvents: 1000 })).toEqual({ ok: false, reason: 'too_many' });
     expect(offsets(read(b, { subject: 'odin.token.T7.trade', afterOffset: 199_000, maxEvents: 1000 }))).toHaveLength(10);
   });
 

@@ -17,7 +17,14 @@ describe('stream checks', () => {
   });
 
   it('reports limits that differ field by field, wanted vs found, without refusing', () => {
-    const found = asCreated({ max_age: nanos(60_000), max_msgs: -1, max_bytes: 1_000, storage: StorageType.Memory, num_replicas: 3, discard: DiscardPolicy.New });
+    const found = asCreated({
+      max_age: nanos(60_000),
+      max_msgs: -1,
+      max_bytes: 1_000,
+      storage: StorageType.Memory,
+      num_replicas: 3,
+      discard: DiscardPolicy.New,
+    });
     expect(checkStream(found, defaultStreamSettings)).toEqual({
       problems: [],
       differences: [
@@ -32,7 +39,13 @@ describe('stream checks', () => {
   });
 
   it('refuses what breaks a guarantee, each with what to change', () => {
-    const found = asCreated({ subjects: ['odin.token.*.trade'], retention: RetentionPolicy.Workqueue, max_msgs_per_subject: 1, allow_rollup_hdrs: true, sealed: true });
+    const found = asCreated({
+      subjects: ['odin.token.*.trade'],
+      retention: RetentionPolicy.Workqueue,
+      max_msgs_per_subject: 1,
+      allow_rollup_hdrs: true,
+      sealed: true,
+    });
     const { problems } = checkStream(found, defaultStreamSettings);
     expect(problems).toEqual([
       'subjects: wanted ["odin.token.>","odin.global.>"], found ["odin.token.*.trade"] (odin.token.>, odin.global.> not covered); add them to the stream or set nats.subjects to what it stores',
@@ -44,7 +57,10 @@ describe('stream checks', () => {
   });
 
   it('accepts a stream whose subjects cover ours more broadly, and says what else it stores', () => {
-    expect(checkStream(asCreated({ subjects: ['odin.>', 'audit.>'] }), defaultStreamSettings)).toEqual({ problems: [], differences: ['subjects: the stream also stores odin.>, audit.>, which the gateway will fan out too'] });
+    expect(checkStream(asCreated({ subjects: ['odin.>', 'audit.>'] }), defaultStreamSettings)).toEqual({
+      problems: [],
+      differences: ['subjects: the stream also stores odin.>, audit.>, which the gateway will fan out too'],
+    });
   });
 
   it('covers subjects with NATS wildcards on both sides', () => {
@@ -88,8 +104,18 @@ describe('history read filters', () => {
 
 describe('delivery positions from the reply subject', () => {
   it('reads both forms the server sends, and nothing else', () => {
-    expect(deliveryInfo('$JS.ACK.S.C.1.42.7.1796281722925960403.3')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 3, storedAtMs: Number('1796281722925960403') / 1e6 });
-    expect(deliveryInfo('$JS.ACK.hub.ACCHASH.S.C.1.42.7.1796281722925960403.0.rnd')).toEqual({ streamSeq: 42, consumerSeq: 7, pending: 0, storedAtMs: Number('1796281722925960403') / 1e6 });
+    expect(deliveryInfo('$JS.ACK.S.C.1.42.7.1796281722925960403.3')).toEqual({
+      streamSeq: 42,
+      consumerSeq: 7,
+      pending: 3,
+      storedAtMs: Number('1796281722925960403') / 1e6,
+    });
+    expect(deliveryInfo('$JS.ACK.hub.ACCHASH.S.C.1.42.7.1796281722925960403.0.rnd')).toEqual({
+      streamSeq: 42,
+      consumerSeq: 7,
+      pending: 0,
+      storedAtMs: Number('1796281722925960403') / 1e6,
+    });
     expect(deliveryInfo(undefined)).toBeNull();
     expect(deliveryInfo('_INBOX.x')).toBeNull();
     expect(deliveryInfo('$JS.ACK.S.C.1.x.7.1.0')).toBeNull();
@@ -118,11 +144,15 @@ describe('start-up errors in words', () => {
     expect(explainConnectError(new Error('Authorization Violation'), servers)).toBe(
       'NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222 refused our credentials (Authorization Violation); check nats.token, nats.user/nats.password, nats.nkeySeed or nats.credsFile',
     );
-    expect(explainConnectError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), servers)).toMatch(/^TLS with NATS at .* failed \(self-signed certificate\); check nats.tlsCaFile/);
+    expect(explainConnectError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), servers)).toMatch(
+      /^TLS with NATS at .* failed \(self-signed certificate\); check nats.tlsCaFile/,
+    );
     expect(explainConnectError(Object.assign(new Error('connect failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }), servers)).toBe(
       'cannot reach NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222 (ECONNREFUSED); is nats-server running there, and is the address right?',
     );
-    expect(explainConnectError(new Error('something else'), servers)).toBe('cannot connect to NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222: something else');
+    expect(explainConnectError(new Error('something else'), servers)).toBe(
+      'cannot connect to NATS at nats://10.0.0.1:4222, nats://10.0.0.2:4222: something else',
+    );
   });
 });
 

@@ -224,7 +224,13 @@ describe('bindWebSocket', () => {
     const client = await connectClient(fixture.url);
     const { ws, conn } = await fixture.nextServerSide();
     let writable = 0;
-    bindWebSocket(ws, 's', { onMessage: () => undefined, onBinaryMessage: () => undefined, onWritable: () => writable++, onPong: () => undefined, onClosed: () => undefined });
+    bindWebSocket(ws, 's', {
+      onMessage: () => undefined,
+      onBinaryMessage: () => undefined,
+      onWritable: () => writable++,
+      onPong: () => undefined,
+      onClosed: () => undefined,
+    });
     const clientSocket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     clientSocket.pause();
     const big = frameOf(JSON.stringify({ pad: 'y'.repeat(1024 * 1024) }));

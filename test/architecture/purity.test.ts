@@ -53,14 +53,14 @@ describe('architecture: the core and the simulator stay free of real I/O, time a
     expect(violations(sources(join(root, 'src/client')), (file) => adapters.test(file))).toEqual([]);
   });
 
-  it('sim/ uses only its scheduler (the determinism guard, the CLI and the parity suite\'s real side are the marked exceptions)', () => {
+  it("sim/ uses only its scheduler (the determinism guard, the CLI and the parity suite's real side are the marked exceptions)", () => {
     // sim/parity/real.ts runs real processes in a namespace on purpose: the other half of each parity row.
     const exceptions = /sim\/(engine\/determinism-guard|cli|report\/html|parity\/real)\.ts$/;
     expect(violations(sources(join(root, 'sim')), (file) => exceptions.test(file))).toEqual([]);
   });
 
   it('the checker itself catches a leak', () => {
-    expect(FORBIDDEN.some(([pattern]) => pattern.test(code('const t = Date.now(); // fine here'))) ).toBe(true);
+    expect(FORBIDDEN.some(([pattern]) => pattern.test(code('const t = Date.now(); // fine here')))).toBe(true);
     expect(FORBIDDEN.some(([pattern]) => pattern.test(code('// Date.now() is forbidden')))).toBe(false);
   });
 });

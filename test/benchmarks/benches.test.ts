@@ -100,7 +100,22 @@ describe('bench setups', () => {
 
 describe('bench runner', () => {
   it('exports main(argv) as `odin bench` expects, and knows every bench by name', async () => {
-    expect(benches.map((b) => b.name)).toEqual(['encode', 'match', 'history', 'retained-memory', 'write-path', 'worst-request', 'fanout', 'latency', 'sim', 'memory-idle', 'burst', 'fanout-10k', 'feed-2k', 'held']);
+    expect(benches.map((b) => b.name)).toEqual([
+      'encode',
+      'match',
+      'history',
+      'retained-memory',
+      'write-path',
+      'worst-request',
+      'fanout',
+      'latency',
+      'sim',
+      'memory-idle',
+      'burst',
+      'fanout-10k',
+      'feed-2k',
+      'held',
+    ]);
     expect(await main(['--list'])).toBe(0);
     expect(await main(['no-such-bench'])).toBe(64);
     expect(await main(['burst', '--odin-set'])).toBe(64);

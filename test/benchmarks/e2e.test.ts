@@ -55,7 +55,6 @@ describe('end-to-end benches (tiny N)', () => {
     }
     expect(f.throughputRatio).toBeGreaterThan(0);
   });
-
 });
 
 describe('rate search', () => {
@@ -77,7 +76,11 @@ describe('rate search', () => {
   it('finds the highest passing rate by doubling then bisecting, within its trial bound', async () => {
     const limit = 37; // rates up to 37 pass
     const tried: number[] = [];
-    const { best, trials } = await searchRate(async (rate) => (tried.push(rate), phase(true, rate <= limit ? 10 : 500)), { start: 2, max: 1_000, bisections: 4, p99MsMax: 200 }, quiet);
+    const { best, trials } = await searchRate(
+      async (rate) => (tried.push(rate), phase(true, rate <= limit ? 10 : 500)),
+      { start: 2, max: 1_000, bisections: 4, p99MsMax: 200 },
+      quiet,
+    );
     expect(tried.slice(0, 6)).toEqual([2, 4, 8, 16, 32, 64]);
     expect(best!.rate).toBeLessThanOrEqual(limit);
     expect(best!.rate).toBeGreaterThanOrEqual(32);
@@ -122,6 +125,10 @@ describe('RESULTS.md', () => {
   });
 
   it('takes --odin-set settings for the odin server', () => {
-    expect(parseBenchArgs(['burst', '--odin-set', 'gateway.heartbeatMs=60000', '--quick'])).toMatchObject({ names: ['burst'], odinSet: ['gateway.heartbeatMs=60000'], problems: [] });
+    expect(parseBenchArgs(['burst', '--odin-set', 'gateway.heartbeatMs=60000', '--quick'])).toMatchObject({
+      names: ['burst'],
+      odinSet: ['gateway.heartbeatMs=60000'],
+      problems: [],
+    });
   });
 });

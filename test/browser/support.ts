@@ -13,7 +13,16 @@ export const CLIENT_DIST = join(repoRoot, 'packages', 'client', 'dist');
 export const ARTIFACTS = join(repoRoot, 'test-results', 'browser');
 
 /** The flags this machine needs (no GPU, no network beyond loopback, no first-run chores). */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.ODIN_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });

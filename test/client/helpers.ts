@@ -166,7 +166,9 @@ export function answerSubscribe(socket: FakeSocket, epoch: string, offset: numbe
   const channels: Record<string, object> = Object.create(null);
   for (const name of request.channels) {
     const since = request.since !== undefined && Object.hasOwn(request.since, name) ? request.since[name] : undefined;
-    channels[name] = (Object.hasOwn(overrides, name) ? overrides[name] : undefined) ?? (since === undefined ? { epoch, offset } : { epoch, offset, recovered: true, replayed: 0 });
+    channels[name] =
+      (Object.hasOwn(overrides, name) ? overrides[name] : undefined) ??
+      (since === undefined ? { epoch, offset } : { epoch, offset, recovered: true, replayed: 0 });
   }
   socket.receive({ type: 'subscribed', id: request.id, channels });
 }

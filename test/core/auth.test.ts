@@ -27,9 +27,14 @@ describe('covers', () => {
 
   it('never lets a grant cover a concrete channel its pattern would not match (seeded property)', () => {
     const token = fc.constantFrom('a', 'b', 'c');
-    const pattern = fc.array(fc.oneof(token, fc.constant('*')), { minLength: 1, maxLength: 4 }).chain((ts) => fc.boolean().map((tail) => (tail ? [...ts, '>'] : ts).join('.')));
+    const pattern = fc
+      .array(fc.oneof(token, fc.constant('*')), { minLength: 1, maxLength: 4 })
+      .chain((ts) => fc.boolean().map((tail) => (tail ? [...ts, '>'] : ts).join('.')));
     const channel = fc.array(token, { minLength: 1, maxLength: 6 }).map((ts) => ts.join('.'));
-    fc.assert(fc.property(pattern, channel, (grant, wanted) => covers(grant, wanted) === subjectMatches(grant, wanted)), { seed: 12, numRuns: 2_000 });
+    fc.assert(
+      fc.property(pattern, channel, (grant, wanted) => covers(grant, wanted) === subjectMatches(grant, wanted)),
+      { seed: 12, numRuns: 2_000 },
+    );
   });
 });
 
@@ -41,14 +46,25 @@ describe('maySubscribe', () => {
     expect(maySubscribe(null, '>')).toBe(true);
   });
   it('gives a sub that is not one channel token no namespace (a dot or wildcard cannot widen it)', () => {
-    expect([ownChannelsOf('alice'), ownChannelsOf('a.b'), ownChannelsOf('*'), ownChannelsOf('>'), ownChannelsOf('a b')]).toEqual(['user.alice.>', null, null, null, null]);
+    expect([ownChannelsOf('alice'), ownChannelsOf('a.b'), ownChannelsOf('*'), ownChannelsOf('>'), ownChannelsOf('a b')]).toEqual([
+      'user.alice.>',
+      null,
+      null,
+      null,
+      null,
+    ]);
     expect(maySubscribe({ user: '*', grants: [], expiresAtMs: null }, 'user.bob.inbox')).toBe(false);
   });
 });
 
 describe('token lifetime on the core clock', () => {
   const verifier: TokenVerifier = {
-    verify: (token, done) => done(token === 'renewed' ? { ok: true, identity: { user: 'alice', grants: [], expiresAtMs: Date.UTC(2026, 0, 1, 1) } } : { ok: false, code: 'invalid_token', message: 'bad' }),
+    verify: (token, done) =>
+      done(
+        token === 'renewed'
+          ? { ok: true, identity: { user: 'alice', grants: [], expiresAtMs: Date.UTC(2026, 0, 1, 1) } }
+          : { ok: false, code: 'invalid_token', message: 'bad' },
+      ),
   };
 
   it('warns refreshWindowMs before exp, and a refresh moves the close past the first expiry', () => {
@@ -59,7 +75,9 @@ describe('token lifetime on the core clock', () => {
     h.clock.advance(1);
     expect(client.conn.ofType('token_expiring')).toEqual([{ type: 'token_expiring', expiresInMs: 10_000 }]);
     client.send({ type: 'refresh', id: 1, token: 'forged' });
-    expect(client.conn.ofType('error')).toEqual([{ type: 'error', id: 1, code: 'invalid_token', message: 'refresh refused: bad; the current token still holds until it expires' }]);
+    expect(client.conn.ofType('error')).toEqual([
+      { type: 'error', id: 1, code: 'invalid_token', message: 'refresh refused: bad; the current token still holds until it expires' },
+    ]);
     client.send({ type: 'refresh', id: 2, token: 'renewed' });
     expect(client.conn.ofType('refreshed')).toEqual([{ type: 'refreshed', id: 2, expiresInMs: 3_600_000 - 20_000 }]);
     h.clock.advance(60_000);

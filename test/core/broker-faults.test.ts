@@ -53,7 +53,12 @@ describe('a feed that lost events (broker outage longer than retention)', () => 
     broker.emit('busy', 9, 5); // 3..8 lost: 'quiet' may have had events there
     clock.settle();
     const c = connect();
-    c.send({ type: 'subscribe', id: 1, channels: ['quiet', 'never-seen'], since: { quiet: { epoch: 'E1', offset: 1 }, 'never-seen': { epoch: 'E1', offset: 2 } } });
+    c.send({
+      type: 'subscribe',
+      id: 1,
+      channels: ['quiet', 'never-seen'],
+      since: { quiet: { epoch: 'E1', offset: 1 }, 'never-seen': { epoch: 'E1', offset: 2 } },
+    });
     const states = c.conn.ofType('subscribed')[0]!.channels;
     expect(states.quiet).toMatchObject({ recovered: false, reason: 'history_expired' });
     expect(states['never-seen']).toMatchObject({ recovered: false, reason: 'history_expired' });
@@ -121,7 +126,14 @@ describe('a gateway behind the stream (restarted, still catching up)', () => {
     expect(c.conn.ofType('subscribed')[0]!.channels.ch).toMatchObject({ recovered: true, replayed: 1 });
     expect(broker.requests).toMatchObject([{ subject: 'ch', afterOffset: 4 }]);
     // The feed catches up: 2..5 arrive live; 5 was already replayed, 6 is new.
-    for (const [offset, prev] of [[2, 1], [3, 2], [4, 3], [5, 4], [6, 5]] as const) broker.emit('ch', offset, prev);
+    for (const [offset, prev] of [
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [5, 4],
+      [6, 5],
+    ] as const)
+      broker.emit('ch', offset, prev);
     clock.settle();
     expect(c.conn.ofType('event').map((e) => e.offset)).toEqual([5, 6]);
   });

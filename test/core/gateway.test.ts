@@ -50,7 +50,8 @@ describe('gateway: subscribe and fan-out', () => {
     const h = harness();
     const c = h.connect();
     c.send({ type: 'subscribe', id: 1, channels: ['odin.global.>', 'odin.token.*.trade'] });
-    for (const ch of ['odin.global.trending', 'odin.global.a.b', 'odin.global', 'odin.token.X.trade', 'odin.token.X.quote', 'odin.token.X.Y.trade']) h.publish(ch, 1);
+    for (const ch of ['odin.global.trending', 'odin.global.a.b', 'odin.global', 'odin.token.X.trade', 'odin.token.X.quote', 'odin.token.X.Y.trade'])
+      h.publish(ch, 1);
     expect(c.conn.ofType('event').map((e) => e.ch)).toEqual(['odin.global.trending', 'odin.global.a.b', 'odin.token.X.trade']);
   });
 
@@ -190,7 +191,10 @@ describe('gateway: resume and replay', () => {
     h.publish('g.y.z', 3);
     const b = h.connect();
     b.send({ type: 'subscribe', id: 1, channels: ['g.>'], since: { 'g.>': { epoch: h.broker.epoch(), offset: at } } });
-    expect(b.conn.ofType('event').map((e) => [e.ch, e.data])).toEqual([['g.x', 1], ['g.y.z', 3]]);
+    expect(b.conn.ofType('event').map((e) => [e.ch, e.data])).toEqual([
+      ['g.x', 1],
+      ['g.y.z', 3],
+    ]);
   });
 
   it('replays an event once when overlapping subscriptions resume in one request', () => {
@@ -204,7 +208,10 @@ describe('gateway: resume and replay', () => {
     const b = h.connect();
     const since = { epoch: h.broker.epoch(), offset: at };
     b.send({ type: 'subscribe', id: 1, channels: ['p.x', 'p.>'], since: { 'p.x': since, 'p.>': since } });
-    expect(b.conn.ofType('event').map((e) => [e.ch, e.offset])).toEqual([['p.x', 1], ['p.y', 2]]);
+    expect(b.conn.ofType('event').map((e) => [e.ch, e.offset])).toEqual([
+      ['p.x', 1],
+      ['p.y', 2],
+    ]);
   });
 
   it('serves an explicit replay of (from, to] and then says how many it sent', () => {

@@ -142,7 +142,11 @@ describe('an internal fault', () => {
     const bystander = h.connect();
     bystander.send({ type: 'subscribe', id: 1, channels: ['a'] });
     // Simulate a core bug on one session's path: its subscription table throws when read.
-    Object.defineProperty(victim.session, 'subscriptions', { get: () => { throw new Error('boom'); } });
+    Object.defineProperty(victim.session, 'subscriptions', {
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     victim.send({ type: 'subscribe', id: 1, channels: ['a'] });
     expect(victim.conn.ofType('error').map((e) => e.code)).toEqual(['internal']);
     expect(victim.conn.closed?.code).toBe(1011);
@@ -327,7 +331,10 @@ describe('admission (I7)', () => {
   it('derives capacity from the smallest of config, memory and descriptors, and names the binding term', () => {
     const MiB = 1024 * 1024;
     const base = { configuredMax: 100_000, baselineBytes: 128 * MiB, retainedBytes: 0, perConnectionBytes: 180 * KB, fdReserve: 64 };
-    expect(computeCapacity({ ...base, memoryBudgetBytes: 512 * MiB, fdLimit: 1_048_576 })).toMatchObject({ connectionsMax: Math.floor((384 * MiB) / (180 * KB)), boundBy: 'memory' });
+    expect(computeCapacity({ ...base, memoryBudgetBytes: 512 * MiB, fdLimit: 1_048_576 })).toMatchObject({
+      connectionsMax: Math.floor((384 * MiB) / (180 * KB)),
+      boundBy: 'memory',
+    });
     expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: 1_024 })).toMatchObject({ connectionsMax: 960, boundBy: 'descriptors' });
     expect(computeCapacity({ ...base, memoryBudgetBytes: null, fdLimit: null })).toMatchObject({ connectionsMax: 100_000, boundBy: 'config' });
     // Doubling the memory budget above the baseline doubles the memory term.

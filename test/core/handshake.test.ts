@@ -83,9 +83,19 @@ describe('handshake decision', () => {
 
     it('answers a missing or bad token with 401 and WWW-Authenticate, never asking admission', () => {
       const a = admitter({ ok: true, ticket });
-      expect(decideHandshake(good, '/ws', secure, a.admit)).toMatchObject({ ok: false, status: 401, body: { error: 'token_required' }, headers: { 'WWW-Authenticate': 'Bearer realm="odin"' } });
+      expect(decideHandshake(good, '/ws', secure, a.admit)).toMatchObject({
+        ok: false,
+        status: 401,
+        body: { error: 'token_required' },
+        headers: { 'WWW-Authenticate': 'Bearer realm="odin"' },
+      });
       const expired = decideHandshake({ ...good, credential: { ok: false, code: 'token_expired', message: 'the token expired' } }, '/ws', secure, a.admit);
-      expect(expired).toMatchObject({ ok: false, status: 401, body: { error: 'token_expired', message: 'the token expired' }, headers: { 'WWW-Authenticate': 'Bearer realm="odin", error="invalid_token"' } });
+      expect(expired).toMatchObject({
+        ok: false,
+        status: 401,
+        body: { error: 'token_expired', message: 'the token expired' },
+        headers: { 'WWW-Authenticate': 'Bearer realm="odin", error="invalid_token"' },
+      });
       expect(a.asked).toEqual([]);
     });
 
@@ -97,7 +107,9 @@ describe('handshake decision', () => {
 
     it('ignores the origin list when it is empty and tokens when auth is off', () => {
       const a = admitter({ ok: true, ticket });
-      expect(decideHandshake({ ...good, origin: 'https://any.example', credential: { ok: false, code: 'invalid_token', message: 'x' } }, '/ws', open, a.admit).ok).toBe(true);
+      expect(
+        decideHandshake({ ...good, origin: 'https://any.example', credential: { ok: false, code: 'invalid_token', message: 'x' } }, '/ws', open, a.admit).ok,
+      ).toBe(true);
     });
   });
 });

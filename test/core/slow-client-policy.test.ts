@@ -47,8 +47,17 @@ describe('SlowClientPolicy', () => {
 
   it('notices say the level, the fill (capped at 100 %) and what is dropped', () => {
     expect(policy.throttleNotice(0, 0.2)).toEqual({ type: 'throttle', level: 0, percent: 20, message: 'caught up: full delivery resumed' });
-    expect(policy.throttleNotice(1, 0.555)).toEqual({ type: 'throttle', level: 1, percent: 56, message: 'falling behind (outbound queue 56% full): conflating lower-priority channels' });
-    expect(policy.throttleNotice(3, 2.5)).toMatchObject({ level: 3, percent: 100, message: 'falling behind (outbound queue 100% full): shedding lower-priority channels' });
+    expect(policy.throttleNotice(1, 0.555)).toEqual({
+      type: 'throttle',
+      level: 1,
+      percent: 56,
+      message: 'falling behind (outbound queue 56% full): conflating lower-priority channels',
+    });
+    expect(policy.throttleNotice(3, 2.5)).toMatchObject({
+      level: 3,
+      percent: 100,
+      message: 'falling behind (outbound queue 100% full): shedding lower-priority channels',
+    });
   });
 
   it('answers nobody reads end a session only past twice the bound with the socket backed up', () => {

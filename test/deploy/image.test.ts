@@ -42,14 +42,48 @@ describe.skipIf(problem !== null)('the container image (deploy/Dockerfile, podma
     // depend on it). Docker format: the OCI format has no HEALTHCHECK.
     const cache = join(homedir(), '.npm');
     must(
-      await podman(['build', '--format', 'docker', '--network', 'host', ...(existsSync(cache) ? ['-v', `${cache}:/root/.npm`] : []), '-f', 'deploy/Dockerfile', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, '.'], 240_000),
+      await podman(
+        [
+          'build',
+          '--format',
+          'docker',
+          '--network',
+          'host',
+          ...(existsSync(cache) ? ['-v', `${cache}:/root/.npm`] : []),
+          '-f',
+          'deploy/Dockerfile',
+          '--build-arg',
+          `NODE_IMAGE=${base}`,
+          '-t',
+          IMAGE,
+          '.',
+        ],
+        240_000,
+      ),
       'podman build',
     );
     process.stdout.write(`[image test] built ${IMAGE} from ${base} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     await podman(['rm', '-f', CONTAINER]);
     port = await freePort();
     // Host network: no port mapping to depend on; the gateway listens on loopback only.
-    must(await podman(['run', '-d', '--name', CONTAINER, '--network', 'host', '--health-interval', 'disable', '-e', `WS_PORT=${port}`, '-e', 'WS_HOST=127.0.0.1', IMAGE]), 'podman run');
+    must(
+      await podman([
+        'run',
+        '-d',
+        '--name',
+        CONTAINER,
+        '--network',
+        'host',
+        '--health-interval',
+        'disable',
+        '-e',
+        `WS_PORT=${port}`,
+        '-e',
+        'WS_HOST=127.0.0.1',
+        IMAGE,
+      ]),
+      'podman run',
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -58,13 +92,19 @@ describe.skipIf(problem !== null)('the container image (deploy/Dockerfile, podma
 
   it('holds the compiled server only, declares a non-root user and a HEALTHCHECK on /health', async () => {
     type Health = { Test?: string[] };
-    const [image] = JSON.parse(must(await podman(['image', 'inspect', IMAGE]), 'inspect')) as Array<{ Healthcheck?: Health; Config: { User?: string; Healthcheck?: Health; Entrypoint?: string[] } }>;
+    const [image] = JSON.parse(must(await podman(['image', 'inspect', IMAGE]), 'inspect')) as Array<{
+      Healthcheck?: Health;
+      Config: { User?: string; Healthcheck?: Health; Entrypoint?: string[] };
+    }>;
     const config = image!.Config;
     expect(config.User).toBe('1000:1000');
     // Podman shows the health check beside Config, Docker inside it.
     expect((image!.Healthcheck ?? config.Healthcheck)?.Test?.join(' ')).toContain('/health');
     expect(config.Entrypoint).toEqual(['node', 'bin/odin.mjs']);
-    const listing = must(await podman(['run', '--rm', '--entrypoint', 'node', IMAGE, '-e', "console.log(require('fs').readdirSync('.').sort().join(' '))"]), 'listing /app');
+    const listing = must(
+      await podman(['run', '--rm', '--entrypoint', 'node', IMAGE, '-e', "console.log(require('fs').readdirSync('.').sort().join(' '))"]),
+      'listing /app',
+    );
     expect(listing).toBe('bin dist node_modules package.json');
     const devOnly = await podman(['run', '--rm', '--entrypoint', 'node', IMAGE, '-e', "require.resolve('typescript')"]);
     expect(devOnly.code, 'a development dependency is in the image').not.toBe(0);
@@ -79,7 +119,12 @@ describe.skipIf(problem !== null)('the container image (deploy/Dockerfile, podma
     const check = await podman(['healthcheck', 'run', CONTAINER]);
     expect(check.code, check.stderr).toBe(0);
     const top = must(await podman(['top', CONTAINER, 'pid', 'user', 'args']), 'podman top');
-    expect(top.split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' '))).toContain('1 node node');
+    expect(
+      top
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/).slice(0, 3).join(' ')),
+    ).toContain('1 node node');
   }, 60_000);
 
   it('drains on SIGTERM: the connected client is closed 1001 and the container exits 0', async () => {

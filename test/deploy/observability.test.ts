@@ -20,17 +20,26 @@ interface Panel {
   readonly targets?: ReadonlyArray<{ readonly expr: string }>;
   readonly panels?: readonly Panel[];
 }
-const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/dashboards/odin.json'), 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Array<{ query: { query: string } }> } };
+const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/dashboards/odin.json'), 'utf8')) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: Array<{ query: { query: string } }> };
+};
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 const dashboardQueries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-const alertExprs = [...readFileSync(join(PROM, 'alerts.yml'), 'utf8').matchAll(/^\s+expr: (\|\n(?:\s{10}.*\n)+|.*)$/gm)].map((m) => m[1]!.replace(/^\|\n/, '').trim());
+const alertExprs = [...readFileSync(join(PROM, 'alerts.yml'), 'utf8').matchAll(/^\s+expr: (\|\n(?:\s{10}.*\n)+|.*)$/gm)].map((m) =>
+  m[1]!.replace(/^\|\n/, '').trim(),
+);
 
 /** Grafana's variables replaced by what they stand for, so promtool can parse the query. */
 const asPromQL = (expr: string): string => expr.replaceAll('$__rate_interval', '1m').replaceAll('$instance', '.*');
 
 async function promtool(args: string[]): Promise<string> {
   const result = await run('promtool', args, 60_000);
-  if (result.code !== 0) throw new Error(`promtool ${args.join(' ')} failed (exit ${result.code}; apt-get install prometheus provides it, scripts/setup.sh):\n${result.stdout}${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(
+      `promtool ${args.join(' ')} failed (exit ${result.code}; apt-get install prometheus provides it, scripts/setup.sh):\n${result.stdout}${result.stderr}`,
+    );
   return result.stdout;
 }
 
@@ -81,8 +90,16 @@ describe('the dashboard and the alerts read metrics a gateway exports', () => {
     const exposition = await (await fetch(`${gateway.url}/metrics`)).text();
     const exported = exportedNames(exposition);
     const missing = [
-      ...dashboardQueries.flatMap((q) => metricNames(q.expr).filter((n) => !exported.has(n)).map((n) => `panel "${q.panel}": ${n}`)),
-      ...alertExprs.flatMap((e) => metricNames(e).filter((n) => !exported.has(n)).map((n) => `alert expr ${e.split('\n')[0]}: ${n}`)),
+      ...dashboardQueries.flatMap((q) =>
+        metricNames(q.expr)
+          .filter((n) => !exported.has(n))
+          .map((n) => `panel "${q.panel}": ${n}`),
+      ),
+      ...alertExprs.flatMap((e) =>
+        metricNames(e)
+          .filter((n) => !exported.has(n))
+          .map((n) => `alert expr ${e.split('\n')[0]}: ${n}`),
+      ),
       // label_values(METRIC, label): the metric only.
       ...[/label_values\((\w+)/.exec(dashboard.templating.list[0]!.query.query)?.[1] ?? '(none)'].filter((n) => !exported.has(n)).map((n) => `variable: ${n}`),
     ];

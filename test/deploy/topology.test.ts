@@ -43,9 +43,11 @@ class GatewayProcess {
   ) {}
   async start(): Promise<void> {
     this.proc = spawnLogged(process.execPath, [BIN, 'serve'], { ...this.env, WS_HOST: '127.0.0.1', WS_PORT: String(this.port) });
-    await eventually(async () => (await fetch(`http://127.0.0.1:${this.port}/ready`).catch(() => null))?.status === 200, `${this.name} ready`, 30_000).catch((error: Error) => {
-      throw new Error(`${error.message}; its output:\n${this.output()}`);
-    });
+    await eventually(async () => (await fetch(`http://127.0.0.1:${this.port}/ready`).catch(() => null))?.status === 200, `${this.name} ready`, 30_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; its output:\n${this.output()}`);
+      },
+    );
   }
   /** SIGTERM and wait: the drain closes clients 1001 and the process exits 0. */
   async stop(): Promise<number | null> {
@@ -132,9 +134,11 @@ describe('HAProxy + two gateways + a three-node NATS cluster, no containers', ()
     const lbPort = await freePort();
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(lbPort, gateways));
     haproxy = spawnLogged('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]);
-    await eventually(async () => (await fetch(`http://127.0.0.1:${lbPort}/ready`).catch(() => null))?.status === 200, `HAProxy on ${lbPort}`, 10_000).catch((error: Error) => {
-      throw new Error(`${error.message}; haproxy said:\n${haproxy!.output()}`);
-    });
+    await eventually(async () => (await fetch(`http://127.0.0.1:${lbPort}/ready`).catch(() => null))?.status === 200, `HAProxy on ${lbPort}`, 10_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; haproxy said:\n${haproxy!.output()}`);
+      },
+    );
     phase('cluster, gateways and HAProxy up');
 
     backend = await plainClient({ servers: cluster.servers, auth: {} });

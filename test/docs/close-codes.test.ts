@@ -84,9 +84,12 @@ const scenarios: Record<string, () => Closed> = {
       { outbound: { queueBytesMax: 2_000, socketHighWaterBytes: 500 }, channelClasses: [{ pattern: 't', priority: 'critical', conflate: false }] },
     ),
   'repeated rate violations': () =>
-    closedBy((c) => {
-      for (let i = 1; i <= 5; i++) c.send({ type: 'ping', id: i });
-    }, { inbound: { messageBurst: 2, messagesPerSecond: 1, violationsMax: 2 } }),
+    closedBy(
+      (c) => {
+        for (let i = 1; i <= 5; i++) c.send({ type: 'ping', id: i });
+      },
+      { inbound: { messageBurst: 2, messagesPerSecond: 1, violationsMax: 2 } },
+    ),
   'internal error': () =>
     closedBy((c) => {
       Object.defineProperty(c.session, 'subscriptions', {
@@ -133,6 +136,7 @@ describe('docs/protocol.md close codes', () => {
 
   it('marks only codes the gateway never sends as not sent', () => {
     const sent = new Set<number>([...gatewaySource.matchAll(/CloseCodes\.(\w+)/g)].map((m) => CloseCodes[m[1] as keyof typeof CloseCodes]));
-    for (const row of rows.filter((r) => /not sent|reserved|does not send/.test(r.when))) expect(sent.has(row.code), `${row.code} is marked unsent`).toBe(false);
+    for (const row of rows.filter((r) => /not sent|reserved|does not send/.test(r.when)))
+      expect(sent.has(row.code), `${row.code} is marked unsent`).toBe(false);
   });
 });

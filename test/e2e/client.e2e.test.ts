@@ -49,7 +49,8 @@ describe('the TypeScript client against the real server', () => {
     await publish(server, 'feed', 1);
     await eventually(() => received.length === 1, 'the first event');
     // Cut every connection from the server side without a close handshake, then publish while it is away.
-    for (const session of [...(server.gateway as unknown as { ctx: { sessions: Map<string, { conn: { terminate(): void } }> } }).ctx.sessions.values()]) session.conn.terminate();
+    for (const session of [...(server.gateway as unknown as { ctx: { sessions: Map<string, { conn: { terminate(): void } }> } }).ctx.sessions.values()])
+      session.conn.terminate();
     for (const n of [2, 3, 4]) await publish(server, 'feed', n);
     await eventually(() => received.length === 4, 'the replayed events', 10_000);
     await publish(server, 'feed', 5);

@@ -67,7 +67,15 @@ describe('a slow reader', () => {
       const sentAt = performance.now();
       const { body } = await publish(server, 'feed', payload);
       lastOffset = body.offset!;
-      await Promise.all(fast.map((c) => c.waitFor(is('event', (e) => e.offset === lastOffset), 0, 5_000)));
+      await Promise.all(
+        fast.map((c) =>
+          c.waitFor(
+            is('event', (e) => e.offset === lastOffset),
+            0,
+            5_000,
+          ),
+        ),
+      );
       latenciesMs.push(performance.now() - sentAt);
     }
     for (const c of fast) expect(c.ofType('event')).toHaveLength(300);

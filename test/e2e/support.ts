@@ -61,8 +61,19 @@ export async function probe(server: RunningServer, query = ''): Promise<Probe> {
     closed: null,
     send: (message) => ws.send(JSON.stringify(message)),
     waitFor: (match, from = 0, timeoutMs = 5_000) =>
-      until(() => messages.slice(from).find(match), 'a matching message', timeoutMs, (l) => (listeners.add(l), () => listeners.delete(l))),
-    waitForClose: (timeoutMs = 5_000) => until(() => p.closed ?? undefined, 'close', timeoutMs, (l) => (listeners.add(l), () => listeners.delete(l))),
+      until(
+        () => messages.slice(from).find(match),
+        'a matching message',
+        timeoutMs,
+        (l) => (listeners.add(l), () => listeners.delete(l)),
+      ),
+    waitForClose: (timeoutMs = 5_000) =>
+      until(
+        () => p.closed ?? undefined,
+        'close',
+        timeoutMs,
+        (l) => (listeners.add(l), () => listeners.delete(l)),
+      ),
     ofType: (type) => messages.filter((m) => m.type === type) as never,
     close: async () => {
       if (ws.readyState === WebSocket.CLOSED) return;
@@ -87,17 +98,28 @@ export async function probe(server: RunningServer, query = ''): Promise<Probe> {
   return p;
 }
 
-export async function publish(server: RunningServer, channel: string, data: unknown): Promise<{ status: number; body: { epoch?: string; offset?: number; error?: string } }> {
-  const response = await fetch(`${server.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
+export async function publish(
+  server: RunningServer,
+  channel: string,
+  data: unknown,
+): Promise<{ status: number; body: { epoch?: string; offset?: number; error?: string } }> {
+  const response = await fetch(`${server.url}/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data }),
+  });
   return { status: response.status, body: (await response.json()) as { epoch?: string; offset?: number } };
 }
 
 /** Opens a raw upgrade and reports the HTTP status the server answered with (or 101). */
-export function upgradeStatus(server: RunningServer, query = ''): Promise<{ status: number; retryAfter: string | null; ws: WebSocket | null; error: string | null }> {
+export function upgradeStatus(
+  server: RunningServer,
+  query = '',
+): Promise<{ status: number; retryAfter: string | null; ws: WebSocket | null; error: string | null }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${server.wsUrl}${query}`);
     ws.on('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after']) ?? null, ws: null, error: null });
+      resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] ?? null, ws: null, error: null });
       res.resume();
       ws.terminate();
     });

@@ -39,7 +39,9 @@ const alive = (pid: number): boolean => {
 
 describe('odin load (process)', () => {
   it('stops on SIGINT with a JSON report of the run so far and no worker left running', { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, [BIN, 'load', `${odin.wsUrl}?v=1`, '-c', '6', '--hold', '60', '--interval', '1', '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'load', `${odin.wsUrl}?v=1`, '-c', '6', '--hold', '60', '--interval', '1', '--json', '--no-progress'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -61,7 +63,7 @@ describe('odin load (process)', () => {
     expect(report.connections, said()).toMatchObject({ attempted: 6, subscribed: 6 });
     expect(stderr).toContain('SIGINT: closing the connections');
     // The coordinator waits for its workers before it exits; a loaded machine may still be reaping them.
-    for (const deadline = Date.now() + 5_000; workers.some(alive) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const deadline = Date.now() + 5_000; workers.some(alive) && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(workers.filter(alive)).toEqual([]);
   });
 

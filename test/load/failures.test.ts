@@ -8,7 +8,8 @@ const errno = (code: string, message = `connect ${code} 127.0.0.1:1`): Error => 
 
 describe('load failure kinds', () => {
   it('keeps errno codes as they are', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EMFILE']) expect(attemptFailureKind(errno(code), false)).toBe(code);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EMFILE'])
+      expect(attemptFailureKind(errno(code), false)).toBe(code);
   });
 
   it('tells a kernel timeout from a server that never answered the Upgrade', () => {
@@ -31,7 +32,19 @@ describe('load failure kinds', () => {
   });
 
   it('uses the words the lab uses for every kind both can meet', () => {
-    const shared = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EMFILE', 'UPGRADE_TIMEOUT', 'HTTP_503', 'HTTP_429', 'EOF', 'CLOSE_1001', 'CLOSE_1008'];
+    const shared = [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EADDRNOTAVAIL',
+      'EMFILE',
+      'UPGRADE_TIMEOUT',
+      'HTTP_503',
+      'HTTP_429',
+      'EOF',
+      'CLOSE_1001',
+      'CLOSE_1008',
+    ];
     const ours = [
       ...['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EMFILE'].map((c) => attemptFailureKind(errno(c), false)),
       attemptFailureKind(new Error('Opening handshake has timed out'), true),
@@ -43,7 +56,19 @@ describe('load failure kinds', () => {
     ];
     expect(ours).toEqual(shared);
     // The lab's words for the same events, from its scenarios' outcome labels.
-    const labLabels = ['econnrefused', 'econnreset', 'timeout@connecting', 'eaddrnotavail', 'emfile', 'timeout@upgrading', 'http-503', 'http-429', 'eof', 'close-1001', 'close-1008'];
+    const labLabels = [
+      'econnrefused',
+      'econnreset',
+      'timeout@connecting',
+      'eaddrnotavail',
+      'emfile',
+      'timeout@upgrading',
+      'http-503',
+      'http-429',
+      'eof',
+      'close-1001',
+      'close-1008',
+    ];
     expect(labLabels.map((label) => failureKind(label))).toEqual(shared);
   });
 });

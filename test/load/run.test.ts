@@ -12,7 +12,27 @@ const quiet: Progress = { show: () => undefined, log: () => undefined, stop: () 
 
 function options(url: string, overrides: Partial<RunOptions> = {}): RunOptions {
   return {
-    ...parseLoadArgs([url, '-c', '12', '--workers', '2', '--ramp', '0', '--hold', '1', '--rate', '20', '--channels', '3', '--per-connection', '2', '--sample', '1', '--settle', '5']).run,
+    ...parseLoadArgs([
+      url,
+      '-c',
+      '12',
+      '--workers',
+      '2',
+      '--ramp',
+      '0',
+      '--hold',
+      '1',
+      '--rate',
+      '20',
+      '--channels',
+      '3',
+      '--per-connection',
+      '2',
+      '--sample',
+      '1',
+      '--settle',
+      '5',
+    ]).run,
     tickMs: 200,
     ...overrides,
   };

@@ -14,7 +14,15 @@ import { namespace } from './support.js';
 /** Starts a gateway with these nats.* settings; answers its epoch, or the start-up error. */
 async function tryStart(settings: Record<string, string>): Promise<{ epoch: string } | { error: Error }> {
   const ns = namespace();
-  const all = { 'server.host': '127.0.0.1', 'server.port': '0', 'log.level': 'silent', 'nats.stream': ns.stream, 'nats.subjects': ns.subjects, 'nats.connectTimeoutMs': '2000', ...settings };
+  const all = {
+    'server.host': '127.0.0.1',
+    'server.port': '0',
+    'log.level': 'silent',
+    'nats.stream': ns.stream,
+    'nats.subjects': ns.subjects,
+    'nats.connectTimeoutMs': '2000',
+    ...settings,
+  };
   const flags = Object.entries(all).map(([path, raw]) => ({ path, raw, flag: `--set ${path}` }));
   try {
     const running = await startServer(loadConfig({ flags }).config);
@@ -97,6 +105,8 @@ describe('TLS with a private CA', () => {
     expect(refusal(await tryStart({ 'nats.servers': tlsUrl }))).toMatch(
       new RegExp(`^TLS with NATS at ${tlsUrl} failed \\(.*\\); check nats.tlsCaFile, nats.tlsCertFile, nats.tlsKeyFile and the server's tls settings$`),
     );
-    expect(refusal(await tryStart({ 'nats.servers': tlsUrl, 'nats.tlsCaFile': join(dir, 'missing.crt') }))).toBe(`cannot read the NATS TLS CA file ${join(dir, 'missing.crt')} (ENOENT)`);
+    expect(refusal(await tryStart({ 'nats.servers': tlsUrl, 'nats.tlsCaFile': join(dir, 'missing.crt') }))).toBe(
+      `cannot read the NATS TLS CA file ${join(dir, 'missing.crt')} (ENOENT)`,
+    );
   });
 });

@@ -33,7 +33,11 @@ function natsArgs(server: NatsServer, ns: ReturnType<typeof namespace>): string[
 }
 
 async function startWith(settings: Record<string, string>): Promise<unknown> {
-  const flags = Object.entries({ 'server.host': '127.0.0.1', 'server.port': '0', 'log.level': 'silent', ...settings }).map(([path, raw]) => ({ path, raw, flag: `--set ${path}` }));
+  const flags = Object.entries({ 'server.host': '127.0.0.1', 'server.port': '0', 'log.level': 'silent', ...settings }).map(([path, raw]) => ({
+    path,
+    raw,
+    flag: `--set ${path}`,
+  }));
   try {
     const running = await startServer(loadConfig({ flags }).config);
     await running.close();
@@ -63,11 +67,16 @@ describe('a stream that breaks a guarantee', () => {
       `stream ${ns.stream} cannot be used: ` +
       `subjects: wanted ["${ns.prefix}.token.>","${ns.prefix}.global.>"], found ["${ns.prefix}.token.>"] (${ns.prefix}.global.> not covered); add them to the stream or set nats.subjects to what it stores; ` +
       'retention: wanted limits, found interest (messages would disappear when consumed, so history would have holes); use a limits stream; ' +
-      'max_msgs_per_subject: wanted unlimited, found 10 (a channel\'s older events would vanish from the middle of the stream and a replay could be partial); set it to -1';
+      "max_msgs_per_subject: wanted unlimited, found 10 (a channel's older events would vanish from the middle of the stream and a replay could be partial); set it to -1";
     const cli = await odin(['serve', '--port', '0', ...natsArgs(nats, ns)]);
     expect(cli.code).toBe(78);
     expect(cli.stderr).toBe(`odin serve: ${expected}\n`);
-    const error = (await startWith({ 'nats.servers': nats.url, 'nats.stream': ns.stream, 'nats.subjects': ns.subjects, ...(nats.auth.user ? { 'nats.user': nats.auth.user, 'nats.password': nats.auth.password! } : {}) })) as BrokerStartError;
+    const error = (await startWith({
+      'nats.servers': nats.url,
+      'nats.stream': ns.stream,
+      'nats.subjects': ns.subjects,
+      ...(nats.auth.user ? { 'nats.user': nats.auth.user, 'nats.password': nats.auth.password! } : {}),
+    })) as BrokerStartError;
     expect(error).toBeInstanceOf(BrokerStartError);
     expect([error.message, error.exitCode]).toEqual([expected, 78]);
   });
@@ -77,7 +86,10 @@ describe('a stream that breaks a guarantee', () => {
     await backend.jsm.streams.add({ name: ns.stream, subjects: [`${ns.prefix}.>`], max_age: nanos(60_000), max_msgs: 500 });
     const gateway = await serveOnNats(nats, ns);
     // Anonymous mode's own warning (docs/security.md) is not about the stream.
-    const warnings = gateway.logs.filter((l) => l.level === 40).map((l) => l.msg).filter((m) => !String(m).startsWith('ANONYMOUS MODE'));
+    const warnings = gateway.logs
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg)
+      .filter((m) => !String(m).startsWith('ANONYMOUS MODE'));
     await gateway.close();
     expect(warnings).toEqual([
       `stream ${ns.stream} differs from the configuration: subjects: the stream also stores ${ns.prefix}.>, which the gateway will fan out too`,
@@ -94,7 +106,9 @@ describe('servers that cannot be used', () => {
     const started = Date.now();
     const cli = await odin(['serve', '--port', '0', '--nats', `nats://127.0.0.1:${port}`, '--set', 'nats.connectTimeoutMs=1000']);
     expect(cli.code).toBe(1);
-    expect(cli.stderr).toBe(`odin serve: cannot reach NATS at nats://127.0.0.1:${port} (ECONNREFUSED); is nats-server running there, and is the address right?\n`);
+    expect(cli.stderr).toBe(
+      `odin serve: cannot reach NATS at nats://127.0.0.1:${port} (ECONNREFUSED); is nats-server running there, and is the address right?\n`,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -113,10 +127,18 @@ describe('servers that cannot be used', () => {
 describe('the broker port itself', () => {
   it('refuses a channel outside the stream at once, naming the subjects, and publishes inside it', async () => {
     const ns = namespace();
-    const broker = await openNatsBroker({ servers: [nats.url], auth: nats.auth, stream: { name: ns.stream, subjects: [`${ns.prefix}.>`], maxAgeMs: 30_000, maxMsgs: 1_000, maxBytes: 1 << 20, storage: 'memory', replicas: 1 } });
+    const broker = await openNatsBroker({
+      servers: [nats.url],
+      auth: nats.auth,
+      stream: { name: ns.stream, subjects: [`${ns.prefix}.>`], maxAgeMs: 30_000, maxMsgs: 1_000, maxBytes: 1 << 20, storage: 'memory', replicas: 1 },
+    });
     try {
       const outside = await new Promise((resolve) => broker.publish('other.channel', '1', resolve));
-      expect(outside).toEqual({ ok: false, reason: `channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.>`, outsideStream: true });
+      expect(outside).toEqual({
+        ok: false,
+        reason: `channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.>`,
+        outsideStream: true,
+      });
       const inside = await new Promise((resolve) => broker.publish(`${ns.prefix}.x`, '{"a":1}', resolve));
       expect(inside).toEqual({ ok: true, epoch: broker.epoch(), offset: 1 });
     } finally {
@@ -139,9 +161,13 @@ describe('odin publish', () => {
       expect(JSON.parse(http.stdout)).toEqual({ epoch, offset: 2 });
       const outside = await odin(['publish', 'other.channel', '1', '--nats', nats.url, '--stream', ns.stream], auth);
       expect(outside.code).toBe(1);
-      expect(outside.stderr).toBe(`odin publish: channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.token.>, ${ns.prefix}.global.>\n`);
+      expect(outside.stderr).toBe(
+        `odin publish: channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.token.>, ${ns.prefix}.global.>\n`,
+      );
       const overHttp = await odin(['publish', 'other.channel', '1', '--url', gateway.url]);
-      expect(overHttp.stderr).toBe(`odin publish: ${gateway.url} answered 400 channel_outside_stream: channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.token.>, ${ns.prefix}.global.>\n`);
+      expect(overHttp.stderr).toBe(
+        `odin publish: ${gateway.url} answered 400 channel_outside_stream: channel "other.channel" is outside stream ${ns.stream}, which stores ${ns.prefix}.token.>, ${ns.prefix}.global.>\n`,
+      );
     } finally {
       await gateway.close();
     }

@@ -76,11 +76,12 @@ describe('JetStream as the broker of record', () => {
     await second.close();
   });
 
-  it('resumes a pattern from the stream even when it straddles the stream\'s subjects (read as one filter per subject)', async () => {
+  it("resumes a pattern from the stream even when it straddles the stream's subjects (read as one filter per subject)", async () => {
     const ns = namespace();
     gateway = await serveOnNats(nats, ns);
     const p = ns.prefix;
-    for (const channel of [`${p}.token.ABC.trade`, `${p}.token.XYZ.trade`, `${p}.global.ABC.news`, `${p}.token.ABC.trade`]) await backend.js.publish(channel, '{}');
+    for (const channel of [`${p}.token.ABC.trade`, `${p}.token.XYZ.trade`, `${p}.global.ABC.news`, `${p}.token.ABC.trade`])
+      await backend.js.publish(channel, '{}');
     const epoch = gateway.gateway.stats().broker.epoch;
     await eventually(() => gateway!.gateway.stats().broker.streamOffset === 4, 'the gateway to read all four');
     const raw = await probe(gateway);

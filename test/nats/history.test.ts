@@ -46,7 +46,10 @@ describe('history reads from the stream', () => {
           { channel: a, offset: 6, prev: 4, data: '"A.trade"' },
         ],
       });
-      expect(await read(broker, { subject: a, afterOffset: 1, toOffset: 4, maxEvents: 10 })).toMatchObject({ ok: true, events: [{ offset: 3 }, { offset: 4 }] });
+      expect(await read(broker, { subject: a, afterOffset: 1, toOffset: 4, maxEvents: 10 })).toMatchObject({
+        ok: true,
+        events: [{ offset: 3 }, { offset: 4 }],
+      });
       expect(await read(broker, { subject: `${ns.prefix}.token.*.trade`, afterOffset: 3, maxEvents: 10 })).toMatchObject({
         ok: true,
         events: [
@@ -58,7 +61,10 @@ describe('history reads from the stream', () => {
       expect(await read(broker, { subject: a, afterOffset: 6, maxEvents: 10 })).toEqual({ ok: true, events: [] });
       expect(await read(broker, { subject: a, afterOffset: 7, maxEvents: 10 })).toEqual({ ok: false, reason: 'beyond_head' });
       expect(await read(broker, { subject: a, afterOffset: 0, maxEvents: 3 })).toEqual({ ok: false, reason: 'too_many' });
-      expect(await read(broker, { subject: a, afterOffset: 0, maxEvents: 4 })).toMatchObject({ ok: true, events: [{ offset: 1 }, { offset: 3 }, { offset: 4 }, { offset: 6 }] });
+      expect(await read(broker, { subject: a, afterOffset: 0, maxEvents: 4 })).toMatchObject({
+        ok: true,
+        events: [{ offset: 1 }, { offset: 3 }, { offset: 4 }, { offset: 6 }],
+      });
 
       await backend.jsm.streams.purge(ns.stream, { keep: 2 }); // the stream now starts at 5
       expect(await read(broker, { subject: a, afterOffset: 3, maxEvents: 10 })).toEqual({ ok: false, reason: 'history_expired' });
@@ -74,7 +80,9 @@ describe('history reads from the stream', () => {
     try {
       await backend.js.publish(`${ns.prefix}.token.A.trade`, '1');
       const started = Date.now();
-      const answers = await Promise.all(Array.from({ length: 100 }, () => read(broker, { subject: `${ns.prefix}.token.A.trade`, afterOffset: 0, maxEvents: 10 })));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () => read(broker, { subject: `${ns.prefix}.token.A.trade`, afterOffset: 0, maxEvents: 10 })),
+      );
       const refused = answers.filter((a) => !a.ok);
       expect(refused).toHaveLength(100 - 1 - 64); // one running, 64 waiting
       expect(refused.every((a) => !a.ok && a.reason === 'unavailable')).toBe(true);
@@ -88,7 +96,11 @@ describe('history reads from the stream', () => {
   it('answers unavailable at once while NATS is unreachable', async () => {
     const server = await startNats({ controllable: true });
     const ns = namespace();
-    const broker = await openNatsBroker({ servers: [server.url], auth: server.auth, stream: { name: ns.stream, subjects: ns.subjects.split(','), maxAgeMs: 60_000, maxMsgs: 100, maxBytes: 1 << 20, storage: 'file', replicas: 1 } });
+    const broker = await openNatsBroker({
+      servers: [server.url],
+      auth: server.auth,
+      stream: { name: ns.stream, subjects: ns.subjects.split(','), maxAgeMs: 60_000, maxMsgs: 100, maxBytes: 1 << 20, storage: 'file', replicas: 1 },
+    });
     const statuses: string[] = [];
     broker.start({ onEvent: () => undefined, onStatus: (status) => statuses.push(status) });
     try {
@@ -96,7 +108,10 @@ describe('history reads from the stream', () => {
       while (!statuses.includes('down')) await new Promise((r) => setTimeout(r, 10));
       const started = Date.now();
       expect(await read(broker, { subject: `${ns.prefix}.token.A.trade`, afterOffset: 0, maxEvents: 10 })).toEqual({ ok: false, reason: 'unavailable' });
-      expect(await new Promise((resolve) => broker.publish(`${ns.prefix}.token.A.trade`, '1', resolve))).toEqual({ ok: false, reason: expect.stringMatching(/^NATS unavailable: connection to NATS lost/) });
+      expect(await new Promise((resolve) => broker.publish(`${ns.prefix}.token.A.trade`, '1', resolve))).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/^NATS unavailable: connection to NATS lost/),
+      });
       expect(Date.now() - started).toBeLessThan(100);
     } finally {
       await broker.close();

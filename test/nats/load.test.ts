@@ -24,10 +24,31 @@ describe('odin load --nats', () => {
   it('publishes into the stream and sees every event at every subscriber', { timeout: 60_000 }, async () => {
     const auth = nats.auth.user !== undefined ? `${encodeURIComponent(nats.auth.user)}:${encodeURIComponent(nats.auth.password ?? '')}@` : '';
     const natsUrl = nats.url.replace('nats://', `nats://${auth}`);
-    const parsed = parseLoadArgs([`${gateway.wsUrl}?v=1`, '-c', '6', '--ramp', '0', '--bursts', '2', '--burst-events', '4', '--burst-gap', '0.1', '--channel-prefix', `${ns.prefix}.token.load`, '--nats', natsUrl, '--sample', '1']);
+    const parsed = parseLoadArgs([
+      `${gateway.wsUrl}?v=1`,
+      '-c',
+      '6',
+      '--ramp',
+      '0',
+      '--bursts',
+      '2',
+      '--burst-events',
+      '4',
+      '--burst-gap',
+      '0.1',
+      '--channel-prefix',
+      `${ns.prefix}.token.load`,
+      '--nats',
+      natsUrl,
+      '--sample',
+      '1',
+    ]);
     expect(parsed.publish).toEqual({ kind: 'nats', servers: natsUrl });
     const publisher = await openNatsPublisher(natsUrl, 5_000);
-    const report = await runLoad({ ...parsed.run, tickMs: 200 }, { publisher, progress: { show: () => undefined, log: () => undefined, stop: () => undefined } });
+    const report = await runLoad(
+      { ...parsed.run, tickMs: 200 },
+      { publisher, progress: { show: () => undefined, log: () => undefined, stop: () => undefined } },
+    );
     await publisher.close();
     expect(report.settings.publish).toBe('nats');
     expect(report.phases).toHaveLength(2);

@@ -73,7 +73,10 @@ describe('a NATS outage under load', () => {
     const stoppedAt = Date.now();
     await eventually(async () => (await getJson(`${gateway!.url}/ready`)).status === 503, '/ready 503 during the outage');
     const notReady = await getJson(`${gateway.url}/ready`);
-    expect(notReady.body).toMatchObject({ ready: false, broker: { kind: 'nats', status: 'down', detail: expect.stringMatching(/connection to NATS lost|cannot read stream/) } });
+    expect(notReady.body).toMatchObject({
+      ready: false,
+      broker: { kind: 'nats', status: 'down', detail: expect.stringMatching(/connection to NATS lost|cannot read stream/) },
+    });
     const refused = await httpPublish(gateway, a, { during: 'outage' });
     expect([refused.status, refused.body.error]).toEqual([503, 'broker_unavailable']);
     await sleep(3_000 - (Date.now() - stoppedAt)); // several seconds without NATS
@@ -97,7 +100,7 @@ describe('a NATS outage under load', () => {
       expect(r.client.counters.duplicatesDropped).toBe(0);
     }
     expect(gateway.gateway.stats().broker.epoch).toBe(epoch); // a NATS restart is not a new timeline
-    if (process.env.ODIN_DEBUG_LOGS) console.log(gateway.logs.map((l) => `${l.time} ${l.level} ${l.msg} ${JSON.stringify(l.detail ?? "")}`).join("\n"));
+    if (process.env.ODIN_DEBUG_LOGS) console.log(gateway.logs.map((l) => `${l.time} ${l.level} ${l.msg} ${JSON.stringify(l.detail ?? '')}`).join('\n'));
     const logged = gateway.logs.map((l) => l.msg);
     expect(logged).toContain('broker down');
     expect(logged).toContain('broker live');

@@ -66,7 +66,7 @@ describe('a gateway restart on JetStream', () => {
       const raw = await probe(second);
       raw.send({ type: 'subscribe', id: 1, channels: [channel], since: { [channel]: { epoch, offset: 5 } } });
       const reply = await raw.waitFor(is('subscribed'));
-      expect((reply).channels[channel]).toEqual({ epoch, offset: 8, recovered: true, replayed: 3 });
+      expect(reply.channels[channel]).toEqual({ epoch, offset: 8, recovered: true, replayed: 3 });
       await raw.waitFor(is('event', (e) => e.offset === 8));
       expect(raw.ofType('event').map((e) => e.offset)).toEqual([6, 7, 8]);
       await raw.close();
@@ -91,7 +91,10 @@ describe('a gateway restart on JetStream', () => {
     const received: Array<[string, number]> = [];
     const resets: string[] = [];
     client = connect(gateway.wsUrl, { reconnect: { baseMs: 20, capMs: 100 } });
-    client.subscribe(channel, { onEvent: (_d, meta) => received.push([client!.position(channel)!.epoch, meta.offset]), onReset: (_c, reason) => resets.push(reason) });
+    client.subscribe(channel, {
+      onEvent: (_d, meta) => received.push([client!.position(channel)!.epoch, meta.offset]),
+      onReset: (_c, reason) => resets.push(reason),
+    });
     await eventually(() => client!.position(channel) !== undefined, 'the subscribe reply');
     const before = gateway.gateway.stats().broker.epoch;
     for (let i = 1; i <= 3; i++) await backend.js.publish(channel, JSON.stringify(i));
@@ -106,7 +109,12 @@ describe('a gateway restart on JetStream', () => {
     expect(resets).toEqual(['epoch_changed']);
     await backend.js.publish(channel, JSON.stringify(4));
     await eventually(() => received.length === 4, 'the first event of the new epoch');
-    expect(received).toEqual([[before, 1], [before, 2], [before, 3], [after, 1]]);
+    expect(received).toEqual([
+      [before, 1],
+      [before, 2],
+      [before, 3],
+      [after, 1],
+    ]);
   });
 
   it('reads a long stream at start (flow control on the way) and is ready once caught up, its rings warm', async () => {
@@ -134,7 +142,12 @@ describe('a gateway restart on JetStream', () => {
     // A client 50 events behind on one channel is answered from the warmed ring.
     const channel = `${ns.prefix}.token.C7.trade`;
     const raw = await probe(second);
-    raw.send({ type: 'subscribe', id: 1, channels: [channel], since: { [channel]: { epoch: second.gateway.stats().broker.epoch, offset: events - 50 * channels } } });
+    raw.send({
+      type: 'subscribe',
+      id: 1,
+      channels: [channel],
+      since: { [channel]: { epoch: second.gateway.stats().broker.epoch, offset: events - 50 * channels } },
+    });
     const reply = (await raw.waitFor(is('subscribed'))) as SubscribedMessage;
     expect(reply.channels[channel]).toMatchObject({ recovered: true, replayed: 50 });
     await raw.close();

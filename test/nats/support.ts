@@ -89,8 +89,16 @@ export async function getJson(url: string): Promise<{ status: number; body: Reco
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-export async function httpPublish(gateway: RunningServer, channel: string, data: unknown): Promise<{ status: number; body: { epoch?: string; offset?: number; error?: string; message?: string } }> {
-  const response = await fetch(`${gateway.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
+export async function httpPublish(
+  gateway: RunningServer,
+  channel: string,
+  data: unknown,
+): Promise<{ status: number; body: { epoch?: string; offset?: number; error?: string; message?: string } }> {
+  const response = await fetch(`${gateway.url}/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data }),
+  });
   return { status: response.status, body: (await response.json()) as { epoch?: string; offset?: number } };
 }
 
@@ -101,7 +109,7 @@ export async function streamContents(plain: PlainClient, stream: string): Promis
   if (state.messages === 0) return out;
   // Retried: right after a cluster node dies, JetStream may need many seconds to place a new consumer.
   let consumer;
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     try {
       consumer = await plain.js.consumers.get(stream, { opt_start_seq: state.first_seq, deliver_policy: 'by_start_sequence' as never });
       break;

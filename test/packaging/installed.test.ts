@@ -38,7 +38,17 @@ function pack(name: string): Packed {
 describe('what npm pack puts in each package', () => {
   it('the server: the compiled CLI, no TypeScript, no client, no laboratory', () => {
     const { files } = pack('odin-gateway');
-    expect(files).toEqual(expect.arrayContaining(['bin/odin.mjs', 'dist/cli.js', 'dist/server/server.js', 'dist/server/doctor.js', 'dist/adapters/transport-ws.js', 'README.md', 'package.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bin/odin.mjs',
+        'dist/cli.js',
+        'dist/server/server.js',
+        'dist/server/doctor.js',
+        'dist/adapters/transport-ws.js',
+        'README.md',
+        'package.json',
+      ]),
+    );
     expect(files.filter((f) => f.endsWith('.ts') || /^(src|sim|test|benchmarks|properties|packages|dist\/client)\//.test(f))).toEqual([]);
     const deps = Object.keys(manifest('.').dependencies ?? {});
     expect(deps.filter((d) => ['tsx', 'typescript', 'esbuild', 'vitest'].includes(d))).toEqual([]);
@@ -93,7 +103,7 @@ describe('the client installed from its tarball', () => {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       // Published until it arrives: the example subscribes once connected, and events before that are not its.
-      for (const deadline = Date.now() + 15_000; !output.includes("{ price: 42.5 }"); ) {
+      for (const deadline = Date.now() + 15_000; !output.includes('{ price: 42.5 }');) {
         if (Date.now() > deadline) throw new Error(`the example printed no event within 15 s; its output: ${output}`);
         await publish(gateway, 'odin.token.ABC.trade', { price: 42.5 });
         await new Promise((r) => setTimeout(r, 200));
@@ -122,10 +132,16 @@ describe('the client installed from its tarball', () => {
     writeFileSync(join(app, 'consumer.ts'), consumer);
     // As typed (no tsconfig: the defaults read the package's `types` field), and as a Node ESM project would.
     await run(process.execPath, [tsc, '--strict', '--noEmit', 'consumer.ts'], app);
-    await run(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'consumer.ts'], app);
+    await run(
+      process.execPath,
+      [tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'consumer.ts'],
+      app,
+    );
     // The declarations are really read: a wrong option type is an error.
     writeFileSync(join(app, 'misuse.ts'), "import { connect } from '@odin-gateway/client';\nconnect('ws://x', { reconnect: { baseMs: 'soon' } });\n");
-    await expect(run(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'misuse.ts'], app)).rejects.toThrow(/misuse\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+    await expect(
+      run(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'misuse.ts'], app),
+    ).rejects.toThrow(/misuse\.ts\(2,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
   });
 });
 
@@ -145,13 +161,17 @@ describe('the server installed from its tarball with --omit=dev', () => {
   it('answers npx odin --version, and npx odin serve answers /health until SIGTERM drains it', async () => {
     const { stdout } = await run('npx', ['--no-install', 'odin', '--version'], app);
     expect(stdout).toBe(`${manifest('.').version}\n`);
-    const server = spawn('npx', ['--no-install', 'odin', 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: app, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn('npx', ['--no-install', 'odin', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+      cwd: app,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     server.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     server.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
     const exited = new Promise<void>((resolve) => server.on('close', () => resolve()));
     try {
-      for (const deadline = Date.now() + 20_000; !/listening on (http:\/\/\S+)/.test(log); ) {
+      for (const deadline = Date.now() + 20_000; !/listening on (http:\/\/\S+)/.test(log);) {
         if (Date.now() > deadline) throw new Error(`no "listening on" within 20 s: ${log}`);
         await new Promise((r) => setTimeout(r, 50));
       }

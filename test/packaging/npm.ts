@@ -32,7 +32,11 @@ export function run(command: string, args: readonly string[], cwd: string, timeo
  * global set-up has just rebuilt the JavaScript, and the declarations come from npm install's build.
  */
 export async function packAll(destination: string): Promise<Map<string, Packed>> {
-  const { stdout } = await run('npm', ['pack', '--workspaces', '--include-workspace-root', '--ignore-scripts', '--json', '--pack-destination', destination], repoRoot);
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--workspaces', '--include-workspace-root', '--ignore-scripts', '--json', '--pack-destination', destination],
+    repoRoot,
+  );
   const entries = JSON.parse(stdout) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
   return new Map(entries.map((e) => [e.name, { name: e.name, filename: join(destination, e.filename), files: e.files.map((f) => f.path) }]));
 }

@@ -23,7 +23,10 @@ describe('ChannelStore', () => {
     socket.receive(event(A, 42, 41));
     const after = store.snapshot();
     expect(after).not.toBe(before);
-    expect(after.events.map((e) => [e.meta.offset, e.data])).toEqual([[41, { n: 41 }], [42, { n: 42 }]]);
+    expect(after.events.map((e) => [e.meta.offset, e.data])).toEqual([
+      [41, { n: 41 }],
+      [42, { n: 42 }],
+    ]);
     expect([after.last?.meta.offset, after.received, after.position, after.error]).toEqual([42, 2, { epoch: 'E1', offset: 42 }, null]);
     expect(Object.isFrozen(after) && Object.isFrozen(after.events)).toBe(true);
   });

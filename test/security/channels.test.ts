@@ -84,7 +84,12 @@ describe('channel permissions', () => {
     await request(server, 'POST', '/publish', JSON.stringify({ channel: 'secret.plans', data: 1 }));
     const alice = await connectAs({ sub: 'alice', exp: hour(), channels: ['news.>'] });
     alice.send({ type: 'replay', id: 3, channel: 'secret.plans', from: 0, to: 1 });
-    expect(await alice.next('error')).toEqual({ type: 'error', id: 3, code: 'not_subscribed', message: 'replay of "secret.plans" needs a subscription that covers it' });
+    expect(await alice.next('error')).toEqual({
+      type: 'error',
+      id: 3,
+      code: 'not_subscribed',
+      message: 'replay of "secret.plans" needs a subscription that covers it',
+    });
     alice.send({ type: 'subscribe', id: 4, channels: ['secret.plans'], since: { 'secret.plans': { epoch: 'x', offset: 0 } } });
     expect(await alice.next('error')).toMatchObject({ id: 4, code: 'forbidden', channel: 'secret.plans' });
     expect(await alice.next('subscribed')).toEqual({ type: 'subscribed', id: 4, channels: {} });
@@ -101,7 +106,12 @@ describe('token expiry', () => {
     expect(warning.expiresInMs).toBeLessThanOrEqual(1_000);
     // Another user's token is no refresh for alice.
     alice.send({ type: 'refresh', id: 8, token: await hs256({ sub: 'bob', exp: hour() }) });
-    expect(await alice.next('error')).toEqual({ type: 'error', id: 8, code: 'invalid_token', message: 'refresh refused: the new token is for another user (sub must stay "alice")' });
+    expect(await alice.next('error')).toEqual({
+      type: 'error',
+      id: 8,
+      code: 'invalid_token',
+      message: 'refresh refused: the new token is for another user (sub must stay "alice")',
+    });
     alice.send({ type: 'refresh', id: 9, token: await hs256({ sub: 'alice', exp: hour(), channels: ['news.>'] }) });
     const refreshed = await alice.next('refreshed');
     expect(refreshed).toMatchObject({ type: 'refreshed', id: 9 });
@@ -117,7 +127,12 @@ describe('token expiry', () => {
     alice.send({ type: 'subscribe', id: 1, channels: ['news.eu', 'sport.f1'] });
     await alice.next('subscribed');
     alice.send({ type: 'refresh', id: 2, token: await hs256({ sub: 'alice', exp: hour(), channels: ['news.>'] }) });
-    expect(await alice.next('error')).toEqual({ type: 'error', code: 'forbidden', channel: 'sport.f1', message: 'the refreshed token no longer covers "sport.f1"; unsubscribed' });
+    expect(await alice.next('error')).toEqual({
+      type: 'error',
+      code: 'forbidden',
+      channel: 'sport.f1',
+      message: 'the refreshed token no longer covers "sport.f1"; unsubscribed',
+    });
     expect(await alice.next('refreshed')).toMatchObject({ id: 2 });
     await request(server, 'POST', '/publish', JSON.stringify({ channel: 'sport.f1', data: 'hidden' }));
     await request(server, 'POST', '/publish', JSON.stringify({ channel: 'news.eu', data: 'shown' }));

@@ -53,7 +53,14 @@ describe('the client with tokens', () => {
     const secret = client.subscribe('secret.plans', { onEvent: () => undefined });
     client.subscribe('news.eu', { onEvent: (data) => received.push(data) });
     await eventually(() => client!.position('news.eu') !== undefined, 'the subscribe reply');
-    expect(errors).toEqual([{ origin: 'server', code: 'forbidden', message: 'not allowed to subscribe to "secret.plans": no grant in the token covers it', channels: ['secret.plans'] }]);
+    expect(errors).toEqual([
+      {
+        origin: 'server',
+        code: 'forbidden',
+        message: 'not allowed to subscribe to "secret.plans": no grant in the token covers it',
+        channels: ['secret.plans'],
+      },
+    ]);
     expect(secret.active).toBe(false);
     await publish(server, 'news.eu', 1);
     await eventually(() => received.length === 1, 'the allowed channel to deliver');

@@ -53,7 +53,13 @@ const typed = fc.record(
     type: fc.oneof(fc.constantFrom('subscribe', 'unsubscribe', 'replay', 'ping', 'refresh'), protoKeys, fc.string({ maxLength: 8 })),
     id: offsetish,
     channels: fc.oneof(fc.array(channelish, { maxLength: 120 }), anything),
-    since: fc.oneof(fc.dictionary(fc.oneof(channelish, protoKeys), fc.oneof(fc.record({ epoch: fc.oneof(fc.string({ maxLength: 8 }), anything), offset: offsetish }), anything)), anything),
+    since: fc.oneof(
+      fc.dictionary(
+        fc.oneof(channelish, protoKeys),
+        fc.oneof(fc.record({ epoch: fc.oneof(fc.string({ maxLength: 8 }), anything), offset: offsetish }), anything),
+      ),
+      anything,
+    ),
     channel: channelish,
     from: offsetish,
     to: offsetish,
@@ -63,7 +69,9 @@ const typed = fc.record(
 );
 
 /** Depth-n nesting, beyond what a recursive decoder survives. */
-const deep = fc.integer({ min: 1, max: 20_000 }).chain((n) => fc.constantFrom('[', '{"a":').map((open) => open.repeat(n) + (open === '[' ? ']' : '}').repeat(n)));
+const deep = fc
+  .integer({ min: 1, max: 20_000 })
+  .chain((n) => fc.constantFrom('[', '{"a":').map((open) => open.repeat(n) + (open === '[' ? ']' : '}').repeat(n)));
 const huge = fc.integer({ min: 1_000, max: 60_000 }).map((n) => JSON.stringify({ type: 'subscribe', id: 1, channels: ['a'], pad: 'x'.repeat(n) }));
 /** Random bytes read as UTF-8: what invalid UTF-8 becomes once decoded (ws itself closes 1007 on the wire). */
 const brokenUtf8 = fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('utf8'));
@@ -73,7 +81,9 @@ const protoJson = fc.constantFrom(
   '{"type":"subscribe","id":1,"channels":["constructor"],"since":{"constructor":{"epoch":"x","offset":0}}}',
   '{"type":"replay","id":1,"channel":"__proto__","from":0,"to":9007199254740991}',
 );
-const flood = fc.integer({ min: 1, max: 100 }).map((n) => JSON.stringify({ type: n % 2 === 0 ? 'subscribe' : 'unsubscribe', id: n, channels: Array.from({ length: 100 }, (_, i) => `f.${n}.${i}`) }));
+const flood = fc
+  .integer({ min: 1, max: 100 })
+  .map((n) => JSON.stringify({ type: n % 2 === 0 ? 'subscribe' : 'unsubscribe', id: n, channels: Array.from({ length: 100 }, (_, i) => `f.${n}.${i}`) }));
 
 const frame: fc.Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: typed.map((m) => JSON.stringify(m)) },
@@ -91,7 +101,11 @@ const frame: fc.Arbitrary<string> = fc.oneof(
 /** A verifier twin: any token is refused unless it is literally "good" (the jose adapter is fuzzed below). */
 const twinVerifier: TokenVerifier = {
   verify(token: string, done: (result: VerifyResult) => void): void {
-    done(token === 'good' ? { ok: true, identity: { user: 'alice', grants: ['news.>'], expiresAtMs: null } } : { ok: false, code: 'invalid_token', message: 'forged' });
+    done(
+      token === 'good'
+        ? { ok: true, identity: { user: 'alice', grants: ['news.>'], expiresAtMs: null } }
+        : { ok: false, code: 'invalid_token', message: 'forged' },
+    );
   },
 };
 
@@ -127,70 +141,91 @@ function checkAfter(h: Harness, conn: { frames(): { bytes: Uint8Array }[]; close
 }
 
 describe('fuzzing the core with hostile frames', () => {
-  it(`survives ${INPUTS} hostile frames (seed ${SEED})`, () => {
-    const h = fuzzHarness();
-    // Something to replay, on a granted channel and a forbidden one.
-    for (let i = 0; i < 20; i++) h.publish(i % 2 === 0 ? 'news.eu' : 'secret.x', { i });
-    const identity: Identity = { user: 'alice', grants: ['news.>'], expiresAtMs: null };
-    let inputs = 0;
-    const heapBefore = process.memoryUsage().heapUsed;
-    // Sessions average ~6 frames and a close ends one early: 1 run per 5 inputs reaches FUZZ_RUNS frames.
-    const runs = Math.max(1, Math.ceil(INPUTS / 5));
-    fc.assert(
-      fc.property(fc.array(frame, { minLength: 1, maxLength: FRAMES_MAX }), fc.boolean(), (frames, secure) => {
-        const client = h.connect(secure ? { identity } : {});
-        try {
-          for (const text of frames) {
-            if (client.conn.closed !== null) break;
-            client.sendRaw(text);
-            inputs++;
-            checkAfter(h, client.conn, client.session.queue.bytes);
+  it(
+    `survives ${INPUTS} hostile frames (seed ${SEED})`,
+    () => {
+      const h = fuzzHarness();
+      // Something to replay, on a granted channel and a forbidden one.
+      for (let i = 0; i < 20; i++) h.publish(i % 2 === 0 ? 'news.eu' : 'secret.x', { i });
+      const identity: Identity = { user: 'alice', grants: ['news.>'], expiresAtMs: null };
+      let inputs = 0;
+      const heapBefore = process.memoryUsage().heapUsed;
+      // Sessions average ~6 frames and a close ends one early: 1 run per 5 inputs reaches FUZZ_RUNS frames.
+      const runs = Math.max(1, Math.ceil(INPUTS / 5));
+      fc.assert(
+        fc.property(fc.array(frame, { minLength: 1, maxLength: FRAMES_MAX }), fc.boolean(), (frames, secure) => {
+          const client = h.connect(secure ? { identity } : {});
+          try {
+            for (const text of frames) {
+              if (client.conn.closed !== null) break;
+              client.sendRaw(text);
+              inputs++;
+              checkAfter(h, client.conn, client.session.queue.bytes);
+            }
+          } finally {
+            client.close();
           }
-        } finally {
-          client.close();
-        }
-      }),
-      { numRuns: runs, seed: SEED },
-    );
-    const heapAfter = process.memoryUsage().heapUsed;
-    console.log(`fuzz: seed ${SEED}, ${inputs} frames, heap ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB, sessions left ${h.gateway.sessionCount()}`);
-    expect(inputs).toBeGreaterThan(INPUTS / 2);
-    // Every session ended; nothing of them is held (admission, subscriptions).
-    expect(h.gateway.sessionCount()).toBe(0);
-    expect(h.gateway.stats().connections).toMatchObject({ held: 0 });
-  }, TIMEOUT_MS);
+        }),
+        { numRuns: runs, seed: SEED },
+      );
+      const heapAfter = process.memoryUsage().heapUsed;
+      console.log(
+        `fuzz: seed ${SEED}, ${inputs} frames, heap ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB, sessions left ${h.gateway.sessionCount()}`,
+      );
+      expect(inputs).toBeGreaterThan(INPUTS / 2);
+      // Every session ended; nothing of them is held (admission, subscriptions).
+      expect(h.gateway.sessionCount()).toBe(0);
+      expect(h.gateway.stats().connections).toMatchObject({ held: 0 });
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe('fuzzing the token verifier with forged tokens', () => {
-  it('accepts only the genuine token among mutations of it, alg swaps and garbage (seed in the title)', async () => {
-    const verifier = new JoseTokenVerifier({ key: { kind: 'secret', secret: SECRET }, algorithms: [], issuer: null, audience: null, channelsClaim: 'channels', clockToleranceS: 0 });
-    const genuine = await hs256({ sub: 'alice', exp: nowS() + 600, channels: ['news.>'] });
-    const [header, payload, signature] = genuine.split('.') as [string, string, string];
-    const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const forged = fc.oneof(
-      // One character of the token changed.
-      fc.tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...'AZaz09-_.=')).map(([i, c]) => genuine.slice(0, i) + c + genuine.slice(i + 1)),
-      // Claims rewritten (another sub, wider grants), original signature kept.
-      fc.record({ sub: fc.oneof(fc.constant('admin'), fc.string({ maxLength: 8 })), channels: fc.constant(['>']), exp: fc.constant(nowS() + 9_999) }).map((claims) => `${header}.${b64(claims)}.${signature}`),
-      // Algorithms an attacker would try.
-      fc.constantFrom('none', 'None', 'HS512', 'RS256', 'ES256', 'PS256', '').map((alg) => `${b64({ alg, typ: 'JWT' })}.${payload}.${alg === 'none' ? '' : signature}`),
-      fc.string({ maxLength: 200 }),
-      fc.constant('a.b.c'),
-      fc.constant('x'.repeat(10_000)),
-    );
-    const verify = (token: string): Promise<VerifyResult> => new Promise((resolve) => verifier.verify(token, resolve));
-    expect(await verify(genuine)).toMatchObject({ ok: true, identity: { user: 'alice' } });
-    await fc.assert(
-      fc.asyncProperty(forged, async (token) => {
-        const result = await verify(token);
-        // A mutation in the signature's last character can leave the decoded bytes unchanged (base64url
-        // padding bits); the token is then the genuine one, and only then may it pass.
-        if (result.ok) expect(result.identity).toEqual({ user: 'alice', grants: ['news.>'], expiresAtMs: expect.any(Number) });
-        else expect(['invalid_token', 'token_expired']).toContain(result.code);
-      }),
-      { numRuns: Math.max(200, Math.floor(INPUTS / 10)), seed: SEED },
-    );
-  }, TIMEOUT_MS);
+  it(
+    'accepts only the genuine token among mutations of it, alg swaps and garbage (seed in the title)',
+    async () => {
+      const verifier = new JoseTokenVerifier({
+        key: { kind: 'secret', secret: SECRET },
+        algorithms: [],
+        issuer: null,
+        audience: null,
+        channelsClaim: 'channels',
+        clockToleranceS: 0,
+      });
+      const genuine = await hs256({ sub: 'alice', exp: nowS() + 600, channels: ['news.>'] });
+      const [header, payload, signature] = genuine.split('.') as [string, string, string];
+      const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const forged = fc.oneof(
+        // One character of the token changed.
+        fc.tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...'AZaz09-_.=')).map(([i, c]) => genuine.slice(0, i) + c + genuine.slice(i + 1)),
+        // Claims rewritten (another sub, wider grants), original signature kept.
+        fc
+          .record({ sub: fc.oneof(fc.constant('admin'), fc.string({ maxLength: 8 })), channels: fc.constant(['>']), exp: fc.constant(nowS() + 9_999) })
+          .map((claims) => `${header}.${b64(claims)}.${signature}`),
+        // Algorithms an attacker would try.
+        fc
+          .constantFrom('none', 'None', 'HS512', 'RS256', 'ES256', 'PS256', '')
+          .map((alg) => `${b64({ alg, typ: 'JWT' })}.${payload}.${alg === 'none' ? '' : signature}`),
+        fc.string({ maxLength: 200 }),
+        fc.constant('a.b.c'),
+        fc.constant('x'.repeat(10_000)),
+      );
+      const verify = (token: string): Promise<VerifyResult> => new Promise((resolve) => verifier.verify(token, resolve));
+      expect(await verify(genuine)).toMatchObject({ ok: true, identity: { user: 'alice' } });
+      await fc.assert(
+        fc.asyncProperty(forged, async (token) => {
+          const result = await verify(token);
+          // A mutation in the signature's last character can leave the decoded bytes unchanged (base64url
+          // padding bits); the token is then the genuine one, and only then may it pass.
+          if (result.ok) expect(result.identity).toEqual({ user: 'alice', grants: ['news.>'], expiresAtMs: expect.any(Number) });
+          else expect(['invalid_token', 'token_expired']).toContain(result.code);
+        }),
+        { numRuns: Math.max(200, Math.floor(INPUTS / 10)), seed: SEED },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe('hostile frames over real sockets', () => {
@@ -207,7 +242,17 @@ describe('hostile frames over real sockets', () => {
         ws.on('message', (data) => answers.push(String(data)));
         for (const text of samples.slice(i, i + 20)) ws.send(text);
         ws.send(JSON.stringify({ type: 'ping', id: 424242 }));
-        const code = await Promise.race([closed, new Promise<number>((resolve) => { const poll = setInterval(() => { if (answers.some((a) => a.includes('"id":424242'))) { clearInterval(poll); resolve(0); } }, 5); })]);
+        const code = await Promise.race([
+          closed,
+          new Promise<number>((resolve) => {
+            const poll = setInterval(() => {
+              if (answers.some((a) => a.includes('"id":424242'))) {
+                clearInterval(poll);
+                resolve(0);
+              }
+            }, 5);
+          }),
+        ]);
         // Still open (our ping answered), or closed for the peer's bad input with a documented code.
         expect([0, 1003, 1008, 1009]).toContain(code);
         for (const a of answers) expect(decodeServerMessage(a).ok).toBe(true);

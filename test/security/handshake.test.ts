@@ -44,7 +44,9 @@ describe('connection tokens (auth.mode=jwt, HS256)', () => {
     expect(await openWith(viaProtocol)).toMatchObject({ type: 'welcome' });
     // The server picks odin.v1 and never echoes the token entry.
     expect(viaProtocol.protocol).toBe(SUBPROTOCOL);
-    expect(await refusedSocket(new WebSocket(`${server.wsUrl}?v=1&token=${token}`))).toMatchObject(invalid('this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>', 'token_required'));
+    expect(await refusedSocket(new WebSocket(`${server.wsUrl}?v=1&token=${token}`))).toMatchObject(
+      invalid('this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>', 'token_required'),
+    );
     await server.close();
     server = await start({ ...jwt, 'auth.queryToken': 'true' });
     expect(await openWith(new WebSocket(`${server.wsUrl}?v=1&token=${token}`))).toMatchObject({ type: 'welcome' });
@@ -53,7 +55,9 @@ describe('connection tokens (auth.mode=jwt, HS256)', () => {
   it('refuses a missing token with 401 token_required and WWW-Authenticate', async () => {
     server = await start({ ...jwt });
     const refusal = await refusedSocket(new WebSocket(`${server.wsUrl}?v=1`));
-    expect(refusal).toMatchObject(invalid('this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>', 'token_required'));
+    expect(refusal).toMatchObject(
+      invalid('this gateway needs a token: "Authorization: Bearer <jwt>", or the subprotocol entry odin.token.<jwt>', 'token_required'),
+    );
     expect(refusal.headers['www-authenticate']).toBe('Bearer realm="odin"');
   });
 
@@ -66,7 +70,9 @@ describe('connection tokens (auth.mode=jwt, HS256)', () => {
 
   it('refuses a bad signature, a token without exp or sub, and garbage', async () => {
     server = await start({ ...jwt });
-    expect(await refusedSocket(withToken(await hs256({ sub: 'alice', exp: later() }, 'another-secret-of-at-least-32-chars!!')))).toMatchObject(invalid('the token signature does not verify'));
+    expect(await refusedSocket(withToken(await hs256({ sub: 'alice', exp: later() }, 'another-secret-of-at-least-32-chars!!')))).toMatchObject(
+      invalid('the token signature does not verify'),
+    );
     expect(await refusedSocket(withToken(await hs256({ sub: 'alice' })))).toMatchObject(invalid('the token lacks claim "exp"'));
     expect(await refusedSocket(withToken(await hs256({ exp: later() })))).toMatchObject(invalid('the token lacks claim "sub"'));
     expect(await refusedSocket(withToken('not.a.jwt'))).toMatchObject(invalid('the token is malformed'));
@@ -77,9 +83,13 @@ describe('connection tokens (auth.mode=jwt, HS256)', () => {
 
   it('refuses alg none and an RS256 token at an HS256 gateway', async () => {
     server = await start({ ...jwt });
-    expect(await refusedSocket(withToken(unsecured({ sub: 'alice', exp: later() })))).toMatchObject(invalid("the token's algorithm is not accepted (accepted: HS256)"));
+    expect(await refusedSocket(withToken(unsecured({ sub: 'alice', exp: later() })))).toMatchObject(
+      invalid("the token's algorithm is not accepted (accepted: HS256)"),
+    );
     const rsa = rsaPair();
-    expect(await refusedSocket(withToken(await signed('RS256', rsa.privateKey, { sub: 'alice', exp: later() })))).toMatchObject(invalid("the token's algorithm is not accepted (accepted: HS256)"));
+    expect(await refusedSocket(withToken(await signed('RS256', rsa.privateKey, { sub: 'alice', exp: later() })))).toMatchObject(
+      invalid("the token's algorithm is not accepted (accepted: HS256)"),
+    );
   });
 });
 
@@ -90,7 +100,9 @@ describe('connection tokens with public keys', () => {
     expect(await openWith(withToken(await signed('RS256', rsa.privateKey, { sub: 'alice', exp: later() })))).toMatchObject({ type: 'welcome' });
     const confused = await hs256({ sub: 'alice', exp: later() }, rsa.publicPem);
     expect(await refusedSocket(withToken(confused))).toMatchObject(invalid("the token's algorithm is not accepted (accepted: RS256)"));
-    expect(await refusedSocket(withToken(unsecured({ sub: 'alice', exp: later() })))).toMatchObject(invalid("the token's algorithm is not accepted (accepted: RS256)"));
+    expect(await refusedSocket(withToken(unsecured({ sub: 'alice', exp: later() })))).toMatchObject(
+      invalid("the token's algorithm is not accepted (accepted: RS256)"),
+    );
   });
 
   it('ES256 through a JWKS file: the key is chosen by kid; an unknown kid is refused', async () => {
@@ -98,7 +110,9 @@ describe('connection tokens with public keys', () => {
     server = await start({ 'auth.mode': 'jwt', 'auth.jwksFile': tempFile('jwks.json', await jwksOf([{ kid: 'k1', alg: 'ES256', publicKey: ec.publicKey }])) });
     expect(await openWith(withToken(await signed('ES256', ec.privateKey, { sub: 'alice', exp: later() }, 'k1')))).toMatchObject({ type: 'welcome' });
     const stranger = ecPair();
-    expect(await refusedSocket(withToken(await signed('ES256', stranger.privateKey, { sub: 'alice', exp: later() }, 'k9')))).toMatchObject(invalid('no key of the JWKS matches the token'));
+    expect(await refusedSocket(withToken(await signed('ES256', stranger.privateKey, { sub: 'alice', exp: later() }, 'k9')))).toMatchObject(
+      invalid('no key of the JWKS matches the token'),
+    );
   });
 });
 
@@ -145,7 +159,10 @@ describe('origin allow-list', () => {
   it('refuses a foreign Origin with 403 before the upgrade and admits a listed one or none', async () => {
     server = await start({ 'server.allowedOrigins': 'https://app.example' });
     const refusal = await refusedSocket(new WebSocket(`${server.wsUrl}?v=1`, { headers: { Origin: 'https://evil.example' } }));
-    expect(refusal).toMatchObject({ status: 403, body: { error: 'forbidden_origin', message: 'origin "https://evil.example" is not allowed (server.allowedOrigins)' } });
+    expect(refusal).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden_origin', message: 'origin "https://evil.example" is not allowed (server.allowedOrigins)' },
+    });
     expect(await openWith(new WebSocket(`${server.wsUrl}?v=1`, { headers: { Origin: 'https://app.example' } }))).toMatchObject({ type: 'welcome' });
     expect(await openWith(new WebSocket(`${server.wsUrl}?v=1`))).toMatchObject({ type: 'welcome' });
   });
@@ -158,7 +175,10 @@ describe('X-Forwarded-For behind a trusted proxy', () => {
     const via = (xff: string): WebSocket => new WebSocket(`${server!.wsUrl}?v=1`, { headers: { 'X-Forwarded-For': xff } });
     sockets.push(await openedSocket(via('203.0.113.7, 10.0.0.2')));
     // Same client, forging a fresh address on the left each time: still 203.0.113.7 to us.
-    expect(await refusedSocket(via('198.51.100.1, 203.0.113.7, 10.0.0.2'))).toMatchObject({ status: 429, body: { error: 'per_ip', message: 'address already has 1 connections' } });
+    expect(await refusedSocket(via('198.51.100.1, 203.0.113.7, 10.0.0.2'))).toMatchObject({
+      status: 429,
+      body: { error: 'per_ip', message: 'address already has 1 connections' },
+    });
     expect(await refusedSocket(via('1.2.3.4, 203.0.113.7'))).toMatchObject({ status: 429, body: { error: 'per_ip' } });
     sockets.push(await openedSocket(via('203.0.113.8, 10.0.0.2')));
   });

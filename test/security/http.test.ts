@@ -33,7 +33,10 @@ describe('POST /publish', () => {
     server = await start({ 'publish.apiKey': KEY });
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const answer = await request(server, 'POST', '/publish', body, { 'Content-Type': type, Authorization: `Bearer ${KEY}` });
-      expect([answer.status, answer.json]).toEqual([415, { error: 'unsupported_media_type', message: 'POST /publish takes "Content-Type: application/json" only' }]);
+      expect([answer.status, answer.json]).toEqual([
+        415,
+        { error: 'unsupported_media_type', message: 'POST /publish takes "Content-Type: application/json" only' },
+      ]);
     }
     const charset = await request(server, 'POST', '/publish', body, { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${KEY}` });
     expect(charset.status).toBe(200);

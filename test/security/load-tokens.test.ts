@@ -24,12 +24,41 @@ afterAll(async () => {
 });
 
 function args(secret: string): string[] {
-  return [odin.wsUrl, '-c', '12', '--workers', '2', '--ramp', '0', '--hold', '1', '--rate', '10', '--channels', '2', '--sample', '1', '--settle', '5', '--token-secret', secret, '--api-key', KEY];
+  return [
+    odin.wsUrl,
+    '-c',
+    '12',
+    '--workers',
+    '2',
+    '--ramp',
+    '0',
+    '--hold',
+    '1',
+    '--rate',
+    '10',
+    '--channels',
+    '2',
+    '--sample',
+    '1',
+    '--settle',
+    '5',
+    '--token-secret',
+    secret,
+    '--api-key',
+    KEY,
+  ];
 }
 
 describe('odin load with --token-secret', () => {
   it('mints tokens jose accepts: HS256, sub load-<i>, the pool granted', async () => {
-    const verifier = new JoseTokenVerifier({ key: { kind: 'secret', secret: SECRET }, algorithms: [], issuer: null, audience: null, channelsClaim: 'channels', clockToleranceS: 0 });
+    const verifier = new JoseTokenVerifier({
+      key: { kind: 'secret', secret: SECRET },
+      algorithms: [],
+      issuer: null,
+      audience: null,
+      channelsClaim: 'channels',
+      clockToleranceS: 0,
+    });
     const token = mintToken({ secret: SECRET, ttlS: 600, grants: ['odin.token.load.>'] }, 7, nowS());
     const result = await new Promise<VerifyResult>((resolve) => verifier.verify(token, resolve));
     expect(result).toEqual({ ok: true, identity: { user: 'load-7', grants: ['odin.token.load.>'], expiresAtMs: expect.any(Number) } });

@@ -18,7 +18,11 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(args: string[], env: Record<string, string> = {}, whileRunning?: (child: ReturnType<typeof spawn>, stdout: () => string) => Promise<void>): Promise<Run> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  whileRunning?: (child: ReturnType<typeof spawn>, stdout: () => string) => Promise<void>,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -74,7 +78,7 @@ describe('odin CLI', () => {
     }
   });
 
-  it('prints the doctor\'s usage for --help and exits 0', async () => {
+  it("prints the doctor's usage for --help and exits 0", async () => {
     const result = await run(['doctor', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: odin doctor \[options\]/);
@@ -94,10 +98,12 @@ describe('odin CLI', () => {
     for (const output of [doctor.stderr, serveRun.stderr]) expect(output).not.toMatch(STACK_FRAME);
   });
 
-  it('points the laboratory\'s commands to a source checkout (they are not compiled)', async () => {
+  it("points the laboratory's commands to a source checkout (they are not compiled)", async () => {
     const result = await run(['sim', '--list']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('odin sim: not available in this build (../sim/cli.js is not part of it); it runs from the TypeScript sources of a checkout: npm run sim -- …\n');
+    expect(result.stderr).toBe(
+      'odin sim: not available in this build (../sim/cli.js is not part of it); it runs from the TypeScript sources of a checkout: npm run sim -- …\n',
+    );
   });
 
   it('has the doctor name a running odin that holds the port', async () => {
@@ -105,7 +111,9 @@ describe('odin CLI', () => {
     try {
       const result = await run(['doctor', '--port', String(running.port), '--host', '127.0.0.1']);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(new RegExp(`\\[fail\\] listen +127\\.0\\.0\\.1:${running.port} is taken by a running odin \\(version ${VERSION.replace(/\./g, '\\.')},`));
+      expect(result.stdout).toMatch(
+        new RegExp(`\\[fail\\] listen +127\\.0\\.0\\.1:${running.port} is taken by a running odin \\(version ${VERSION.replace(/\./g, '\\.')},`),
+      );
     } finally {
       await running.close();
     }

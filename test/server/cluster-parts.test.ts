@@ -7,7 +7,8 @@ import { clusterPlan, parseShare, workerConfig, workerMemoryPlan } from '../../s
 import { aggregateStats } from '../../src/server/cluster/stats.js';
 
 const MiB = 1024 * 1024;
-const configWith = (settings: Record<string, string>) => loadConfig({ flags: Object.entries(settings).map(([path, raw]) => ({ path, raw, flag: `--set ${path}` })) }).config;
+const configWith = (settings: Record<string, string>) =>
+  loadConfig({ flags: Object.entries(settings).map(([path, raw]) => ({ path, raw, flag: `--set ${path}` })) }).config;
 const detected = (memoryBytes: number | null) => ({ memory: { bytes: memoryBytes, source: 'test' }, fd: { soft: 20_000, hard: 20_000, source: 'test' } });
 
 describe('cluster capacity shares', () => {
@@ -45,14 +46,29 @@ describe('cluster capacity shares', () => {
   });
 
   it('reads a share from the environment, and nothing else', () => {
-    expect(parseShare(JSON.stringify({ slot: 1, workers: 2, memoryBudgetBytes: null, connectionsMax: 5 }))).toEqual({ slot: 1, workers: 2, memoryBudgetBytes: null, connectionsMax: 5 });
+    expect(parseShare(JSON.stringify({ slot: 1, workers: 2, memoryBudgetBytes: null, connectionsMax: 5 }))).toEqual({
+      slot: 1,
+      workers: 2,
+      memoryBudgetBytes: null,
+      connectionsMax: 5,
+    });
     expect(parseShare(undefined)).toBeNull();
     expect(parseShare('{"slot":"x"}')).toBeNull();
     expect(parseShare('not json')).toBeNull();
   });
 });
 
-function stats(over: { current: number; capacity: number; published: number; delivered: number; boundBy?: string; memory?: number | null; streamOffset?: number; users?: Array<[string, number]>; ready?: boolean }): GatewayStats {
+function stats(over: {
+  current: number;
+  capacity: number;
+  published: number;
+  delivered: number;
+  boundBy?: string;
+  memory?: number | null;
+  streamOffset?: number;
+  users?: Array<[string, number]>;
+  ready?: boolean;
+}): GatewayStats {
   return {
     ready: over.ready ?? true,
     draining: false,
@@ -83,15 +99,37 @@ describe('cluster /stats', () => {
   it('adds connections and deliveries, and counts the shared stream once', () => {
     const s = aggregateStats(
       [
-        { slot: 1, pid: 11, stats: stats({ current: 3, capacity: 100, published: 7, delivered: 21, users: [['ann', 2], ['bob', 1]] }) },
+        {
+          slot: 1,
+          pid: 11,
+          stats: stats({
+            current: 3,
+            capacity: 100,
+            published: 7,
+            delivered: 21,
+            users: [
+              ['ann', 2],
+              ['bob', 1],
+            ],
+          }),
+        },
         { slot: 0, pid: 10, stats: stats({ current: 2, capacity: 90, published: 7, delivered: 14, streamOffset: 6, users: [['ann', 1]] }) },
       ],
       2,
       [],
       1,
     );
-    expect(s.connections).toMatchObject({ current: 5, capacity: 190, free: 185, boundBy: 'descriptors', terms: { config: 100_000, memory: null, descriptors: 190 } });
-    expect(s.connections.topUsers).toEqual([{ userId: 'ann', connections: 3 }, { userId: 'bob', connections: 1 }]);
+    expect(s.connections).toMatchObject({
+      current: 5,
+      capacity: 190,
+      free: 185,
+      boundBy: 'descriptors',
+      terms: { config: 100_000, memory: null, descriptors: 190 },
+    });
+    expect(s.connections.topUsers).toEqual([
+      { userId: 'ann', connections: 3 },
+      { userId: 'bob', connections: 1 },
+    ]);
     expect(s.events).toEqual({ published: 7, delivered: 35, bytesOut: 350, gaps: 0 });
     expect(s.historyChannels).toBe(3);
     expect(s.historyBytes).toBe(200);

@@ -16,7 +16,9 @@ let wsUrl = '';
 
 const stats = () => cluster.stats();
 const publish = async (i: number): Promise<{ epoch: string; offset: number }> =>
-  (await (await fetch(`${url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: CHANNEL, data: { i } }) })).json()) as { epoch: string; offset: number };
+  (await (
+    await fetch(`${url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: CHANNEL, data: { i } }) })
+  ).json()) as { epoch: string; offset: number };
 
 beforeAll(async () => {
   cluster = await startCluster(['--workers', '2', '--set', 'gateway.drainTimeoutMs=3000']);
@@ -67,7 +69,10 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
     const before = await stats();
     const victim = before.cluster.perWorker[0]!;
     process.kill(victim.pid, 'SIGKILL');
-    const logged = await until(() => logs.find((l) => String(l.msg).startsWith(`worker 0 (pid ${victim.pid}) exited unexpectedly (signal SIGKILL)`)), 'the crash in the log');
+    const logged = await until(
+      () => logs.find((l) => String(l.msg).startsWith(`worker 0 (pid ${victim.pid}) exited unexpectedly (signal SIGKILL)`)),
+      'the crash in the log',
+    );
     expect(logged.level).toBe(50); // error
     const dropped = await until(() => {
       const gone = clients.filter((c) => c.closed !== null);
@@ -110,7 +115,9 @@ describe('serve --workers 2 that cannot start', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const run = spawn(process.execPath, [BIN, 'serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = spawn(process.execPath, [BIN, 'serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       let stdout = '';
       run.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -109,21 +109,33 @@ describe('bad values name the key, the value and what is allowed', () => {
     [{ WS_PORT: '' }, 'config error: WS_PORT="": expected an integer 0..65535'],
     [{ WS_PORT: '0x50' }, 'config error: WS_PORT="0x50": expected an integer 0..65535'],
     [{ WS_ADMISSION_PER_USER_MAX: '-1' }, 'config error: WS_ADMISSION_PER_USER_MAX="-1": expected an integer 1..1_000_000'],
-    [{ WS_ADMISSION_HANDSHAKES_PER_SECOND: '0' }, 'config error: WS_ADMISSION_HANDSHAKES_PER_SECOND="0": expected a number greater than 0 and at most 1_000_000'],
+    [
+      { WS_ADMISSION_HANDSHAKES_PER_SECOND: '0' },
+      'config error: WS_ADMISSION_HANDSHAKES_PER_SECOND="0": expected a number greater than 0 and at most 1_000_000',
+    ],
     [{ WS_LOAD_BRAKE_UTILIZATION_MAX: '1.5' }, 'config error: WS_LOAD_BRAKE_UTILIZATION_MAX="1.5": expected a number greater than 0 and at most 1'],
     [{ WS_SERVER_TRUST_PROXY: 'maybe' }, 'config error: WS_SERVER_TRUST_PROXY="maybe": expected true or false'],
     [{ WS_LOG_LEVEL: 'loud' }, 'config error: WS_LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent'],
     [{ WS_SERVER_WRITE_MODE: 'fast' }, 'config error: WS_SERVER_WRITE_MODE="fast": expected one of preframed, send'],
     [{ WS_SERVER_PATH: 'ws' }, 'config error: WS_SERVER_PATH="ws": expected a path starting with "/"'],
     [{ WS_RESOURCES_FD_LIMIT: 'lots' }, 'config error: WS_RESOURCES_FD_LIMIT="lots": expected an integer 16..2_147_483_648, or "auto"'],
-    [{ WS_OUTBOUND_THROTTLE_LEVELS: '[0.9,0.5,1]' }, 'config error: WS_OUTBOUND_THROTTLE_LEVELS="[0.9,0.5,1]": expected a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]'],
-    [{ WS_OUTBOUND_THROTTLE_LEVELS: '0.5' }, 'config error: WS_OUTBOUND_THROTTLE_LEVELS="0.5": expected a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]'],
+    [
+      { WS_OUTBOUND_THROTTLE_LEVELS: '[0.9,0.5,1]' },
+      'config error: WS_OUTBOUND_THROTTLE_LEVELS="[0.9,0.5,1]": expected a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]',
+    ],
+    [
+      { WS_OUTBOUND_THROTTLE_LEVELS: '0.5' },
+      'config error: WS_OUTBOUND_THROTTLE_LEVELS="0.5": expected a JSON array of three increasing fractions in (0, 1], e.g. [0.5,0.75,0.9]',
+    ],
     [
       { WS_GATEWAY_CHANNEL_CLASSES: '[{"pattern":"a..b","priority":"high"}]' },
       'config error: WS_GATEWAY_CHANNEL_CLASSES="[{\\"pattern\\":\\"a..b\\",\\"priority\\":\\"high\\"}]": expected a JSON array of {"pattern": channel pattern, "priority": critical|high|normal|low, "conflate": boolean, "writeDelayMs"?: 0..1000}',
     ],
     [{ WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES: '1000' }, 'config error: WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES="1000": expected an integer 16384..1_073_741_824'],
-    [{ WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES: '2000000' }, 'config error: WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES="2000000": expected at most outbound.queueBytesMax (1048576)'],
+    [
+      { WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES: '2000000' },
+      'config error: WS_OUTBOUND_SOCKET_HIGH_WATER_BYTES="2000000": expected at most outbound.queueBytesMax (1048576)',
+    ],
   ])('%j', (env, message) => {
     expect(problemsOf({ env })).toEqual([message]);
   });
@@ -139,9 +151,7 @@ describe('bad values name the key, the value and what is allowed', () => {
   });
 
   it('names the file and the key for values from the config file', () => {
-    expect(problemsOf(files({ server: { port: '8080' } }))).toEqual([
-      'config error: /etc/odin.json: server.port="8080": expected an integer 0..65535',
-    ]);
+    expect(problemsOf(files({ server: { port: '8080' } }))).toEqual(['config error: /etc/odin.json: server.port="8080": expected an integer 0..65535']);
     expect(problemsOf(files({ admission: { perUserMax: null } }))).toEqual([
       'config error: /etc/odin.json: admission.perUserMax=null: expected an integer 1..1_000_000',
     ]);
@@ -155,17 +165,20 @@ describe('bad values name the key, the value and what is allowed', () => {
   });
 
   it('rejects an unreadable or malformed file', () => {
-    expect(problemsOf({ file: '/nope.json', readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } })).toEqual([
-      'config error: /nope.json: cannot read the config file (ENOENT)',
-    ]);
+    expect(
+      problemsOf({
+        file: '/nope.json',
+        readFile: () => {
+          throw Object.assign(new Error('x'), { code: 'ENOENT' });
+        },
+      }),
+    ).toEqual(['config error: /nope.json: cannot read the config file (ENOENT)']);
     expect(problemsOf(files('{"server":'))[0]).toMatch(/^config error: \/etc\/odin\.json: not valid JSON/);
     expect(problemsOf(files('[1]'))[0]).toMatch(/^config error: \/etc\/odin\.json: expected a JSON object/);
   });
 
   it('names the flag for values from the command line', () => {
-    expect(problemsOf({ flags: [{ path: 'server.port', raw: 'x', flag: '--port' }] })).toEqual([
-      'config error: --port="x": expected an integer 0..65535',
-    ]);
+    expect(problemsOf({ flags: [{ path: 'server.port', raw: 'x', flag: '--port' }] })).toEqual(['config error: --port="x": expected an integer 0..65535']);
     expect(problemsOf({ flags: [{ path: 'server.nope', raw: '1', flag: '--set server.nope' }] })[0]).toMatch(
       /^config error: --set server\.nope: unknown setting "server\.nope"; settings are section\.key/,
     );

@@ -36,19 +36,27 @@ describe('the doctor on a taken port', () => {
     odin = await serve();
     const check = await checkListen('127.0.0.1', odin.port);
     expect(check.status).toBe('fail');
-    expect(check.detail).toMatch(new RegExp(`^127\\.0\\.0\\.1:${odin.port} is taken by a running odin \\(version ${VERSION.replace(/\./g, '\\.')}, up \\d+ s, broker memory live\\); stop it \\(SIGTERM drains it\\) or pick another --port$`));
+    expect(check.detail).toMatch(
+      new RegExp(
+        `^127\\.0\\.0\\.1:${odin.port} is taken by a running odin \\(version ${VERSION.replace(/\./g, '\\.')}, up \\d+ s, broker memory live\\); stop it \\(SIGTERM drains it\\) or pick another --port$`,
+      ),
+    );
   });
 
   it('tells another HTTP server from odin', async () => {
     other = createHttpServer((_req, res) => res.writeHead(404).end('not here'));
     const port = await listening(other);
-    expect((await checkListen('127.0.0.1', port)).detail).toBe(`127.0.0.1:${port} is taken by another HTTP server (its /health answered 404); stop it or pick another --port`);
+    expect((await checkListen('127.0.0.1', port)).detail).toBe(
+      `127.0.0.1:${port} is taken by another HTTP server (its /health answered 404); stop it or pick another --port`,
+    );
   });
 
   it('says so when the holder does not speak HTTP', async () => {
     other = createNetServer((socket) => socket.destroy());
     const port = await listening(other);
-    expect((await checkListen('127.0.0.1', port)).detail).toBe(`127.0.0.1:${port} is taken (EADDRINUSE) by a process that does not answer HTTP; pick another --port`);
+    expect((await checkListen('127.0.0.1', port)).detail).toBe(
+      `127.0.0.1:${port} is taken (EADDRINUSE) by a process that does not answer HTTP; pick another --port`,
+    );
   });
 
   it('probes a wildcard address on loopback', () => {

@@ -19,9 +19,27 @@ function captureStdout(): string[] {
 
 describe('odin doctor', () => {
   it('runs every check without a failure on a free port', async () => {
-    const { config } = loadConfig({ flags: [{ path: 'server.port', raw: '0', flag: '--port' }, { path: 'server.host', raw: '127.0.0.1', flag: '--host' }] });
+    const { config } = loadConfig({
+      flags: [
+        { path: 'server.port', raw: '0', flag: '--port' },
+        { path: 'server.host', raw: '127.0.0.1', flag: '--host' },
+      ],
+    });
     const checks = await runChecks(config);
-    expect(checks.map((c) => c.name)).toEqual(['node', 'ws', 'memory', 'descriptors', 'capacity', 'somaxconn', 'syn queue', 'ports', 'tw_reuse', 'cores', 'listen', 'preframing']);
+    expect(checks.map((c) => c.name)).toEqual([
+      'node',
+      'ws',
+      'memory',
+      'descriptors',
+      'capacity',
+      'somaxconn',
+      'syn queue',
+      'ports',
+      'tw_reuse',
+      'cores',
+      'listen',
+      'preframing',
+    ]);
     expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(checks.find((c) => c.name === 'capacity')!.detail).toMatch(/^max connections \d+ \(bound by (config|memory|descriptors);/);
   });
@@ -32,7 +50,16 @@ describe('odin doctor', () => {
       if (value === undefined) throw new Error('ENOENT');
       return `${value}\n`;
     };
-    const macLike = checkNetwork(proc({ 'core/somaxconn': '128', 'ipv4/tcp_max_syn_backlog': '64', 'ipv4/tcp_syncookies': '0', 'ipv4/ip_local_port_range': '49152\t65535', 'ipv4/tcp_tw_reuse': '0' }), 8);
+    const macLike = checkNetwork(
+      proc({
+        'core/somaxconn': '128',
+        'ipv4/tcp_max_syn_backlog': '64',
+        'ipv4/tcp_syncookies': '0',
+        'ipv4/ip_local_port_range': '49152\t65535',
+        'ipv4/tcp_tw_reuse': '0',
+      }),
+      8,
+    );
     const byName = Object.fromEntries(macLike.map((c) => [c.name, c]));
     expect(byName.somaxconn).toMatchObject({ status: 'warn' });
     expect(byName.somaxconn!.detail).toContain('only 128 handshakes');
@@ -42,11 +69,26 @@ describe('odin doctor', () => {
     expect(byName.ports!.detail).toContain('at most 16384 connections');
     expect(byName.tw_reuse!.detail).toContain('full 60 s');
     expect(byName.cores!.detail).toContain('8 available');
-    const linux = Object.fromEntries(checkNetwork(proc({ 'core/somaxconn': '4096', 'ipv4/tcp_max_syn_backlog': '1024', 'ipv4/tcp_syncookies': '1', 'ipv4/ip_local_port_range': '32768 60999', 'ipv4/tcp_tw_reuse': '2' }), 2).map((c) => [c.name, c]));
+    const linux = Object.fromEntries(
+      checkNetwork(
+        proc({
+          'core/somaxconn': '4096',
+          'ipv4/tcp_max_syn_backlog': '1024',
+          'ipv4/tcp_syncookies': '1',
+          'ipv4/ip_local_port_range': '32768 60999',
+          'ipv4/tcp_tw_reuse': '2',
+        }),
+        2,
+      ).map((c) => [c.name, c]),
+    );
     // With cookies on, tcp_max_syn_backlog does not bind; Node's backlog of 511 does.
     expect(linux['syn queue']!.detail).toContain(': 511 half-open');
     expect(linux.ports!.detail).toContain('at most 28232 connections');
-    expect(checkNetwork(() => { throw new Error('no /proc'); }, 1)).toEqual([{ name: 'network', status: 'ok', detail: 'not Linux (or /proc not readable): skipped' }]);
+    expect(
+      checkNetwork(() => {
+        throw new Error('no /proc');
+      }, 1),
+    ).toEqual([{ name: 'network', status: 'ok', detail: 'not Linux (or /proc not readable): skipped' }]);
   });
 
   it('verifies the pre-framed write path against a real client', async () => {

@@ -60,7 +60,12 @@ async function publish(url: string, channel: string, data: unknown): Promise<num
 
 describe.each(['preframed', 'send'] as const)('fan-out over real sockets (%s)', (writeMode) => {
   it('delivers every event to 100 clients, byte-identical, while a stalled client falls behind', async () => {
-    server = await start({ 'server.writeMode': writeMode, 'log.level': 'silent', 'admission.handshakeBurst': '1000', 'outbound.queueBytesMax': String(256 * 1024) });
+    server = await start({
+      'server.writeMode': writeMode,
+      'log.level': 'silent',
+      'admission.handshakeBurst': '1000',
+      'outbound.queueBytesMax': String(256 * 1024),
+    });
     const channel = 'odin.token.ABC.trade';
     // Only the stalled client takes the heavy channel: megabytes for it, kilobytes for everyone else.
     const heavy = 'odin.token.ABC.book';

@@ -31,7 +31,14 @@ describe('probes and introspection', () => {
     const metrics = await request(server, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
-    for (const name of ['odin_connections', 'odin_handshakes_total', 'odin_events_published_total', 'odin_connections_capacity', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'odin_connections',
+      'odin_handshakes_total',
+      'odin_events_published_total',
+      'odin_connections_capacity',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       expect(metrics.text).toContain(`# TYPE ${name} `);
     }
   });
@@ -126,10 +133,22 @@ describe('POST /publish', () => {
       publish: (_channel, _data, done) => done({ ok: false, code, message: `refused: ${code}` }),
     };
     const http = createServer(
-      createHttpHandler({ gateway, metrics: { exposition: async () => '', contentType: 'text/plain' }, apiKey: null, publishBodyBytesMax: 1024, nowMs: () => 0, startedAtMs: 0, wsPath: '/ws' }),
+      createHttpHandler({
+        gateway,
+        metrics: { exposition: async () => '', contentType: 'text/plain' },
+        apiKey: null,
+        publishBodyBytesMax: 1024,
+        nowMs: () => 0,
+        startedAtMs: 0,
+        wsPath: '/ws',
+      }),
     );
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const res = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'odin.a', data: 1 }) });
+    const res = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'odin.a', data: 1 }),
+    });
     expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([status, retryAfter, { error: code, message: `refused: ${code}` }]);
     await new Promise<void>((resolve) => http.close(() => resolve()));
   });
@@ -145,7 +164,11 @@ describe('POST /publish', () => {
     server = await start({ 'publish.apiKey': key });
     const body = JSON.stringify({ channel: 'odin.a', data: 1 });
     const none = await request(server, 'POST', '/publish', body);
-    expect([none.status, (none.json as { error: string }).error, none.headers.get('www-authenticate')]).toEqual([401, 'unauthorized', 'Bearer realm="odin-publish"']);
+    expect([none.status, (none.json as { error: string }).error, none.headers.get('www-authenticate')]).toEqual([
+      401,
+      'unauthorized',
+      'Bearer realm="odin-publish"',
+    ]);
     expect((await request(server, 'POST', '/publish', body, { Authorization: `Bearer ${key}x` })).status).toBe(401);
     expect((await request(server, 'POST', '/publish', body, { Authorization: `Basic ${key}` })).status).toBe(401);
     expect((await request(server, 'POST', '/publish', body, { 'X-API-Key': 'nope' })).status).toBe(401);

@@ -11,7 +11,11 @@ export interface Started extends RunningServer {
 }
 
 export async function start(settings: Record<string, string> = {}): Promise<Started> {
-  const flags = Object.entries({ 'server.host': '127.0.0.1', 'server.port': '0', 'log.level': 'debug', ...settings }).map(([path, raw]) => ({ path, raw, flag: `--set ${path}` }));
+  const flags = Object.entries({ 'server.host': '127.0.0.1', 'server.port': '0', 'log.level': 'debug', ...settings }).map(([path, raw]) => ({
+    path,
+    raw,
+    flag: `--set ${path}`,
+  }));
   const { config } = loadConfig({ flags });
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -33,7 +37,8 @@ export interface HttpAnswer {
 
 export async function request(server: RunningServer, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   // A body is JSON unless the caller says otherwise (POST /publish refuses anything else with 415).
-  const sent = body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type') ? { 'Content-Type': 'application/json', ...headers } : headers;
+  const sent =
+    body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type') ? { 'Content-Type': 'application/json', ...headers } : headers;
   const res = await fetch(`${server.url}${path}`, { method, headers: sent, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   let json: unknown = undefined;

@@ -15,7 +15,18 @@ function deafClient(server: Started): Promise<Socket> {
     const socket = createConnection(server.port, '127.0.0.1');
     socket.once('error', reject);
     socket.once('connect', () =>
-      socket.write(['GET /ws HTTP/1.1', `Host: 127.0.0.1:${server.port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n')),
+      socket.write(
+        [
+          'GET /ws HTTP/1.1',
+          `Host: 127.0.0.1:${server.port}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version: 13',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
     );
     let seen = '';
     const onData = (chunk: Buffer): void => {
@@ -63,7 +74,11 @@ describe('memoryPlanOf', () => {
   it('gives each history store a sixteenth of the budget (4..256 MiB), 64 MiB without a limit, unless configured', () => {
     const { config } = loadConfig();
     const at = (bytes: number | null) => memoryPlanOf(config, { ...detected, memory: { bytes, source: 'fake' } });
-    expect(at(512 * MiB)).toEqual({ budgetBytes: Math.floor(512 * MiB * 0.8), historyBytesMax: Math.floor((512 * MiB * 0.8) / 16), brokerBytesMax: Math.floor((512 * MiB * 0.8) / 16) });
+    expect(at(512 * MiB)).toEqual({
+      budgetBytes: Math.floor(512 * MiB * 0.8),
+      historyBytesMax: Math.floor((512 * MiB * 0.8) / 16),
+      brokerBytesMax: Math.floor((512 * MiB * 0.8) / 16),
+    });
     expect(at(8 * 1024 * MiB)).toMatchObject({ historyBytesMax: 256 * MiB, brokerBytesMax: 256 * MiB });
     expect(at(32 * MiB)).toMatchObject({ historyBytesMax: 4 * MiB, brokerBytesMax: 4 * MiB });
     expect(at(null)).toEqual({ budgetBytes: null, historyBytesMax: 64 * MiB, brokerBytesMax: 64 * MiB });
@@ -84,7 +99,12 @@ describe('startServer', () => {
     } finally {
       await server.close();
     }
-    const byMemory = await start({ 'resources.memoryBytes': String(64 * 1024 * 1024), 'resources.baselineBytes': '0', 'resources.perConnectionBytes': String(1024 * 1024), 'resources.memoryBudgetRatio': '1' });
+    const byMemory = await start({
+      'resources.memoryBytes': String(64 * 1024 * 1024),
+      'resources.baselineBytes': '0',
+      'resources.perConnectionBytes': String(1024 * 1024),
+      'resources.memoryBudgetRatio': '1',
+    });
     try {
       // 64 MiB budget less 4 MiB for each history store (their floor), 1 MiB per connection.
       expect(byMemory.logs.map((l) => l.msg)).toContain('max connections 56 (bound by memory)');
@@ -96,7 +116,13 @@ describe('startServer', () => {
   it('fails with a ListenError when the port is taken', async () => {
     const first = await start();
     try {
-      const { config } = loadConfig({ flags: [{ path: 'server.host', raw: '127.0.0.1', flag: '--host' }, { path: 'server.port', raw: String(first.port), flag: '--port' }, { path: 'log.level', raw: 'silent', flag: '--log-level' }] });
+      const { config } = loadConfig({
+        flags: [
+          { path: 'server.host', raw: '127.0.0.1', flag: '--host' },
+          { path: 'server.port', raw: String(first.port), flag: '--port' },
+          { path: 'log.level', raw: 'silent', flag: '--log-level' },
+        ],
+      });
       await expect(startServer(config)).rejects.toThrow(ListenError);
       await expect(startServer(config)).rejects.toThrow(`cannot listen on 127.0.0.1:${first.port} (EADDRINUSE)`);
     } finally {

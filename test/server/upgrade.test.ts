@@ -90,7 +90,9 @@ describe('drain', () => {
   it('closes every client with 1001 and a reconnect hint, then stops', async () => {
     server = await start({ 'gateway.drainRetryJitterMs': '3000' });
     const clients = await Promise.all([1, 2, 3].map(() => opened(`${server!.wsUrl}?v=1`)));
-    const closes = clients.map(({ ws }) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) }))));
+    const closes = clients.map(
+      ({ ws }) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) }))),
+    );
     const running = server;
     server = undefined;
     await running.close();

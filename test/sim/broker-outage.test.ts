@@ -3,7 +3,15 @@ import { brokerOutage } from '../../sim/scenarios/broker-outage.js';
 import { applySets } from '../../sim/scenarios/scenario.js';
 
 // Shrunk: 300 clients on 5 channels, 20 publishes/s, retention 10 s, outage at 10 s.
-const small = ['load.connections=300', 'load.channels=5', 'load.rampPerSecond=150', 'feed.publishPerSecond=20', 'feed.retentionAgeMs=10000', 'fault.outageAtMs=10000', 'run.endMs=45000'];
+const small = [
+  'load.connections=300',
+  'load.channels=5',
+  'load.rampPerSecond=150',
+  'feed.publishPerSecond=20',
+  'feed.retentionAgeMs=10000',
+  'fault.outageAtMs=10000',
+  'run.endMs=45000',
+];
 const run = (extra: string[]) => brokerOutage.run(applySets(brokerOutage.defaults, [...small, ...extra]), '1', 'ours', 'test');
 
 describe('broker-outage', () => {

@@ -77,7 +77,11 @@ describe('sim CLI contract, every registered scenario', () => {
       // reportHash = sha256 of the document without the hash, serialised with 2-space indentation.
       const { reportHash, ...rest } = doc;
       expect(reportHash).toMatch(/^[0-9a-f]{64}$/);
-      expect(createHash('sha256').update(JSON.stringify(rest, null, 2)).digest('hex')).toBe(reportHash);
+      expect(
+        createHash('sha256')
+          .update(JSON.stringify(rest, null, 2))
+          .digest('hex'),
+      ).toBe(reportHash);
       expect(doc['scenario']).toBe(s.name);
       expect(doc['seed']).toBe('7');
       const inputs = doc['inputs'] as Record<string, unknown>;
@@ -128,12 +132,29 @@ describe('sim CLI contract, every registered scenario', () => {
 
 describe('sim CLI contract: flags', () => {
   it('mac-4500 with its fixes: the limit is named by its input key, and each fix is re-run as what-if evidence', () => {
-    const r = cli(['--scenario', 'mac-4500', '--gateway', 'story', '--json', '--set', 'load.connections=1200', '--set', 'gateway.nofile=1024', '--set', 'robots.nofile=1024']);
+    const r = cli([
+      '--scenario',
+      'mac-4500',
+      '--gateway',
+      'story',
+      '--json',
+      '--set',
+      'load.connections=1200',
+      '--set',
+      'gateway.nofile=1024',
+      '--set',
+      'robots.nofile=1024',
+    ]);
     const doc = JSON.parse(r.out);
     expect(doc.story.boundBy).toMatch(/^(gateway|robots)\.nofile$/);
     expect(doc.story.failures['EMFILE']).toBeGreaterThan(0);
     // The fixes, then — ECONNRESET not coming out — the story's candidate mechanisms (sim/report/verdict.ts).
-    expect(Object.keys(doc.variants)).toEqual(['ulimit -n 65535', 'somaxconn 1024', 'spread bets 0–3 s', ...Object.keys(mac4500.claim.candidates ?? {}).map((c) => `candidate: ${c}`)]);
+    expect(Object.keys(doc.variants)).toEqual([
+      'ulimit -n 65535',
+      'somaxconn 1024',
+      'spread bets 0–3 s',
+      ...Object.keys(mac4500.claim.candidates ?? {}).map((c) => `candidate: ${c}`),
+    ]);
     expect(doc.variants['ulimit -n 65535'].story.boundBy).toBeNull();
     expect(doc.variants['ulimit -n 65535'].story.failures).toEqual({});
   });
@@ -157,8 +178,22 @@ describe('sim CLI contract: flags', () => {
 
   it('--profile host maps the open-files and port-range keys (from a fake /proc too) and says where each came from', () => {
     const docker = scenarios.find((s) => s.name === 'docker-nofile-1024')!;
-    const fake = hostProfile(docker.defaults, { nofileSoft: 4242, nofileHard: 8484, portRange: '1024-65535', somaxconn: 333, cores: 3, sources: { nofileSoft: 'fake limits', portRange: 'fake range' } });
-    expect(fake.values).toMatchObject({ 'gateway.nofile': 4242, 'robots.nofile': 4242, 'gateway.nofileHard': 8484, 'loadgen.portRange': '1024-65535', 'host.somaxconn': 333, 'host.cores': 3 });
+    const fake = hostProfile(docker.defaults, {
+      nofileSoft: 4242,
+      nofileHard: 8484,
+      portRange: '1024-65535',
+      somaxconn: 333,
+      cores: 3,
+      sources: { nofileSoft: 'fake limits', portRange: 'fake range' },
+    });
+    expect(fake.values).toMatchObject({
+      'gateway.nofile': 4242,
+      'robots.nofile': 4242,
+      'gateway.nofileHard': 8484,
+      'loadgen.portRange': '1024-65535',
+      'host.somaxconn': 333,
+      'host.cores': 3,
+    });
     expect(fake.from['gateway.nofile']).toBe('fake limits');
     // This machine: Linux in CI and here, so open files and the port range are readable.
     const host = readHost();

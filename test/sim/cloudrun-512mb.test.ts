@@ -6,7 +6,8 @@ const d = cloudrun512mb.defaults;
 const n = (k: string, inputs: Inputs = d) => inputs[k] as number;
 const withSets = (...sets: string[]) => applySets(d, sets);
 /** The story's accounting, written out independently of the scenario's code. */
-const accounting = (inputs: Inputs) => Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
+const accounting = (inputs: Inputs) =>
+  Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
 
 /**
  * Our capacity, written out from the rule in docs/operations.md: the budget less the baseline and the two

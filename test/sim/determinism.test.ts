@@ -21,13 +21,16 @@ function traceRun(seed: number): string {
   const l = p.server.listen('*', 80, 511);
   if (typeof l === 'string') throw new Error(l);
   new AcceptLoop(l, GO, (s: TcpSocket) => {
-    s.attach({
-      onConnect: () => undefined,
-      onData: (x) => x.write(200, 'reply'),
-      onEnd: (x) => x.close(),
-      onError: () => undefined,
-      onDrain: () => undefined,
-    }, null);
+    s.attach(
+      {
+        onConnect: () => undefined,
+        onData: (x) => x.write(200, 'reply'),
+        onEnd: (x) => x.close(),
+        onError: () => undefined,
+        onDrain: () => undefined,
+      },
+      null,
+    );
     p.world.sched.after(p.world.rng.fork(`hold${s.id}`).uniform(100, 3000), () => s.close(), null);
   });
   const client: SocketHandler = {
@@ -47,10 +50,14 @@ function traceRun(seed: number): string {
   let at = 0;
   for (let i = 0; i < 300; i++) {
     at += rng.exponential(5);
-    p.world.sched.at(at, (k: number) => {
-      const r = p.client.connect(p.serverAddr, 80, client, k);
-      if (typeof r === 'string') trace.push(`${t()} ${r} ${k}`);
-    }, i);
+    p.world.sched.at(
+      at,
+      (k: number) => {
+        const r = p.client.connect(p.serverAddr, 80, client, k);
+        if (typeof r === 'string') trace.push(`${t()} ${r} ${k}`);
+      },
+      i,
+    );
   }
   p.world.sched.runUntil(300_000);
   return trace.join('\n');

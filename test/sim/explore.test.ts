@@ -40,7 +40,8 @@ describe('explorer', () => {
     const lines = out.split('\n');
     const header = lines.find((l) => l.startsWith('run '));
     expect(header).toMatch(/^run +seed +faults +healed s +end s +acks +events +gaps +resets +positions +sim events +trace +verdict$/);
-    for (let i = 0; i < 3; i++) expect(out).toMatch(new RegExp(`\n${i + 1}/3 +t\\.${i} +[1-9]\\d* +[\\d.]+ +[\\d.]+ +[1-9]\\d{2,} +(\\d+ +){5}[0-9a-f]{14} +ok\n`));
+    for (let i = 0; i < 3; i++)
+      expect(out).toMatch(new RegExp(`\n${i + 1}/3 +t\\.${i} +[1-9]\\d* +[\\d.]+ +[\\d.]+ +[1-9]\\d{2,} +(\\d+ +){5}[0-9a-f]{14} +ok\n`));
     const rows = lines.filter((l) => /^\d\/3 /.test(l));
     expect(new Set(rows.map((l) => l.indexOf(' ok'))).size).toBe(1); // aligned: the verdict column starts at one place
     expect(out).toMatch(/expected from the faults above:\n( {2}[a-z-]+: .+\n)+/);

@@ -59,18 +59,22 @@ function build(seed: string, clients: number, gatewayNofile: number, headroomFds
   };
   for (let i = 0; i < clients; i++) {
     // One client per 12 ms (≈83/s): under the per-IP handshake rate (100/s), so refusals are capacity only.
-    world.sched.at(i * 12, () => {
-      const c = new OdinClient({
-        url: urlOf(i),
-        socketFactory,
-        clock,
-        random: new SimRandom(world.rng.fork(`client${i}`)),
-        reconnect: { maxAttempts: 0 },
-        onError: (e) => errors.push(e.code),
-      });
-      c.subscribe('odin.game.1.round', { onEvent: () => void received[i]!++ });
-      c.connect();
-    }, null);
+    world.sched.at(
+      i * 12,
+      () => {
+        const c = new OdinClient({
+          url: urlOf(i),
+          socketFactory,
+          clock,
+          random: new SimRandom(world.rng.fork(`client${i}`)),
+          reconnect: { maxAttempts: 0 },
+          onError: (e) => errors.push(e.code),
+        });
+        c.subscribe('odin.game.1.round', { onEvent: () => void received[i]!++ });
+        c.connect();
+      },
+      null,
+    );
   }
   world.sched.at(5_000, () => broker.publish('odin.game.1.round', '{"phase":"start betting"}', () => undefined), null);
   return { world, gw, transport, sockets, opened, received, errors, capacity: gatewayNofile - fdReserve, telemetry };
@@ -114,7 +118,7 @@ describe('our Gateway inside the lab', () => {
     }
   });
 
-  it('reports a close to the core asynchronously, as ws does: the slot is held until the peer answers, or ws\'s closeTimeout', () => {
+  it("reports a close to the core asynchronously, as ws does: the slot is held until the peer answers, or ws's closeTimeout", () => {
     const run = build('c', 2, 200);
     run.world.sched.runUntil(1_000);
     expect(run.gw.sessionCount()).toBe(2);
@@ -135,7 +139,7 @@ describe('our Gateway inside the lab', () => {
     expect(run.gw.admission.held).toBe(0);
   });
 
-  it('destroys a peer that never answers a close frame after ws\'s closeTimeout', () => {
+  it("destroys a peer that never answers a close frame after ws's closeTimeout", () => {
     const run = build('t', 1, 200);
     run.world.sched.runUntil(1_000);
     (run.opened[0] as unknown as { tcp: TcpSocket }).tcp.pause();

@@ -81,10 +81,14 @@ function runWorkload(w: Workload) {
     onDrain() {},
   };
   for (let i = 0; i < w.clients; i++) {
-    sched.at(i * 3, (k: number) => {
-      const r = p.client.connect(p.serverAddr, 80, client, k);
-      if (typeof r === 'string') endings.set(k, [r]);
-    }, i);
+    sched.at(
+      i * 3,
+      (k: number) => {
+        const r = p.client.connect(p.serverAddr, 80, client, k);
+        if (typeof r === 'string') endings.set(k, [r]);
+      },
+      i,
+    );
   }
   if (w.serverDiesAtMs >= 0) sched.at(w.serverDiesAtMs, () => p.server.kill('killed'), null);
   // Stop the accept loop's Go back-off from running forever once every client is done.
@@ -138,17 +142,50 @@ describe('kernel properties', () => {
 // workloads); the macOS and Go cases came from a search restricted to those settings.
 const droppedHandshakeAfterClose: Record<string, Workload> = {
   'Linux, a syncookie connection whose ACKs are lost, the client closing at 3 s (smallest known)': {
-    seed: 6, os: 'linux', runtime: 'libuv', clients: 6, backlog: 1, serverNofile: 9, lossRate: 0.2, clientHoldMs: 3006, serverHoldMs: 3005, abortEvery: 0, requestBytes: 0, serverDiesAtMs: -1,
+    seed: 6,
+    os: 'linux',
+    runtime: 'libuv',
+    clients: 6,
+    backlog: 1,
+    serverNofile: 9,
+    lossRate: 0.2,
+    clientHoldMs: 3006,
+    serverHoldMs: 3005,
+    abortEvery: 0,
+    requestBytes: 0,
+    serverDiesAtMs: -1,
   },
   'macOS (one queue, no syncookies), a request whose ACKs are lost': {
-    seed: 522_309, os: 'macos', runtime: 'libuv', clients: 13, backlog: 4, serverNofile: 9, lossRate: 0.2, clientHoldMs: 1989, serverHoldMs: 29, abortEvery: 2, requestBytes: 0, serverDiesAtMs: -1,
+    seed: 522_309,
+    os: 'macos',
+    runtime: 'libuv',
+    clients: 13,
+    backlog: 4,
+    serverNofile: 9,
+    lossRate: 0.2,
+    clientHoldMs: 1989,
+    serverHoldMs: 29,
+    abortEvery: 2,
+    requestBytes: 0,
+    serverDiesAtMs: -1,
   },
   'a Go accept loop: not a libuv EMFILE-trick effect': {
-    seed: 0, os: 'linux', runtime: 'go', clients: 43, backlog: 4, serverNofile: 20, lossRate: 0.2, clientHoldMs: 3009, serverHoldMs: 2954, abortEvery: 4, requestBytes: 0, serverDiesAtMs: -1,
+    seed: 0,
+    os: 'linux',
+    runtime: 'go',
+    clients: 43,
+    backlog: 4,
+    serverNofile: 20,
+    lossRate: 0.2,
+    clientHoldMs: 3009,
+    serverHoldMs: 2954,
+    abortEvery: 4,
+    requestBytes: 0,
+    serverDiesAtMs: -1,
   },
 };
 
-describe('regression: a closed client whose handshake the server gave up on is reaped by the listener\'s RST', () => {
+describe("regression: a closed client whose handshake the server gave up on is reaped by the listener's RST", () => {
   for (const [name, w] of Object.entries(droppedHandshakeAfterClose)) {
     it(name, () => expectCleanEnd(runWorkload(w)));
   }
@@ -161,7 +198,20 @@ describe('regression: a syncookie handshake whose ACK arrives after the server d
     // that believed it was connected, with its FIN held behind the handshake, forever. Linux answers an ACK
     // that no socket knows with RST. Found once the property let the server die (FC_SEED=1).
     expectCleanEnd(
-      runWorkload({ seed: 0, os: 'linux', runtime: 'libuv', clients: 4, backlog: 1, serverNofile: 8, lossRate: 0.2, clientHoldMs: 0, serverHoldMs: 0, abortEvery: 3, requestBytes: 0, serverDiesAtMs: 10 }),
+      runWorkload({
+        seed: 0,
+        os: 'linux',
+        runtime: 'libuv',
+        clients: 4,
+        backlog: 1,
+        serverNofile: 8,
+        lossRate: 0.2,
+        clientHoldMs: 0,
+        serverHoldMs: 0,
+        abortEvery: 3,
+        requestBytes: 0,
+        serverDiesAtMs: 10,
+      }),
     );
   });
 });

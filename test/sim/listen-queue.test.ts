@@ -18,9 +18,13 @@ function listen(p: ReturnType<typeof pair>, backlog: number): Listener {
  */
 function burstOnto100(p: ReturnType<typeof pair>, rec: Recorder): void {
   for (let i = 0; i < 100; i++) p.world.sched.at(i, () => rec.track(p.client.connect(p.serverAddr, 8080, rec, i)), null);
-  p.world.sched.at(200, () => {
-    for (let i = 100; i < 140; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
-  }, null);
+  p.world.sched.at(
+    200,
+    () => {
+      for (let i = 100; i < 140; i++) rec.track(p.client.connect(p.serverAddr, 8080, rec, i));
+    },
+    null,
+  );
 }
 
 describe('Linux accept queue (server not accepting)', () => {
@@ -79,9 +83,13 @@ describe('Linux accept queue (server not accepting)', () => {
     const rec = new Recorder(p.world); // sends nothing: only its FIN can tell the server anything
     burstOnto100(p, rec);
     // Every client closes at 1 s, long before the ignored requests die at 63 s.
-    p.world.sched.at(SEC, () => {
-      for (const s of [...p.client.sockets]) s.close();
-    }, null);
+    p.world.sched.at(
+      SEC,
+      () => {
+        for (const s of [...p.client.sockets]) s.close();
+      },
+      null,
+    );
     // The 129 queued ones got their FIN in and died in FIN_WAIT2 at 61 s (tcp_fin_timeout); the 11 others
     // are still in FIN_WAIT1: their FIN waits behind the handshake.
     p.world.sched.runUntil(62 * SEC);

@@ -71,7 +71,13 @@ describe('sim CLI', () => {
 
   it('--list, --inputs and --html', () => {
     expect(cli(['--list']).out).toContain('mac-4500');
-    expect(cli(['--scenario', 'mac-4500', '--inputs']).out.trim().split('\n').map((l) => l.split(/\s+/)[0]).sort()).toEqual(Object.keys(mac4500.defaults).sort());
+    expect(
+      cli(['--scenario', 'mac-4500', '--inputs'])
+        .out.trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(Object.keys(mac4500.defaults).sort());
     expect(cli(['--scenario', 'mac-4500', '--gateway', 'story', '--variant', 'as given', '--html']).out).toMatch(/^<!doctype html>/);
     expect(cli(['--scenario', 'broker-outage', '--gateway', 'story']).code).toBe(2); // it has no story gateway
   });

@@ -4,9 +4,9 @@ import { applySets, type Inputs } from '../../sim/scenarios/scenario.js';
 
 const d = memory7gb.defaults;
 const n = (k: string, inputs: Inputs = d) => inputs[k] as number;
-const ceiling = (inputs: Inputs) => Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
+const ceiling = (inputs: Inputs) =>
+  Math.floor(((n('container.memoryMiB', inputs) - n('story.overheadMiB', inputs)) * 1024) / n('story.perConnectionKiB', inputs));
 const failures = (r: { outcomes: Readonly<Record<string, number>> }) => n('load.connections') - (r.outcomes['connected'] ?? 0);
-
 
 /**
  * Our capacity, written out from the rule in docs/operations.md: the budget less the baseline and the two

@@ -14,10 +14,14 @@ if (why !== null) process.stderr.write(`parity: real side skipped: ${why}\n`);
 describe.skipIf(why !== null)('parity with the kernel (CI subset, real namespaces)', () => {
   const rows = selectRows(null, true);
 
-  it.each(rows.map((r) => [r.id, r] as const))('%s: real and lab agree within the tolerance', (_id, row) => {
-    const r = runRow(row, false);
-    expect(r.ok, `${row.id}\n${renderTable([r])}`).toBe(true);
-  }, 60_000);
+  it.each(rows.map((r) => [r.id, r] as const))(
+    '%s: real and lab agree within the tolerance',
+    (_id, row) => {
+      const r = runRow(row, false);
+      expect(r.ok, `${row.id}\n${renderTable([r])}`).toBe(true);
+    },
+    60_000,
+  );
 
   it('a deliberately wrong model parameter makes its row fail (--parity-break syn-linear)', () => {
     const row = ROWS.find((r) => r.id === 'syn-linear')!;
@@ -46,7 +50,11 @@ describe('parity rows in the lab alone', () => {
   });
 
   it('the same ports fill the same way whatever the base sysctls say about unrelated settings', () => {
-    const exp = { sysctls: { ...BASE_SYSCTLS, portLo: 40_000, portHi: 40_099 }, server: { kind: 'plain', ports: [8080], backlog: 511 } as const, clients: { host: '127.0.0.1', ports: [8080], srcAddrs: [], count: 120, spacingMs: 1, settleMs: 500 } };
+    const exp = {
+      sysctls: { ...BASE_SYSCTLS, portLo: 40_000, portHi: 40_099 },
+      server: { kind: 'plain', ports: [8080], backlog: 511 } as const,
+      clients: { host: '127.0.0.1', ports: [8080], srcAddrs: [], count: 120, spacingMs: 1, settleMs: 500 },
+    };
     expect(runLab(exp).rounds[0]!.outcomes).toEqual({ open: 100, EADDRNOTAVAIL: 20 });
     expect(runLab({ ...exp, sysctls: { ...exp.sysctls, twReuse: 0 } }).rounds[0]!.outcomes).toEqual({ open: 100, EADDRNOTAVAIL: 20 });
   });

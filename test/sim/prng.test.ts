@@ -24,7 +24,7 @@ describe('Prng', () => {
       counts[k - 1]!++;
     }
     expect(Math.abs(sum / n - 0.5)).toBeLessThan(0.01);
-    for (const c of counts) expect(Math.abs(c - n / 6)).toBeLessThan(n / 6 * 0.05);
+    for (const c of counts) expect(Math.abs(c - n / 6)).toBeLessThan((n / 6) * 0.05);
   });
 
   it('fork streams depend on seed and label only, not on draws made by the parent', () => {

@@ -65,7 +65,11 @@ function numbersIn(line: string, s: Scenario, results: readonly RunResult[]): nu
   let t = line;
   const names = [s.claim.reported, s.claim.explanation, s.name, ...results.map((r) => r.variant), ...results.flatMap((r) => r.limits.map((l) => l.limit))];
   for (const n of names.sort((a, b) => b.length - a.length)) t = t.split(n).join(' ');
-  t = t.replace(/HTTP \d{3}/g, ' ').replace(/\b\d{3} \+ Retry-After/g, ' ').replace(/\b[A-Z][A-Z0-9_]*\b/g, ' ').replace(/[\w.]*[a-z]\d+[\w.]*/gi, ' ');
+  t = t
+    .replace(/HTTP \d{3}/g, ' ')
+    .replace(/\b\d{3} \+ Retry-After/g, ' ')
+    .replace(/\b[A-Z][A-Z0-9_]*\b/g, ' ')
+    .replace(/[\w.]*[a-z]\d+[\w.]*/gi, ' ');
   return [...t.matchAll(/\d[\d,]*(?:\.\d+)?/g)].map((m) => Number(m[0].replace(/,/g, '')));
 }
 
@@ -87,7 +91,8 @@ export function contradictions(r: RunResult): Violation[] {
     if (every !== null && (refused > 0 || (r.users !== null && r.users.ok !== Number(every[1])))) {
       out.push({ run, sentence: d, why: `${refused} attempts refused; users connected ${r.users?.ok}` });
     }
-    if (/No (robot|client)( socket)? (read|saw) ECONNRESET/.test(d) && (f['ECONNRESET'] ?? 0) > 0) out.push({ run, sentence: d, why: `${f['ECONNRESET']} attempts ECONNRESET` });
+    if (/No (robot|client)( socket)? (read|saw) ECONNRESET/.test(d) && (f['ECONNRESET'] ?? 0) > 0)
+      out.push({ run, sentence: d, why: `${f['ECONNRESET']} attempts ECONNRESET` });
   }
   return out;
 }
@@ -99,14 +104,19 @@ function verdictViolations(s: Scenario, results: readonly RunResult[], lines: re
     for (const n of numbersIn(line, s, results)) if (!fig.has(n)) bad.push(`number ${n} is no figure of the runs: ${line}`);
     // The story's own words are quoted as they were reported; every sentence of the lab's names its unit.
     const quoted = line.startsWith('Reported:') || line.startsWith('Must hold:');
-    if (!quoted && /\b(failed|refused|got HTTP|ended that way|not connected)\b/.test(line) && !/\b(attempts|users|handshakes)\b/.test(line)) bad.push(`neither attempts nor users named: ${line}`);
+    if (!quoted && /\b(failed|refused|got HTTP|ended that way|not connected)\b/.test(line) && !/\b(attempts|users|handshakes)\b/.test(line))
+      bad.push(`neither attempts nor users named: ${line}`);
   }
   const main = results.find((r) => r.variant === 'as given' && r.gateway === 'story') ?? results.find((r) => r.variant === 'as given');
   if (main !== undefined) {
     const failed = failedTotal(main.attempts);
     const what = lines.find((l) => l.startsWith('What happened'));
     if (what === undefined) bad.push('no "What happened" line');
-    else if (failed === 0 ? !what.includes('none of') : !what.includes(`${failed.toLocaleString('en-US')} of ${main.attempts.total.toLocaleString('en-US')} connection attempts`)) {
+    else if (
+      failed === 0
+        ? !what.includes('none of')
+        : !what.includes(`${failed.toLocaleString('en-US')} of ${main.attempts.total.toLocaleString('en-US')} connection attempts`)
+    ) {
       bad.push(`"What happened" does not state ${failed} of ${main.attempts.total} attempts: ${what}`);
     }
     const sym = lines.find((l) => l.startsWith('Symptom'));

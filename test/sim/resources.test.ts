@@ -144,13 +144,17 @@ describe('conntrack accounting', () => {
     const rec = new Recorder(p.world, 0, true);
     for (let i = 0; i < 20; i++) p.world.sched.at(i, () => rec.track(p.client.connect(p.serverAddr, 80, rec, i)), null);
     p.world.sched.at(2, () => rec.track(p.client.connect(p.serverAddr, 81, rec, 99)), null);
-    p.world.sched.at(200 * SEC, () => {
-      for (;;) {
-        const s = l.accept();
-        if (typeof s === 'string') break;
-        s.close();
-      }
-    }, null);
+    p.world.sched.at(
+      200 * SEC,
+      () => {
+        for (;;) {
+          const s = l.accept();
+          if (typeof s === 'string') break;
+          s.close();
+        }
+      },
+      null,
+    );
     p.world.sched.runUntil(600 * SEC);
     const ct = p.server.host.conntrack!;
     expect(ct.peak).toBeGreaterThan(0);

@@ -4,7 +4,14 @@ import { applySets } from '../../sim/scenarios/scenario.js';
 
 describe('rolling-restart (shrunk: 400 clients)', () => {
   const r = rollingRestart.run(
-    applySets(rollingRestart.defaults, ['load.connections=400', 'load.sourceAddresses=4', 'load.rampPerSecond=100', 'fault.drainAtMs=10000', 'run.endMs=40000', 'feed.publishPerSecond=20']),
+    applySets(rollingRestart.defaults, [
+      'load.connections=400',
+      'load.sourceAddresses=4',
+      'load.rampPerSecond=100',
+      'fault.drainAtMs=10000',
+      'run.endMs=40000',
+      'feed.publishPerSecond=20',
+    ]),
     '1',
     'ours',
     'test',

@@ -47,7 +47,9 @@ export function harness(
     telemetry,
     connect(peer = {}, batch = false) {
       const ip = peer.ip ?? `10.0.0.${++ipCounter % 250}`;
-      const admission = gateway.admit(peer.identity != null ? { ip, userId: peer.identity.user, identity: peer.identity } : { ip, userId: peer.userId ?? null });
+      const admission = gateway.admit(
+        peer.identity != null ? { ip, userId: peer.identity.user, identity: peer.identity } : { ip, userId: peer.userId ?? null },
+      );
       if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
       const conn = new FakeConnection();
       const session = gateway.open(conn, admission.ticket, batch);

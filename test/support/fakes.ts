@@ -39,7 +39,12 @@ export class FakeConnection implements Connection {
 
   /** Every message written, in order; a batched frame (one message per line) gives each of its lines. */
   messages(): ServerMessage[] {
-    return this.frames().flatMap((f) => utf8.decode(f.bytes).split('\n').map((line) => JSON.parse(line) as ServerMessage));
+    return this.frames().flatMap((f) =>
+      utf8
+        .decode(f.bytes)
+        .split('\n')
+        .map((line) => JSON.parse(line) as ServerMessage),
+    );
   }
 
   ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {

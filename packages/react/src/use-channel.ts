@@ -30,7 +30,10 @@ export function useChannel<T = unknown>(name: string | null, options: UseChannel
     handlers.current = options;
   });
   const keep = keepOf(options.keep);
-  const store = useMemo(() => (client !== null && name !== null ? new ChannelStore<T>(client, name, keep, () => handlers.current) : null), [client, name, keep]);
+  const store = useMemo(
+    () => (client !== null && name !== null ? new ChannelStore<T>(client, name, keep, () => handlers.current) : null),
+    [client, name, keep],
+  );
   useEffect(() => (store === null ? undefined : store.start()), [store]);
   const view = useSyncExternalStore(store?.listen ?? noListen, store?.snapshot ?? emptyView, store?.snapshot ?? emptyView);
   return { ...view, connection: state };

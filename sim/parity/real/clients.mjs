@@ -71,7 +71,10 @@ async function round(k) {
   for (const r of results) outcomes[r.kind] = (outcomes[r.kind] ?? 0) + 1;
   const pending = spec.count - results.length;
   if (pending > 0) outcomes.pending = pending;
-  const connectMs = results.filter((r) => r.connectMs >= 0).map((r) => Math.round(r.connectMs)).sort((a, b) => a - b);
+  const connectMs = results
+    .filter((r) => r.connectMs >= 0)
+    .map((r) => Math.round(r.connectMs))
+    .sort((a, b) => a - b);
   for (const r of results) r.sock?.destroySoon?.();
   for (const r of results) r.sock?.end();
   return { outcomes, connectMs };

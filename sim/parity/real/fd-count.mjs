@@ -13,7 +13,9 @@ server.listen(0, '127.0.0.1', () => {
     for (const fd of fds) {
       let target = '?';
       try {
-        target = readlinkSync(`/proc/self/fd/${fd}`).replace(/:\[\d+\]$/, '').replace(/^\/.*$/, 'file');
+        target = readlinkSync(`/proc/self/fd/${fd}`)
+          .replace(/:\[\d+\]$/, '')
+          .replace(/^\/.*$/, 'file');
       } catch {
         target = 'gone'; // the directory handle readdirSync itself used
       }

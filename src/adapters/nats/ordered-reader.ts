@@ -197,7 +197,8 @@ export class OrderedReader {
     if (headers.code === 100 && description.includes('heartbeat')) {
       const lastDelivered = Number(headers.get('Nats-Last-Consumer') || '0');
       // The server delivered more than we received: messages were lost on the way (slow consumer).
-      if (lastDelivered > this.expectedConsumerSeq - 1) return this.reset(`heartbeat says ${lastDelivered} delivered, ${this.expectedConsumerSeq - 1} received`);
+      if (lastDelivered > this.expectedConsumerSeq - 1)
+        return this.reset(`heartbeat says ${lastDelivered} delivered, ${this.expectedConsumerSeq - 1} received`);
       // A stalled consumer (a flow-control answer went missing) also sends heartbeats: un-stall it, and
       // it is not caught up. Otherwise a heartbeat means idle: nothing left to deliver.
       const stalled = headers.get('Nats-Consumer-Stalled');

@@ -73,18 +73,24 @@ export function checkStream(found: StreamConfig, wanted: StreamSettings): Stream
   const subjects = found.subjects ?? [];
   const missing = wanted.subjects.filter((s) => !subjectCovered(s, subjects));
   if (missing.length > 0) {
-    problems.push(`subjects: wanted ${JSON.stringify(wanted.subjects)}, found ${JSON.stringify(subjects)} (${missing.join(', ')} not covered); add them to the stream or set nats.subjects to what it stores`);
+    problems.push(
+      `subjects: wanted ${JSON.stringify(wanted.subjects)}, found ${JSON.stringify(subjects)} (${missing.join(', ')} not covered); add them to the stream or set nats.subjects to what it stores`,
+    );
   }
   const extra = subjects.filter((s) => !wanted.subjects.some((w) => subjectCovered(s, [w])));
   if (extra.length > 0) differences.push(`subjects: the stream also stores ${extra.join(', ')}, which the gateway will fan out too`);
   if (found.retention !== RetentionPolicy.Limits) {
-    problems.push(`retention: wanted limits, found ${found.retention} (messages would disappear when consumed, so history would have holes); use a limits stream`);
+    problems.push(
+      `retention: wanted limits, found ${found.retention} (messages would disappear when consumed, so history would have holes); use a limits stream`,
+    );
   }
   if ((found.max_msgs_per_subject ?? -1) > 0) {
-    problems.push(`max_msgs_per_subject: wanted unlimited, found ${found.max_msgs_per_subject} (a channel's older events would vanish from the middle of the stream and a replay could be partial); set it to -1`);
+    problems.push(
+      `max_msgs_per_subject: wanted unlimited, found ${found.max_msgs_per_subject} (a channel's older events would vanish from the middle of the stream and a replay could be partial); set it to -1`,
+    );
   }
   if (found.allow_rollup_hdrs === true) {
-    problems.push('allow_rollup_hdrs: wanted false, found true (a roll-up purges a channel\'s earlier events and a replay could be partial); set it to false');
+    problems.push("allow_rollup_hdrs: wanted false, found true (a roll-up purges a channel's earlier events and a replay could be partial); set it to false");
   }
   if (found.sealed === true) problems.push('sealed: the stream is sealed and accepts no new events; use another stream');
   if ((found.mirror ?? null) !== null) problems.push('mirror: the stream is a mirror and accepts no publishes; point nats.stream at the origin stream');

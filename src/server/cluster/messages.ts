@@ -17,7 +17,12 @@ export type ToWorker =
   | { readonly odin: 'cluster'; readonly op: 'shutdown' };
 
 export function isClusterMessage(message: unknown): message is { readonly odin: 'cluster'; readonly op: string } {
-  return typeof message === 'object' && message !== null && (message as { odin?: unknown }).odin === 'cluster' && typeof (message as { op?: unknown }).op === 'string';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { odin?: unknown }).odin === 'cluster' &&
+    typeof (message as { op?: unknown }).op === 'string'
+  );
 }
 
 /** Environment a worker is started with: which slot it fills and its share of the capacity (share.ts). */

@@ -32,5 +32,9 @@ export function setWorkerAggregators(registry: Registry): void {
 export class PrimaryMetrics {
   readonly registry = new Registry();
   readonly workers = new Gauge({ name: 'odin_cluster_workers', help: 'Worker processes serving now (serve --workers).', registers: [this.registry] });
-  readonly restarts = new Counter({ name: 'odin_cluster_worker_restarts_total', help: 'Workers replaced after an exit the primary did not ask for.', registers: [this.registry] });
+  readonly restarts = new Counter({
+    name: 'odin_cluster_worker_restarts_total',
+    help: 'Workers replaced after an exit the primary did not ask for.',
+    registers: [this.registry],
+  });
 }

@@ -50,7 +50,11 @@ export async function runPrimary(config: Config): Promise<void> {
   const workers = config.server.workers;
   const embedded = config.nats.servers.trim() === '';
   const plan = clusterPlan(config, detectResources(systemPaths, totalmem()), process.memoryUsage().rss);
-  log('info', `starting ${workers} workers`, { broker: embedded ? 'embedded, held by the primary' : 'NATS, read by each worker', shares: plan.shares, brokerBytesMax: plan.brokerBytesMax });
+  log('info', `starting ${workers} workers`, {
+    broker: embedded ? 'embedded, held by the primary' : 'NATS, read by each worker',
+    shares: plan.shares,
+    brokerBytesMax: plan.brokerBytesMax,
+  });
 
   const slots: Slot[] = plan.shares.map((share) => ({ share, worker: null, everListened: false }));
   const metrics = new PrimaryMetrics();
@@ -118,7 +122,9 @@ export async function runPrimary(config: Config): Promise<void> {
           slot.everListened = true;
           if (!announced && slots.every((s) => s.everListened)) {
             announced = true;
-            log('info', `cluster of ${workers} workers listening on ${message.url} (WebSocket ${message.wsUrl})`, { workers: slots.map((s) => ({ slot: s.share.slot, pid: s.worker?.process.pid })) });
+            log('info', `cluster of ${workers} workers listening on ${message.url} (WebSocket ${message.wsUrl})`, {
+              workers: slots.map((s) => ({ slot: s.share.slot, pid: s.worker?.process.pid })),
+            });
           }
         } else log('info', `worker ${slot.share.slot} (pid ${worker.process.pid}) is serving again`);
         return;
@@ -132,13 +138,15 @@ export async function runPrimary(config: Config): Promise<void> {
       case 'cluster-stats':
         gatherStats().then(
           (stats) => worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-stats', id: message.id, stats } satisfies ToWorker),
-          (error: Error) => worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-stats', id: message.id, error: error.message } satisfies ToWorker),
+          (error: Error) =>
+            worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-stats', id: message.id, error: error.message } satisfies ToWorker),
         );
         return;
       case 'cluster-metrics':
         gatherMetrics().then(
           (text) => worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-metrics', id: message.id, text } satisfies ToWorker),
-          (error: Error) => worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-metrics', id: message.id, error: error.message } satisfies ToWorker),
+          (error: Error) =>
+            worker.isConnected() && worker.send({ odin: 'cluster', op: 'cluster-metrics', id: message.id, error: error.message } satisfies ToWorker),
         );
         return;
     }
@@ -178,12 +186,16 @@ export async function runPrimary(config: Config): Promise<void> {
       return;
     }
     const delayMs = REPLACE_DELAY_MS * 2 ** (crashes.length - 1);
-    log(code === 0 && signal === null ? 'warn' : 'error', `worker ${slot.share.slot} (pid ${worker.process.pid}) exited unexpectedly (${how}); its clients reconnect to the other workers; replacing it in ${delayMs} ms`, {
-      slot: slot.share.slot,
-      pid: worker.process.pid,
-      code,
-      signal,
-    });
+    log(
+      code === 0 && signal === null ? 'warn' : 'error',
+      `worker ${slot.share.slot} (pid ${worker.process.pid}) exited unexpectedly (${how}); its clients reconnect to the other workers; replacing it in ${delayMs} ms`,
+      {
+        slot: slot.share.slot,
+        pid: worker.process.pid,
+        code,
+        signal,
+      },
+    );
     restarts++;
     metrics.restarts.inc();
     setTimeout(() => {

@@ -29,13 +29,22 @@ export function clusterPlan(config: Config, detected: DetectedResources, primary
   const budgetEach = whole.budgetBytes === null ? null : Math.max(0, Math.floor((whole.budgetBytes - primaryRssBytes - whole.brokerBytesMax) / workers));
   const base = Math.floor(config.admission.connectionsMax / workers);
   const extra = config.admission.connectionsMax % workers;
-  const shares = Array.from({ length: workers }, (_, slot) => ({ slot, workers, memoryBudgetBytes: budgetEach, connectionsMax: base + (slot < extra ? 1 : 0) }));
+  const shares = Array.from({ length: workers }, (_, slot) => ({
+    slot,
+    workers,
+    memoryBudgetBytes: budgetEach,
+    connectionsMax: base + (slot < extra ? 1 : 0),
+  }));
   return { brokerBytesMax: whole.brokerBytesMax, shares };
 }
 
 /** A worker's memory plan: its budget, its own rings' bound, no broker (the broker is the primary's). */
 export function workerMemoryPlan(config: Config, share: WorkerShare): MemoryPlan {
-  return { budgetBytes: share.memoryBudgetBytes, historyBytesMax: config.history.totalBytesMax ?? retainedBytesDefault(share.memoryBudgetBytes), brokerBytesMax: 0 };
+  return {
+    budgetBytes: share.memoryBudgetBytes,
+    historyBytesMax: config.history.totalBytesMax ?? retainedBytesDefault(share.memoryBudgetBytes),
+    brokerBytesMax: 0,
+  };
 }
 
 /** The worker's configuration: the cluster's, with its share of the connection ceiling. */
@@ -47,7 +56,13 @@ export function parseShare(text: string | undefined): WorkerShare | null {
   if (text === undefined) return null;
   try {
     const v = JSON.parse(text) as WorkerShare;
-    if (Number.isInteger(v.slot) && Number.isInteger(v.workers) && Number.isInteger(v.connectionsMax) && (v.memoryBudgetBytes === null || Number.isFinite(v.memoryBudgetBytes))) return v;
+    if (
+      Number.isInteger(v.slot) &&
+      Number.isInteger(v.workers) &&
+      Number.isInteger(v.connectionsMax) &&
+      (v.memoryBudgetBytes === null || Number.isFinite(v.memoryBudgetBytes))
+    )
+      return v;
   } catch {
     // not ours: treated as absent
   }

@@ -14,7 +14,15 @@ export interface WorkerFigures {
 export interface ClusterSection {
   readonly workers: number;
   /** Workers that answered, with their main figures. */
-  readonly perWorker: ReadonlyArray<{ readonly slot: number; readonly pid: number; readonly ready: boolean; readonly connections: number; readonly capacity: number; readonly boundBy: string; readonly delivered: number }>;
+  readonly perWorker: ReadonlyArray<{
+    readonly slot: number;
+    readonly pid: number;
+    readonly ready: boolean;
+    readonly connections: number;
+    readonly capacity: number;
+    readonly boundBy: string;
+    readonly delivered: number;
+  }>;
   /** Slots whose worker did not answer in time (starting, stuck, or being replaced). */
   readonly missing: readonly number[];
   readonly restarts: number;

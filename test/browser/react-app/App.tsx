@@ -14,7 +14,11 @@ function Feed({ channel }: { readonly channel: string }) {
   return (
     <section>
       <h2 data-testid="channel">{channel}</h2>
-      {reset !== null && <p className="trouble" data-testid="reset">reset: {reset} (reload from the backend)</p>}
+      {reset !== null && (
+        <p className="trouble" data-testid="reset">
+          reset: {reset} (reload from the backend)
+        </p>
+      )}
       {gaps.length > 0 && <p className="trouble">gaps: {gaps.length}</p>}
       <p>
         received <span data-testid="received">{received}</span> while {connection}
