@@ -89,9 +89,7 @@ export interface ReadSetup {
 }
 
 /** One channel among 8 (interleaved offsets), its ring full; reads return the last `suffix` events. */
-export function readSetup(
-  suffix: number,
-): ReadSetup & {
+export function readSetup(suffix: number): ReadSetup & {
   readonly expected: readonly number[];
   readonly channel: string;
   readonly history: History;

@@ -51,7 +51,12 @@ export function script(e: Experiment): string {
     const sets = Object.entries(srv.sets)
       .map(([k, v]) => `--set ${k}=${v}`)
       .join(' ');
-    lines.push(`${lim(srv.nofile)}${node} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`);
+    // Inside a private namespace nothing can reach it: anonymous on purpose (docs/security.md), with a key
+    // because beyond loopback the gateway refuses to start without one.
+    const secure = 'WS_AUTH_MODE=none WS_PUBLISH_API_KEY=parity-namespace-only';
+    lines.push(
+      `${secure} ${lim(srv.nofile)}${node} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`,
+    );
     ready = 'listening on';
   }
   lines.push('SP=$!', `for i in $(seq 200); do grep -q ${q(ready)} "$T/server.out" 2>/dev/null && break; sleep 0.05; done`);
