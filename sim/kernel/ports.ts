@@ -11,7 +11,7 @@
 // c·timeWaitMs and the concurrent ceiling is range − c·timeWait. tcp_tw_reuse lets connect() take a
 // TIME_WAIT port whose entry is older than ~1 s (tcp_twsk_unique). Exhaustion → EADDRNOTAVAIL.
 //
-// bind-before-connect (KERNEL.md behaviour 4, docs/kernel.md): a client that sets its source address
+// bind-before-connect (docs/kernel.md): a client that sets its source address
 // (Node localAddress, Go Dialer.LocalAddr) calls bind(addr, 0) before connect(). bind() cannot know the
 // destination, so the port it picks is exclusive for that address across every destination; tcp_tw_reuse
 // (a connect()-time check) does not apply to it, a port in TIME_WAIT stays taken, and exhaustion fails
