@@ -1,48 +1,25 @@
-// Small helpers shared by the capacity stories (loadgen-ports, syn-backlog, docker-nofile-1024): input
-// parsing, addressing, the load tool they all start, and the bookkeeping every report needs. No model
-// lives here.
+// Small helpers shared by the capacity stories (loadgen-ports, syn-backlog, docker-nofile-1024): the load
+// tool they all start and ramp, our admission from the ours.* inputs, a story server that only holds
+// connections, and the bookkeeping every report needs. No model lives here.
 import type { Host } from '../kernel/host.js';
 import type { SimProcess } from '../kernel/process.js';
 import { GO } from '../kernel/runtime.js';
 import type { World } from '../kernel/world.js';
-import { LoadFleet } from '../robots/load-robots.js';
+import { LoadFleet, rampStartMs } from '../robots/load-robots.js';
 import { REFUSAL_STATUS, type RefusalReason } from '../../src/core/admission.js';
+import type { StoryGatewaySpec } from '../servers/story-gateway.js';
+import type { RunContext } from './define.js';
 import { num, type InputValue, type Inputs, type LimitHit } from './scenario.js';
+import { sortedCounts } from './tally.js';
 
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
-
-/** "32768-60999" → inclusive bounds (Linux ip_local_port_range syntax, with a dash). */
-export function parsePortRange(text: string): { lo: number; hi: number; size: number } {
-  const m = /^\s*(\d+)\s*[-–\s]\s*(\d+)\s*$/.exec(text);
-  if (m === null) throw new Error(`port range ${JSON.stringify(text)}: expected "lo-hi"`);
-  const lo = Number(m[1]);
-  const hi = Number(m[2]);
-  if (!(lo >= 1 && hi <= 65_535 && hi >= lo)) throw new Error(`port range ${text}: out of 1..65535 or reversed`);
-  return { lo, hi, size: hi - lo + 1 };
-}
-
-/** `n` source addresses for a load box: 10.0.1.1, 10.0.1.2, … */
-export function loadgenAddresses(n: number): string[] {
-  if (!(Number.isInteger(n) && n >= 1 && n <= 250)) throw new RangeError(`loadgen.sourceAddresses ${n}`);
-  return Array.from({ length: n }, (_, i) => `10.0.1.${i + 1}`);
-}
 
 export function bool(inputs: Inputs, key: string): boolean {
   const v: InputValue | undefined = inputs[key];
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number') return v !== 0;
   throw new Error(`input ${key} must be a boolean`);
-}
-
-export function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-export function sortedRecord(r: Readonly<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(r).sort()) out[k] = r[k] as number;
-  return out;
 }
 
 /** Adds `prefix` to every key (outcome groups in one flat record). */
@@ -127,3 +104,38 @@ export function startLoadTool(
   });
   return { proc, fleet };
 }
+
+/** Users start on the load.* ramp (load.rampPerSecond, rising to load.rampPerSecondEnd where given); the ramp ends at `rampEndMs`. */
+export function rampLoad(ctx: RunContext, fleet: LoadFleet): { users: number; rampEndMs: number } {
+  const users = ctx.num('load.connections');
+  const r0 = ctx.num('load.rampPerSecond');
+  const r1 = ctx.inputs['load.rampPerSecondEnd'] === undefined ? r0 : ctx.num('load.rampPerSecondEnd');
+  for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, r0, r1));
+  return { users, rampEndMs: r0 === r1 ? (1000 * users) / r0 : ((2 * users) / (r0 + r1)) * 1000 };
+}
+
+/** The load tool's outcomes: each user's final state and each failed attempt's kind, in one sorted record. */
+export function loadToolOutcomes(fleet: LoadFleet): Record<string, number> {
+  return sortedCounts({ ...prefixed('users:', fleet.finalStates()), ...prefixed('attempts failed:', fleet.stats.failures) });
+}
+
+/** Our per-IP admission from the ours.* inputs (handshake rate and burst, connections per IP). */
+export function oursPerIpAdmission(ctx: RunContext): { handshakesPerSecond: number; handshakeBurst: number; perIpMax: number } {
+  return {
+    handshakesPerSecond: ctx.num('ours.handshakesPerSecondPerIp'),
+    handshakeBurst: ctx.num('ours.handshakeBurstPerIp'),
+    perIpMax: ctx.num('ours.connectionsPerIpMax'),
+  };
+}
+
+/** A story server that only holds connections: no game, little traffic, no admission (the rest of its spec is the story's). */
+export const HOLDS_ONLY = {
+  inboundCpuMs: 0.02,
+  outboundCpuMs: 0.02,
+  sendBufferMessages: 256,
+  writeWaitMs: 10_000,
+  betCpuMs: 0,
+  gameServiceMs: 0,
+  slots: null,
+  slotWaitMs: 0,
+} as const satisfies Partial<StoryGatewaySpec>;

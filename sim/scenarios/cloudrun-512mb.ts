@@ -18,7 +18,9 @@ import defaults from './inputs/cloudrun-512mb.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
 import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { oursResult } from './ours-report.js';
-import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
+import { HOLDS_ONLY } from './capacity-common.js';
+import { serverAndRobots } from './hosts.js';
+import { bump, round3, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
@@ -38,21 +40,8 @@ function connectionsFor(inputs: Inputs, cap: number): number {
 }
 
 function buildWorld(ctx: RunContext) {
-  const inputs = ctx.inputs;
-  const n = (k: string) => num(inputs, k);
-  const world = ctx.world;
-  const server = world.addHost({
-    name: 'cloudrun',
-    os: 'linux',
-    addresses: [SERVER],
-    memoryBytes: n('container.memoryMiB') * MiB,
-    cores: n('container.vcpu'),
-    sysctls: serverSysctls(inputs),
-  });
-  const lgSpec = loadgenHost(inputs);
-  const lg = world.addHost(lgSpec);
-  const robotsProc = world.spawn(lg, { name: 'robots', runtime: GO, nofileSoft: n('robots.nofile') });
-  return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
+  const memoryBytes = ctx.num('container.memoryMiB') * MiB;
+  return { world: ctx.world, ...serverAndRobots(ctx, SERVER, { name: 'cloudrun', memoryBytes, cores: ctx.num('container.vcpu') }) };
 }
 
 function run(ctx: RunContext): Findings {
@@ -75,16 +64,12 @@ function runStory(ctx: RunContext): Findings {
   if (!gwProc.mem.charge(n('story.overheadMiB') * MiB)) throw new Error('cloudrun-512mb: overhead exceeds the container');
   const slots = storySlots(inputs);
   const gw = new StoryGateway(gwProc, {
+    ...HOLDS_ONLY,
     port: PORT,
     backlog: n('host.somaxconn'), // Go listens with the system's somaxconn
     handshakeCpuMs: n('story.handshakeCpuMs'),
-    inboundCpuMs: 0.02,
-    outboundCpuMs: 0.02,
     perConnectionBytes: n('story.perConnectionKiB') * 1024,
     sendBufferMessages: n('story.sendChannelSlots'),
-    writeWaitMs: 10_000,
-    betCpuMs: 0,
-    gameServiceMs: 0,
     slots,
     slotWaitMs: n('story.slotWaitMs'),
   });

@@ -16,31 +16,18 @@ import type { RuntimeProfile } from '../kernel/runtime.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { OUR_FD_RESERVE, OUR_PER_CONNECTION_BYTES, startOurGateway } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
-import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/docker-nofile-1024.json' with { type: 'json' };
 import { loadBoxLimits, oomLimit, queueLimits } from './probes.js';
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import {
-  failureWindows,
-  oursRefusalLimits,
-  fmt,
-  GiB,
-  loadgenAddresses,
-  MiB,
-  parsePortRange,
-  prefixed,
-  round3,
-  sortedRecord,
-  startLoadTool,
-} from './capacity-common.js';
+import { failureWindows, fmt, HOLDS_ONLY, loadToolOutcomes, MiB, oursRefusalLimits, rampLoad, startLoadTool } from './capacity-common.js';
+import { linuxServer, loadBox } from './hosts.js';
 import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
+import { round3 } from './tally.js';
 
 const NAME = 'docker-nofile-1024';
 const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 const NODE_BACKLOG = 511;
-const LOADGEN_MEMORY_BYTES = 16 * GiB;
-const LOADGEN_CORES = 8;
 
 /** Go before 1.19 keeps the soft limit it was started with (os/rlimit.go arrived in 1.19). */
 const GO_KEEPS_SOFT: RuntimeProfile = { ...GO, name: 'go-1.18', raisesNofileToHard: false };
@@ -53,28 +40,9 @@ function storyRuntime(name: string): RuntimeProfile {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, gateway } = ctx;
-  const n = (k: string) => num(inputs, k);
-  const range = parsePortRange(str(inputs, 'loadgen.portRange'));
-  const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
-  const world = ctx.world;
-  const hostMem = n('host.memoryGiB') * GiB;
-  const server = world.addHost({
-    name: 'server',
-    os: 'linux',
-    addresses: [SERVER_ADDR],
-    memoryBytes: hostMem,
-    cores: n('host.cores'),
-    sysctls: { somaxconn: n('host.somaxconn'), tcpMaxSynBacklog: n('host.synBacklog'), tcpSyncookies: n('host.syncookies') as 0 | 1 | 2 },
-  });
-  const loadgen = world.addHost({
-    name: 'loadgen',
-    os: 'linux',
-    addresses: srcAddrs,
-    memoryBytes: LOADGEN_MEMORY_BYTES,
-    cores: LOADGEN_CORES,
-    sysctls: { portLo: range.lo, portHi: range.hi, tcpTwReuse: n('loadgen.twReuse') as 0 | 1 | 2 },
-  });
+  const { inputs, gateway, world, num: n } = ctx;
+  const server = linuxServer(ctx, SERVER_ADDR);
+  const { host: loadgen, srcAddrs, range } = loadBox(ctx);
   const runtime = gateway === 'ours' ? NODE : storyRuntime(str(inputs, 'gateway.runtime'));
   const containerMem = n('container.memoryMiB') > 0 ? n('container.memoryMiB') * MiB : undefined;
   const gwProc = world.spawn(server, {
@@ -92,18 +60,11 @@ function run(ctx: RunContext): Findings {
   if (gateway === 'story') {
     gwProc.mem.charge(n('story.overheadMiB') * MiB);
     story = new StoryGateway(gwProc, {
+      ...HOLDS_ONLY,
       port: PORT,
       backlog: runtime.accept === 'go' ? n('host.somaxconn') : NODE_BACKLOG,
       handshakeCpuMs: n('gateway.handshakeCpuMs'),
-      inboundCpuMs: 0.02,
-      outboundCpuMs: 0.02,
       perConnectionBytes: n('story.perConnectionKiB') * 1024,
-      sendBufferMessages: 256,
-      writeWaitMs: 10_000,
-      betCpuMs: 0,
-      gameServiceMs: 0,
-      slots: null,
-      slotWaitMs: 0,
     });
   } else {
     ours = startOurGateway(gwProc, {
@@ -122,17 +83,13 @@ function run(ctx: RunContext): Findings {
   const fdsBeforeClients = gwProc.fds.used;
 
   const { proc: boxProc, fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
-  const users = n('load.connections');
-  const rate = n('load.rampPerSecond');
-  for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
-  const rampEndMs = (1000 * users) / rate;
+  const { users, rampEndMs } = rampLoad(ctx, fleet);
   const endMs = rampEndMs + (n('load.handshakeTimeoutMs') + n('load.retryDelayMs')) * n('load.attemptsMax') + 5_000;
   ctx.record([fleet], endMs);
   ctx.runUntil(endMs);
 
   // ---- results ----
   const st = fleet.stats;
-  const outcomes = { ...prefixed('users:', fleet.finalStates()), ...prefixed('attempts failed:', st.failures) };
   const limits: LimitHit[] = [];
   const a = accept.stats;
   if (a.emfile > 0) {
@@ -176,7 +133,7 @@ function run(ctx: RunContext): Findings {
     failureTimes: st.failureTimesMs,
     oursBound: ours?.gateway.admission.capacity.boundBy ?? '',
   });
-  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
+  return { outcomes: loadToolOutcomes(fleet), limits, metrics, diagnosis };
 }
 
 interface Facts {

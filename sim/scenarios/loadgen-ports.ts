@@ -16,32 +16,17 @@ import { GO, NODE } from '../kernel/runtime.js';
 import { linuxConntrackMax } from '../kernel/host.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
-import { rampStartMs } from '../robots/load-robots.js';
 import { SimTransport } from '../adapters/transport-sim.js';
 import defaults from './inputs/loadgen-ports.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import {
-  oursRefusalLimits,
-  failureWindows,
-  fmt,
-  GiB,
-  loadgenAddresses,
-  MiB,
-  parsePortRange,
-  prefixed,
-  round3,
-  seconds,
-  sortedRecord,
-  startLoadTool,
-} from './capacity-common.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, str } from './scenario.js';
+import { failureWindows, fmt, GiB, loadToolOutcomes, MiB, oursPerIpAdmission, oursRefusalLimits, rampLoad, seconds, startLoadTool } from './capacity-common.js';
+import { linuxServer, loadBox } from './hosts.js';
+import { type GatewayKind, type Inputs, type LimitHit, num } from './scenario.js';
+import { round3 } from './tally.js';
 
 const NAME = 'loadgen-ports';
 const SERVER_ADDR = '10.0.0.10';
 const FIRST_PORT = 8080;
-/** The load box's RAM and cores do not enter this story; they only size its process. */
-const LOADGEN_MEMORY_BYTES = 16 * GiB;
-const LOADGEN_CORES = 8;
 
 interface Probe {
   timeWaitPeak: number;
@@ -51,41 +36,11 @@ interface Probe {
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, gateway } = ctx;
-  const n = (k: string) => num(inputs, k);
-  const range = parsePortRange(str(inputs, 'loadgen.portRange'));
-  const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
+  const { inputs, gateway, world, num: n } = ctx;
   const serverPorts = Array.from({ length: n('server.ports') }, (_, i) => FIRST_PORT + i);
-  const world = ctx.world;
-  const serverMem = n('host.memoryGiB') * GiB;
-  const ctMax = n('host.conntrackMax') > 0 ? n('host.conntrackMax') : linuxConntrackMax(serverMem);
-  const server = world.addHost({
-    name: 'server',
-    os: 'linux',
-    addresses: [SERVER_ADDR],
-    memoryBytes: serverMem,
-    cores: n('host.cores'),
-    sysctls: {
-      somaxconn: n('host.somaxconn'),
-      tcpMaxSynBacklog: n('host.synBacklog'),
-      tcpSyncookies: n('host.syncookies') as 0 | 1 | 2,
-      conntrackMax: ctMax,
-    },
-  });
-  const loadgen = world.addHost({
-    name: 'loadgen',
-    os: 'linux',
-    addresses: srcAddrs,
-    memoryBytes: LOADGEN_MEMORY_BYTES,
-    cores: LOADGEN_CORES,
-    sysctls: {
-      portLo: range.lo,
-      portHi: range.hi,
-      tcpTwReuse: n('loadgen.twReuse') as 0 | 1 | 2,
-      timeWaitMs: n('loadgen.timeWaitMs'),
-      finTimeoutMs: n('loadgen.finTimeoutMs'),
-    },
-  });
+  const ctMax = n('host.conntrackMax') > 0 ? n('host.conntrackMax') : linuxConntrackMax(n('host.memoryGiB') * GiB);
+  const server = linuxServer(ctx, SERVER_ADDR, { sysctls: { conntrackMax: ctMax } });
+  const { host: loadgen, srcAddrs, range } = loadBox(ctx, { timeWaitMs: n('loadgen.timeWaitMs'), finTimeoutMs: n('loadgen.finTimeoutMs') });
 
   // ---- the server: healthy in the story; story = a Go server, ours = our gateway ----
   const gwProc = world.spawn(server, {
@@ -112,11 +67,7 @@ function run(ctx: RunContext): Findings {
     }
   } else {
     const spec = { backlog: 511, handshakeCpuMs: n('gateway.acceptCpuMs') + n('gateway.handshakeCpuMs'), inboundCpuMs: 0.02, writeCpuMs: 0.02 };
-    const admission = {
-      handshakesPerSecond: n('ours.handshakesPerSecondPerIp'),
-      handshakeBurst: n('ours.handshakeBurstPerIp'),
-      perIpMax: n('ours.connectionsPerIpMax'),
-    };
+    const admission = oursPerIpAdmission(ctx);
     const o = startOurGateway(gwProc, { ...spec, port: serverPorts[0] as number, baselineBytes: n('ours.baselineMiB') * MiB, options: { admission } });
     for (const port of serverPorts.slice(1)) new SimTransport(gwProc, o.gateway, { ...spec, port });
     const cap = o.gateway.admission.capacity;
@@ -126,10 +77,7 @@ function run(ctx: RunContext): Findings {
 
   // ---- the load box ----
   const { fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: serverPorts }, srcAddrs);
-  const users = n('load.connections');
-  const rate = n('load.rampPerSecond');
-  for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, rate, rate));
-  const rampEndMs = (1000 * users) / rate;
+  const { users, rampEndMs } = rampLoad(ctx, fleet);
   const endMs = rampEndMs + n('load.holdMs');
   // Churn: open users close (first) and reconnect at a steady rate — what parks ports in TIME_WAIT.
   const shortRate = n('loadgen.closesPerSecond');
@@ -163,7 +111,6 @@ function run(ctx: RunContext): Findings {
 
   // ---- results ----
   const st = fleet.stats;
-  const outcomes = { ...prefixed('users:', fleet.finalStates()), ...prefixed('attempts failed:', st.failures) };
   const spaces = srcAddrs.length * serverPorts.length;
   const portBudget = spaces * range.size;
   const twS = n('loadgen.timeWaitMs') / 1000;
@@ -239,7 +186,7 @@ function run(ctx: RunContext): Findings {
     gateway,
     capacityLine,
   });
-  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
+  return { outcomes: loadToolOutcomes(fleet), limits, metrics, diagnosis };
 }
 
 interface Facts {

@@ -6,8 +6,8 @@
 // what the robots saw, which table ran out first and how the bet herd queues on the shared CPU.
 // Inputs: sim/scenarios/inputs/mac-4500.json (story inputs only; nothing here is fitted to its result).
 import { Cpu } from '../kernel/cpu.js';
-import { GO } from '../kernel/runtime.js';
-import { NODE } from '../kernel/runtime.js';
+import type { Host } from '../kernel/host.js';
+import { GO, NODE } from '../kernel/runtime.js';
 import { startOurGateway } from '../servers/ours.js';
 import { StoryGateway } from '../servers/story-gateway.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
@@ -15,7 +15,10 @@ import { RobotFleet } from '../robots/game-robots.js';
 import type { WireMessage } from '../net/wire.js';
 import defaults from './inputs/mac-4500.json' with { type: 'json' };
 import { countUser, defineScenario, type Findings, limitHit, type RunContext } from './define.js';
+import { oursPerIpAdmission } from './capacity-common.js';
+import { oursClientLimits, oursRefusalSentences } from './ours-refusals.js';
 import { type LimitHit, percentile } from './scenario.js';
+import { round3, sortedCounts } from './tally.js';
 
 const START: WireMessage = { k: 'ws', kind: 'start' };
 const ADDR = '127.0.0.1';
@@ -28,9 +31,10 @@ const CHANNEL = 'odin.game.1.round';
 /** Ours as a load test from one box should run it: the per-IP handshake limits above the ramp (docs/operations.md). */
 const ONE_BOX = 'ours: one-box load test (per-IP handshake limits raised)';
 
-function runStory(ctx: RunContext): Findings {
-  const { world, num: n } = ctx;
-  const laptop = world.addHost({
+/** The one macOS laptop both processes run on: its memory, cores and somaxconn. */
+function addLaptop(ctx: RunContext): Host {
+  const n = ctx.num;
+  return ctx.world.addHost({
     name: 'laptop',
     os: 'macos',
     addresses: [ADDR],
@@ -38,6 +42,11 @@ function runStory(ctx: RunContext): Findings {
     cores: n('host.cores'),
     sysctls: { somaxconn: n('host.somaxconn') },
   });
+}
+
+function runStory(ctx: RunContext): Findings {
+  const { world, num: n } = ctx;
+  const laptop = addLaptop(ctx);
   // Gateway and robots compete for the same cores.
   const cpu = new Cpu(world.sched, n('host.cores'));
   const gwProc = world.spawn(laptop, {
@@ -105,8 +114,7 @@ function runStory(ctx: RunContext): Findings {
     countUser(users, rb.outcome === 'ok' || (rb.outcome === 'pending' && rb.phase === 'open'), key);
   }
   betLatencies.sort((a, b) => a - b);
-  const sortedOutcomes: Record<string, number> = {};
-  for (const k of Object.keys(outcomes).sort()) sortedOutcomes[k] = outcomes[k] as number;
+  const sortedOutcomes = sortedCounts(outcomes);
 
   // ---- which limit bound, earliest first ----
   const limits: LimitHit[] = [];
@@ -134,21 +142,12 @@ function runStory(ctx: RunContext): Findings {
     gatewayClosedSlow: gw.stats.closedSlow,
     gatewayClosedWriteWait: gw.stats.closedWriteWait,
     betsAnswered: betLatencies.length,
-    betLatencyP50Ms: round(percentile(betLatencies, 50)),
-    betLatencyP99Ms: round(percentile(betLatencies, 99)),
-    betLatencyMaxMs: round(betLatencies[betLatencies.length - 1] ?? 0),
-    cpuUtilisationPct: round(cpu.utilisation() * 100),
+    betLatencyP50Ms: round3(percentile(betLatencies, 50)),
+    betLatencyP99Ms: round3(percentile(betLatencies, 99)),
+    betLatencyMaxMs: round3(betLatencies[betLatencies.length - 1] ?? 0),
+    cpuUtilisationPct: round3(cpu.utilisation() * 100),
   };
   return { outcomes: sortedOutcomes, limits, metrics, diagnosis: diagnose(sortedOutcomes, limits, metrics), users };
-}
-
-/** The input that sets our capacity's binding term. */
-function capacityKey(boundBy: string): string {
-  return boundBy === 'descriptors' ? 'gateway.nofile' : boundBy === 'memory' ? 'host.memoryGiB' : 'ours.config';
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** Sentences from the numbers: what bound first, what the robots saw, and whether resets appear. */
@@ -184,14 +183,7 @@ function diagnose(outcomes: Readonly<Record<string, number>>, limits: readonly L
 /** Our gateway with our defaults on the same laptop, robots running the real client. */
 function runOurs(ctx: RunContext): Findings {
   const { world, num: n } = ctx;
-  const laptop = world.addHost({
-    name: 'laptop',
-    os: 'macos',
-    addresses: [ADDR],
-    memoryBytes: n('host.memoryGiB') * 1024 ** 3,
-    cores: n('host.cores'),
-    sysctls: { somaxconn: n('host.somaxconn') },
-  });
+  const laptop = addLaptop(ctx);
   const gwProc = world.spawn(laptop, {
     name: 'gateway',
     runtime: NODE,
@@ -213,13 +205,7 @@ function runOurs(ctx: RunContext): Findings {
     inboundCpuMs: n('gateway.inboundCpuMs'),
     writeCpuMs: n('gateway.outboundCpuMs'),
     baselineBytes: n('ours.baselineMiB') * 1024 ** 2,
-    options: {
-      admission: {
-        handshakesPerSecond: n('ours.handshakesPerSecondPerIp'),
-        handshakeBurst: n('ours.handshakeBurstPerIp'),
-        perIpMax: n('ours.connectionsPerIpMax'),
-      },
-    },
+    options: { admission: oursPerIpAdmission(ctx) },
   });
   const fleet = new ClientRobotFleet(robotProc, ours.clock, { dstAddr: ADDR, dstPort: PORT, channel: CHANNEL });
   const robots = n('load.connections');
@@ -241,34 +227,12 @@ function runOurs(ctx: RunContext): Findings {
     if (rb.firstEventMs >= 0) latencies.push(rb.firstEventMs - bettingAtMs);
   }
   latencies.sort((a, b) => a - b);
-  const sorted: Record<string, number> = {};
-  for (const k of Object.keys(outcomes).sort()) sorted[k] = outcomes[k] as number;
+  const sorted = sortedCounts(outcomes);
   const sockets = fleet.sockets;
   const attempts: Record<string, number> = {};
   for (const k of Object.keys(sockets.outcomes).sort()) attempts[`attempt:${k}`] = sockets.outcomes[k] as number;
 
-  const limits: LimitHit[] = [];
-  const cap0 = ours.gateway.admission.capacity;
-  const refusedAt = sockets.firstAtMs['http-503'];
-  if (refusedAt !== undefined)
-    limits.push(
-      limitHit(capacityKey(cap0.boundBy), `our capacity (${cap0.boundBy}): HTTP 503 before upgrade`, refusedAt, sockets.outcomes['http-503'] as number),
-    );
-  const rateAt = sockets.firstAtMs['http-429'];
-  if (rateAt !== undefined)
-    limits.push(
-      limitHit(
-        'ours.handshakesPerSecondPerIp',
-        'our per-IP handshake rate: HTTP 429 + Retry-After before upgrade',
-        rateAt,
-        sockets.outcomes['http-429'] as number,
-      ),
-    );
-  const emfileAt = sockets.firstAtMs['EMFILE'];
-  if (emfileAt !== undefined) limits.push(limitHit('robots.nofile', 'connect() → EMFILE', emfileAt, sockets.outcomes['EMFILE'] as number));
-  if (ours.transport.accept.stats.emfile > 0) {
-    limits.push(limitHit('gateway.nofile', 'accept() → EMFILE', ours.transport.accept.stats.firstEmfileAtMs, ours.transport.accept.stats.emfile));
-  }
+  const limits = oursClientLimits(ours, sockets);
   const cap = ours.gateway.admission.capacity;
   const metrics: Record<string, number> = {
     robots,
@@ -278,46 +242,20 @@ function runOurs(ctx: RunContext): Findings {
     sessionsOpenedTotal: ours.transport.stats.opened,
     refusalsTotal: ours.transport.stats.refused,
     ...attempts,
-    startLatencyP50Ms: round(percentile(latencies, 50)),
-    startLatencyP99Ms: round(percentile(latencies, 99)),
-    startLatencyMaxMs: round(latencies[latencies.length - 1] ?? 0),
+    startLatencyP50Ms: round3(percentile(latencies, 50)),
+    startLatencyP99Ms: round3(percentile(latencies, 99)),
+    startLatencyMaxMs: round3(latencies[latencies.length - 1] ?? 0),
   };
   const resets = Object.entries(sockets.outcomes)
     .filter(([k]) => k.startsWith('ECONNRESET'))
     .reduce((s, [, v]) => s + v, 0);
   const diagnosis = [
     `Capacity ${cap.connectionsMax}, bound by ${cap.boundBy} (descriptors ${cap.terms.descriptors}, memory ${cap.terms.memory}, configured ${cap.terms.config}).`,
-    ...refusalSentences(ours.transport.refusedBy, refusedAt, rateAt),
+    ...oursRefusalSentences(ours.transport.refusedBy, sockets.firstAtMs['http-503'], sockets.firstAtMs['http-429']),
     resets === 0 ? 'No client socket saw ECONNRESET.' : `${resets} client sockets saw ECONNRESET.`,
     `"start betting" reached ${latencies.length} robots: p50 ${metrics['startLatencyP50Ms']} ms, p99 ${metrics['startLatencyP99Ms']} ms after the publish.`,
   ];
   return { outcomes: sorted, limits, metrics, diagnosis, users };
-}
-
-/** Why ours refused, per reason, with the count of refused attempts (a client retries, so attempts, not users). */
-function refusalSentences(by: Readonly<Record<string, number>>, capacityAt: number | undefined, rateAt: number | undefined): string[] {
-  const total = Object.values(by).reduce((s, v) => s + v, 0);
-  if (total === 0) return ['No handshake was refused.'];
-  const out: string[] = [];
-  const cap = by['capacity'] ?? 0;
-  const rate = by['handshake_rate'] ?? 0;
-  if (cap > 0)
-    out.push(
-      `${cap} handshake attempts over capacity got HTTP 503 with Retry-After before any upgrade (first at ${((capacityAt ?? 0) / 1000).toFixed(3)} s); refused clients retried per the client's policy.`,
-    );
-  if (rate > 0)
-    out.push(
-      `${rate} handshake attempts got HTTP 429 from the per-IP handshake rate (first at ${((rateAt ?? 0) / 1000).toFixed(3)} s): every robot shares the laptop's one address.`,
-    );
-  const other = total - cap - rate;
-  if (other > 0)
-    out.push(
-      `${other} handshake attempts were refused for other reasons (${Object.keys(by)
-        .filter((k) => k !== 'capacity' && k !== 'handshake_rate')
-        .sort()
-        .join(', ')}).`,
-    );
-  return out;
 }
 
 export const mac4500 = defineScenario({

@@ -27,7 +27,9 @@ import defaults from './inputs/memory-7gb.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
 import { oursResult } from './ours-report.js';
 import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
-import { bump, loadgenHost, round3, serverSysctls, sortedCounts, windowEdgesS, windowLabel, windowOf } from './tally.js';
+import { HOLDS_ONLY } from './capacity-common.js';
+import { serverAndRobots } from './hosts.js';
+import { bump, round3, sortedCounts, windowEdgesS, windowLabel, windowOf } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
@@ -41,21 +43,7 @@ export function storyMemoryCeiling(inputs: Inputs): number {
 }
 
 function buildWorld(ctx: RunContext) {
-  const inputs = ctx.inputs;
-  const n = (k: string) => num(inputs, k);
-  const world = ctx.world;
-  const vm = world.addHost({
-    name: 'vm',
-    os: 'linux',
-    addresses: [SERVER],
-    memoryBytes: n('host.memoryGiB') * 1024 * MiB,
-    cores: n('host.cores'),
-    sysctls: serverSysctls(inputs),
-  });
-  const lgSpec = loadgenHost(inputs);
-  const lg = world.addHost(lgSpec);
-  const robotsProc = world.spawn(lg, { name: 'robots', runtime: GO, nofileSoft: n('robots.nofile') });
-  return { world, vm, robotsProc, srcAddrs: lgSpec.addresses };
+  return { world: ctx.world, ...serverAndRobots(ctx, SERVER, { name: 'vm' }) };
 }
 
 /** Robot i starts at i / rate and gives its upgrade a deadline uniform in [min, max]. */
@@ -76,7 +64,7 @@ function run(ctx: RunContext): Findings {
 function runStory(ctx: RunContext): Findings {
   const { inputs, variant } = ctx;
   const n = (k: string) => num(inputs, k);
-  const { world, vm, robotsProc } = buildWorld(ctx);
+  const { world, server: vm, robotsProc } = buildWorld(ctx);
   const runtime: RuntimeProfile = { ...GO, gc: { costRatio: n('story.gcCostRatio'), growth: n('story.gcGrowth'), stretchMax: n('story.gcStretchMax') } };
   const gwProc = world.spawn(vm, {
     name: 'gateway',
@@ -87,18 +75,12 @@ function runStory(ctx: RunContext): Findings {
   });
   if (!gwProc.mem.charge(n('story.overheadMiB') * MiB)) throw new Error('memory-7gb: overhead exceeds the container');
   const gw = new AssistingStoryGateway(gwProc, {
+    ...HOLDS_ONLY,
     port: PORT,
     backlog: n('host.somaxconn'),
     handshakeCpuMs: n('story.handshakeCpuMs'),
-    inboundCpuMs: 0.02,
-    outboundCpuMs: 0.02,
     perConnectionBytes: n('story.perConnectionKiB') * 1024,
-    sendBufferMessages: 256,
-    writeWaitMs: 10_000,
-    betCpuMs: 0,
-    gameServiceMs: 0,
-    slots: null, // no admission control: the story's server counted 0 rejections
-    slotWaitMs: 0,
+    // HOLDS_ONLY has no admission control: the story's server counted 0 rejections.
   });
   const fleet = new DeadlineRobotFleet(
     robotsProc,
@@ -247,7 +229,7 @@ function runStory(ctx: RunContext): Findings {
 
 function runOurs(ctx: RunContext): Findings {
   const { inputs } = ctx;
-  const { world, vm, robotsProc, srcAddrs } = buildWorld(ctx);
+  const { world, server: vm, robotsProc, srcAddrs } = buildWorld(ctx);
   const { proc: gwProc, ours } = startOursInContainer(world, vm, inputs, PORT);
   // Like the story's test clients: one attempt each, a failure is counted, not retried.
   const fleet = new FeedClientFleet(robotsProc, ours.clock, { dstAddr: SERVER, dstPort: PORT, channels: [CHANNEL], srcAddrs, reconnect: { maxAttempts: 0 } });

@@ -21,7 +21,9 @@ import { SubscriberFleet } from '../robots/feed-robots.js';
 import defaults from './inputs/slow-clients.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
 import { type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
-import { bump, loadgenHost, round3, serverSysctls, sortedCounts } from './tally.js';
+import { HOLDS_ONLY } from './capacity-common.js';
+import { serverAndRobots } from './hosts.js';
+import { bump, round3, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
@@ -73,21 +75,7 @@ function publishPlan(inputs: Inputs, channels: readonly FeedChannel[]): { atMs: 
 }
 
 function buildWorld(ctx: RunContext) {
-  const inputs = ctx.inputs;
-  const n = (k: string) => num(inputs, k);
-  const world = ctx.world;
-  const server = world.addHost({
-    name: 'server',
-    os: 'linux',
-    addresses: [SERVER],
-    memoryBytes: 16 * 1024 * MiB,
-    cores: n('host.cores'),
-    sysctls: serverSysctls(inputs),
-  });
-  const lgSpec = loadgenHost(inputs);
-  const lg = world.addHost(lgSpec);
-  const robotsProc = world.spawn(lg, { name: 'clients', runtime: GO, nofileSoft: n('robots.nofile') });
-  return { world, server, robotsProc, srcAddrs: lgSpec.addresses };
+  return { world: ctx.world, ...serverAndRobots(ctx, SERVER, { memoryBytes: 16 * 1024 * MiB }, 'clients') };
 }
 
 function run(ctx: RunContext): Findings {
@@ -106,18 +94,14 @@ function runStory(ctx: RunContext): Findings {
   const onFull = str(inputs, 'story.onFull');
   if (onFull !== 'close' && onFull !== 'plan') throw new Error('story.onFull must be close or plan');
   const gw = new StoryFanoutGateway(gwProc, {
+    ...HOLDS_ONLY,
     port: PORT,
     backlog: n('host.somaxconn'),
     handshakeCpuMs: n('story.handshakeCpuMs'),
-    inboundCpuMs: 0.02,
     outboundCpuMs: n('story.outboundCpuMs'),
     perConnectionBytes: 0,
     sendBufferMessages: n('story.sendBufferMessages'),
     writeWaitMs: n('story.writeWaitMs'),
-    betCpuMs: 0,
-    gameServiceMs: 0,
-    slots: null,
-    slotWaitMs: 0,
     onFull,
     plan: {
       failuresToThrottle: n('story.planFailuresToThrottle'),

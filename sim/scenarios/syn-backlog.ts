@@ -15,26 +15,25 @@ import { GO, NODE } from '../kernel/runtime.js';
 import { LAN } from '../net/link.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PacedAcceptServer } from '../servers/paced-accept-server.js';
-import { rampStartMs } from '../robots/load-robots.js';
 import defaults from './inputs/syn-backlog.json' with { type: 'json' };
 import { loadBoxLimits, queueLimits } from './probes.js';
 import { defineScenario, type Findings, type RunContext } from './define.js';
 import {
   bool,
-  oursRefusalLimits,
   failureWindows,
   fmt,
   GiB,
-  loadgenAddresses,
+  loadToolOutcomes,
   MiB,
-  parsePortRange,
-  prefixed,
-  round3,
+  oursPerIpAdmission,
+  oursRefusalLimits,
+  rampLoad,
   seconds,
-  sortedRecord,
   startLoadTool,
 } from './capacity-common.js';
-import { type GatewayKind, type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
+import { linuxServer, loadBox } from './hosts.js';
+import { type GatewayKind, type Inputs, type LimitHit, num, percentile } from './scenario.js';
+import { round3 } from './tally.js';
 
 /** The load box's first SYN retransmissions (a default Linux host: sim/kernel/host.ts synPlan). */
 const SYN_STEPS = synPlan(defaultSysctls('linux', GiB))
@@ -47,8 +46,6 @@ const SERVER_ADDR = '10.0.0.10';
 const PORT = 8080;
 /** Node's listen() default backlog (node doc/api/net.md; docs/kernel.md, "Listen queues"). */
 const NODE_BACKLOG = 511;
-const LOADGEN_MEMORY_BYTES = 16 * GiB;
-const LOADGEN_CORES = 8;
 
 /**
  * The slowest accept rate μ (connections/s) at which a linear ramp λ(t) from r0 to r1 over T seconds
@@ -64,33 +61,10 @@ export function overflowThreshold(r0: number, r1: number, T: number, room: numbe
 }
 
 function run(ctx: RunContext): Findings {
-  const { inputs, gateway } = ctx;
-  const n = (k: string) => num(inputs, k);
-  const range = parsePortRange(str(inputs, 'loadgen.portRange'));
-  const srcAddrs = loadgenAddresses(n('loadgen.sourceAddresses'));
-  const world = ctx.world;
+  const { inputs, gateway, world, num: n } = ctx;
   const cores = n('host.cores');
-  const server = world.addHost({
-    name: 'server',
-    os: 'linux',
-    addresses: [SERVER_ADDR],
-    memoryBytes: n('host.memoryGiB') * GiB,
-    cores,
-    sysctls: {
-      somaxconn: n('host.somaxconn'),
-      tcpMaxSynBacklog: n('host.synBacklog'),
-      tcpSyncookies: n('host.syncookies') as 0 | 1 | 2,
-      tcpAbortOnOverflow: bool(inputs, 'host.abortOnOverflow'),
-    },
-  });
-  const loadgen = world.addHost({
-    name: 'loadgen',
-    os: 'linux',
-    addresses: srcAddrs,
-    memoryBytes: LOADGEN_MEMORY_BYTES,
-    cores: LOADGEN_CORES,
-    sysctls: { portLo: range.lo, portHi: range.hi, tcpTwReuse: n('loadgen.twReuse') as 0 | 1 | 2 },
-  });
+  const server = linuxServer(ctx, SERVER_ADDR, { sysctls: { tcpAbortOnOverflow: bool(inputs, 'host.abortOnOverflow') } });
+  const { host: loadgen, srcAddrs } = loadBox(ctx);
   // The path between load box and server, both ways: half the round trip each.
   const oneWayMs = n('net.rttMs') / 2;
   world.net.setLink('loadgen', 'server', { ...LAN, latencyMs: oneWayMs });
@@ -122,25 +96,18 @@ function run(ctx: RunContext): Findings {
       inboundCpuMs: 0.02,
       writeCpuMs: 0.02,
       baselineBytes: n('ours.baselineMiB') * MiB,
-      options: {
-        admission: {
-          handshakesPerSecond: n('ours.handshakesPerSecondPerIp'),
-          handshakeBurst: n('ours.handshakeBurstPerIp'),
-          perIpMax: n('ours.connectionsPerIpMax'),
-        },
-      },
+      options: { admission: oursPerIpAdmission(ctx) },
     });
   }
   const listener = paced?.listener ?? ours?.transport.listener;
   if (listener === undefined) throw new Error('no listener');
 
   const { fleet } = startLoadTool(world, loadgen, inputs, { addr: SERVER_ADDR, ports: [PORT] }, srcAddrs);
-  const users = n('load.connections');
+  const { users, rampEndMs } = rampLoad(ctx, fleet);
   const r0 = n('load.rampPerSecond');
   const r1 = n('load.rampPerSecondEnd');
-  for (let i = 0; i < users; i++) fleet.add(rampStartMs(i, users, r0, r1));
   const rampS = (2 * users) / (r0 + r1);
-  const endMs = rampS * 1000 + n('load.handshakeTimeoutMs') * n('load.attemptsMax') + n('load.retryDelayMs') * (n('load.attemptsMax') - 1) + 5_000;
+  const endMs = rampEndMs + n('load.handshakeTimeoutMs') * n('load.attemptsMax') + n('load.retryDelayMs') * (n('load.attemptsMax') - 1) + 5_000;
 
   // Queue lengths once every 100 ms (the accept queue can fill and drain within a second).
   const peaks = { embryonic: 0, acceptQueue: 0 };
@@ -160,7 +127,6 @@ function run(ctx: RunContext): Findings {
   const q = listener.q.stats;
   const backlog = listener.q.backlog;
   const failed = st.failureTimesMs.length;
-  const outcomes = { ...prefixed('users:', fleet.finalStates()), ...prefixed('attempts failed:', st.failures) };
   const connectMs = [...st.connectMs].sort((a, b) => a - b);
   const retransmitted = connectMs.filter((x) => x >= 1000).length;
   const synDrops = q.dropsAcceptQueueFull + q.dropsSynQueueFull + q.dropsSynBacklog;
@@ -203,7 +169,7 @@ function run(ctx: RunContext): Findings {
     metrics['oursCapacity'] = cap.connectionsMax;
   }
   const diagnosis = diagnose(inputs, metrics, { gateway, failureTimes: st.failureTimesMs, failures: st.failures, cores, r0, r1 });
-  return { outcomes: sortedRecord(outcomes), limits, metrics, diagnosis };
+  return { outcomes: loadToolOutcomes(fleet), limits, metrics, diagnosis };
 }
 
 interface Facts {

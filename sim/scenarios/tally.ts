@@ -1,8 +1,6 @@
-// Small helpers shared by the cloudrun-512mb, memory-7gb and slow-clients scenarios: counting outcomes,
-// rounding for reports, reading the load-generator inputs (port range, source addresses, tw_reuse) into a
-// host spec, and failures by time window. Nothing here knows a story's results.
-import type { HostSpec } from '../kernel/host.js';
-import { type Inputs, num, str } from './scenario.js';
+// Small helpers shared by the scenarios: counting outcomes, rounding for reports, and failures by time
+// window. Nothing here knows a story's results.
+import { type Inputs, str } from './scenario.js';
 
 /** Three decimals: reports stay readable and byte-stable. */
 export function round3(x: number): number {
@@ -18,42 +16,6 @@ export function sortedCounts(counts: Readonly<Record<string, number>>): Record<s
   const out: Record<string, number> = {};
   for (const k of Object.keys(counts).sort()) out[k] = counts[k] as number;
   return out;
-}
-
-/** "32768-60999" → [32768, 60999]. */
-export function portRange(inputs: Inputs, key = 'loadgen.portRange'): readonly [number, number] {
-  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(str(inputs, key));
-  if (m === null) throw new Error(`input ${key} expects "lo-hi", got ${JSON.stringify(inputs[key])}`);
-  const lo = Number(m[1]);
-  const hi = Number(m[2]);
-  if (!(lo >= 1 && hi <= 65_535 && lo <= hi)) throw new Error(`input ${key}: bad range ${lo}-${hi}`);
-  return [lo, hi];
-}
-
-/** The load generator: a Linux box with `loadgen.sourceAddresses` addresses, its port range and tw_reuse. */
-export function loadgenHost(inputs: Inputs, name = 'loadgen'): HostSpec {
-  const [portLo, portHi] = portRange(inputs);
-  const count = num(inputs, 'loadgen.sourceAddresses');
-  if (!(Number.isInteger(count) && count >= 1 && count <= 250)) throw new Error('loadgen.sourceAddresses must be 1..250');
-  const addresses: string[] = [];
-  for (let i = 1; i <= count; i++) addresses.push(`10.0.1.${i}`);
-  const twReuse = num(inputs, 'loadgen.twReuse');
-  if (twReuse !== 0 && twReuse !== 1 && twReuse !== 2) throw new Error('loadgen.twReuse must be 0, 1 or 2');
-  return {
-    name,
-    os: 'linux',
-    addresses,
-    memoryBytes: num(inputs, 'loadgen.memoryGiB') * 1024 ** 3,
-    cores: num(inputs, 'loadgen.cores'),
-    sysctls: { portLo, portHi, tcpTwReuse: twReuse },
-  };
-}
-
-/** The server's listen-queue sysctls from the inputs. */
-export function serverSysctls(inputs: Inputs): HostSpec['sysctls'] {
-  const cookies = num(inputs, 'host.syncookies');
-  if (cookies !== 0 && cookies !== 1 && cookies !== 2) throw new Error('host.syncookies must be 0, 1 or 2');
-  return { somaxconn: num(inputs, 'host.somaxconn'), tcpMaxSynBacklog: num(inputs, 'host.synBacklog'), tcpSyncookies: cookies };
 }
 
 /** Window edges in seconds from a "0,60,80,100" input; the last window runs to the end of the run. */
