@@ -189,30 +189,38 @@ function connectedAtFirstSymptom(r: RunResult, claim: StoryClaim): number | null
   return null;
 }
 
-/** Candidate mechanisms, best match first: the symptom's kind, then the count it appears at against the reported one. */
+/**
+ * Candidate mechanisms, best match first. A symptom with a kind (resets, timeouts): the kind, then the count
+ * it first appears at against the reported one. A plateau (no kind, a count): how close each peak comes.
+ */
 function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
   const c = s.claim;
   const runs = results.filter((r) => r.gateway === 'story' && r.variant.startsWith(CANDIDATE));
   if (runs.length === 0) return [];
+  const plateau = c.symptomKinds.length === 0;
   const mid = c.atConnections === undefined ? null : (c.atConnections[0] + c.atConnections[1]) / 2;
   const scored = runs.map((r) => {
-    const n = symptomCount(r, c).attempts;
-    const at = connectedAtFirstSymptom(r, c);
+    const n = plateau ? 0 : symptomCount(r, c).attempts;
+    const at = plateau ? r.peakConnected : connectedAtFirstSymptom(r, c);
     const inRange = at !== null && c.atConnections !== undefined && countMatches(at, c.atConnections);
     const distance = at === null || mid === null ? Infinity : Math.abs(at - mid);
     // Without the symptom's kind, the next best is a mechanism that ends more connections (another kind).
-    return { r, n, at, inRange, key: [n > 0 ? 0 : 1, inRange ? 0 : 1, distance, -failedTotal(r.attempts)] as const };
+    return { r, n, at, inRange, key: [n > 0 || plateau ? 0 : 1, inRange ? 0 : 1, distance, -failedTotal(r.attempts)] as const };
   });
   scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || a.key[3] - b.key[3] || (a.r.variant < b.r.variant ? -1 : 1));
   const lines = [
-    `Candidates that would produce it (each switched on by an input; ranked by the symptom's kind, the count it appears at, then connections ended):`,
+    plateau
+      ? `Candidates that would produce it (each switched on by an input; ranked by how close their peak comes to the reported count):`
+      : `Candidates that would produce it (each switched on by an input; ranked by the symptom's kind, the count it appears at, then connections ended):`,
   ];
   scored.forEach((x, i) => {
     const name = x.r.variant.slice(CANDIDATE.length);
-    const what =
-      x.n === 0
+    const range = c.atConnections === undefined ? '' : ` (${x.inRange ? 'matches' : 'outside'} ${rangeText(c.atConnections)})`;
+    const what = plateau
+      ? `peak ${fmt(x.r.peakConnected)} connected${range}; ${attemptsSentence(x.r)}`
+      : x.n === 0
         ? `no ${c.symptomKinds.join('/')} — ${attemptsSentence(x.r)}${x.r.users === null ? '' : `; ${usersSentence(x.r)}`}`
-        : `${c.symptomKinds.join('/')} in ${fmt(x.n)} attempts, first at ${fmt(x.at ?? 0)} connected${c.atConnections === undefined ? '' : ` (${x.inRange ? 'matches' : 'outside'} ${rangeText(c.atConnections)})`}`;
+        : `${c.symptomKinds.join('/')} in ${fmt(x.n)} attempts, first at ${fmt(x.at ?? 0)} connected${range}`;
     lines.push(`  ${i + 1}. ${name}: ${what}.`);
   });
   return lines;

@@ -273,6 +273,19 @@ function diagnose(inputs: Inputs, m: Readonly<Record<string, number>>, f: Facts)
   return out;
 }
 
+/**
+ * Whole milliseconds per connection just past the overflow threshold of the story's ramp (10,000 at
+ * 100 → 200/s into somaxconn + 1): derived from the queue arithmetic, not from the story's failure rate.
+ */
+const OVERFLOW_LOOP_MS = Math.ceil(
+  1000 /
+    overflowThreshold(
+      defaults['load.rampPerSecond'],
+      defaults['load.rampPerSecondEnd'],
+      (2 * defaults['load.connections']) / (defaults['load.rampPerSecond'] + defaults['load.rampPerSecondEnd']),
+      defaults['host.somaxconn'] + 1,
+    ),
+);
 const FIX = { 'host.somaxconn': 8_192, 'host.synBacklog': 8_192, 'host.syncookies': 1 };
 const SLOW = { 'gateway.acceptCpuMs': 10 };
 
@@ -300,9 +313,18 @@ export const synBacklog = defineScenario({
   oursVariants: ['target 18,000', 'ours: per-IP limits raised, 18,000'],
   claim: {
     reported: '5–10 % failures at 10,000 and 15–20 % at 18,000, mostly connect timeouts mid-ramp, server CPU idle',
-    symptomKinds: ['ETIMEDOUT'],
+    // The load tool's one dial timeout covers connect and upgrade: a client queued past it reads a timeout too.
+    symptomKinds: ['ETIMEDOUT', 'UPGRADE_TIMEOUT'],
     explanation: 'SYN and accept queues overflow during the ramp (somaxconn 4,096, tcp_max_syn_backlog 1,024)',
     blamed: ['host.somaxconn', 'host.synBacklog', 'host.syncookies'],
+    // Mechanisms that time connects out during a ramp; the slow loop is the first one the arithmetic lets overflow.
+    candidates: {
+      [`a single-threaded accept loop at ${OVERFLOW_LOOP_MS} ms per connection (just slower than the overflow threshold)`]: {
+        'gateway.acceptCpuMs': OVERFLOW_LOOP_MS,
+      },
+      'the same loop with tcp_abort_on_overflow=1': { 'gateway.acceptCpuMs': OVERFLOW_LOOP_MS, 'host.abortOnOverflow': true },
+      "the load tool's own table (nofile 1024:1024)": { 'robots.nofileHard': 1_024 },
+    },
   },
   eventsMax: 40_000_000,
   run,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSelection } from '../../sim/cli.js';
 import { renderText } from '../../sim/report/text.js';
-import { changedInputs, failedTotal, VERDICT_LINES_MAX, verdictLines } from '../../sim/report/verdict.js';
+import { CANDIDATE, changedInputs, countMatches, failedTotal, fmt, symptomCount, VERDICT_LINES_MAX, verdictLines } from '../../sim/report/verdict.js';
 import { scenarios } from '../../sim/scenarios/index.js';
 import { applySets, type RunResult, type Scenario } from '../../sim/scenarios/scenario.js';
 
@@ -62,8 +62,17 @@ function figures(s: Scenario, results: readonly RunResult[]): Set<number> {
 
 /** Numbers in a line, after removing names that contain digits (scenario, variants, kinds, HTTP codes, claim text). */
 function numbersIn(line: string, s: Scenario, results: readonly RunResult[]): number[] {
-  let t = line;
-  const names = [s.claim.reported, s.claim.explanation, s.name, ...results.map((r) => r.variant), ...results.flatMap((r) => r.limits.map((l) => l.limit))];
+  // A ranked list's ordinal ("  2. …") is no figure.
+  let t = line.replace(/^ {2}\d+\. /, ' ');
+  const names = [
+    s.claim.reported,
+    s.claim.explanation,
+    s.name,
+    ...results.map((r) => r.variant),
+    // A candidate's line names it without the "candidate: " prefix.
+    ...results.filter((r) => r.variant.startsWith(CANDIDATE)).map((r) => r.variant.slice(CANDIDATE.length)),
+    ...results.flatMap((r) => r.limits.map((l) => l.limit)),
+  ];
   for (const n of names.sort((a, b) => b.length - a.length)) t = t.split(n).join(' ');
   t = t
     .replace(/HTTP \d{3}/g, ' ')
@@ -125,6 +134,34 @@ function verdictViolations(s: Scenario, results: readonly RunResult[], lines: re
       if (/not seen/.test(sym) !== (n === 0)) bad.push(`symptom line says ${/not seen/.test(sym) ? 'not seen' : 'seen'} but ${n} attempts: ${sym}`);
     }
   }
+  bad.push(...candidateViolations(s, results, lines));
+  return bad;
+}
+
+/**
+ * Each candidate line against its own run: a plateau candidate states that run's peak and whether it lies in
+ * the reported range; a candidate for a symptom with a kind states its count of that kind, or that there was none.
+ */
+function candidateViolations(s: Scenario, results: readonly RunResult[], lines: readonly string[]): string[] {
+  const bad: string[] = [];
+  const c = s.claim;
+  for (const r of results.filter((x) => x.gateway === 'story' && x.variant.startsWith(CANDIDATE))) {
+    const name = r.variant.slice(CANDIDATE.length);
+    const line = lines.find((l) => /^ {2}\d+\. /.test(l) && l.includes(`${name}: `));
+    if (line === undefined) {
+      if (!lines.some((l) => l.includes('more verdict lines'))) bad.push(`candidate ${name} is not in the verdict`);
+      continue;
+    }
+    if (c.symptomKinds.length === 0) {
+      if (!line.includes(`peak ${fmt(r.peakConnected)} connected`)) bad.push(`candidate line does not state its peak ${r.peakConnected}: ${line}`);
+      if (c.atConnections !== undefined && line.includes('(matches') !== countMatches(r.peakConnected, c.atConnections))
+        bad.push(`candidate line's match disagrees with peak ${r.peakConnected}: ${line}`);
+    } else {
+      const n = symptomCount(r, c).attempts;
+      if (n === 0 ? !line.includes(`no ${c.symptomKinds.join('/')}`) : !line.includes(`in ${fmt(n)} attempts`))
+        bad.push(`candidate line does not state its ${n} symptom attempts: ${line}`);
+    }
+  }
   return bad;
 }
 
@@ -142,6 +179,14 @@ describe('report prose against its figures', () => {
       users: { total: 12_148, ok: 10_000, failures: { NOT_CONNECTED: 2_148 } },
     } as unknown as RunResult;
     expect(contradictions(r).map((v) => v.why)).toEqual(['6351 attempts got HTTP 503/429', '6351 attempts refused; users connected 10000']);
+  });
+
+  it('the checker catches a candidate line that misstates its run: another peak, a match that is not one', () => {
+    const s = { claim: { symptomKinds: [], atConnections: [8_651, 8_651] } } as unknown as Scenario;
+    const r = { gateway: 'story', variant: `${CANDIDATE}the load tool's table`, peakConnected: 1_019 } as unknown as RunResult;
+    const line = "  1. the load tool's table: peak 8,651 connected (matches 8,651).";
+    expect(candidateViolations(s, [r], [line])).toHaveLength(2);
+    expect(candidateViolations(s, [r], ["  1. the load tool's table: peak 1,019 connected (outside 8,651)."])).toEqual([]);
   });
 
   for (const s of scenarios) {
