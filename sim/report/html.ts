@@ -137,33 +137,69 @@ function timeAxis(x0: number, x1: number, y: number, spanMs: number): string {
   return parts.join('');
 }
 
-/** Each limit that bound: a marker at the virtual time it first bound, on the run's time axis. */
+/** A generous width per character of an 11 px label (≈ 6 px on average): what the label placement budgets. */
+const LABEL_CHAR_PX = 6.5;
+const LABEL_LINE_PX = 13;
+
+/** Words into lines of at most `max` characters (a longer word gets a line of its own, split). */
+export function wrapWords(t: string, max: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const word of t.split(' ')) {
+    for (let w = word; w.length > 0; w = w.slice(max)) {
+      const part = w.slice(0, max);
+      if (cur === '') cur = part;
+      else if (cur.length + 1 + part.length <= max) cur = `${cur} ${part}`;
+      else {
+        lines.push(cur);
+        cur = part;
+      }
+    }
+  }
+  if (cur !== '') lines.push(cur);
+  return lines;
+}
+
+/**
+ * Each limit that bound: a marker at the virtual time it first bound, on the run's time axis. Its label is
+ * the whole limit, wrapped to the plot's width and placed beside the marker on whichever side it fits, so
+ * no label leaves the viewBox or loses its words.
+ */
 function limitsChart(id: string, r: RunResult, spanMs: number): string {
   const x0 = 12;
   const x1 = WIDTH - 12;
   const row = 26;
-  const n = r.limits.length;
   const top = 8;
-  const axisY = top + Math.max(1, n) * row + 4;
+  const maxChars = Math.floor((x1 - x0) / LABEL_CHAR_PX);
+  const rows = r.limits.map((l, i) => {
+    const lines = wrapWords(`${secs(l.firstAtMs)} · ${l.limit} ×${thousands(l.count)}`, maxChars);
+    return { l, i, lines };
+  });
+  const ys: number[] = [];
+  let y = top;
+  for (const x of rows) {
+    ys.push(y + 12);
+    y += row + (x.lines.length - 1) * LABEL_LINE_PX;
+  }
+  const axisY = (rows.length === 0 ? top + row : y) + 4;
   const parts: string[] = [];
-  if (n === 0) parts.push(text(x0, top + 16, 'no limit bound in this run', { class: 'muted' }));
-  r.limits.forEach((l, i) => {
-    const y = top + i * row + 12;
+  if (rows.length === 0) parts.push(text(x0, top + 16, 'no limit bound in this run', { class: 'muted' }));
+  for (const { l, i, lines } of rows) {
+    const my = ys[i] as number;
     const x = x0 + (Math.min(l.firstAtMs, spanMs) / spanMs) * (x1 - x0);
-    parts.push(el('line', { class: 'guide', x1: x, y1: y, x2: x, y2: axisY }));
+    parts.push(el('line', { class: 'guide', x1: x, y1: my, x2: x, y2: axisY }));
     parts.push(
       el(
         'rect',
-        { class: 'marker', x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${n1(x)} ${n1(y)})` },
+        { class: 'marker', x: x - 5, y: my - 5, width: 10, height: 10, transform: `rotate(45 ${n1(x)} ${n1(my)})` },
         `<title>${esc(`${secs(l.firstAtMs)} ${l.limit} ×${l.count}`)}</title>`,
       ),
     );
-    const label = `${secs(l.firstAtMs)} · ${clip(l.limit, 40)} ×${thousands(l.count)}`;
-    // Label beside the marker on whichever side it fits (≈ 6 px per character at 11 px).
-    const w = label.length * 6;
+    const w = Math.max(...lines.map((t) => t.length)) * LABEL_CHAR_PX;
     const right = x + 10 + w <= x1 || x - 10 - w < x0;
-    parts.push(text(right ? Math.min(x + 10, x1 - w) : x - 10, y + 4, label, { class: 'label', 'text-anchor': right ? 'start' : 'end' }));
-  });
+    const tx = right ? Math.max(x0, Math.min(x + 10, x1 - w)) : x - 10;
+    lines.forEach((t, k) => parts.push(text(tx, my + 4 + k * LABEL_LINE_PX, t, { class: 'label limit-label', 'text-anchor': right ? 'start' : 'end' })));
+  }
   parts.push(timeAxis(x0, x1, axisY, spanMs));
   return svg('limits', id, WIDTH, axisY + 22, `Limits over virtual time, ${r.gateway} gateway, ${r.variant}`, parts.join(''));
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli.js';
-import { renderHtml, timelineOf } from '../../sim/report/html.js';
+import { renderHtml, timelineOf, wrapWords } from '../../sim/report/html.js';
 import { mac4500 } from '../../sim/scenarios/mac-4500.js';
 import type { RunResult } from '../../sim/scenarios/scenario.js';
 
@@ -82,6 +82,16 @@ describe('the HTML report in headless Chromium', () => {
         expect(bar!.width).toBeGreaterThan(0);
         const limits = page.locator(`.card[data-gateway="${g}"] svg[data-chart="limits"]`);
         expect(await limits.locator('rect.marker').count()).toBeGreaterThan(0);
+        // Limit labels keep their words and stay inside their chart (wrapped, placed on the side that fits).
+        const chart = await limits.boundingBox();
+        const labels = limits.locator('text.limit-label');
+        expect(await labels.count()).toBeGreaterThan(0);
+        for (let i = 0; i < (await labels.count()); i++) {
+          const b = await labels.nth(i).boundingBox();
+          expect(b!.x).toBeGreaterThanOrEqual(chart!.x - 0.5);
+          expect(b!.x + b!.width).toBeLessThanOrEqual(chart!.x + chart!.width + 0.5);
+          expect(await labels.nth(i).textContent()).not.toContain('…');
+        }
       }
       // Story and ours side by side on a wide screen.
       const story = await page.locator('.card[data-gateway="story"]').boundingBox();
@@ -120,5 +130,17 @@ describe('the HTML report is deterministic and charts a timeline when a run has 
     const html = renderHtml(mac4500, [withTimeline]);
     expect(html).toContain('data-chart="timeline"');
     expect(html.match(/<path class="line /g)?.length).toBe(3); // connected, attempts, EMFILE
+  });
+});
+
+describe('limit labels wrap instead of being cut', () => {
+  it('every line fits the width and the words come back whole, in order', () => {
+    const label = '10.180 s · gateway.nofile — accept() → EMFILE (Go sleeps and retries; the connection waits in the kernel queue) ×148';
+    const lines = wrapWords(label, 40);
+    expect(lines.length).toBeGreaterThanOrEqual(Math.ceil(label.length / 40));
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(40);
+    expect(lines.join(' ')).toBe(label);
+    // A word longer than a line is split over lines, not dropped.
+    expect(wrapWords('a'.repeat(25), 10)).toEqual(['a'.repeat(10), 'a'.repeat(10), 'a'.repeat(5)]);
   });
 });
