@@ -49,6 +49,17 @@ export class Cpu {
     return Math.max(0, (this.coreFreeMs[this.earliestCore()] as number) - this.sched.nowMs);
   }
 
+  /**
+   * CPU milliseconds actually spent by now: what was submitted less what is still queued (after now each
+   * core's work is contiguous up to its free time). Utilisation over a window is the difference.
+   */
+  doneMs(): number {
+    const now = this.sched.nowMs;
+    let pending = 0;
+    for (let i = 0; i < this.cores; i++) pending += Math.max(0, (this.coreFreeMs[i] as number) - now);
+    return this.busyMs - pending;
+  }
+
   /** Utilisation over [0, now] as a fraction of all cores. */
   utilisation(): number {
     const t = this.sched.nowMs;

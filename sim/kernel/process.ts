@@ -85,11 +85,16 @@ export class SimProcess {
     if (until > this.busyUntilMs) this.busyUntilMs = until;
   }
 
-  /** socket() + bind() + listen(backlog). Node's default backlog is 511. */
+  /**
+   * socket() + bind() + listen(backlog). Node's default backlog is 511. The run's mechanism settings
+   * (mechanisms.ts) may replace the backlog and give a listening process its busy spell.
+   */
   listen(addr: string, port: number, backlog: number): Listener | Errno {
     const fd = this.fds.open();
     if (fd === 'EMFILE') return 'EMFILE';
-    const l = new Listener(this, addr, port, fd, backlog);
+    const m = this.world.mechanisms;
+    if (m.busy !== undefined && this.listeners.length === 0) this.armBusy(m.busy.atMs, m.busy.ms);
+    const l = new Listener(this, addr, port, fd, m.listenBacklog ?? backlog);
     this.host.listeners.set(l.key, l);
     this.listeners.push(l);
     return l;
@@ -98,6 +103,13 @@ export class SimProcess {
   connect(dstAddr: string, dstPort: number, handler: SocketHandler, ctx: unknown, opts?: ConnectOptions): TcpSocket | Errno {
     if (!this.alive) throw new Error(`connect from dead process ${this.name}`);
     return connect(this, dstAddr, dstPort, handler, ctx, opts);
+  }
+
+  /** The spell from `atMs` to `atMs + ms`, or what is left of it for a process that starts listening late. */
+  private armBusy(atMs: number, ms: number): void {
+    const now = this.world.sched.nowMs;
+    if (atMs >= now) this.world.sched.at(atMs, busyFor, { proc: this, ms });
+    else if (atMs + ms > now) this.busy(atMs + ms - now);
   }
 
   /** SIGKILL: the kernel closes every descriptor. Programs get no callbacks. */
@@ -113,4 +125,8 @@ export class SimProcess {
     }
     this.onExit(this, reason);
   }
+}
+
+function busyFor(a: { proc: SimProcess; ms: number }): void {
+  if (a.proc.alive) a.proc.busy(a.ms);
 }

@@ -5,11 +5,14 @@ import { Scheduler } from '../engine/scheduler.js';
 import type { LinkSpec } from '../net/link.js';
 import { Network } from '../net/network.js';
 import { Host, type HostSpec } from './host.js';
+import { synSysctlsOf, type Mechanisms } from './mechanisms.js';
 import { type ProcessSpec, SimProcess } from './process.js';
 
 export interface WorldOptions {
   readonly defaultLink?: LinkSpec;
   readonly loopback?: LinkSpec;
+  /** Mechanism settings on top of the story's model (mechanisms.ts); none by default. */
+  readonly mechanisms?: Mechanisms;
 }
 
 export class World {
@@ -17,6 +20,7 @@ export class World {
   readonly rng: Prng;
   readonly net: Network;
   readonly hosts: Host[] = [];
+  readonly mechanisms: Mechanisms;
   private readonly byAddr = new Map<string, Host>();
   /** Socket ids are per world so two runs in one process number their sockets alike. */
   nextSocketId = 1;
@@ -24,9 +28,13 @@ export class World {
   constructor(seed: number | string, opts: WorldOptions = {}) {
     this.rng = new Prng(seed);
     this.net = new Network(this.rng.fork('net'), opts.defaultLink, opts.loopback);
+    this.mechanisms = opts.mechanisms ?? {};
   }
 
-  addHost(spec: HostSpec): Host {
+  addHost(given: HostSpec): Host {
+    // The run's SYN settings apply to every Linux host (other kernels have no such sysctls).
+    const syn = given.os === 'linux' ? synSysctlsOf(this.mechanisms) : {};
+    const spec = Object.keys(syn).length === 0 ? given : { ...given, sysctls: { ...given.sysctls, ...syn } };
     if (this.hosts.some((h) => h.name === spec.name)) throw new Error(`duplicate host ${spec.name}`);
     const h = new Host(spec, this.sched, this.rng.fork(`host:${spec.name}`));
     for (const a of spec.addresses) {

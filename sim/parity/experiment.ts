@@ -41,7 +41,10 @@ export type ServerSpec =
       readonly kind: 'gateway';
       readonly port: number;
       readonly nofile: number;
-      /** --set section.key=value, as numbers (resources.fdReserve, admission.perIpMax, …). */
+      /** As for the plain server; for real through a preloaded script (real/busy-preload.mjs). */
+      readonly busyMs?: number;
+      readonly busyAfterMs?: number;
+      /** --set section.key=value, as numbers (resources.fdReserve, admission.perIpMax, loadBrake.*, server.loadSampleMs). */
       readonly sets: Readonly<Record<string, number>>;
     };
 

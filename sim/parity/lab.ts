@@ -10,6 +10,7 @@ import { LoadFleet } from '../robots/load-robots.js';
 import { startOurGateway } from '../servers/ours.js';
 import { PlainWsServer } from '../servers/plain-ws-server.js';
 import type { GatewayOptionsInput } from '../../src/core/options.js';
+import { configSpec } from '../../src/server/config.js';
 import type { Experiment, ExperimentResult, RoundResult } from './experiment.js';
 
 /** Model parameters the parity suite may set wrong on purpose (--parity-break). */
@@ -58,8 +59,6 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
   const server = world.spawn(box, { name: 'server', runtime: node, nofileSoft: (srv.kind === 'plain' ? srv.nofile : srv.nofile) ?? NO_LIMIT });
   if (srv.kind === 'plain') {
     new PlainWsServer(server, { ports: srv.ports, backlog: srv.backlog, handshakeCpuMs: 0.1 });
-    const busyMs = srv.busyMs ?? 0;
-    if (busyMs > 0 && over.ignoreBusy !== true) world.sched.at(srv.busyAfterMs ?? 0, () => server.busy(busyMs), null);
   } else {
     startOurGateway(server, {
       port: srv.port,
@@ -70,8 +69,12 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
       baselineBytes: 85 * 1024 ** 2, // what `odin serve` measured as its RSS at start here
       ...(srv.sets['resources.fdReserve'] === undefined ? {} : { fdReserve: srv.sets['resources.fdReserve'] }),
       options: gatewayOptionsOf(srv.sets),
+      // `odin serve` always samples its loop (src/server/load.ts), every server.loadSampleMs.
+      loadSampleMs: srv.sets['server.loadSampleMs'] ?? configSpec.server.loadSampleMs.default,
     });
   }
+  const busyMs = srv.busyMs ?? 0;
+  if (busyMs > 0 && over.ignoreBusy !== true) world.sched.at(srv.busyAfterMs ?? 0, () => server.busy(busyMs), null);
   const c = e.clients;
   const clients = world.spawn(box, { name: 'clients', runtime: node, nofileSoft: c.nofile ?? NO_LIMIT });
   // Without a source address the kernel picks the destination's own address for a local destination.
@@ -113,8 +116,13 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
   return { rounds };
 }
 
+/** The `--set` sections the core's options take (admission.*, loadBrake.*), as `odin serve` maps them. */
 function gatewayOptionsOf(sets: Readonly<Record<string, number>>): GatewayOptionsInput {
   const admission: Record<string, number> = {};
-  for (const [k, v] of Object.entries(sets)) if (k.startsWith('admission.')) admission[k.slice('admission.'.length)] = v;
-  return { admission };
+  const loadBrake: Record<string, number> = {};
+  for (const [k, v] of Object.entries(sets)) {
+    if (k.startsWith('admission.')) admission[k.slice('admission.'.length)] = v;
+    if (k.startsWith('loadBrake.')) loadBrake[k.slice('loadBrake.'.length)] = v;
+  }
+  return { admission, loadBrake };
 }

@@ -10,6 +10,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('../../');
 const SERVER = here('./real/server.mjs');
 const CLIENTS = here('./real/clients.mjs');
+const BUSY_PRELOAD = here('./real/busy-preload.mjs');
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -54,8 +55,12 @@ export function script(e: Experiment): string {
     // Inside a private namespace nothing can reach it: anonymous on purpose (docs/security.md), with a key
     // because beyond loopback the gateway refuses to start without one.
     const secure = 'WS_AUTH_MODE=none WS_PUBLISH_API_KEY=parity-namespace-only';
+    // A busy spell comes from a preloaded script, not from the gateway (its code stays as shipped).
+    const busy = (srv.busyMs ?? 0) > 0;
+    const preload = busy ? `PARITY_BUSY_MS=${srv.busyMs ?? 0} PARITY_BUSY_AFTER_MS=${srv.busyAfterMs ?? 0} PARITY_BUSY_FLAG="$T/busy" ` : '';
+    const require = busy ? ` --import ${q(BUSY_PRELOAD)}` : '';
     lines.push(
-      `${secure} ${lim(srv.nofile)}${node} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`,
+      `${secure} ${preload}${lim(srv.nofile)}${node}${require} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`,
     );
     ready = 'listening on';
   }
@@ -63,8 +68,9 @@ export function script(e: Experiment): string {
   lines.push(`grep -q ${q(ready)} "$T/server.out" || { echo "server did not start" >&2; cat "$T/server.err" >&2; exit 3; }`);
   const c = e.clients;
   const cspec = c;
-  // Only the plain server listens for SIGUSR1 (to Node's default handler it means "start the inspector").
-  const signal = srv.kind === 'plain' ? 'SERVER_PID=$SP ' : '';
+  // Only the plain server listens for SIGUSR1 (to Node's default handler it means "start the inspector");
+  // the gateway's preload takes SIGUSR2, which the gateway itself does not handle.
+  const signal = srv.kind === 'plain' ? 'SERVER_PID=$SP ' : (srv.busyMs ?? 0) > 0 ? 'SERVER_PID=$SP SERVER_SIGNAL=SIGUSR2 SERVER_BUSY_FLAG="$T/busy" ' : '';
   lines.push(`${signal}${lim(c.nofile)}${node} ${q(CLIENTS)} ${q(JSON.stringify(cspec))}`);
   lines.push('kill -TERM $SP 2>/dev/null || true', 'wait $SP 2>/dev/null || true');
   return lines.join('\n');

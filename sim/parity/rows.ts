@@ -207,6 +207,29 @@ export const ROWS: readonly Row[] = [
     ci: false,
   },
   {
+    id: 'load-brake',
+    mechanism: 'our gateway: the load brake (event-loop delay) during a busy spell, and released after it',
+    inputs:
+      'odin serve, loadBrake.eventLoopDelayMsMax 200 (utilisation off), samples every 1 s (the default), loop busy 1.5 s from the first client (a preloaded script); 30 clients 10 ms apart, all closed, 2.5 s later 30 more',
+    tolerance:
+      "exact: the sample due inside the spell runs before any waiting Upgrade is read (timers come first on the next loop turn), so every handshake of the spell is refused until the next sample releases the brake 1 s later (with 100 ms samples half of them got in for real: cold handshakes on a loaded machine took longer than 100 ms, the lab's 3 ms)",
+    exp: {
+      sysctls: BASE_SYSCTLS,
+      server: {
+        kind: 'gateway',
+        port: 8080,
+        nofile: 1_000,
+        busyMs: 1_500,
+        sets: { 'loadBrake.eventLoopDelayMsMax': 200, 'loadBrake.utilizationMax': 1 },
+      },
+      clients: clients({ count: 30, spacingMs: 10, settleMs: 3_000, rounds: 2, pauseMs: 2_500 }),
+    },
+    summary: roundsSummary(),
+    compare: exactRounds(),
+    broken: { what: 'no busy loop in the lab (the sampler sees no lag)', lab: { ignoreBusy: true } },
+    ci: true,
+  },
+  {
     id: 'syn-linear',
     mechanism: 'accept queue full, SYNs retransmitted (tcp_syn_linear_timeouts 4), queue drains at 1.5 s',
     inputs: 'backlog 1 (2 fit), loop busy 1.5 s; 8 clients 1 ms apart; syn_retries 2',

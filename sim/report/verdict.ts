@@ -3,6 +3,7 @@
 // never typed into a sentence. Attempts (a retrying client makes several) and users are always named.
 // test/sim/report-consistency.test.ts checks every sentence against the figures, for every scenario.
 import type { Inputs, InputValue, RunResult, Scenario, StoryClaim, Tally } from '../scenarios/scenario.js';
+import { isMechanismInput } from '../scenarios/inputs/mechanisms.js';
 
 /** An input a --set (or --profile host) moved off the story's value. */
 export interface Changed {
@@ -17,6 +18,8 @@ export function changedInputs(defaults: Inputs, effective: Inputs): Record<strin
     const from = defaults[k];
     const to = effective[k];
     if (from !== undefined && to !== undefined && from !== to) out[k] = { from, to };
+    // A mechanism input (scenarios/inputs/mechanisms.ts) has no default: set at all, it is a change.
+    else if (from === undefined && to !== undefined && isMechanismInput(k)) out[k] = { from: '(unset)', to };
   }
   return out;
 }

@@ -122,8 +122,10 @@ export class LoadFleet implements SocketHandler {
   ) {
     if (spec.dstPorts.length === 0 || spec.srcAddrs.length === 0) throw new RangeError('load fleet needs ports and addresses');
     if (!(spec.attemptsMax >= 1)) throw new RangeError(`attemptsMax ${spec.attemptsMax}`);
-    this.bind = spec.bindSource ?? spec.srcAddrs.length > 1;
-    this.finKind = spec.client === 'node' ? 'ECONNRESET' : 'eof';
+    // The run's mechanism settings (sim/kernel/mechanisms.ts) override the story's choice.
+    const m = proc.world.mechanisms;
+    this.bind = m.bindSource ?? spec.bindSource ?? spec.srcAddrs.length > 1;
+    this.finKind = (m.clientKind ?? spec.client) === 'node' ? 'ECONNRESET' : 'eof';
   }
 
   private readonly bind: boolean;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { World } from '../kernel/world.js';
 import { failureKind, TimelineRecorder } from '../report/timeline.js';
 import { inputRule, meaningOf } from './inputs/meanings.js';
+import { MECHANISM_INPUTS, mechanismsOf } from './inputs/mechanisms.js';
 import type { GatewayKind, InputValue, Inputs, LimitHit, RunResult, Scenario, StoryClaim, Tally } from './scenario.js';
 
 /** What a scenario's `run` sees: typed inputs, the world, and the runner's services. */
@@ -51,14 +52,18 @@ export interface ScenarioDefinition {
   run(ctx: RunContext): Findings;
 }
 
-/** One schema per scenario: every key typed like its default, with its rule and its meaning. */
-export function inputsSchema(defaults: Inputs): z.ZodObject<Record<string, z.ZodType<InputValue>>> {
-  const shape: Record<string, z.ZodType<InputValue>> = {};
-  for (const [key, value] of Object.entries(defaults)) {
-    const rule = inputRule(key);
-    const base: z.ZodType<InputValue> = rule ?? (typeof value === 'number' ? z.number().finite() : typeof value === 'boolean' ? z.boolean() : z.string());
-    shape[key] = base.describe(meaningOf(key) ?? '(no meaning written)');
-  }
+/**
+ * One schema per scenario: every key typed like its default, with its rule and its meaning; the mechanism
+ * inputs (inputs/mechanisms.ts) the story does not list are accepted too, unset by default.
+ */
+export function inputsSchema(defaults: Inputs): z.ZodObject<Record<string, z.ZodType<InputValue | undefined>>> {
+  const shape: Record<string, z.ZodType<InputValue | undefined>> = {};
+  const typed = (key: string, value: InputValue): z.ZodType<InputValue> =>
+    (inputRule(key) ?? (typeof value === 'number' ? z.number().finite() : typeof value === 'boolean' ? z.boolean() : z.string())).describe(
+      meaningOf(key) ?? '(no meaning written)',
+    );
+  for (const [key, value] of Object.entries(defaults)) shape[key] = typed(key, value);
+  for (const [key, value] of Object.entries(MECHANISM_INPUTS)) if (!(key in shape)) shape[key] = typed(key, value).optional();
   return z.object(shape).strict();
 }
 
@@ -103,7 +108,7 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
   const schema = inputsSchema(def.defaults);
   function run(rawInputs: Inputs, seed: string, gateway: GatewayKind, variant: string): RunResult {
     const inputs = validateInputs(schema, rawInputs);
-    const world = new World(`${def.name}/${seed}`);
+    const world = new World(`${def.name}/${seed}`, { mechanisms: mechanismsOf(inputs) });
     let rec: TimelineRecorder | null = null;
     const num = (key: string): number => {
       const v = inputs[key];

@@ -4,6 +4,7 @@
 
 import type { ZodType } from 'zod';
 import type { Timeline } from '../report/timeline.js';
+import { MECHANISM_INPUTS } from './inputs/mechanisms.js';
 
 export type InputValue = number | string | boolean;
 export type Inputs = Readonly<Record<string, InputValue>>;
@@ -100,7 +101,8 @@ export function applySets(defaults: Inputs, sets: readonly string[]): Inputs {
     if (eq <= 0) throw new Error(`--set expects key=value, got ${JSON.stringify(kv)}`);
     const key = kv.slice(0, eq);
     const raw = kv.slice(eq + 1);
-    const cur = defaults[key];
+    // A mechanism input (inputs/mechanisms.ts) has no default in the story: its type comes from there.
+    const cur = defaults[key] ?? MECHANISM_INPUTS[key];
     if (cur === undefined) throw new Error(`unknown input ${JSON.stringify(key)}; see --inputs`);
     if (typeof cur === 'number') {
       const v = Number(raw.replace(/_/g, ''));

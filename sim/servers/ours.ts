@@ -10,6 +10,7 @@ import { retainedBytesDefault } from '../../src/core/memory-budget.js';
 import { configSpec } from '../../src/server/config.js';
 import { SimBroker } from '../adapters/broker-sim.js';
 import { SimClock } from '../adapters/clock-sim.js';
+import { startSimLoadMonitor } from '../adapters/load-sim.js';
 import { SimRandom } from '../adapters/random-sim.js';
 import { SimTelemetry } from '../adapters/telemetry-sim.js';
 import { SimTransport, type SimTransportSpec } from '../adapters/transport-sim.js';
@@ -46,6 +47,11 @@ export interface OurGatewaySpec extends SimTransportSpec {
    * ordered consumer does. By default each gateway gets a stream of its own and reads it from the start.
    */
   readonly stream?: SimBroker;
+  /**
+   * Feed the load brake from the process's own loop lag (sim/adapters/load-sim.ts), every this many ms
+   * (server.loadSampleMs). Absent: no samples, the brake stays off — how the field stories ran.
+   */
+  readonly loadSampleMs?: number;
 }
 
 export interface OurGateway {
@@ -75,7 +81,16 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
   const historyBytesMax = spec.options?.history?.totalBytesMax ?? retainedBytesDefault(memoryBudgetBytes);
   // A shared stream is another process's memory (as with NATS): only our own embedded one is counted.
   const brokerBytesMax = spec.stream !== undefined ? 0 : retention.bytesMax;
-  const options = gatewayOptions({ ...spec.options, history: { ...spec.options?.history, totalBytesMax: historyBytesMax } });
+  // The run's mechanism settings (sim/kernel/mechanisms.ts) override the scenario's options.
+  const m = world.mechanisms;
+  const options = gatewayOptions({
+    ...spec.options,
+    history: { ...spec.options?.history, totalBytesMax: historyBytesMax },
+    admission: { ...spec.options?.admission, ...m.admission },
+    loadBrake: { ...spec.options?.loadBrake, ...(m.loadBrakeDelayMsMax === undefined ? {} : { eventLoopDelayMsMax: m.loadBrakeDelayMsMax }) },
+  });
+  // A brake threshold asks for the samples that feed it, at the server's default interval.
+  const loadSampleMs = spec.loadSampleMs ?? (m.loadBrakeDelayMsMax === undefined ? undefined : configSpec.server.loadSampleMs.default);
   const gateway = new Gateway({ clock, random: new SimRandom(world.rng.fork(`gateway:${proc.name}`)), broker: source, telemetry }, options, {
     configuredMax: options.admission.connectionsMax,
     memoryBudgetBytes,
@@ -83,9 +98,10 @@ export function startOurGateway(proc: SimProcess, spec: OurGatewaySpec): OurGate
     retainedBytes: historyBytesMax + brokerBytesMax,
     perConnectionBytes: spec.perConnectionBytes ?? OUR_PER_CONNECTION_BYTES,
     fdLimit: proc.fds.softLimit,
-    fdReserve: spec.fdReserve ?? OUR_FD_RESERVE,
+    fdReserve: m.fdReserve ?? spec.fdReserve ?? OUR_FD_RESERVE,
   });
   gateway.start();
+  if (loadSampleMs !== undefined) startSimLoadMonitor(proc, loadSampleMs, (sample) => gateway.setLoad(sample));
   const transport = new SimTransport(proc, gateway, spec);
   return { gateway, transport, broker, source, telemetry, clock };
 }

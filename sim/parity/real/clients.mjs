@@ -8,6 +8,7 @@
 // ports[⌊i / n⌋ mod m], as the lab's load robots do. After `settleMs` (or once every attempt has ended)
 // it closes everything (the client closes first: its ports go to TIME_WAIT) and, if rounds > 1, starts
 // again after `pauseMs`. Prints one JSON line: per round, outcomes by kind and connect latencies (ms).
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
@@ -57,8 +58,12 @@ async function round(k) {
   if (k === 0 && process.env.SERVER_PID) {
     // The server starts its busy spell on this signal; give it LEAD_MS to be surely inside it (it extends
     // the spell by as much), so the spell ends busyMs after the first connect, as in the lab.
-    process.kill(Number(process.env.SERVER_PID), 'SIGUSR1');
-    await new Promise((r) => setTimeout(r, LEAD_MS));
+    process.kill(Number(process.env.SERVER_PID), process.env.SERVER_SIGNAL ?? 'SIGUSR1');
+    if (process.env.SERVER_BUSY_FLAG) {
+      // The server says when its spell has begun (a loaded machine may take longer than LEAD_MS to run
+      // the signal's handler): connect as soon as the flag file exists, at most 5 s from now.
+      for (let t = 0; t < 1_000 && !existsSync(process.env.SERVER_BUSY_FLAG); t++) await new Promise((r) => setTimeout(r, 5));
+    } else await new Promise((r) => setTimeout(r, LEAD_MS));
   }
   const results = [];
   const started = [];

@@ -106,6 +106,17 @@ export const meanings: Readonly<Record<string, string>> = {
   'ours.handshakesPerSecondPerIp': "our admission's handshake rate per client IP",
   'ours.handshakeBurstPerIp': "our admission's handshake burst per client IP",
   'ours.connectionsPerIpMax': "our admission's connection cap per client IP",
+  // ---- mechanisms every scenario takes, unset by default (inputs/mechanisms.ts) ----
+  'host.synRetries': "net.ipv4.tcp_syn_retries on every Linux host: SYN retransmissions before connect() fails (unset: the story's)",
+  'host.synLinearTimeouts': 'net.ipv4.tcp_syn_linear_timeouts on every Linux host: SYNs 1 s apart this many times first; 0 = classic doubling',
+  'gateway.listenBacklog': "backlog every server passes to listen(), apart from somaxconn (which still caps it); unset: the server's own",
+  'gateway.busyAtMs': 'when the busy spell (gateway.busyMs) starts on every listening process, ms',
+  'gateway.busyMs': "every listening process's event loop runs one synchronous task this long at gateway.busyAtMs: it neither accepts nor reads (0: none)",
+  'loadgen.bindSource':
+    'the load tool binds its source address before connect() (true) or lets connect() pick (false); unset: binds with more than one address',
+  'load.clientKind': "the load tool's client library, for how it names a FIN before the response: go (eof) or node (ECONNRESET)",
+  'ours.loadBrakeDelayMs': 'our load brake: refuse handshakes while the loop delay sampled every second exceeds this, ms (unset: no samples)',
+  'ours.fdReserve': "our resources.fdReserve: descriptors kept back from the capacity formula (unset: the server's default)",
   // ---- scenario timing and report ----
   'report.windowsS': 'report failure windows starting at these seconds, comma-separated',
   'browser.socketsPerTab': 'WebSockets one browser tab opens',
@@ -145,6 +156,17 @@ const rules: Readonly<Record<string, z.ZodType<number | string | boolean>>> = {
   'robots.fdsReserved': count,
   'story.sendBufferMessages': positive,
   'story.relayBets': z.number().int().min(0).max(1),
+  'host.synRetries': z.number().int().min(1).max(127),
+  'host.synLinearTimeouts': z.number().int().min(0).max(10),
+  'gateway.listenBacklog': count,
+  'gateway.busyAtMs': z.number().nonnegative(),
+  'gateway.busyMs': z.number().nonnegative(),
+  'load.clientKind': z.enum(['go', 'node']),
+  'ours.loadBrakeDelayMs': z.number().nonnegative(),
+  'ours.fdReserve': count,
+  'ours.handshakesPerSecondPerIp': z.number().positive(),
+  'ours.handshakeBurstPerIp': z.number().positive(),
+  'ours.connectionsPerIpMax': positive,
 };
 
 /** The input's rule, or undefined for the default rule of its type. */
