@@ -74,7 +74,7 @@ describe('token deadlines', () => {
 });
 
 describe('refresh', () => {
-  it('moves both deadlines: a refresh before the warning replaces it with the new token’s', () => {
+  it('moves both deadlines: a refresh before the warning replaces it with the one of the new token', () => {
     const tokens: Record<string, Identity> = {};
     const h = harness({ security }, { verifier: verifierOf(tokens) });
     tokens.later = aliceFor(h, 100_000);
@@ -116,7 +116,7 @@ describe('refresh', () => {
     expect(c.conn.closed).toEqual(EXPIRED);
   });
 
-  it('passes the verifier’s own refusal code on (an expired refresh token is token_expired)', () => {
+  it('passes on the refusal code of the verifier (an expired refresh token is token_expired)', () => {
     const verifier: TokenVerifier = { verify: (_token, done) => done({ ok: false, code: 'token_expired', message: 'exp is in the past' }) };
     const h = harness({ security }, { verifier });
     const c = h.connect({ identity: aliceFor(h, 30_000) });
