@@ -98,4 +98,19 @@ describe('replays', () => {
     expect(c.conn.ofType('error').map((e) => e.code)).toEqual(['replay_too_large']);
     expect(reads).toEqual([]);
   });
+
+  it('counts nothing for a broker answer that arrives after the client left', () => {
+    const h = harness({ history: { eventsMax: 1 } });
+    for (let i = 1; i <= 3; i++) h.publish('ch', i);
+    let answer: (() => void) | null = null;
+    const readHistory = h.broker.readHistory.bind(h.broker);
+    h.broker.readHistory = (request, done) => (answer = () => readHistory(request, done));
+    const c = h.connect();
+    c.send({ type: 'subscribe', id: 1, channels: ['ch'] });
+    c.send({ type: 'replay', id: 2, channel: 'ch', from: 0, to: 3 });
+    c.close();
+    answer!();
+    h.clock.settle();
+    expect(counted(h, M.replays)).toEqual({});
+  });
 });
