@@ -151,6 +151,20 @@ describe('batched frames', () => {
     expect(b.conn.ofType('event').map((e) => e.offset)).toEqual([2, 4]);
   });
 
+  it('shares a joined frame only between sessions whose frames are all the same, not merely the first', () => {
+    const h = harness({ outbound: { writeDelayMs: 5 } });
+    const a = h.connect({}, true);
+    const b = h.connect({}, true);
+    a.send({ type: 'subscribe', id: 1, channels: ['x', 'y'] });
+    b.send({ type: 'subscribe', id: 1, channels: ['x', 'z'] });
+    a.conn.clear();
+    b.conn.clear();
+    for (const ch of ['x', 'y', 'z']) h.publish(ch, ch);
+    h.clock.advance(5);
+    expect(a.conn.ofType('event').map((e) => e.ch)).toEqual(['x', 'y']);
+    expect(b.conn.ofType('event').map((e) => e.ch)).toEqual(['x', 'z']);
+  });
+
   it('writes a lone frame to a batching session as it is, unjoined', () => {
     const h = harness();
     const a = h.connect({}, true);
