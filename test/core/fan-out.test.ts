@@ -69,6 +69,7 @@ describe('broker status', () => {
     expect(c.conn.closed).toBeNull();
     broker.sink!.onStatus('live');
     expect(c.conn.closed?.code).toBe(1012);
+    expect(c.conn.closed?.reason).toMatch(/^event stream restarted \(new epoch\): resubscribe; retry-after-ms=\d+$/);
     expect(telemetry.logs.filter((l) => l.message.includes('timeline changed'))).toEqual([
       { level: 'warn', message: 'broker history timeline changed; dropping history and restarting sessions' },
     ]);
