@@ -60,7 +60,10 @@ export class LeastLoadedDispatch {
     let best: Entry | null = null;
     let bestRoom = -Infinity;
     // Start after the last chosen slot so that ties alternate.
-    const start = Math.max(0, this.entries.findIndex((e) => e.slot > this.lastSlot));
+    const start = Math.max(
+      0,
+      this.entries.findIndex((e) => e.slot > this.lastSlot),
+    );
     for (let i = 0; i < n; i++) {
       const entry = this.entries[(start + i) % n]!;
       if (anyServing && entry.draining) continue;
