@@ -68,6 +68,12 @@ function rawSocketOf(ws: WebSocket): Duplex | null {
 export class WsConnection implements Connection {
   readonly mode: WriteMode;
   private readonly socket: Duplex | null;
+  /** Whose socket events these are (set by bindWebSocket): the connection is its own binding, one object less per connection. */
+  session: unknown = null;
+  events: SocketEvents<unknown> | null = null;
+  /** When ws itself closes for a protocol violation it sends e.g. 1009 but reports 1006 (no close frame
+   * came back from the peer); the core is told the code that explains the close. */
+  closedByWs: number | null = null;
 
   constructor(
     readonly ws: WebSocket,
@@ -145,52 +151,54 @@ export interface SocketEvents<S> {
   onError?(session: S, error: Error): void;
 }
 
-/** Per connection, the only state of the wiring: whose events these are, and ws's own close code. */
-class Binding<S> {
-  /** When ws itself closes for a protocol violation it sends e.g. 1009 but reports 1006 (no close frame
-   * came back from the peer); the core is told the code that explains the close. */
-  closedByWs: number | null = null;
+const kBinding = Symbol('odin.binding');
+type Bound = { [kBinding]?: WsConnection };
 
-  constructor(
-    readonly session: S,
-    readonly events: SocketEvents<S>,
-  ) {}
+function bindingOf(ws: unknown): WsConnection {
+  return (ws as Bound)[kBinding]!;
 }
 
-const kBinding = Symbol('odin.binding');
-type Bound = { [kBinding]?: Binding<unknown> };
+/**
+ * ws keeps its WebSocket on the TCP socket under a private symbol (Symbol('websocket')); the socket's
+ * 'drain' listener reaches the binding through it instead of a property of its own on every socket (an
+ * added property costs the socket a property array). Found on the first socket; null if ws stops doing it,
+ * and the socket then carries the binding itself.
+ */
+let kWebSocket: symbol | null | undefined;
 
-function bindingOf(emitter: unknown): Binding<unknown> {
-  return (emitter as Bound)[kBinding]!;
+function wsSymbolOf(raw: Duplex): symbol | null {
+  if (kWebSocket === undefined) kWebSocket = Object.getOwnPropertySymbols(raw).find((s) => s.description === 'websocket') ?? null;
+  return kWebSocket;
 }
 
 // The listeners are module functions shared by every socket: EventEmitter calls them with `this` set to the
 // emitter, which carries its binding.
 function onWsMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
   const b = bindingOf(this);
-  if (isBinary) b.events.onBinaryMessage(b.session);
-  else b.events.onMessage(b.session, textOf(data));
+  if (isBinary) b.events!.onBinaryMessage(b.session);
+  else b.events!.onMessage(b.session, textOf(data));
 }
 
 function onWsPong(this: WebSocket): void {
   const b = bindingOf(this);
-  b.events.onPong(b.session);
+  b.events!.onPong(b.session);
 }
 
 function onWsClose(this: WebSocket, code: number): void {
   const b = bindingOf(this);
-  b.events.onClosed(b.session, code === 1006 && b.closedByWs !== null ? b.closedByWs : code);
+  b.events!.onClosed(b.session, code === 1006 && b.closedByWs !== null ? b.closedByWs : code);
 }
 
 function onWsError(this: WebSocket, error: Error): void {
   const b = bindingOf(this);
   b.closedByWs ??= statusCodeOf(error);
-  b.events.onError?.(b.session, error);
+  b.events!.onError?.(b.session, error);
 }
 
 function onSocketDrain(this: Duplex): void {
-  const b = bindingOf(this);
-  b.events.onWritable(b.session);
+  const symbol = kWebSocket;
+  const b = bindingOf(symbol !== null && symbol !== undefined ? (this as unknown as Record<symbol, unknown>)[symbol] : this);
+  b.events!.onWritable(b.session);
 }
 
 /**
@@ -199,9 +207,11 @@ function onSocketDrain(this: Duplex): void {
  * the TCP socket; it fires once the kernel took everything after a write that went over the socket's
  * high-water mark (16 KiB on Node 20), which is why the outbound high-water option has that floor.
  */
-export function bindWebSocket<S>(ws: WebSocket, session: S, events: SocketEvents<S>): void {
-  const binding = new Binding<S>(session, events) as Binding<unknown>;
-  (ws as unknown as Bound)[kBinding] = binding;
+export function bindWebSocket<S>(conn: WsConnection, session: S, events: SocketEvents<S>): void {
+  conn.session = session;
+  conn.events = events;
+  const ws = conn.ws;
+  (ws as unknown as Bound)[kBinding] = conn;
   ws.on('message', onWsMessage);
   ws.on('pong', onWsPong);
   // 'close' is emitted once; `once` would wrap the listener in a closure per socket.
@@ -210,7 +220,7 @@ export function bindWebSocket<S>(ws: WebSocket, session: S, events: SocketEvents
   ws.on('error', onWsError);
   const raw = rawSocketOf(ws);
   if (raw !== null) {
-    (raw as unknown as Bound)[kBinding] = binding;
+    if (wsSymbolOf(raw) === null) (raw as unknown as Bound)[kBinding] = conn;
     raw.on('drain', onSocketDrain);
   }
 }

@@ -33,7 +33,6 @@ import type { Publisher, PublishOutcome } from './publisher.js';
 import { Session } from './session.js';
 import { newCounters, statsOf, TelemetryReport, type GatewayStats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
-import { TokenBucket } from './token-bucket.js';
 import { TokenLifetime } from './token-lifetime.js';
 import type { Writer } from './writer.js';
 
@@ -184,8 +183,7 @@ export class Gateway {
     const id = `${(++this.sessionCounter).toString(36)}-${Math.floor(random.next() * 0xffffffff)
       .toString(16)
       .padStart(8, '0')}`;
-    const inbound = new TokenBucket(this.options.inbound.messageBurst, this.options.inbound.messagesPerSecond, now);
-    const session = new Session(id, conn, ticket, inbound, now, this.ctx.counters.queue, batch);
+    const session = new Session(id, conn, ticket, now, this.ctx.counters.queue, batch);
     const sessions = this.ctx.sessions;
     sessions.set(id, session);
     this.ctx.counters.throttled[0]!++;

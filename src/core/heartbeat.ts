@@ -121,8 +121,10 @@ export class Heartbeat {
       this.arm(session, Wait.rest);
       return;
     }
-    // Once per interval: a queue that kept its arrays for a busy moment gives them up if it is empty now.
+    // Once per interval: a queue that kept its arrays for a busy moment gives them up if it is empty now,
+    // and a full rate limiter is forgotten (the next message makes a new, equally full one).
     session.queue.trim();
+    if (session.inbound?.isFull(this.ctx.clock.nowMs()) === true) session.inbound = null;
     if (session.heard) {
       session.heard = false;
       this.arm(session, Wait.check);

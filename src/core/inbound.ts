@@ -12,6 +12,7 @@ import type { Labels } from './ports.js';
 import { CloseCodes, type ClientMessage } from './protocol.js';
 import type { Resume } from './resume.js';
 import type { Session } from './session.js';
+import { TokenBucket } from './token-bucket.js';
 import type { TokenLifetime } from './token-lifetime.js';
 import type { Writer } from './writer.js';
 
@@ -68,7 +69,8 @@ export class Inbound {
     session.heard = true;
     const now = this.ctx.clock.nowMs();
     const { messagesPerSecond, messageBurst } = this.ctx.options.inbound;
-    if (!session.inbound.take(now)) {
+    const bucket = (session.inbound ??= new TokenBucket(messageBurst, messagesPerSecond, now));
+    if (!bucket.take(now)) {
       if (this.violated(session, now)) return this.writer.close(session, CloseCodes.policy, 'rate limit exceeded repeatedly');
       this.outbox.error(session, 'rate_limited', `more than ${messagesPerSecond} messages per second (burst ${messageBurst}); message dropped`);
       return;
@@ -79,7 +81,7 @@ export class Inbound {
     // A request that reads history costs more of the rate limit than one that does not (the first token
     // was taken above, before decoding).
     const extra = Math.min(requestCost(message), messageBurst) - 1;
-    if (extra > 0 && !session.inbound.take(now, extra)) {
+    if (extra > 0 && !bucket.take(now, extra)) {
       this.outbox.error(
         session,
         'rate_limited',

@@ -62,12 +62,17 @@ export class Session {
   hbPrev: Session | null = null;
   hbNext: Session | null = null;
   hbDueMs = 0;
+  /**
+   * The inbound rate limiter, made at the first message and given up again while full (the heartbeat
+   * checks once per interval): a full bucket behaves exactly like a new one, and most sessions send a few
+   * messages at the start and then only listen (docs/benchmarks.md, "A lighter connection").
+   */
+  inbound: TokenBucket | null = null;
 
   constructor(
     readonly id: string,
     readonly conn: Connection,
     readonly ticket: AdmissionTicket,
-    readonly inbound: TokenBucket,
     readonly openedAtMs: number,
     totals: QueueTotals,
     /** The client reads batched frames (docs/protocol.md, "Batched frames"). */

@@ -39,6 +39,16 @@ export interface StartDeps {
   readonly memoryPlan?: MemoryPlan;
   /** /stats and /metrics for a whole cluster instead of this process alone (a worker asks the primary). */
   readonly clusterView?: ClusterView;
+  /** Connections handed in by a cluster's primary instead of a port of this process's own. */
+  readonly handed?: HandedConnections;
+}
+
+/** How a cluster worker gets its clients: the primary listens and hands each connection over (cluster/dispatch.ts). */
+export interface HandedConnections {
+  /** The address the primary listens on. */
+  readonly bound: AddressInfo;
+  /** Starts feeding connections to the server (server.emit('connection', socket) per hand-off). */
+  attach(server: Server): void;
 }
 
 /** How a cluster worker answers /stats and /metrics: with figures gathered over every worker. */
@@ -185,13 +195,15 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   });
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.server.port, config.server.host, () => {
-        server.off('error', reject);
-        resolve();
+    if (deps.handed === undefined) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    }
     if (internal !== null) {
       await new Promise<void>((resolve, reject) => {
         internal.once('error', reject);
@@ -209,7 +221,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ListenError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, { cause: error });
   }
-  const bound = server.address() as AddressInfo;
+  const bound = deps.handed?.bound ?? (server.address() as AddressInfo);
   const port = bound.port;
   const boundText = bound.family === 'IPv6' ? `[${bound.address}]:${port}` : `${bound.address}:${port}`;
   const url = `http://${urlHost(config.server.host)}:${port}`;
@@ -275,6 +287,7 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
     return closing;
   };
 
+  deps.handed?.attach(server);
   const internalUrl = internal === null ? null : `http://${urlHost(config.server.internalHost)}:${(internal.address() as AddressInfo).port}`;
   return { url, wsUrl, port, gateway, telemetry, capacity, internalUrl, close };
 }

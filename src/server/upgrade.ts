@@ -137,7 +137,8 @@ export function createUpgradeHandler(gateway: UpgradeGateway, options: UpgradeOp
         settled = true;
         sockets.add(ws);
         const batch = batchAsked || ws.protocol === BATCH_SUBPROTOCOL;
-        bindWebSocket(ws, gateway.open(new WsConnection(ws, options.writeMode), ticket, batch), events);
+        const conn = new WsConnection(ws, options.writeMode);
+        bindWebSocket(conn, gateway.open(conn, ticket, batch), events);
       });
     } catch (error) {
       abandonEarly();

@@ -9,14 +9,14 @@ for (const mode of ['preframed', 'send'] as const) {
     return {
       connect: async () => {
         const client = await connectClient(fixture.url);
-        const { ws, conn } = await fixture.nextServerSide();
+        const { conn } = await fixture.nextServerSide();
         const received: string[] = [];
         const pair: { -readonly [K in keyof ConnectedPair]: ConnectedPair[K] } = { conn, received, peerClose: null, reported: { pongs: 0, closedWith: null } };
         client.ws.on('message', (data, isBinary) => {
           if (!isBinary) received.push(String(data));
         });
         client.ws.on('close', (code, reason) => (pair.peerClose = { code, reason: reason.toString('utf8') }));
-        bindWebSocket(ws, pair, {
+        bindWebSocket(conn, pair, {
           onMessage: () => undefined,
           onBinaryMessage: () => undefined,
           onWritable: () => undefined,

@@ -156,9 +156,9 @@ describe('bindWebSocket', () => {
   it('routes text, binary, pong and close into the core', async () => {
     fixture = await startFixture();
     const client = await connectClient(fixture.url);
-    const { ws, conn } = await fixture.nextServerSide();
+    const { conn } = await fixture.nextServerSide();
     const seen: string[] = [];
-    bindWebSocket(ws, 's1', {
+    bindWebSocket(conn, 's1', {
       onMessage: (session, text) => seen.push(`${session} text:${text}`),
       onBinaryMessage: (session) => seen.push(`${session} binary`),
       onWritable: (session) => seen.push(`${session} writable`),
@@ -185,9 +185,9 @@ describe('bindWebSocket', () => {
       onClosed: (session: string, code: number) => seen.push(`${session} closed:${code}`),
     };
     const a = await connectClient(fixture.url);
-    bindWebSocket((await fixture.nextServerSide()).ws, 'a', events);
+    bindWebSocket((await fixture.nextServerSide()).conn, 'a', events);
     const b = await connectClient(fixture.url);
-    bindWebSocket((await fixture.nextServerSide()).ws, 'b', events);
+    bindWebSocket((await fixture.nextServerSide()).conn, 'b', events);
     b.ws.send('from b');
     await until(() => seen.length === 1);
     a.ws.send('from a');
@@ -202,9 +202,9 @@ describe('bindWebSocket', () => {
   it('lets ws close 1009 on a frame over maxPayload', async () => {
     fixture = await startFixture('preframed', { maxPayload: 1024 });
     const client = await connectClient(fixture.url);
-    const { ws } = await fixture.nextServerSide();
+    const { conn } = await fixture.nextServerSide();
     const seen: string[] = [];
-    bindWebSocket(ws, 's', {
+    bindWebSocket(conn, 's', {
       onMessage: () => seen.push('text'),
       onBinaryMessage: () => seen.push('binary'),
       onWritable: () => undefined,
@@ -222,9 +222,9 @@ describe('bindWebSocket', () => {
   it('reports writability once a backed-up socket drains', async () => {
     fixture = await startFixture();
     const client = await connectClient(fixture.url);
-    const { ws, conn } = await fixture.nextServerSide();
+    const { conn } = await fixture.nextServerSide();
     let writable = 0;
-    bindWebSocket(ws, 's', {
+    bindWebSocket(conn, 's', {
       onMessage: () => undefined,
       onBinaryMessage: () => undefined,
       onWritable: () => writable++,

@@ -133,6 +133,27 @@ describe('inbound rate limit (I8)', () => {
     for (let i = 0; i < 3; i++) c.send({ type: 'ping', id: 10 + i });
     expect(c.conn.ofType('pong')).toHaveLength(4);
   });
+
+  it('keeps the limit across idle heartbeat intervals (the limiter of a quiet session is remade, never reset early)', () => {
+    const h = harness({ heartbeatMs: 1_000, heartbeatTimeoutMs: 300, inbound: { messageBurst: 3, messagesPerSecond: 1, violationsMax: 100 } });
+    const c = h.connect();
+    for (let i = 0; i < 4; i++) c.send({ type: 'ping', id: i });
+    expect(c.conn.ofType('pong')).toHaveLength(3);
+    // A heartbeat check passes one second later, with one token back: not full, so it must still count.
+    h.clock.advance(1_000);
+    c.send({ type: 'ping', id: 10 });
+    c.send({ type: 'ping', id: 11 });
+    expect(c.conn.ofType('pong')).toHaveLength(4);
+    expect(c.conn.ofType('error').map((e) => e.code)).toEqual(['rate_limited', 'rate_limited']);
+    // Long idle (several intervals, answering pings): a full burst again, and not one message more.
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(1_000);
+      c.session.heard = true;
+    }
+    for (let i = 0; i < 4; i++) c.send({ type: 'ping', id: 20 + i });
+    expect(c.conn.ofType('pong')).toHaveLength(7);
+    expect(c.conn.ofType('error')).toHaveLength(3);
+  });
 });
 
 describe('an internal fault', () => {

@@ -1,5 +1,5 @@
-// The primary of `serve --workers N` (node:cluster). It serves no client itself: it starts N workers that
-// share the port (the primary accepts and hands connections round-robin), holds the embedded broker and
+// The primary of `serve --workers N` (node:cluster). It serves no client itself: it listens, starts N
+// workers and hands each connection to the worker with the most room (dispatch.ts), holds the embedded broker and
 // serves it to them over IPC (with NATS each worker reads the stream itself), answers their /stats and
 // /metrics with figures over all workers, replaces a worker that exits unexpectedly, and on SIGTERM or
 // SIGINT drains every worker before it exits.
@@ -11,6 +11,7 @@
 // rather than spin. A worker that never came up (bad port, broker unreachable) stops the cluster with that
 // worker's exit code: a configuration problem, not a crash.
 import cluster, { type Worker } from 'node:cluster';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { totalmem } from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 import { BrokerHost, brokerHostDefaults } from '../../adapters/broker-ipc-host.js';
@@ -22,7 +23,8 @@ import type { LogLevel } from '../../core/ports.js';
 import type { Config } from '../config.js';
 import { detectResources, systemPaths } from '../resources.js';
 import { workerEndpoint } from './endpoints.js';
-import { isClusterMessage, WORKER_SHARE_ENV, type ToPrimary, type ToWorker } from './messages.js';
+import { LeastLoadedDispatch } from './dispatch.js';
+import { isClusterMessage, WORKER_BOUND_ENV, WORKER_SHARE_ENV, type ToPrimary, type ToWorker } from './messages.js';
 import { PrimaryMetrics } from './metrics.js';
 import { clusterPlan, type WorkerShare } from './share.js';
 import { aggregateStats, type ClusterStats, type WorkerFigures } from './stats.js';
@@ -37,6 +39,8 @@ const STATS_TIMEOUT_MS = 2_000;
 const GATHERS_MAX = 16;
 /** Past the drain deadline, the primary's own grace for workers to exit before it kills them. */
 const EXIT_GRACE_MS = 5_000;
+/** Connections accepted while no worker is ready (start-up, every worker replaced at once); more are closed. */
+const PENDING_MAX = 4_096;
 
 interface Slot {
   readonly share: WorkerShare;
@@ -57,6 +61,34 @@ export async function runPrimary(config: Config): Promise<void> {
   });
 
   const slots: Slot[] = plan.shares.map((share) => ({ share, worker: null, everListened: false }));
+  const dispatch = new LeastLoadedDispatch();
+  const pending: Socket[] = [];
+  const hand = (socket: Socket): void => {
+    const slot = dispatch.next();
+    if (slot === null) {
+      if (pending.length < PENDING_MAX) pending.push(socket);
+      else socket.destroy();
+      return;
+    }
+    const worker = slots[slot]!.worker;
+    if (worker === null || !worker.isConnected()) return void socket.destroy();
+    worker.send({ odin: 'cluster', op: 'connection' } satisfies ToWorker, socket, (error) => error !== null && socket.destroy());
+  };
+  // pauseOnConnect: the primary reads nothing, so the worker's HTTP server sees the whole request.
+  const listener = createServer({ pauseOnConnect: true }, hand);
+  listener.on('error', (error: NodeJS.ErrnoException) => log('warn', `accept failed (${error.code ?? error.message}); still listening`));
+  const bound = await new Promise<AddressInfo | null>((resolve) => {
+    const failed = (error: NodeJS.ErrnoException): void => {
+      process.stderr.write(`odin serve: cannot listen on ${config.server.host}:${config.server.port} (${error.code ?? error.message})\n`);
+      resolve(null);
+    };
+    listener.once('error', failed);
+    listener.listen(config.server.port, config.server.host, () => {
+      listener.off('error', failed);
+      resolve(listener.address() as AddressInfo);
+    });
+  });
+  if (bound === null) process.exit(1);
   const metrics = new PrimaryMetrics();
   const aggregator = new AggregatorRegistry();
   let restarts = 0;
@@ -118,6 +150,8 @@ export async function runPrimary(config: Config): Promise<void> {
   function onControl(slot: Slot, worker: Worker, message: ToPrimary): void {
     switch (message.op) {
       case 'listening':
+        dispatch.add(slot.share.slot, message.connectionsMax);
+        for (const socket of pending.splice(0)) if (!socket.destroyed) hand(socket);
         if (!slot.everListened) {
           slot.everListened = true;
           if (!announced && slots.every((s) => s.everListened)) {
@@ -127,6 +161,12 @@ export async function runPrimary(config: Config): Promise<void> {
             });
           }
         } else log('info', `worker ${slot.share.slot} (pid ${worker.process.pid}) is serving again`);
+        return;
+      case 'load':
+        dispatch.report(slot.share.slot, message.open);
+        return;
+      case 'draining':
+        dispatch.draining(slot.share.slot);
         return;
       case 'own-stats': {
         const gather = ownStats.get(message.id);
@@ -153,7 +193,7 @@ export async function runPrimary(config: Config): Promise<void> {
   }
 
   function start(slot: Slot): void {
-    const worker = cluster.fork({ [WORKER_SHARE_ENV]: JSON.stringify(slot.share) });
+    const worker = cluster.fork({ [WORKER_SHARE_ENV]: JSON.stringify(slot.share), [WORKER_BOUND_ENV]: JSON.stringify(bound) });
     slot.worker = worker;
     const endpoint = workerEndpoint(worker);
     endpoints.set(worker, endpoint);
@@ -166,7 +206,10 @@ export async function runPrimary(config: Config): Promise<void> {
 
   function exited(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     endpoints.delete(worker);
-    if (slot.worker === worker) slot.worker = null;
+    if (slot.worker === worker) {
+      slot.worker = null;
+      dispatch.remove(slot.share.slot);
+    }
     if (shuttingDown) {
       if (slots.every((s) => s.worker === null)) finish();
       return;
@@ -206,6 +249,8 @@ export async function runPrimary(config: Config): Promise<void> {
   let finishing: ((code: number) => void) | null = null;
   let exitCode = 0;
   function finish(): void {
+    listener.close();
+    for (const socket of pending.splice(0)) socket.destroy();
     host?.stop();
     log('info', 'all workers stopped');
     telemetry.flush();

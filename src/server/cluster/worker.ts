@@ -8,7 +8,8 @@ import type { Broker } from '../../core/ports.js';
 import type { Config } from '../config.js';
 import { BrokerStartError, ListenError, startServer, type RunningServer } from '../server.js';
 import { processEndpoint } from './endpoints.js';
-import { isClusterMessage, type ToPrimary, type ToWorker } from './messages.js';
+import { boundFromEnv, handedConnections } from './handed.js';
+import { isClusterMessage, WORKER_BOUND_ENV, type ToPrimary, type ToWorker } from './messages.js';
 import { setWorkerAggregators } from './metrics.js';
 import { workerConfig, workerMemoryPlan, type WorkerShare } from './share.js';
 
@@ -54,12 +55,19 @@ export async function runWorker(config: Config, share: WorkerShare): Promise<voi
     return m;
   };
 
+  const bound = boundFromEnv(process.env[WORKER_BOUND_ENV]);
+  if (bound === null) {
+    process.stderr.write(`odin serve (worker ${share.slot}): no listening address from the primary (${WORKER_BOUND_ENV})\n`);
+    process.exit(1);
+  }
+
   let running: RunningServer;
   try {
     running = await startServer(workerConfig(config, share), {
       ...(broker !== undefined ? { broker, brokerKind: 'memory (in the primary)' } : {}),
       memoryPlan: workerMemoryPlan(config, share),
       logBase: { worker: share.slot, pid: process.pid },
+      handed: handedConnections(bound, (open) => send({ odin: 'cluster', op: 'load', open })),
       clusterView: {
         stats: async () => (answer(await ask('cluster-stats')) as { stats: unknown }).stats,
         metrics: async () => (answer(await ask('cluster-metrics')) as { text: string }).text,
@@ -81,6 +89,7 @@ export async function runWorker(config: Config, share: WorkerShare): Promise<voi
   const shutdown = (why: string): void => {
     if (closing) return;
     closing = true;
+    send({ odin: 'cluster', op: 'draining' });
     running.telemetry.log('info', `${why}: graceful shutdown`);
     setTimeout(() => {
       running.telemetry.log('warn', 'shutdown deadline passed: exiting');
@@ -111,6 +120,8 @@ export async function runWorker(config: Config, share: WorkerShare): Promise<voi
       case 'own-stats':
         send({ odin: 'cluster', op: 'own-stats', id: m.id, stats: running.gateway.stats() });
         return;
+      case 'connection':
+        return; // handed.ts takes these
       case 'cluster-stats':
       case 'cluster-metrics': {
         const waiting = asks.get(m.id);
@@ -122,5 +133,5 @@ export async function runWorker(config: Config, share: WorkerShare): Promise<voi
       }
     }
   });
-  send({ odin: 'cluster', op: 'listening', url: running.url, wsUrl: running.wsUrl });
+  send({ odin: 'cluster', op: 'listening', url: running.url, wsUrl: running.wsUrl, connectionsMax: running.capacity.connectionsMax });
 }
