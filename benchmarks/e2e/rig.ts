@@ -5,7 +5,7 @@ import { loadavg } from 'node:os';
 import { HttpPublisher } from '../../src/load/publishers.js';
 import type { PhaseResult } from '../../src/load/phases.js';
 import { LoadSession, sessionDefaults, type SessionOptions } from '../../src/load/session.js';
-import { rampTimeoutMs } from '../../src/load/run.js';
+import { rampStallMs } from '../../src/load/run.js';
 import type { ServerProcess } from './servers.js';
 
 export const BENCH_CHANNEL_PREFIX = 'odin.token.bench';
@@ -60,11 +60,6 @@ export function sessionOptionsFor(server: ServerProcess, o: SetOptions): Session
   };
 }
 
-/**
- * A set's ramp gets at least this long: on this shared 2-core machine, under a load average of 15–20 (other
- * work), 10,000 handshakes by tsx-run load workers took longer than `odin load`'s own bound (57.5 s).
- */
-const RAMP_TIMEOUT_MIN_MS = 240_000;
 
 /** Opens `connections` subscribed connections to the server; every one must succeed (a bench measures a
  * server at its size, not a server that refused part of it). */
@@ -72,7 +67,7 @@ export async function connectSet(server: ServerProcess, o: SetOptions): Promise<
   const options = sessionOptionsFor(server, o);
   const session = await LoadSession.open(options);
   try {
-    const s = await session.rampDone(Math.max(rampTimeoutMs(options), RAMP_TIMEOUT_MIN_MS));
+    const s = await session.rampDone(rampStallMs(options));
     if (s.counts.subscribed !== o.connections) {
       throw new Error(`${server.kind}: ${s.counts.subscribed} of ${o.connections} connections subscribed; failures ${JSON.stringify(s.counts.failures)}`);
     }

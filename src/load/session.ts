@@ -202,16 +202,21 @@ export class LoadSession {
     return null;
   }
 
-  /** Waits until every planned attempt has settled (open and subscribed, or failed), within `timeoutMs`. */
-  async rampDone(timeoutMs: number): Promise<Snapshot> {
-    const deadline = performance.now() + timeoutMs;
+  /** Waits until every planned attempt has settled (open and subscribed, or failed); fails if none settles for `stallMs`. */
+  async rampDone(stallMs: number): Promise<Snapshot> {
+    let settled = -1;
+    let progressAt = performance.now();
     for (;;) {
       const failure = this.failure();
       if (failure !== null) throw failure;
       const s = this.snapshot();
       if (s.counts.attempted >= s.planned && s.pending === 0 && this.ticks.every((t) => t !== null)) return s;
-      if (performance.now() > deadline)
-        throw new Error(`ramp not done within ${timeoutMs} ms: ${s.counts.attempted}/${s.planned} attempted, ${s.pending} pending`);
+      const now = performance.now();
+      if (s.counts.attempted - s.pending !== settled) {
+        settled = s.counts.attempted - s.pending;
+        progressAt = now;
+      } else if (now - progressAt > stallMs)
+        throw new Error(`ramp stalled: no attempt settled for ${stallMs} ms (${s.counts.attempted}/${s.planned} attempted, ${s.pending} pending)`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
