@@ -203,7 +203,7 @@ export const ROWS: readonly Row[] = [
     id: 'memory-cap',
     mechanism: 'our gateway under a memory limit: capacity refusals from its memory budget',
     inputs:
-      'odin serve in a memory cgroup of 256 MiB made for the run (where root cannot make one: resources.memoryBytes 256 MiB, and the real column says which), resources.baselineBytes 128 MiB (pinned: the RSS it would measure varies, 75–85 MiB here), resources.perConnectionBytes 1 MiB, budget ratio 0.8 and history bounds by default (a sixteenth of the budget each for the rings and the embedded broker); 120 clients 5 ms apart',
+      'odin serve in a memory cgroup of 256 MiB made for the run (where root cannot make one: resources.memoryBytes 256 MiB, and the real column says which), resources.baselineBytes 128 MiB (pinned: the RSS it would measure at start varies, 74–85 MiB here), resources.perConnectionBytes 1 MiB, budget ratio 0.8 and history bounds by default (a sixteenth of the budget each for the rings and the embedded broker); 120 clients 5 ms apart',
     tolerance: 'exact: capacity = (0.8 × 256 MiB − 128 MiB − 2 × 12.8 MiB) / 1 MiB = 51, the rest 503',
     exp: {
       sysctls: BASE_SYSCTLS,
