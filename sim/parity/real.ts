@@ -1,7 +1,9 @@
 // Runs a parity experiment for real: a fresh network namespace (`unshare --net`, so nothing outside is
 // touched), loopback up, the experiment's sysctls set there (they are per namespace), the server and the
-// client as real processes under `prlimit` where a descriptor limit is asked for. Needs root (or an
-// unprivileged user namespace) and `unshare`, `ip`, `sysctl`, `prlimit`; `realSupport()` says why not.
+// client as real processes under `prlimit` where a descriptor limit is asked for, and our gateway in a
+// memory cgroup of its own where a memory limit is (real-cgroup.ts; the one thing made outside the
+// namespace, removed when the run ends). Needs root (or an unprivileged user namespace) and `unshare`,
+// `ip`, `sysctl`, `prlimit`; `realSupport()` says why not.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CapacityNote, Experiment, ExperimentResult } from './experiment.js';
