@@ -44,8 +44,13 @@ export type ServerSpec =
       /** As for the plain server; for real through a preloaded script (real/busy-preload.mjs). */
       readonly busyMs?: number;
       readonly busyAfterMs?: number;
-      /** --set section.key=value, as numbers (resources.fdReserve, admission.perIpMax, loadBrake.*, server.loadSampleMs). */
+      /** --set section.key=value, as numbers (resources.*, admission.perIpMax, loadBrake.*, server.loadSampleMs). */
       readonly sets: Readonly<Record<string, number>>;
+      /**
+       * A memory limit the gateway detects: for real a memory cgroup made for the run where root can make
+       * one (real.ts `memoryCgroup`), else `resources.memoryBytes`; in the lab the process's memory limit.
+       */
+      readonly memoryBytes?: number;
     };
 
 export interface ClientSpec {
@@ -80,6 +85,15 @@ export interface RoundResult {
   readonly connectMs: readonly number[];
 }
 
+/** What our gateway said of its capacity at start (its log line "max connections N (bound by …)"). */
+export interface CapacityNote {
+  readonly line: string;
+  /** Where the real gateway found its memory limit ("cgroup v1", "config resources.memoryBytes", …). */
+  readonly memorySource?: string;
+}
+
 export interface ExperimentResult {
   readonly rounds: readonly RoundResult[];
+  /** Our gateway's capacity, when the server is ours. */
+  readonly capacity?: CapacityNote;
 }

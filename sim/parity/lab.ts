@@ -11,7 +11,7 @@ import { startOurGateway } from '../servers/ours.js';
 import { PlainWsServer } from '../servers/plain-ws-server.js';
 import type { GatewayOptionsInput } from '../../src/core/options.js';
 import { configSpec } from '../../src/server/config.js';
-import type { Experiment, ExperimentResult, RoundResult } from './experiment.js';
+import type { CapacityNote, Experiment, ExperimentResult, RoundResult } from './experiment.js';
 
 /** Model parameters the parity suite may set wrong on purpose (--parity-break). */
 export interface LabOverrides {
@@ -23,6 +23,8 @@ export interface LabOverrides {
   readonly srcAddrs?: readonly string[];
   /** Bind before connect or not, whatever the experiment's clients do. */
   readonly bindSource?: boolean;
+  /** The server's memory limit left out (the process gets the host's memory). */
+  readonly ignoreMemoryLimit?: boolean;
 }
 
 const GIB = 1024 ** 3;
@@ -56,22 +58,36 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
   });
   const node: RuntimeProfile = over.nodeStartFds === undefined ? NODE : { ...NODE, startFds: over.nodeStartFds };
   const srv = e.server;
-  const server = world.spawn(box, { name: 'server', runtime: node, nofileSoft: (srv.kind === 'plain' ? srv.nofile : srv.nofile) ?? NO_LIMIT });
+  // A memory limit the gateway detects is its process's limit here, as a cgroup's is for real.
+  const memoryBytes = srv.kind === 'gateway' && over.ignoreMemoryLimit !== true ? srv.memoryBytes : undefined;
+  const server = world.spawn(box, {
+    name: 'server',
+    runtime: node,
+    nofileSoft: srv.nofile ?? NO_LIMIT,
+    ...(memoryBytes === undefined ? {} : { memoryLimitBytes: memoryBytes }),
+  });
+  let capacity: CapacityNote | undefined;
   if (srv.kind === 'plain') {
     new PlainWsServer(server, { ports: srv.ports, backlog: srv.backlog, handshakeCpuMs: 0.1 });
   } else {
-    startOurGateway(server, {
+    const r = srv.sets;
+    const ours = startOurGateway(server, {
       port: srv.port,
       backlog: 511, // Node's default, as `odin serve` listens
       handshakeCpuMs: 0.1,
       inboundCpuMs: 0.01,
       writeCpuMs: 0.01,
-      baselineBytes: 85 * 1024 ** 2, // what `odin serve` measured as its RSS at start here
-      ...(srv.sets['resources.fdReserve'] === undefined ? {} : { fdReserve: srv.sets['resources.fdReserve'] }),
-      options: gatewayOptionsOf(srv.sets),
+      // Unless pinned, what `odin serve` measured as its RSS at start here.
+      baselineBytes: r['resources.baselineBytes'] ?? 85 * 1024 ** 2,
+      ...(r['resources.perConnectionBytes'] === undefined ? {} : { perConnectionBytes: r['resources.perConnectionBytes'] }),
+      ...(r['resources.memoryBudgetRatio'] === undefined ? {} : { memoryBudgetRatio: r['resources.memoryBudgetRatio'] }),
+      ...(r['resources.fdReserve'] === undefined ? {} : { fdReserve: r['resources.fdReserve'] }),
+      options: gatewayOptionsOf(r),
       // `odin serve` always samples its loop (src/server/load.ts), every server.loadSampleMs.
-      loadSampleMs: srv.sets['server.loadSampleMs'] ?? configSpec.server.loadSampleMs.default,
+      loadSampleMs: r['server.loadSampleMs'] ?? configSpec.server.loadSampleMs.default,
     });
+    const cap = ours.gateway.admission.capacity;
+    capacity = { line: `max connections ${cap.connectionsMax} (bound by ${cap.boundBy})` };
   }
   const busyMs = srv.busyMs ?? 0;
   if (busyMs > 0 && over.ignoreBusy !== true) world.sched.at(srv.busyAfterMs ?? 0, () => server.busy(busyMs), null);
@@ -113,7 +129,7 @@ export function runLab(e: Experiment, over: LabOverrides = {}, seed = 'parity'):
       sock?.close();
     }
   }
-  return { rounds };
+  return capacity === undefined ? { rounds } : { rounds, capacity };
 }
 
 /** The `--set` sections the core's options take (admission.*, loadBrake.*), as `odin serve` maps them. */

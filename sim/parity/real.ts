@@ -1,10 +1,13 @@
 // Runs a parity experiment for real: a fresh network namespace (`unshare --net`, so nothing outside is
 // touched), loopback up, the experiment's sysctls set there (they are per namespace), the server and the
-// client as real processes under `prlimit` where a descriptor limit is asked for. Needs root (or an
-// unprivileged user namespace) and `unshare`, `ip`, `sysctl`, `prlimit`; `realSupport()` says why not.
+// client as real processes under `prlimit` where a descriptor limit is asked for, and our gateway in a
+// memory cgroup of its own where a memory limit is (real-cgroup.ts; the one thing made outside the
+// namespace, removed when the run ends). Needs root (or an unprivileged user namespace) and `unshare`,
+// `ip`, `sysctl`, `prlimit`; `realSupport()` says why not.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Experiment, ExperimentResult } from './experiment.js';
+import type { CapacityNote, Experiment, ExperimentResult } from './experiment.js';
+import { memoryCgroup } from './real-cgroup.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('../../');
@@ -49,7 +52,10 @@ export function script(e: Experiment): string {
     lines.push(`${lim(srv.nofile)}${node} ${q(SERVER)} ${q(JSON.stringify(spec))} > "$T/server.out" 2> "$T/server.err" &`);
     ready = 'ready';
   } else {
-    const sets = Object.entries(srv.sets)
+    // Without a memory cgroup here, the same limit comes through the config (the real column says which).
+    const cg = srv.memoryBytes === undefined ? null : memoryCgroup();
+    const fallback = srv.memoryBytes !== undefined && typeof cg === 'string' ? { 'resources.memoryBytes': srv.memoryBytes } : {};
+    const sets = Object.entries({ ...srv.sets, ...fallback })
       .map(([k, v]) => `--set ${k}=${v}`)
       .join(' ');
     // Inside a private namespace nothing can reach it: anonymous on purpose (docs/security.md), with a key
@@ -59,13 +65,26 @@ export function script(e: Experiment): string {
     const busy = (srv.busyMs ?? 0) > 0;
     const preload = busy ? `PARITY_BUSY_MS=${srv.busyMs ?? 0} PARITY_BUSY_AFTER_MS=${srv.busyAfterMs ?? 0} PARITY_BUSY_FLAG="$T/busy" ` : '';
     const require = busy ? ` --import ${q(BUSY_PRELOAD)}` : '';
-    lines.push(
-      `${secure} ${preload}${lim(srv.nofile)}${node}${require} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets} > "$T/server.out" 2> "$T/server.err" &`,
-    );
+    const launch = `${secure} ${preload}${lim(srv.nofile)}${node}${require} ${q(`${ROOT}bin/odin.mjs`)} serve -p ${srv.port} -H 0.0.0.0 ${sets}`;
+    if (cg !== null && typeof cg !== 'string') {
+      // A group of its own beside the others, removed when the run ends however it ends (a group can go
+      // once its processes have); the server's shell joins it, then execs the server.
+      lines.push(
+        `CG=${q(cg.parent)}/odin-parity-$$`,
+        // (`set +e` first: under `set -e` the trap would stop at the kill of a server already gone.)
+        `trap 'set +e; kill -KILL $SP 2>/dev/null; wait 2>/dev/null; rmdir "$CG"; rm -rf "$T"' EXIT`,
+        "trap 'exit 143' TERM INT", // a run cut short (spawnSync's timeout) still cleans up
+        'mkdir "$CG"',
+        `echo ${srv.memoryBytes} > "$CG/${cg.limitFile}"`,
+        `(echo $BASHPID > "$CG/cgroup.procs" && exec env ${launch}) > "$T/server.out" 2> "$T/server.err" &`,
+      );
+    } else lines.push(`${launch} > "$T/server.out" 2> "$T/server.err" &`);
     ready = 'listening on';
   }
   lines.push('SP=$!', `for i in $(seq 200); do grep -q ${q(ready)} "$T/server.out" 2>/dev/null && break; sleep 0.05; done`);
   lines.push(`grep -q ${q(ready)} "$T/server.out" || { echo "server did not start" >&2; cat "$T/server.err" >&2; exit 3; }`);
+  // What the gateway computed as its capacity, and from which limits (its start-up log line).
+  if (srv.kind === 'gateway') lines.push(`grep -m1 '"max connections' "$T/server.out" | sed 's/^/capacity /' || true`);
   const c = e.clients;
   const cspec = c;
   // Only the plain server listens for SIGUSR1 (to Node's default handler it means "start the inspector");
@@ -85,5 +104,20 @@ export function runReal(e: Experiment): ExperimentResult {
     .filter((l) => l.startsWith('{'))
     .pop();
   if (line === undefined) throw new Error(`real run printed no result: ${r.stdout} ${r.stderr}`);
-  return JSON.parse(line) as ExperimentResult;
+  const result = JSON.parse(line) as ExperimentResult;
+  const capacity = capacityOf(r.stdout);
+  if (capacity === null) return result;
+  // Where the memory limit had to come through the config, say why there was no cgroup.
+  const cg = e.server.kind === 'gateway' && e.server.memoryBytes !== undefined ? memoryCgroup() : null;
+  const why = typeof cg === 'string' && capacity.memorySource !== undefined ? ` (${cg})` : '';
+  return { ...result, capacity: why === '' ? capacity : { ...capacity, memorySource: `${capacity.memorySource}${why}` } };
+}
+
+/** The gateway's "max connections N (bound by …)" log line, with its memory limit's source minus the path. */
+function capacityOf(stdout: string): CapacityNote | null {
+  const line = stdout.split('\n').find((l) => l.startsWith('capacity {'));
+  if (line === undefined) return null;
+  const log = JSON.parse(line.slice('capacity '.length)) as { msg: string; memory?: { source?: string } };
+  const source = log.memory?.source?.replace(/ \/\S+/, '');
+  return source === undefined ? { line: log.msg } : { line: log.msg, memorySource: source };
 }

@@ -113,6 +113,14 @@ const plain = (o: { nofile?: number; backlog?: number; busyMs?: number; ports?: 
   }) as const;
 
 const SMALL_RANGE = { portLo: 40_000, portHi: 40_099 };
+const MiB = 1024 ** 2;
+
+/** Outcomes, then what our gateway said of its capacity (and, for real, where it found its memory limit). */
+function withCapacity(r: ExperimentResult): string {
+  const c = r.capacity;
+  const from = c?.memorySource === undefined ? '' : `, memory limit from ${c.memorySource}`;
+  return `${roundsSummary()(r)}; ${c === undefined ? 'capacity not reported' : c.line}${from}`;
+}
 
 export const ROWS: readonly Row[] = [
   {
@@ -190,6 +198,28 @@ export const ROWS: readonly Row[] = [
     compare: exactRounds(),
     broken: { what: 'Node start descriptors 50 (no room left for the capacity the gateway computes)', lab: { nodeStartFds: 50 } },
     ci: false,
+  },
+  {
+    id: 'memory-cap',
+    mechanism: 'our gateway under a memory limit: capacity refusals from its memory budget',
+    inputs:
+      'odin serve in a memory cgroup of 256 MiB made for the run (where root cannot make one: resources.memoryBytes 256 MiB, and the real column says which), resources.baselineBytes 128 MiB (pinned: the RSS it would measure at start varies, 74–85 MiB here), resources.perConnectionBytes 1 MiB, budget ratio 0.8 and history bounds by default (a sixteenth of the budget each for the rings and the embedded broker); 120 clients 5 ms apart',
+    tolerance: 'exact: capacity = (0.8 × 256 MiB − 128 MiB − 2 × 12.8 MiB) / 1 MiB = 51, the rest 503',
+    exp: {
+      sysctls: BASE_SYSCTLS,
+      server: {
+        kind: 'gateway',
+        port: 8080,
+        nofile: 1_000,
+        memoryBytes: 256 * MiB,
+        sets: { 'resources.baselineBytes': 128 * MiB, 'resources.perConnectionBytes': MiB },
+      },
+      clients: clients({ count: 120, spacingMs: 5, settleMs: 2_000 }),
+    },
+    summary: withCapacity,
+    compare: exactRounds(),
+    broken: { what: "the server's memory limit left out (the process gets the host's 8 GiB)", lab: { ignoreMemoryLimit: true } },
+    ci: true,
   },
   {
     id: 'admission-per-ip',

@@ -44,6 +44,16 @@ describe('parity rows in the lab alone', () => {
     }
   });
 
+  it("memory-cap: the lab's gateway is bound by its memory limit at the capacity docs/operations.md's formula gives", () => {
+    const MiB = 1024 ** 2;
+    // (limit × 0.8 − baseline − the rings' and the embedded broker's sixteenth of the budget each) / per connection
+    const budget = Math.floor(256 * MiB * 0.8);
+    const expected = Math.floor((budget - 128 * MiB - 2 * Math.floor(budget / 16)) / MiB);
+    const lab = runLab(ROWS.find((r) => r.id === 'memory-cap')!.exp);
+    expect(lab.capacity?.line).toBe(`max connections ${expected} (bound by memory)`);
+    expect(lab.rounds[0]!.outcomes).toEqual({ open: expected, 'http-503': 120 - expected });
+  });
+
   it('is deterministic: the same experiment gives the same lab result', () => {
     const row = ROWS.find((r) => r.id === 'cookies-off')!;
     expect(JSON.stringify(runLab(row.exp))).toBe(JSON.stringify(runLab(row.exp)));
