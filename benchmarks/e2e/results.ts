@@ -72,10 +72,15 @@ function headline(reports: ReadonlyMap<string, BenchReport>): string[] {
       `- RSS per idle subscribed connection: odin ${kb(memory.medianPerConnectionBytes.odin)}, naive hub ${kb(memory.medianPerConnectionBytes.naive)} — **${ratio(memory.odinOverNaive)}** the naive hub's (lower is better).`,
     );
   const burst = get<{ medianSpeedup: number; minSpeedup: number; medianDrainMs: { odin: number; naive: number } }>('burst');
-  if (burst !== null)
+  if (burst !== null) {
+    // A server whose median burst never drained has no drain time (NaN; null once written as JSON).
+    const drained = (ms: number | null): string => (ms === null || !Number.isFinite(ms) ? 'no complete drain' : `${ms} ms`);
     lines.push(
-      `- Burst drain: odin **${ratio(burst.medianSpeedup)}** faster than the naive hub (median; slowest run ${ratio(burst.minSpeedup)}), ${burst.medianDrainMs.odin} ms against ${burst.medianDrainMs.naive} ms.`,
+      Number.isFinite(burst.medianSpeedup)
+        ? `- Burst drain: odin **${ratio(burst.medianSpeedup)}** faster than the naive hub (median; slowest run ${ratio(burst.minSpeedup)}), ${burst.medianDrainMs.odin} ms against ${burst.medianDrainMs.naive} ms.`
+        : `- Burst drain: odin ${drained(burst.medianDrainMs.odin)} (median), the naive hub ${drained(burst.medianDrainMs.naive)} (median): no ratio (see the runs below).`,
     );
+  }
   for (const [name, label] of [
     ['fanout-10k', 'One channel × 10,000 subscribers'],
     ['feed-2k', 'High-rate feed to 2,000 subscribers'],
