@@ -60,7 +60,6 @@ export function sessionOptionsFor(server: ServerProcess, o: SetOptions): Session
   };
 }
 
-
 /** Opens `connections` subscribed connections to the server; every one must succeed (a bench measures a
  * server at its size, not a server that refused part of it). */
 export async function connectSet(server: ServerProcess, o: SetOptions): Promise<LoadSession> {
