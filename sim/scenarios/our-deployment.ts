@@ -10,7 +10,7 @@ import type { RunContext } from './define.js';
 
 const GiB = 1024 ** 3;
 /** What our server measures as its RSS with no connections where a story does not say (ours.baselineMiB). */
-export const BASELINE_BYTES = 60 * 1024 ** 2;
+const BASELINE_BYTES = 60 * 1024 ** 2;
 
 /** The ramp's length: load.connections started at load.rampPerSecond. */
 export function rampMs(ctx: RunContext): number {
