@@ -14,7 +14,7 @@ import { parityMain, wantsParity } from './parity/cli.js';
 import { renderHtml } from './report/html.js';
 import { renderContractJson } from './report/contract.js';
 import { renderText } from './report/text.js';
-import { CANDIDATE, changedInputs, symptomOut } from './report/verdict.js';
+import { CANDIDATE, changedInputs, wantsCandidates } from './report/verdict.js';
 import { meaningOf } from './scenarios/inputs/meanings.js';
 import { validateInputs } from './scenarios/define.js';
 import { findScenario, scenarios } from './scenarios/index.js';
@@ -205,9 +205,10 @@ export function runSelection(s: Scenario, inputs: Inputs, seed: string, gateway:
       const vin = { ...inputs, ...overrides };
       results.push(runGuarded(() => s.run(vin, seed, g, v)));
     }
-    // The story's symptom did not come out as given: run the mechanisms that would produce it (ranked in the verdict).
+    // The story's symptom (or failures it reported in some windows) did not come out as given: run the
+    // mechanisms that would produce it (ranked in the verdict).
     const asGiven = results.find((r) => r.gateway === g && r.variant === 'as given');
-    if (g === 'story' && variant === 'all' && asGiven !== undefined && !symptomOut(asGiven, s.claim)) {
+    if (g === 'story' && variant === 'all' && asGiven !== undefined && wantsCandidates(asGiven, s.claim)) {
       for (const [name, overrides] of Object.entries(s.claim.candidates ?? {})) {
         const vin = { ...inputs, ...overrides };
         results.push(runGuarded(() => s.run(vin, seed, g, `${CANDIDATE}${name}`)));

@@ -2,7 +2,7 @@
 // and what ours did and why — every number taken from the runs' typed results (sim/scenarios/define.ts),
 // never typed into a sentence. Attempts (a retrying client makes several) and users are always named.
 // test/sim/report-consistency.test.ts checks every sentence against the figures, for every scenario.
-import type { Inputs, InputValue, RunResult, Scenario, StoryClaim, Tally } from '../scenarios/scenario.js';
+import type { Inputs, InputValue, ReportedWindow, RunResult, Scenario, StoryClaim, Tally, WindowTally } from '../scenarios/scenario.js';
 import { isMechanismInput } from '../scenarios/inputs/mechanisms.js';
 
 /** An input a --set (or --profile host) moved off the story's value. */
@@ -75,6 +75,36 @@ export function symptomOut(r: RunResult, claim: StoryClaim): boolean {
   const countOk = claim.atConnections === undefined || countMatches(r.peakConnected, claim.atConnections);
   return kindsOk && countOk;
 }
+
+/** A reported window and the run's tally of the attempts started in it. */
+export interface WindowPair {
+  readonly reported: ReportedWindow;
+  readonly lab: WindowTally;
+}
+
+/** The run's window that starts where a reported one does (the run's last window runs to the end). */
+function labWindow(r: RunResult, w: ReportedWindow): WindowTally | undefined {
+  return r.windows?.find((x) => x.fromS === w.fromS && (x.toS === w.toS || x.toS === null));
+}
+
+/** Windows where the story saw failures and the run failed none of the attempts started in them. */
+export function unexplainedWindows(r: RunResult, claim: StoryClaim): WindowPair[] {
+  const out: WindowPair[] = [];
+  for (const reported of claim.windows ?? []) {
+    const lab = labWindow(r, reported);
+    if (lab !== undefined && reported.failedPct > 0 && lab.started > 0 && lab.failed === 0) out.push({ reported, lab });
+  }
+  return out;
+}
+
+/** The as-given run calls for the candidates: the symptom did not come out, or reported failures did not. */
+export function wantsCandidates(r: RunResult, claim: StoryClaim): boolean {
+  return !symptomOut(r, claim) || unexplainedWindows(r, claim).length > 0;
+}
+
+export const windowText = (w: ReportedWindow): string => `${w.fromS}–${w.toS} s`;
+/** Failed share of the attempts started in a window, in percent. */
+export const failedPct = (w: WindowTally): number => (w.started === 0 ? 0 : (100 * w.failed) / w.started);
 
 function rangeText(range: readonly [number, number]): string {
   return range[0] === range[1] ? fmt(range[0]) : `${fmt(range[0])}–${fmt(range[1])}`;
@@ -179,6 +209,12 @@ function explanationLines(s: Scenario, story: RunResult, results: readonly RunRe
   else if (out) verdict = `does not hold — the symptom comes out, but the first limit is ${firstName}, not ${c.blamed.join(' or ')}.`;
   else verdict = `does not hold — the symptom does not come out, and the first limit is ${firstName}.`;
   lines.push(`The story's explanation (${c.explanation}) ${verdict}${fixNote}`);
+  const early = unexplainedWindows(story, c);
+  if (early.length > 0) {
+    const seen = early.map((w) => `${windowText(w.reported)} (${fmt(w.reported.failedPct)} %)`).join(', ');
+    const lab = early.map((w) => `${fmt(w.lab.failed)} of ${fmt(w.lab.started)}`).join(' and ');
+    lines.push(`Not accounted for: the story saw attempts fail in ${seen}; as given, ${lab} attempts started there did not complete.`);
+  }
   return lines;
 }
 
@@ -196,10 +232,12 @@ function connectedAtFirstSymptom(r: RunResult, claim: StoryClaim): number | null
  * Candidate mechanisms, best match first. A symptom with a kind (resets, timeouts): the kind, then the count
  * it first appears at against the reported one. A plateau (no kind, a count): how close each peak comes.
  */
-function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
+function candidateLines(s: Scenario, story: RunResult, results: readonly RunResult[]): string[] {
   const c = s.claim;
   const runs = results.filter((r) => r.gateway === 'story' && r.variant.startsWith(CANDIDATE));
   if (runs.length === 0) return [];
+  const early = unexplainedWindows(story, c);
+  if (symptomOut(story, c) && early.length > 0) return windowCandidateLines(runs, early);
   const plateau = c.symptomKinds.length === 0;
   const mid = c.atConnections === undefined ? null : (c.atConnections[0] + c.atConnections[1]) / 2;
   const scored = runs.map((r) => {
@@ -226,6 +264,34 @@ function candidateLines(s: Scenario, results: readonly RunResult[]): string[] {
         : `${c.symptomKinds.join('/')} in ${fmt(x.n)} attempts, first at ${fmt(x.at ?? 0)} connected${range}`;
     lines.push(`  ${i + 1}. ${name}: ${what}.`);
   });
+  return lines;
+}
+
+/**
+ * Candidates for failures the explanation leaves in some windows: ranked by whether they fail attempts
+ * there at all, then by how far their failure shares there are from the reported ones, then connections ended.
+ */
+function windowCandidateLines(runs: readonly RunResult[], early: readonly WindowPair[]): string[] {
+  const scored = runs.map((r) => {
+    const tallies = early.map((w) => labWindow(r, w.reported) ?? { ...w.lab, started: 0, failed: 0 });
+    const failing = tallies.some((t) => t.failed > 0);
+    const distance = tallies.reduce((d, t, i) => d + Math.abs(failedPct(t) - (early[i] as WindowPair).reported.failedPct), 0);
+    return { r, tallies, key: [failing ? 0 : 1, distance, -failedTotal(r.attempts)] as const };
+  });
+  scored.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || (a.r.variant < b.r.variant ? -1 : 1));
+  const lines = [
+    `Candidates for those windows (each switched on by an input; ranked by how close the share of attempts that do not complete there comes to the reported one, then connections ended):`,
+  ];
+  scored.forEach((x, i) => {
+    const shares = x.tallies
+      .map(
+        (t, k) => `${windowText((early[k] as WindowPair).reported)} ${fmt(t.failed)} of ${fmt(t.started)} attempts did not complete (${fmt(failedPct(t))} %)`,
+      )
+      .join(', ');
+    lines.push(`  ${i + 1}. ${x.r.variant.slice(CANDIDATE.length)}: ${shares}; in all ${attemptsSentence(x.r)}.`);
+  });
+  if (scored.every((x) => x.key[0] === 1))
+    lines.push('  None of them leaves attempts incomplete in those windows: their cause lies outside what the lab models here.');
   return lines;
 }
 
@@ -285,7 +351,7 @@ export function verdictLines(s: Scenario, results: readonly RunResult[], changed
   if (s.claim.own === true) {
     const d = main.diagnosis[0];
     if (d !== undefined) lines.push(`Result: ${d}`);
-  } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results), ...candidateLines(s, results));
+  } else if (main.gateway === 'story' && main.variant === 'as given') lines.push(...explanationLines(s, main, results), ...candidateLines(s, main, results));
   lines.push(...oursLines(results));
   if (lines.length > VERDICT_LINES_MAX) {
     const cut = lines.length - (VERDICT_LINES_MAX - 1);

@@ -10,7 +10,7 @@ import { REFUSAL_STATUS, type RefusalReason } from '../../src/core/admission.js'
 import type { StoryGatewaySpec } from '../servers/story-gateway.js';
 import type { RunContext } from './define.js';
 import { num, type InputValue, type Inputs, type LimitHit } from './scenario.js';
-import { sortedCounts } from './tally.js';
+import { prefixed, sortedCounts } from './tally.js';
 
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
@@ -20,13 +20,6 @@ export function bool(inputs: Inputs, key: string): boolean {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number') return v !== 0;
   throw new Error(`input ${key} must be a boolean`);
-}
-
-/** Adds `prefix` to every key (outcome groups in one flat record). */
-export function prefixed(prefix: string, r: Readonly<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(r).sort()) out[`${prefix}${k}`] = r[k] as number;
-  return out;
 }
 
 export function seconds(ms: number): string {

@@ -9,7 +9,7 @@ import { World } from '../kernel/world.js';
 import { failureKind, TimelineRecorder } from '../report/timeline.js';
 import { inputRule, meaningOf } from './inputs/meanings.js';
 import { MECHANISM_INPUTS, mechanismsOf } from './inputs/mechanisms.js';
-import type { GatewayKind, InputValue, Inputs, LimitHit, RunResult, Scenario, StoryClaim, Tally } from './scenario.js';
+import type { GatewayKind, InputValue, Inputs, LimitHit, RunResult, Scenario, StoryClaim, Tally, WindowTally } from './scenario.js';
 
 /** What a scenario's `run` sees: typed inputs, the world, and the runner's services. */
 export interface RunContext {
@@ -36,6 +36,8 @@ export interface Findings {
   readonly diagnosis: readonly string[];
   /** Each user's final outcome by contract kind ("ok" for a user connected at the end), where users are tracked. */
   readonly users?: Readonly<Record<string, number>>;
+  /** Attempts by window of start time, where the story reports failures that way. */
+  readonly windows?: readonly WindowTally[];
 }
 
 export interface ScenarioDefinition {
@@ -160,6 +162,7 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
       events: world.sched.executed,
       virtualMs: world.sched.nowMs,
       ...(timeline === undefined ? {} : { timeline }),
+      ...(f.windows === undefined ? {} : { windows: f.windows }),
     };
   }
   return {

@@ -251,7 +251,7 @@ function runOurs(ctx: RunContext): Findings {
     .reduce((s, [, v]) => s + v, 0);
   const diagnosis = [
     `Capacity ${cap.connectionsMax}, bound by ${cap.boundBy} (descriptors ${cap.terms.descriptors}, memory ${cap.terms.memory}, configured ${cap.terms.config}).`,
-    ...oursRefusalSentences(ours.transport.refusedBy, sockets.firstAtMs['http-503'], sockets.firstAtMs['http-429']),
+    ...oursRefusalSentences(ours.transport.refusedBy, sockets.firstAtMs['http-503'], sockets.firstAtMs['http-429'], robotProc.host.addresses.length),
     resets === 0 ? 'No client socket saw ECONNRESET.' : `${resets} client sockets saw ECONNRESET.`,
     `"start betting" reached ${latencies.length} robots: p50 ${metrics['startLatencyP50Ms']} ms, p99 ${metrics['startLatencyP99Ms']} ms after the publish.`,
   ];

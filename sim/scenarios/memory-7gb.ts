@@ -24,7 +24,8 @@ import { AssistingStoryGateway } from '../servers/story-gateway-gc.js';
 import { DeadlineRobotFleet } from '../robots/deadline-robots.js';
 import { FeedClientFleet } from '../robots/feed-clients.js';
 import defaults from './inputs/memory-7gb.json' with { type: 'json' };
-import { defineScenario, type Findings, type RunContext } from './define.js';
+import { defineScenario, type Findings, limitHit, type RunContext } from './define.js';
+import { queueLimits } from './probes.js';
 import { oursResult } from './ours-report.js';
 import { type Inputs, type LimitHit, num, percentile } from './scenario.js';
 import { HOLDS_ONLY } from './capacity-common.js';
@@ -101,6 +102,7 @@ function runStory(ctx: RunContext): Findings {
   let firstTimeoutMs = -1;
   let firstFailedStartMs = -1;
   let timeouts = 0;
+  const robotsEmfile = { count: 0, firstAtMs: -1 };
   for (const rb of fleet.robots) {
     const w = windowOf(edges, rb.startMs);
     // A failure is an upgrade that never completed (the story's count); a connection lost later (the
@@ -114,6 +116,10 @@ function runStory(ctx: RunContext): Findings {
     }
     if (ok) opens.push(rb.openMs);
     else if (firstFailedStartMs < 0 || rb.startMs < firstFailedStartMs) firstFailedStartMs = rb.startMs;
+    if (rb.outcome === 'EMFILE') {
+      robotsEmfile.count++;
+      if (robotsEmfile.firstAtMs < 0 || rb.outcomeMs < robotsEmfile.firstAtMs) robotsEmfile.firstAtMs = rb.outcomeMs;
+    }
     if (rb.outcome === 'upgrade-timeout') {
       timeouts++;
       if (firstTimeoutMs < 0 || rb.outcomeMs < firstTimeoutMs) firstTimeoutMs = rb.outcomeMs;
@@ -171,18 +177,6 @@ function runStory(ctx: RunContext): Findings {
   const firstFailingWindow = failed.findIndex((f) => f > 0);
   const memoryPctAt = (tMs: number): number =>
     (100 * (n('story.overheadMiB') * MiB + connectedBy(tMs) * n('story.perConnectionKiB') * 1024)) / (n('container.memoryMiB') * MiB);
-  const limits: LimitHit[] = [];
-  if (timeouts > 0) {
-    limits.push({
-      key: 'container.memoryMiB',
-      limit: `container.memoryMiB — GC stretch near the limit (p/(1−p) at ${metrics['memoryPressureAtEndPct']} % used) slows handshakes past the clients' 30–60 s deadlines`,
-      firstAtMs: firstTimeoutMs,
-      count: timeouts,
-    });
-  }
-  if (!gwProc.alive)
-    limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
-
   // Where the handshake queue saturates: arrivals × cost × stretch(p) = cores, solved for p, then connections.
   const stretchNeeded = (n('host.cores') * 1000) / (n('load.rampPerSecond') * n('story.handshakeCpuMs'));
   const gc = runtime.gc;
@@ -192,6 +186,22 @@ function runStory(ctx: RunContext): Findings {
     stretchNeeded > gc.stretchMax ? -1 : Math.floor((pSat * n('container.memoryMiB') - n('story.overheadMiB')) / (n('story.perConnectionKiB') / 1024));
   metrics['handshakeSaturationStretch'] = round3(stretchNeeded);
   metrics['handshakeSaturationConnections'] = saturatesAt;
+  // The GC explains a timeout only once memory is past the point where handshakes saturate the cores; the
+  // tables and queues the candidates shrink explain theirs themselves.
+  const limits: LimitHit[] = [...queueLimits(gw.listener)];
+  if (timeouts > 0 && saturatesAt >= 0 && connectedBy(firstTimeoutMs) >= saturatesAt) {
+    limits.push({
+      key: 'container.memoryMiB',
+      limit: `container.memoryMiB — GC stretch near the limit (p/(1−p) at ${metrics['memoryPressureAtEndPct']} % used) slows handshakes past the clients' ${n('load.upgradeTimeoutMinMs') / 1000}–${n('load.upgradeTimeoutMaxMs') / 1000} s deadlines`,
+      firstAtMs: firstTimeoutMs,
+      count: timeouts,
+    });
+  }
+  if (!gwProc.alive)
+    limits.push({ key: 'container.memoryMiB', limit: 'container.memoryMiB — OOM kill (SIGKILL, exit 137)', firstAtMs: gwProc.diedAtMs, count: 1 });
+  if (gw.accept.stats.emfile > 0)
+    limits.push(limitHit('gateway.nofile', 'accept() → EMFILE (Go backs off, connection waits)', gw.accept.stats.firstEmfileAtMs, gw.accept.stats.emfile));
+  if (robotsEmfile.count > 0) limits.push(limitHit('robots.nofile', 'connect() → EMFILE on the load box', robotsEmfile.firstAtMs, robotsEmfile.count));
   const diagnosis: string[] = [
     `${gw.stats.peakSessions} of ${fleet.robots.length} connected${gwProc.alive ? '' : ' (all lost at the OOM kill)'}; the server refused none (no admission control) — ${timeouts} clients gave up waiting for the upgrade.`,
     `Memory: ${metrics['memoryPeakMiB']} MiB of ${n('container.memoryMiB')} MiB at the peak; the accounting alone would fit ${storyMemoryCeiling(inputs)} = (${n('container.memoryMiB')} − ${n('story.overheadMiB')}) MiB / ${n('story.perConnectionKiB')} KiB.`,
@@ -224,7 +234,8 @@ function runStory(ctx: RunContext): Findings {
     );
     metrics['gcStretchAtPeak'] = round3(stretchAtPeak);
   }
-  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis };
+  const windows = edges.map((fromS, w) => ({ fromS, toS: edges[w + 1] ?? null, started: started[w]!, failed: failed[w]! }));
+  return { outcomes: sortedCounts(outcomes), limits, metrics, diagnosis, windows };
 }
 
 function runOurs(ctx: RunContext): Findings {
@@ -286,6 +297,18 @@ export const memory7gb = defineScenario({
     atConnections: [8_849, 8_849],
     explanation: 'GC pressure near the container limit slowed upgrades until clients gave up',
     blamed: ['container.memoryMiB'],
+    windows: [
+      { fromS: 0, toS: 60, failedPct: 1 },
+      { fromS: 60, toS: 80, failedPct: 7.5 },
+      { fromS: 80, toS: 100, failedPct: 12.5 },
+      { fromS: 100, toS: 106, failedPct: 4.5 },
+    ],
+    // Memory fails no upgrade while it is far from the limit; what else the lab models would, at common values.
+    candidates: {
+      'the accept queue at somaxconn 128 (the default before Linux 5.4)': { 'host.somaxconn': 128 },
+      "the gateway's descriptor table at a soft limit of 1,024": { 'gateway.nofile': 1_024 },
+      "the load tool's descriptor table at a soft limit of 1,024": { 'robots.nofile': 1_024 },
+    },
   },
   eventsMax: 50_000_000,
   run,

@@ -38,8 +38,16 @@ export function oursClientLimits(ours: OurGateway, sockets: SimSocketFactory): L
   return limits;
 }
 
-/** Why ours refused, per reason, with the count of refused attempts (a client retries, so attempts, not users). */
-export function oursRefusalSentences(by: Readonly<Record<string, number>>, capacityAt: number | undefined, rateAt: number | undefined): string[] {
+/**
+ * Why ours refused, per reason, with the count of refused attempts (a client retries, so attempts, not users).
+ * `sourceAddresses`: how many addresses the story's clients connect from (the per-IP rate counts per address).
+ */
+export function oursRefusalSentences(
+  by: Readonly<Record<string, number>>,
+  capacityAt: number | undefined,
+  rateAt: number | undefined,
+  sourceAddresses: number,
+): string[] {
   const total = Object.values(by).reduce((s, v) => s + v, 0);
   if (total === 0) return ['No handshake was refused.'];
   const out: string[] = [];
@@ -51,7 +59,8 @@ export function oursRefusalSentences(by: Readonly<Record<string, number>>, capac
     );
   if (rate > 0)
     out.push(
-      `${rate} handshake attempts got HTTP 429 from the per-IP handshake rate (first at ${((rateAt ?? 0) / 1000).toFixed(3)} s): every robot shares the laptop's one address.`,
+      `${rate} handshake attempts got HTTP 429 from the per-IP handshake rate (first at ${((rateAt ?? 0) / 1000).toFixed(3)} s): ` +
+        `the clients connect from ${sourceAddresses === 1 ? 'one address' : `${sourceAddresses} addresses`}, and the rate counts per address.`,
     );
   const other = total - cap - rate;
   if (other > 0)

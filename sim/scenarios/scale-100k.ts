@@ -3,11 +3,12 @@
 // subscribe to one channel, and receive a series of broadcasts. It shows the lab holds a 100 k-connection
 // run within its time budget, and what our defaults do at that size (capacity, delivery latency).
 import { NODE } from '../kernel/runtime.js';
-import { startOurGateway } from '../servers/ours.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import defaults from './inputs/scale-100k.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
+import { addressesIn, machine, rampMs, startOurs, usersProcess } from './our-deployment.js';
 import { num, percentile } from './scenario.js';
+import { countBy, round3, sortedCounts } from './tally.js';
 
 const GW_ADDR = '10.0.0.1';
 const PORT = 443;
@@ -17,27 +18,16 @@ function run(ctx: RunContext): Findings {
   const { inputs, gateway } = ctx;
   if (gateway !== 'ours') throw new Error('scale-100k runs our gateway only');
   const n = (k: string) => num(inputs, k);
-  /** The ramp's length: load.connections started at load.rampPerSecond. */
-  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const world = ctx.world;
-  const gib = 1024 ** 3;
-  const gwHost = world.addHost({ name: 'gateway', os: 'linux', addresses: [GW_ADDR], memoryBytes: n('host.memoryGiB') * gib, cores: n('host.cores') });
-  const addrs = Array.from({ length: n('load.sourceAddresses') }, (_, i) => `10.1.${i >> 8}.${(i & 255) + 1}`);
-  const loadHost = world.addHost({ name: 'load', os: 'linux', addresses: addrs, memoryBytes: 64 * gib, cores: 32 });
+  const gwHost = machine(ctx, 'gateway', [GW_ADDR], n('host.memoryGiB'), n('host.cores'));
+  const addrs = addressesIn('10.1', n('load.sourceAddresses'));
+  const loadProc = usersProcess(ctx, addrs, 64, 32);
   const gwProc = world.spawn(gwHost, { name: 'odin', runtime: NODE, nofileSoft: n('gateway.nofile') });
-  const loadProc = world.spawn(loadHost, { name: 'users', runtime: NODE, nofileSoft: 10_000_000 });
-  const ours = startOurGateway(gwProc, {
-    port: PORT,
-    backlog: 511,
-    handshakeCpuMs: n('gateway.handshakeCpuMs'),
-    inboundCpuMs: n('gateway.inboundCpuMs'),
-    writeCpuMs: n('gateway.writeCpuMs'),
-    baselineBytes: n('ours.baselineMiB') * 1024 ** 2,
-  });
+  const ours = startOurs(ctx, gwProc, PORT, { baselineBytes: n('ours.baselineMiB') * 1024 ** 2 });
   const fleet = new ClientRobotFleet(loadProc, ours.clock, { dstAddr: GW_ADDR, dstPort: PORT, channel: CHANNEL, srcAddrs: addrs });
   const users = n('load.connections');
-  for (let i = 0; i < users; i++) fleet.add((rampMs * i) / users);
-  const firstBroadcastMs = rampMs + 5_000;
+  for (let i = 0; i < users; i++) fleet.add((rampMs(ctx) * i) / users);
+  const firstBroadcastMs = rampMs(ctx) + 5_000;
   const published: number[] = [];
   for (let b = 0; b < n('feed.broadcasts'); b++) {
     const at = firstBroadcastMs + b * n('feed.broadcastEveryMs');
@@ -54,29 +44,22 @@ function run(ctx: RunContext): Findings {
   ctx.record([fleet], end);
   ctx.runUntil(end);
 
-  const outcomes: Record<string, number> = {};
-  const latencies: number[] = [];
-  for (const rb of fleet.robots) {
-    const key = `${rb.client?.state ?? 'not-started'}:${rb.events}-events`;
-    outcomes[key] = (outcomes[key] ?? 0) + 1;
-    if (rb.firstEventMs >= 0) latencies.push(rb.firstEventMs - (published[0] ?? 0));
-  }
+  const outcomes = sortedCounts(countBy(fleet.robots, (rb) => `${rb.client?.state ?? 'not-started'}:${rb.events}-events`));
+  const latencies = fleet.robots.filter((rb) => rb.firstEventMs >= 0).map((rb) => rb.firstEventMs - (published[0] ?? 0));
   latencies.sort((a, b) => a - b);
-  const sorted: Record<string, number> = {};
-  for (const k of Object.keys(outcomes).sort()) sorted[k] = outcomes[k] as number;
   const cap = ours.gateway.admission.capacity;
   const metrics: Record<string, number> = {
     users,
     capacity: cap.connectionsMax,
     sessionsOpened: ours.transport.stats.opened,
     refusals: ours.transport.stats.refused,
-    firstEventLatencyP50Ms: Math.round(percentile(latencies, 50) * 1000) / 1000,
-    firstEventLatencyP99Ms: Math.round(percentile(latencies, 99) * 1000) / 1000,
-    firstEventLatencyMaxMs: Math.round((latencies[latencies.length - 1] ?? 0) * 1000) / 1000,
+    firstEventLatencyP50Ms: round3(percentile(latencies, 50)),
+    firstEventLatencyP99Ms: round3(percentile(latencies, 99)),
+    firstEventLatencyMaxMs: round3(latencies[latencies.length - 1] ?? 0),
     gatewayCpuUtilisationPct: Math.round(gwProc.cpu.utilisation() * 100_000) / 1000,
   };
   return {
-    outcomes: sorted,
+    outcomes,
     limits: [],
     metrics,
     diagnosis: [

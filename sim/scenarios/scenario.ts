@@ -28,6 +28,22 @@ export interface Tally {
   readonly failures: Readonly<Record<string, number>>;
 }
 
+/** Attempts started in one window of time (a story that reports failures per window, by start time). */
+export interface WindowTally {
+  /** Window start and end in seconds (end null: to the end of the run). */
+  readonly fromS: number;
+  readonly toS: number | null;
+  readonly started: number;
+  readonly failed: number;
+}
+
+/** A failure share the story reported for the attempts started in one window. */
+export interface ReportedWindow {
+  readonly fromS: number;
+  readonly toS: number;
+  readonly failedPct: number;
+}
+
 /**
  * What the story reported and how it explained it (docs/lab.md, "The field stories"). The report's
  * verdict checks the explanation against the run: did the symptom come out, and does changing the
@@ -48,6 +64,12 @@ export interface StoryClaim {
    * variants when the symptom does not come out as given, and ranked by how well they match it.
    */
   readonly candidates?: Readonly<Record<string, Inputs>>;
+  /**
+   * Failure shares the story reported per window of start time. A window where the story saw failures and
+   * the as-given run fails none of the attempts started in it is left unexplained by the story's own
+   * explanation: the candidates run for it too, ranked by how close they come to the reported shares there.
+   */
+  readonly windows?: readonly ReportedWindow[];
   /** Our own story: `reported` states what must hold, there is no field report to check. */
   readonly own?: boolean;
 }
@@ -75,6 +97,8 @@ export interface RunResult {
   readonly virtualMs: number;
   /** Connected / attempts / failures by kind over virtual time (sim/report/timeline.ts), where recorded. */
   readonly timeline?: Timeline;
+  /** Attempts by window of start time, where the scenario reports them so (StoryClaim.windows). */
+  readonly windows?: readonly WindowTally[];
 }
 
 export interface Scenario {

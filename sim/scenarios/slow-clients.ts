@@ -12,7 +12,7 @@
 // anything else is silent loss.
 // Inputs: sim/scenarios/inputs/slow-clients.json (story inputs only).
 import { encodeEvent } from '../../src/core/codec.js';
-import type { ChannelClass, Priority } from '../../src/core/options.js';
+import type { ChannelClass } from '../../src/core/options.js';
 import { GO, NODE } from '../kernel/runtime.js';
 import { startOurGateway } from '../servers/ours.js';
 import { type FeedMessage, StoryFanoutGateway } from '../servers/story-fanout.js';
@@ -20,59 +20,16 @@ import { type FeedRobot, FeedClientFleet } from '../robots/feed-clients.js';
 import { SubscriberFleet } from '../robots/feed-robots.js';
 import defaults from './inputs/slow-clients.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
-import { type Inputs, type LimitHit, num, percentile, str } from './scenario.js';
+import { type LimitHit, num, percentile, str } from './scenario.js';
 import { HOLDS_ONLY } from './capacity-common.js';
+import { feedChannels, isSlow, publishPlan, subject } from './feed-plan.js';
+import { Ledger, settleLedgers } from './feed-ledger.js';
 import { serverAndRobots } from './hosts.js';
 import { bump, round3, sortedCounts } from './tally.js';
 
 const SERVER = '10.0.0.2';
 const PORT = 8080;
 const MiB = 1024 * 1024;
-
-interface FeedChannel {
-  readonly name: string;
-  readonly priority: Priority;
-  readonly perSecond: number;
-  readonly conflate: boolean;
-}
-
-/** "trades:normal:40,ticker:low:20:conflate,…" → channels (name, priority, events per second, conflatable). */
-export function feedChannels(inputs: Inputs): FeedChannel[] {
-  return str(inputs, 'feed.channels')
-    .split(',')
-    .map((part) => {
-      const [name, priority, rate, flag] = part.trim().split(':');
-      if (name === undefined || !/^[a-z][a-z0-9_-]*$/.test(name)) throw new Error(`feed.channels: bad name in ${JSON.stringify(part)}`);
-      if (priority !== 'critical' && priority !== 'high' && priority !== 'normal' && priority !== 'low')
-        throw new Error(`feed.channels: bad priority in ${JSON.stringify(part)}`);
-      const perSecond = Number(rate);
-      if (!(perSecond > 0)) throw new Error(`feed.channels: bad rate in ${JSON.stringify(part)}`);
-      return { name, priority, perSecond, conflate: flag === 'conflate' };
-    });
-}
-
-const subject = (c: FeedChannel): string => `odin.feed.${c.name}`;
-
-/** Slow clients spread evenly over the fleet: client i is slow when ⌊(i+1)·k/N⌋ > ⌊i·k/N⌋, k = round(N·fraction). */
-export function isSlow(i: number, total: number, fraction: number): boolean {
-  const k = Math.round(total * fraction);
-  return Math.floor(((i + 1) * k) / total) > Math.floor((i * k) / total);
-}
-
-/** Publish times of every channel, merged in time order (ties keep channel order). */
-function publishPlan(inputs: Inputs, channels: readonly FeedChannel[]): { atMs: number; channel: number }[] {
-  const start = num(inputs, 'feed.startMs');
-  const end = start + num(inputs, 'feed.durationMs');
-  const plan: { atMs: number; channel: number }[] = [];
-  channels.forEach((c, ci) => {
-    for (let k = 0; ; k++) {
-      const at = start + (k * 1000) / c.perSecond;
-      if (at >= end) break;
-      plan.push({ atMs: at, channel: ci });
-    }
-  });
-  return plan.sort((a, b) => a.atMs - b.atMs || a.channel - b.channel);
-}
 
 function buildWorld(ctx: RunContext) {
   return { world: ctx.world, ...serverAndRobots(ctx, SERVER, { memoryBytes: 16 * 1024 * MiB }, 'clients') };
@@ -235,46 +192,6 @@ function runStory(ctx: RunContext): Findings {
 
 // ---- ours ---------------------------------------------------------------------------------------------
 
-/**
- * One client's account of the feed, kept as events and gaps arrive: each published offset is unaccounted,
- * delivered, or named in a gap the client reported (onGap). Offsets are the stream's 1..N, so a byte each.
- */
-class Ledger {
-  readonly marks: Uint8Array;
-  delivered = 0;
-  gapNamed = 0;
-  /** Offsets named in a gap and delivered later anyway (the client reports "from last + 1": too much, never too little). */
-  overlap = 0;
-  readonly gapReasons: Record<string, number> = {};
-  readonly resets: { readonly channel: number; readonly atMs: number }[] = [];
-
-  constructor(offsetsMax: number) {
-    this.marks = new Uint8Array(offsetsMax + 1);
-  }
-
-  deliver(offset: number): void {
-    const m = this.marks[offset];
-    if (m === 1) return;
-    if (m === 2) {
-      this.gapNamed--;
-      this.overlap++;
-    }
-    this.marks[offset] = 1;
-    this.delivered++;
-  }
-
-  gap(channel: number, from: number, to: number, reason: string, channelOf: readonly number[]): void {
-    bump(this.gapReasons, reason);
-    for (let o = Math.max(1, from); o <= to && o < this.marks.length; o++) {
-      if (channelOf[o] !== channel) continue;
-      if (this.marks[o] === 0) {
-        this.marks[o] = 2;
-        this.gapNamed++;
-      } else if (this.marks[o] === 1) this.overlap++;
-    }
-  }
-}
-
 function runOurs(ctx: RunContext): Findings {
   const { inputs } = ctx;
   const n = (k: string) => num(inputs, k);
@@ -354,48 +271,10 @@ function runOurs(ctx: RunContext): Findings {
 
   // ---- the ledger: delivered + named = published, per client ----
   const published = publishedAt.length - 1;
-  const totals = { slowPublished: 0, slowDelivered: 0, slowGapNamed: 0, slowResetNamed: 0, unaccounted: 0, overlap: 0, slowCriticalGapNamed: 0 };
-  const outcomes: Record<string, number> = {};
-  const gapReasons: Record<string, number> = {};
-  let exact = 0;
-  let fastIncomplete = 0;
-  for (const rb of fleet.robots) {
-    const l = ledgers[rb.index]!;
-    const slow = Number.isFinite(rb.readPerSecond);
-    // An offset never delivered nor named in a gap is still named if a reset (recovered:false) on its
-    // channel came after it was published: the client was told everything since its position is gone.
-    let resetNamed = 0;
-    for (let o = 1; o <= published; o++) {
-      if (l.marks[o] !== 0) continue;
-      if (l.resets.some((x) => x.channel === channelOf[o] && x.atMs >= (publishedAt[o] as number))) resetNamed++;
-    }
-    const unaccounted = published - l.delivered - l.gapNamed - resetNamed;
-    totals.unaccounted += unaccounted;
-    totals.overlap += l.overlap;
-    if (slow) {
-      totals.slowPublished += published;
-      totals.slowDelivered += l.delivered;
-      totals.slowGapNamed += l.gapNamed;
-      totals.slowResetNamed += resetNamed;
-      for (const [k, v] of Object.entries(l.gapReasons)) bump(gapReasons, `slowGaps ${k}`, v);
-      channels.forEach((c, ci) => {
-        if (c.priority !== 'critical') return;
-        for (const o of offsetsByChannel[ci]!) if (l.marks[o] === 2) totals.slowCriticalGapNamed++;
-      });
-      if (unaccounted === 0) exact++;
-      bump(
-        outcomes,
-        unaccounted > 0
-          ? 'slow: events lost silently'
-          : l.delivered < published
-            ? 'slow: degraded explicitly (delivered + named = published)'
-            : 'slow: every event delivered',
-      );
-    } else {
-      if (l.delivered !== published) fastIncomplete++;
-      bump(outcomes, l.delivered === published ? 'fast: every event delivered' : unaccounted > 0 ? 'fast: events lost silently' : 'fast: degraded explicitly');
-    }
-  }
+  const criticalOffsets = channels.flatMap((c, ci) => (c.priority === 'critical' ? offsetsByChannel[ci]! : []));
+  const clients = fleet.robots.map((rb) => ({ ledger: ledgers[rb.index]!, slow: Number.isFinite(rb.readPerSecond) }));
+  const { totals, outcomes, gapReasons } = settleLedgers(clients, { publishedAt, channelOf, criticalOffsets });
+  const { exact, fastIncomplete } = totals;
   fastLatencies.sort((a, b) => a - b);
   const stats = ours.gateway.stats();
   const slowRobots = fleet.robots.filter((rb) => Number.isFinite(rb.readPerSecond));

@@ -40,3 +40,36 @@ export function windowLabel(edgesS: readonly number[], i: number): string {
   const next = edgesS[i + 1];
   return next === undefined ? `${edgesS[i]}s-end` : `${edgesS[i]}-${next}s`;
 }
+
+/** Counts per `prefix` + key, keys sorted (outcome groups in one flat record). */
+export function prefixed(prefix: string, counts: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(counts).sort()) out[`${prefix}${k}`] = counts[k] as number;
+  return out;
+}
+
+/** How many items share each key (e.g. clients by final state). */
+export function countBy<T>(items: Iterable<T>, key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) bump(counts, key(item));
+  return counts;
+}
+
+/** The busiest window of `windowMs` among times ≥ `fromMs`: its count and start (the earliest on a tie). */
+export function busiestWindow(timesMs: readonly number[], windowMs: number, fromMs: number): { count: number; atMs: number } {
+  const windows = new Map<number, number>();
+  for (const t of timesMs) {
+    if (t < fromMs) continue;
+    const w = Math.floor(t / windowMs);
+    windows.set(w, (windows.get(w) ?? 0) + 1);
+  }
+  let count = 0;
+  let atMs = 0;
+  for (const [w, c] of windows) {
+    if (c > count || (c === count && w * windowMs < atMs)) {
+      count = c;
+      atMs = w * windowMs;
+    }
+  }
+  return { count, atMs };
+}

@@ -12,13 +12,15 @@
 import type { SocketFactory } from '../../src/client/ports.js';
 import { SimClock } from '../adapters/clock-sim.js';
 import { NODE } from '../kernel/runtime.js';
-import { type OurGateway, startOurGateway } from '../servers/ours.js';
+import type { OurGateway } from '../servers/ours.js';
 import { BrowserRenderer } from '../robots/browser.js';
 import { ClientRobotFleet } from '../robots/client-robots.js';
 import { SimSocketFactory } from '../adapters/socket-sim.js';
 import defaults from './inputs/windows-hub.json' with { type: 'json' };
 import { defineScenario, type Findings, type RunContext } from './define.js';
+import { machine, rampMs, startOurs } from './our-deployment.js';
 import { type LimitHit, num } from './scenario.js';
+import { busiestWindow, countBy, prefixed } from './tally.js';
 
 const HUB = '192.168.1.10';
 const PORT = 5000;
@@ -27,14 +29,10 @@ const WINDOW_MS = 100;
 function run(ctx: RunContext): Findings {
   const { inputs, gateway } = ctx;
   const n = (k: string) => num(inputs, k);
-  /** The ramp's length: load.connections started at load.rampPerSecond. */
-  const rampMs = (n('load.connections') * 1000) / n('load.rampPerSecond');
   const story = gateway === 'story';
   const world = ctx.world;
-  const gib = 1024 ** 3;
-  const devbox = world.addHost({ name: 'devbox', os: 'windows', addresses: [HUB], memoryBytes: 16 * gib, cores: 8 });
-  const browsers = world.addHost({ name: 'browsers', os: 'windows', addresses: ['192.168.1.20'], memoryBytes: 16 * gib, cores: 8 });
-  const browserProc = world.spawn(browsers, { name: 'chrome', runtime: NODE, nofileSoft: 1_000_000 });
+  const devbox = machine(ctx, 'devbox', [HUB], 16, 8, 'windows');
+  const browserProc = world.spawn(machine(ctx, 'browsers', ['192.168.1.20'], 16, 8, 'windows'), { name: 'chrome', runtime: NODE, nofileSoft: 1_000_000 });
   const clock = new SimClock(world.sched);
   const admission = story
     ? { connectionsMax: 1_000_000, perUserMax: 1_000_000, perIpMax: 1_000_000, handshakeBurst: 1_000_000, handshakesPerSecond: 1_000_000 }
@@ -48,16 +46,7 @@ function run(ctx: RunContext): Findings {
   let starts = 0;
   const startHub = (): OurGateway => {
     const proc = world.spawn(devbox, { name: `hub-${starts++}`, runtime: NODE, nofileSoft: 16_777_216 });
-    return startOurGateway(proc, {
-      port: PORT,
-      backlog: 200,
-      handshakeCpuMs: n('gateway.handshakeCpuMs'),
-      inboundCpuMs: n('gateway.inboundCpuMs'),
-      writeCpuMs: n('gateway.writeCpuMs'),
-      baselineBytes: 60 * 1024 ** 2,
-      options: { admission },
-      usersFromUpgrade: true,
-    });
+    return startOurs(ctx, proc, PORT, { backlog: 200, options: { admission }, usersFromUpgrade: true });
   };
   let hub = startHub();
   const sockets = new SimSocketFactory(browserProc, HUB, PORT);
@@ -89,7 +78,7 @@ function run(ctx: RunContext): Findings {
     reconnect,
     jitter: !story,
   });
-  for (let i = 0; i < n('load.connections'); i++) userFleet.add(1_000 + (rampMs * i) / n('load.connections'));
+  for (let i = 0; i < n('load.connections'); i++) userFleet.add(1_000 + (rampMs(ctx) * i) / n('load.connections'));
   // Part 1 ends before the restart: close the tab.
   world.sched.at(
     n('fault.restartAtMs') - 5_000,
@@ -121,29 +110,9 @@ function run(ctx: RunContext): Findings {
 
   // ---- what happened ----
   const tabErrors = tabFleet.robots.filter((r) => r.errors > 0).length;
-  const windows = new Map<number, number>();
-  for (const t of attemptsAt) {
-    if (t < restartAt) continue;
-    const w = Math.floor(t / WINDOW_MS);
-    windows.set(w, (windows.get(w) ?? 0) + 1);
-  }
-  let peak = 0;
-  let peakAt = 0;
-  for (const [w, c] of windows) {
-    if (c > peak || (c === peak && w * WINDOW_MS < peakAt)) {
-      peak = c;
-      peakAt = w * WINDOW_MS;
-    }
-  }
-  const states: Record<string, number> = {};
-  for (const r of userFleet.robots) {
-    const s = r.client?.state ?? 'not-started';
-    states[s] = (states[s] ?? 0) + 1;
-  }
-  const outcomes: Record<string, number> = {};
-  for (const k of Object.keys(states).sort()) outcomes[`user:${k}`] = states[k] as number;
-  const attemptKinds: Record<string, number> = {};
-  for (const k of Object.keys(sockets.outcomes).sort()) attemptKinds[`attempt:${k}`] = sockets.outcomes[k] as number;
+  const { count: peak, atMs: peakAt } = busiestWindow(attemptsAt, WINDOW_MS, restartAt);
+  const states = countBy(userFleet.robots, (r) => r.client?.state ?? 'not-started');
+  const outcomes = prefixed('user:', states);
   const metrics: Record<string, number> = {
     socketsPerTab: n('browser.socketsPerTab'),
     tabPeakPending: tab.peakPending,
@@ -155,7 +124,7 @@ function run(ctx: RunContext): Findings {
     peakAttemptsPer100Ms: peak,
     peakAtMs: peakAt,
     usersGaveUp: states['closed'] ?? 0,
-    ...attemptKinds,
+    ...prefixed('attempt:', sockets.outcomes),
   };
   const limits: LimitHit[] = [];
   if (tab.refused > 0)
@@ -168,12 +137,7 @@ function run(ctx: RunContext): Findings {
     `After the restart (${n('fault.downMs') / 1000} s down): ${metrics['attemptsAfterRestart']} handshakes, peak ${peak} in 100 ms at ${(peakAt / 1000).toFixed(1)} s; ` +
       `${metrics['usersGaveUp']} of ${n('load.connections')} users gave up${story ? ` (${n('story.attempts')} attempts without jitter: the crowd retries in lockstep)` : ' (full jitter, no attempt limit)'}.`,
   ];
-  return {
-    outcomes,
-    limits,
-    metrics,
-    diagnosis,
-  };
+  return { outcomes, limits, metrics, diagnosis };
 }
 
 export const windowsHub = defineScenario({

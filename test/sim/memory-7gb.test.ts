@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memory7gb, storyMemoryCeiling } from '../../sim/scenarios/memory-7gb.js';
 import { applySets, type Inputs } from '../../sim/scenarios/scenario.js';
+import { unexplainedWindows, wantsCandidates } from '../../sim/report/verdict.js';
 
 const d = memory7gb.defaults;
 const n = (k: string, inputs: Inputs = d) => inputs[k] as number;
@@ -39,6 +40,21 @@ describe('memory-7gb (story: no admission, GC stretch near the limit)', () => {
   it('failures come late in the ramp, when memory is near the limit; the first window has none', () => {
     expect(base.metrics['window 0-60s failed']).toBe(0);
     expect(base.metrics['window 80-100s failed']!).toBeGreaterThan(0);
+  });
+
+  it('the early windows the story saw failing are unexplained as given, so the candidates run for them', () => {
+    const early = unexplainedWindows(base, memory7gb.claim).map((w) => w.reported.fromS);
+    expect(early).toEqual([0, 60]);
+    expect(base.windows?.find((w) => w.fromS === 80)?.failed).toBe(base.metrics['window 80-100s failed']);
+    expect(wantsCandidates(base, memory7gb.claim)).toBe(true);
+  });
+
+  it("a candidate's failures are blamed on its own limit, not on memory: the gateway's table at 1,024", () => {
+    const [name, overrides] = Object.entries(memory7gb.claim.candidates ?? {}).find(([, o]) => 'gateway.nofile' in o)!;
+    const r = memory7gb.run({ ...d, ...overrides }, '1', 'story', `candidate: ${name}`);
+    expect(r.limits[0]?.key).toBe('gateway.nofile');
+    expect(r.limits.some((l) => l.limit.includes('GC stretch'))).toBe(false);
+    expect(r.windows?.find((w) => w.fromS === 0)?.failed).toBeGreaterThan(0);
   });
 
   it('a larger container moves the plateau by (limit − overhead) / perConnection', () => {

@@ -6,7 +6,20 @@
 import { describe, expect, it } from 'vitest';
 import { runSelection } from '../../sim/cli.js';
 import { renderText } from '../../sim/report/text.js';
-import { CANDIDATE, changedInputs, countMatches, failedTotal, fmt, symptomCount, VERDICT_LINES_MAX, verdictLines } from '../../sim/report/verdict.js';
+import {
+  CANDIDATE,
+  changedInputs,
+  countMatches,
+  failedPct,
+  failedTotal,
+  fmt,
+  symptomCount,
+  symptomOut,
+  unexplainedWindows,
+  VERDICT_LINES_MAX,
+  verdictLines,
+  windowText,
+} from '../../sim/report/verdict.js';
 import { scenarios } from '../../sim/scenarios/index.js';
 import { applySets, type RunResult, type Scenario } from '../../sim/scenarios/scenario.js';
 
@@ -18,7 +31,9 @@ const SHRINK: Readonly<Record<string, readonly string[]>> = {
   'cloudrun-512mb': ['load.connections=2300'],
   'syn-backlog': ['load.connections=800'],
   'docker-nofile-1024': ['load.connections=1500'],
-  'memory-7gb': ['load.connections=1500'],
+  // Full size: the early windows the story's explanation leaves (0–60 s, 60–80 s) and the candidates ranked
+  // by them need the ramp past the memory limit (about 15 s of CPU).
+  'memory-7gb': [],
   'slow-clients': ['load.connections=30', 'feed.durationMs=4000'],
   'broker-outage': ['load.connections=100'],
   'rolling-restart': ['load.connections=200', 'load.sourceAddresses=5'],
@@ -34,6 +49,7 @@ function figures(s: Scenario, results: readonly RunResult[]): Set<number> {
   const f = new Set<number>([0, 5, 25]);
   const add = (x: number): void => rounded(x).forEach((v) => f.add(v));
   for (const r of s.claim.atConnections ?? []) add(r);
+  for (const w of s.claim.windows ?? []) [w.fromS, w.toS, w.failedPct].forEach(add);
   for (const v of Object.values(s.defaults)) if (typeof v === 'number') add(v);
   const tallies: number[] = [];
   for (const r of results) {
@@ -50,6 +66,7 @@ function figures(s: Scenario, results: readonly RunResult[]): Set<number> {
     }
     add(r.peakConnected);
     tallies.push(r.peakConnected);
+    for (const w of r.windows ?? []) [w.started, w.failed, failedPct(w)].forEach(add);
     for (const l of r.limits) {
       add(l.count);
       f.add(Number((l.firstAtMs / 1000).toFixed(3)));
@@ -72,6 +89,8 @@ function numbersIn(line: string, s: Scenario, results: readonly RunResult[]): nu
     // A candidate's line names it without the "candidate: " prefix.
     ...results.filter((r) => r.variant.startsWith(CANDIDATE)).map((r) => r.variant.slice(CANDIDATE.length)),
     ...results.flatMap((r) => r.limits.map((l) => l.limit)),
+    // The verdict quotes a limit without its "key — " prefix.
+    ...results.flatMap((r) => r.limits.map((l) => (l.key === null ? l.limit : l.limit.slice(`${l.key} — `.length)))),
   ];
   for (const n of names.sort((a, b) => b.length - a.length)) t = t.split(n).join(' ');
   t = t
@@ -145,6 +164,15 @@ function verdictViolations(s: Scenario, results: readonly RunResult[], lines: re
 function candidateViolations(s: Scenario, results: readonly RunResult[], lines: readonly string[]): string[] {
   const bad: string[] = [];
   const c = s.claim;
+  const story = results.find((r) => r.gateway === 'story' && r.variant === 'as given');
+  const early = story === undefined ? [] : unexplainedWindows(story, c);
+  const byWindow = story !== undefined && symptomOut(story, c) && early.length > 0;
+  if (early.length > 0) {
+    const line = lines.find((l) => l.startsWith('Not accounted for:'));
+    const stated = early.map((w) => `${fmt(w.lab.failed)} of ${fmt(w.lab.started)}`).join(' and ');
+    if (line === undefined) bad.push('windows the story saw failing, none failing as given, and no "Not accounted for" line');
+    else if (!line.includes(`${stated} attempts started there`)) bad.push(`"Not accounted for" does not state ${stated}: ${line}`);
+  }
   for (const r of results.filter((x) => x.gateway === 'story' && x.variant.startsWith(CANDIDATE))) {
     const name = r.variant.slice(CANDIDATE.length);
     const line = lines.find((l) => /^ {2}\d+\. /.test(l) && l.includes(`${name}: `));
@@ -152,7 +180,14 @@ function candidateViolations(s: Scenario, results: readonly RunResult[], lines: 
       if (!lines.some((l) => l.includes('more verdict lines'))) bad.push(`candidate ${name} is not in the verdict`);
       continue;
     }
-    if (c.symptomKinds.length === 0) {
+    if (byWindow) {
+      // Each window the explanation leaves: this run's own attempts started there and how many did not complete.
+      for (const w of early) {
+        const t = r.windows?.find((x) => x.fromS === w.reported.fromS) ?? { started: 0, failed: 0 };
+        const want = `${windowText(w.reported)} ${fmt(t.failed)} of ${fmt(t.started)} attempts did not complete`;
+        if (!line.includes(want)) bad.push(`candidate line does not state "${want}": ${line}`);
+      }
+    } else if (c.symptomKinds.length === 0) {
       if (!line.includes(`peak ${fmt(r.peakConnected)} connected`)) bad.push(`candidate line does not state its peak ${r.peakConnected}: ${line}`);
       if (c.atConnections !== undefined && line.includes('(matches') !== countMatches(r.peakConnected, c.atConnections))
         bad.push(`candidate line's match disagrees with peak ${r.peakConnected}: ${line}`);
@@ -187,6 +222,27 @@ describe('report prose against its figures', () => {
     const line = "  1. the load tool's table: peak 8,651 connected (matches 8,651).";
     expect(candidateViolations(s, [r], [line])).toHaveLength(2);
     expect(candidateViolations(s, [r], ["  1. the load tool's table: peak 1,019 connected (outside 8,651)."])).toEqual([]);
+  });
+
+  it('the checker catches window lines that misstate their runs: a candidate\'s window count, a missing "Not accounted for"', () => {
+    const s = { claim: { symptomKinds: ['UPGRADE_TIMEOUT'], windows: [{ fromS: 0, toS: 60, failedPct: 1 }] } } as unknown as Scenario;
+    const story = {
+      gateway: 'story',
+      variant: 'as given',
+      peakConnected: 90,
+      users: null,
+      attempts: { total: 100, ok: 90, failures: { UPGRADE_TIMEOUT: 10 } },
+      windows: [
+        { fromS: 0, toS: 60, started: 60, failed: 0 },
+        { fromS: 60, toS: null, started: 40, failed: 10 },
+      ],
+    } as unknown as RunResult;
+    const cand = { gateway: 'story', variant: `${CANDIDATE}a smaller queue`, windows: [{ fromS: 0, toS: 60, started: 60, failed: 3 }] } as unknown as RunResult;
+    const said = 'Not accounted for: the story saw attempts fail in 0–60 s (1 %); as given, 0 of 60 attempts started there did not complete.';
+    const right = '  1. a smaller queue: 0–60 s 3 of 60 attempts did not complete (5 %); in all 3 of 100 connection attempts failed or were cut.';
+    expect(candidateViolations(s, [story, cand], [said, right])).toEqual([]);
+    expect(candidateViolations(s, [story, cand], [said, right.replace('3 of 60', '0 of 60')])).toHaveLength(1);
+    expect(candidateViolations(s, [story, cand], [right])).toHaveLength(1);
   });
 
   for (const s of scenarios) {

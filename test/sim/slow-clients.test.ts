@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applySets } from '../../sim/scenarios/scenario.js';
-import { isSlow, slowClients } from '../../sim/scenarios/slow-clients.js';
+import { isSlow } from '../../sim/scenarios/feed-plan.js';
+import { slowClients } from '../../sim/scenarios/slow-clients.js';
 
 const d = slowClients.defaults;
 const n = (k: string) => d[k] as number;
