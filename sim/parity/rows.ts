@@ -257,7 +257,9 @@ export const ROWS: readonly Row[] = [
     summary: roundsSummary(),
     compare: exactRounds(),
     broken: { what: 'no busy loop in the lab (the sampler sees no lag)', lab: { ignoreBusy: true } },
-    ci: true,
+    // Out of the CI subset: its real side times a busy spell against handshakes, and on a machine loaded by
+    // other work the spell's handshakes were seen to get in (run it with --parity; it agreed at load 10).
+    ci: false,
   },
   {
     id: 'syn-linear',
