@@ -246,28 +246,22 @@ describe('report prose against its figures', () => {
   });
 
   for (const s of scenarios) {
-    // Whole runs of every variant (memory-7gb at full size): far past the default timeout on a loaded machine.
-    it(
-      `${s.name}: every variant — the verdict fits one screen, its numbers are the runs' figures, no sentence contradicts a count`,
-      { timeout: 120_000 },
-      () => {
-        const inputs = applySets(s.defaults, SHRINK[s.name] ?? []);
-        const results = runSelection(s, inputs, '3', undefined, 'all');
-        const changed = changedInputs(s.defaults, inputs);
-        const lines = verdictLines(s, results, changed);
-        expect(lines.length).toBeLessThanOrEqual(VERDICT_LINES_MAX);
-        expect(lines[0]).toBe(`VERDICT — ${s.name}`);
-        // What-ifs are marked: every --set key appears as old → new.
-        for (const [k, c] of Object.entries(changed)) expect(lines[1]).toContain(`${k} ${String(c.from)} → ${String(c.to)}`);
-        if (s.claim.own !== true) expect(lines.some((l) => l.startsWith("The story's explanation"))).toBe(true);
-        if (s.gateways.includes('ours') && s.gateways.includes('story')) expect(lines.some((l) => l.startsWith('Ours, same load'))).toBe(true);
-        expect(verdictViolations(s, results, lines)).toEqual([]);
-        expect(results.flatMap(contradictions)).toEqual([]);
-        // The text report opens with the same verdict.
-        const text = renderText(s, results, changed).split('\n');
-        expect(text.slice(0, lines.length)).toEqual(lines);
-      },
-      120_000,
-    );
+    it(`${s.name}: every variant — the verdict fits one screen, its numbers are the runs' figures, no sentence contradicts a count`, () => {
+      const inputs = applySets(s.defaults, SHRINK[s.name] ?? []);
+      const results = runSelection(s, inputs, '3', undefined, 'all');
+      const changed = changedInputs(s.defaults, inputs);
+      const lines = verdictLines(s, results, changed);
+      expect(lines.length).toBeLessThanOrEqual(VERDICT_LINES_MAX);
+      expect(lines[0]).toBe(`VERDICT — ${s.name}`);
+      // What-ifs are marked: every --set key appears as old → new.
+      for (const [k, c] of Object.entries(changed)) expect(lines[1]).toContain(`${k} ${String(c.from)} → ${String(c.to)}`);
+      if (s.claim.own !== true) expect(lines.some((l) => l.startsWith("The story's explanation"))).toBe(true);
+      if (s.gateways.includes('ours') && s.gateways.includes('story')) expect(lines.some((l) => l.startsWith('Ours, same load'))).toBe(true);
+      expect(verdictViolations(s, results, lines)).toEqual([]);
+      expect(results.flatMap(contradictions)).toEqual([]);
+      // The text report opens with the same verdict.
+      const text = renderText(s, results, changed).split('\n');
+      expect(text.slice(0, lines.length)).toEqual(lines);
+    }, 120_000);
   }
 });
