@@ -77,8 +77,9 @@ export async function connectSet(server: ServerProcess, o: SetOptions): Promise<
   }
 }
 
-export function publisherFor(server: ServerProcess): HttpPublisher {
-  return new HttpPublisher({ baseUrl: server.httpUrl, apiKey: null, sockets: 32, inFlightMax: 2_000, timeoutMs: 10_000 });
+/** `timeoutMs` bounds each publish: a server may answer late while it writes, and still carry it out. */
+export function publisherFor(server: ServerProcess, timeoutMs = 10_000): HttpPublisher {
+  return new HttpPublisher({ baseUrl: server.httpUrl, apiKey: null, sockets: 32, inFlightMax: 2_000, timeoutMs });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -20,6 +20,7 @@ export interface PublishFigures {
   readonly sent: number;
   readonly ok: number;
   readonly skipped: number;
+  readonly retried: number;
   readonly failures: Readonly<Record<string, number>>;
 }
 
@@ -42,8 +43,16 @@ export interface PhaseResult {
   readonly control: Readonly<Record<string, number>>;
 }
 
-function snapshotStats(p: Publisher): { sent: number; ok: number; skipped: number; failures: Record<string, number>; okPerChannel: Record<string, number> } {
-  return { sent: p.stats.sent, ok: p.stats.ok, skipped: p.stats.skipped, failures: { ...p.stats.failures }, okPerChannel: { ...p.stats.okPerChannel } };
+function snapshotStats(p: Publisher): {
+  sent: number;
+  ok: number;
+  skipped: number;
+  retried: number;
+  failures: Record<string, number>;
+  okPerChannel: Record<string, number>;
+} {
+  const s = p.stats;
+  return { sent: s.sent, ok: s.ok, skipped: s.skipped, retried: s.retried, failures: { ...s.failures }, okPerChannel: { ...s.okPerChannel } };
 }
 
 function since<T extends Record<string, number>>(now: Readonly<T>, before: Readonly<T>): Record<string, number> {
@@ -201,6 +210,7 @@ function result(
       sent: after.sent - before.sent,
       ok: after.ok - before.ok,
       skipped: after.skipped - before.skipped,
+      retried: after.retried - before.retried,
       failures: since(after.failures, before.failures),
     },
     expected,

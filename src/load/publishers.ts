@@ -19,6 +19,8 @@ export interface PublishStats {
   failures: Record<string, number>;
   /** Not sent: the publisher was at its in-flight bound. */
   skipped: number;
+  /** Sent again once: the server closed an idle keep-alive connection as the request went out on it. */
+  retried: number;
 }
 
 export interface Publisher {
@@ -31,7 +33,7 @@ export interface Publisher {
 }
 
 function newStats(): PublishStats {
-  return { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0 };
+  return { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0, retried: 0 };
 }
 
 function accepted(stats: PublishStats, channel: string): void {
@@ -82,6 +84,10 @@ export class HttpPublisher implements Publisher {
       if (failure === null) accepted(this.stats, channel);
       else bump(this.stats.failures, failure);
     };
+    this.send(body, done, true);
+  }
+
+  private send(body: string, done: (failure: string | null) => void, mayRetry: boolean): void {
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     if (this.options.apiKey !== null) headers.authorization = `Bearer ${this.options.apiKey}`;
     const req = request(this.url, { method: 'POST', agent: this.agent, headers, timeout: this.options.timeoutMs }, (res) => {
@@ -90,7 +96,16 @@ export class HttpPublisher implements Publisher {
       res.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? 'ERROR'));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('publish timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? 'ERROR'));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // A server that closes idle keep-alive connections (Node's default: after 5 s) can close one just as
+      // a request goes out on it: the request never reached it, so it is sent once more, on a new
+      // connection — the retry Node's http documentation gives for req.reusedSocket.
+      if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET') {
+        this.stats.retried++;
+        return this.send(body, done, false);
+      }
+      done(error.code ?? 'ERROR');
+    });
     req.end(body);
   }
 

@@ -110,7 +110,7 @@ export function summaryText(r: LoadReport): string {
   ];
   for (const [i, p] of r.phases.entries()) {
     const label = p.kind === 'burst' ? `burst ${i + 1} (${n(p.target)} events)` : `hold (${n(p.target)}/s for ${(p.publishMs / 1000).toFixed(0)} s)`;
-    const pub = `${n(p.published.ok)} of ${n(p.published.sent)} published accepted${p.published.skipped > 0 ? ` · ${n(p.published.skipped)} skipped (publisher at its in-flight bound)` : ''}${total(p.published.failures) > 0 ? ` · failed ${kinds(p.published.failures)}` : ''}`;
+    const pub = `${n(p.published.ok)} of ${n(p.published.sent)} published accepted${p.published.skipped > 0 ? ` · ${n(p.published.skipped)} skipped (publisher at its in-flight bound)` : ''}${(p.published.retried ?? 0) > 0 ? ` · ${n(p.published.retried)} sent again (the server had closed an idle connection)` : ''}${total(p.published.failures) > 0 ? ` · failed ${kinds(p.published.failures)}` : ''}`;
     lines.push(row(label, pub));
     const delivered = `${n(p.delivered)} of ${n(p.expected)} expected deliveries${p.expected > 0 ? ` (${((p.delivered / p.expected) * 100).toFixed(2)}%)` : ''} · ${n(p.deliveriesPerSecond)}/s`;
     lines.push(

@@ -207,6 +207,6 @@ const nullPublisher: Publisher = {
   kind: 'none',
   publish: () => undefined,
   inFlight: 0,
-  stats: { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0 },
+  stats: { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0, retried: 0 },
   close: async () => undefined,
 };

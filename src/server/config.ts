@@ -94,6 +94,12 @@ export const configSpec = {
     internalPort: nullableInt(null, 0, 65_535, 'A second port, on server.internalHost, for /metrics and /stats (then not served on server.port); auto: none.'),
     internalHost: text('127.0.0.1', z.string().min(1).max(255), 'a host name or IP address', 'Interface of server.internalPort.'),
     publishBodyBytesMax: int(1 * MiB, 1 * KiB, 64 * MiB, 'Largest POST /publish body; larger bodies get 413.'),
+    httpKeepAliveMs: int(
+      65_000,
+      1_000,
+      600_000,
+      "How long an idle HTTP keep-alive connection (a publisher, a scraper) stays open; above load balancers' idle timeouts (60 s) so they never reuse a connection the server is closing.",
+    ),
     writeMode: oneOf('preframed', ['preframed', 'send'] as const, 'preframed: frame each event once and write raw bytes; send: ws.send per frame.'),
     loadSampleMs: int(1_000, 100, 60_000, 'How often event-loop delay and utilisation feed the load brake.'),
     workers: int(1, 1, 256, 'Processes that serve the port (node:cluster); above 1 a primary supervises them and, with the embedded broker, holds it.'),

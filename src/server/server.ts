@@ -178,6 +178,10 @@ export async function startServer(config: Config, deps: StartDeps = {}): Promise
   // Slow-loris bounds for plain HTTP; upgraded sockets leave the HTTP machinery and are not affected.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // Publishers post in bursts seconds apart: Node's 5 s default would close their connections between
+  // bursts, and a burst on fresh connections arrives over more turns of the loop, so it is written in more
+  // passes over the subscribers (docs/benchmarks.md, "Burst drain and keep-alive").
+  for (const s of internal === null ? [server] : [server, internal]) s.keepAliveTimeout = config.server.httpKeepAliveMs;
   const upgrade = createUpgradeHandler(gateway, {
     path: config.server.path,
     messageBytesMax: options.messageBytesMax,

@@ -62,7 +62,7 @@ describe('rate search', () => {
     kind: 'steady',
     target: 0,
     publishMs: 1,
-    published: { sent: 10, ok: 10, skipped: 0, failures: {} },
+    published: { sent: 10, ok: 10, skipped: 0, retried: 0, failures: {} },
     expected: 100,
     delivered: ok ? 100 : 90,
     complete: ok,
@@ -102,7 +102,7 @@ describe('rate search', () => {
     expect(verdict(phase(true, 10), 200).pass).toBe(true);
     expect(verdict(phase(true, 300), 200).why).toMatch(/p99 300 ms > 200 ms/);
     expect(verdict(phase(false, 10), 200).why).toMatch(/90 of 100 deliveries/);
-    expect(verdict({ ...phase(true, 10), published: { sent: 10, ok: 10, skipped: 3, failures: {} } }, 200).why).toMatch(/skipped 3/);
+    expect(verdict({ ...phase(true, 10), published: { sent: 10, ok: 10, skipped: 3, retried: 0, failures: {} } }, 200).why).toMatch(/skipped 3/);
     expect(verdict({ ...phase(true, 10), drops: { CLOSE_1008: 1 } }, 200).why).toMatch(/1 connections dropped/);
   });
 });

@@ -2,7 +2,7 @@
 // and authentication.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { createHttpHandler, type HttpGateway } from '../../src/server/http.js';
 import { request, start, type Started } from './server-fixture.js';
 
@@ -176,5 +176,30 @@ describe('POST /publish', () => {
     expect((await request(server, 'POST', '/publish', body, { 'X-API-Key': key })).status).toBe(200);
     // The key never reaches the logs.
     expect(JSON.stringify(server.logs)).not.toContain(key);
+  });
+});
+
+describe('keep-alive', () => {
+  // server.httpKeepAliveMs replaces Node's 5 s default, which closed publishers' connections between
+  // bursts seconds apart (docs/benchmarks.md, "Burst drain and keep-alive").
+  const idleLifetimeMs = async (s: Started): Promise<number> => {
+    const { port } = new URL(s.url);
+    const socket = connectTcp(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.write('GET /health HTTP/1.1\r\nHost: odin\r\nConnection: keep-alive\r\n\r\n');
+    await answered;
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    return performance.now() - t0;
+  };
+
+  it('closes an idle connection after server.httpKeepAliveMs, not before', async () => {
+    server = await start({ 'server.httpKeepAliveMs': '1500' });
+    const lifetime = await idleLifetimeMs(server);
+    // Not before the setting; and closed by it, not by Node's own 5 s default.
+    expect(lifetime).toBeGreaterThanOrEqual(1_400);
+    expect(lifetime).toBeLessThan(4_900);
   });
 });
