@@ -2,14 +2,19 @@
 // turn it into benchmarks/RESULTS.md sections. Every e2e figure is ours beside the naive hub's from the
 // same run, with the machine's load average at the start and the end.
 import { machine, type BenchReport } from '../lib/report.js';
+import { cpuSample, otherCores, type CpuSample } from './other-work.js';
 import { loadNow, type LoadAverage } from './rig.js';
 
-/** Above this 1-minute load average on the machine's cores, figures are labelled as taken under load. */
+/** Where /proc/stat is missing: above this 1-minute load average per core, figures are marked as taken under load. */
 export const QUIET_LOAD_PER_CORE = 1;
+/** Above this share of the machine's cores used by other work during a bench, its figures are marked as taken under load. */
+export const QUIET_OTHER_SHARE = 0.25;
 
 export interface E2eExtra {
   readonly kind: 'e2e';
   readonly load: { readonly start: LoadAverage; readonly end: LoadAverage };
+  /** Cores other work used on average during the bench (src: other-work.ts); null off Linux. */
+  readonly otherCores?: number | null;
   readonly underLoad: boolean;
   /** Lines for the terminal summary (run.ts prints extra.summary). */
   readonly summary: readonly string[];
@@ -21,10 +26,17 @@ export interface E2eExtra {
 export interface E2eClock {
   readonly started: number;
   readonly load: LoadAverage;
+  readonly cpu: CpuSample | null;
 }
 
 export function startClock(): E2eClock {
-  return { started: performance.now(), load: loadNow() };
+  return { started: performance.now(), load: loadNow(), cpu: cpuSample() };
+}
+
+/** Other work above a quarter of the cores; without /proc, a 1-minute load average above the core count. */
+export function takenUnderLoad(other: number | null, load: readonly LoadAverage[], cores: number): boolean {
+  if (other !== null) return other > QUIET_OTHER_SHARE * cores;
+  return Math.max(...load.map((l) => l.one)) > QUIET_LOAD_PER_CORE * cores;
 }
 
 export function e2eReport(
@@ -43,10 +55,13 @@ export function e2eReport(
 ): BenchReport {
   const m = machine();
   const end = loadNow();
+  const cpuEnd = cpuSample();
+  const other = clock.cpu !== null && cpuEnd !== null ? otherCores(clock.cpu, cpuEnd) : null;
   const extra: E2eExtra = {
     kind: 'e2e',
     load: { start: clock.load, end },
-    underLoad: Math.max(clock.load.one, end.one) > QUIET_LOAD_PER_CORE * m.cores,
+    otherCores: other,
+    underLoad: takenUnderLoad(other, [clock.load, end], m.cores),
     summary: parts.summary,
     settings: parts.settings,
     odinSet: parts.odinSet,
@@ -81,6 +96,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
 export function measuredLine(report: BenchReport & { extra: E2eExtra }): string {
   const l = report.extra.load;
   const flag = report.extra.underLoad ? ' — **taken under load** (other work shared the cores; re-run on a quiet machine for figures to quote)' : '';
+  const other = report.extra.otherCores;
+  const others = other === undefined || other === null ? '' : ` · other work ${other.toFixed(2)} cores`;
   const set = report.extra.odinSet.length > 0 ? ` · odin settings: \`${report.extra.odinSet.join(' ')}\`` : '';
-  return `Measured ${report.machine.date.slice(0, 16).replace('T', ' ')} UTC in ${(report.durationMs / 1000).toFixed(0)} s · load average ${l.start.one} → ${l.end.one} (1 min) on ${report.machine.cores} cores${flag}${set}.`;
+  return `Measured ${report.machine.date.slice(0, 16).replace('T', ' ')} UTC in ${(report.durationMs / 1000).toFixed(0)} s · load average ${l.start.one} → ${l.end.one} (1 min)${others} on ${report.machine.cores} cores${flag}${set}.`;
 }

@@ -116,7 +116,7 @@ export function resultsMarkdown(reports: ReadonlyMap<string, BenchReport>): stri
   if (m !== undefined) out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.`, '');
   if (underLoad)
     out.push(
-      '> **Some figures below were taken under load**: the machine was shared with other work (load average above its core count). They show the harness working and the shape of the comparison; re-run on a quiet machine for figures to quote.',
+      '> **Some figures below were taken under load**: other work used more than a quarter of the cores while they ran (the CPU time of processes other than the bench’s own, from /proc). They show the harness working and the shape of the comparison; re-run on a quiet machine for figures to quote.',
       '',
     );
   const lines = headline(reports);
