@@ -9,7 +9,7 @@ import { section as burstSection } from './burst.bench.js';
 import { isE2e, kb, n, ratio } from './e2e-report.js';
 import { section as heldSection } from './held.bench.js';
 import { section as memorySection } from './memory.bench.js';
-import { section as sustainedSection } from './sustained.bench.js';
+import { outcome as sustainedOutcome, section as sustainedSection, type SustainedFigures } from './sustained.bench.js';
 
 /** The benches RESULTS.md reports, in its order, with how each renders. */
 export const resultSections: ReadonlyArray<{ readonly name: string; readonly render: (report: BenchReport) => string[] }> = [
@@ -85,13 +85,10 @@ function headline(reports: ReadonlyMap<string, BenchReport>): string[] {
     ['fanout-10k', 'One channel × 10,000 subscribers'],
     ['feed-2k', 'High-rate feed to 2,000 subscribers'],
   ] as const) {
-    const f = get<{ throughputRatio: number | null; confirmed: Record<string, { deliveriesPerSecondMedian: number; p99MsMedian: number } | null> }>(name);
+    const f = get<SustainedFigures>(name);
     if (f === null) continue;
-    const o = f.confirmed.odin ?? null;
-    const v = f.confirmed.naive ?? null;
-    lines.push(
-      `- ${label} at p99 ≤ 200 ms: odin ${o === null ? '—' : `${n(o.deliveriesPerSecondMedian)} deliveries/s (p99 ${o.p99MsMedian} ms)`}, naive hub ${v === null ? '—' : `${n(v.deliveriesPerSecondMedian)} (p99 ${v.p99MsMedian} ms)`} — **${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}**.`,
-    );
+    const ratioText = f.throughputRatio === null ? 'no ratio' : `**${ratio(f.throughputRatio)}**`;
+    lines.push(`- ${label} at p99 ≤ 200 ms: odin ${sustainedOutcome(f, 'odin')}; naive hub ${sustainedOutcome(f, 'naive')} — ${ratioText}.`);
   }
   const held = get<{ results: Array<{ server: string; unexpectedDrops: number; report: { connections: { heldAtEnd: number } } }> }>('held');
   if (held !== null)

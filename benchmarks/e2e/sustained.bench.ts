@@ -224,13 +224,29 @@ export const feed2k = module(
   },
 );
 
+/**
+ * What a server's search came to, in words: its confirmed rate, a rate found but not confirmed, or — when
+ * not even the lowest rate passed — that rate's p99 (a bar neither server clears is itself the finding).
+ */
+export function outcome(f: SustainedFigures, kind: ServerKind): string {
+  const c = f.confirmed[kind];
+  if (c !== null) {
+    const figures = `${n(c.deliveriesPerSecondMedian)} deliveries/s (p99 ${c.p99MsMedian} ms)`;
+    return c.passes > 0 ? figures : `${figures}, not confirmed (0 of ${c.runs.length} confirmations passed)`;
+  }
+  const trials = f.search[kind].trials;
+  if (trials.length === 0) return 'not measured';
+  const lowest = trials.reduce((a, b) => (b.rate < a.rate ? b : a));
+  return `no rate passed (at ${n(lowest.rate)} event${lowest.rate === 1 ? '' : 's'}/s, the lowest tried: p99 ${lowest.p99Ms} ms)`;
+}
+
 export function section(report: BenchReport): string[] {
   if (!isE2e(report)) return [];
   const f = report.extra.figures as SustainedFigures;
   const s = report.extra.settings as unknown as SustainedOptions;
   const cell = (c: Confirmation | null, what: 'rate' | 'dps' | 'p99' | 'passes'): string => {
     if (c === null) return '—';
-    if (what === 'rate') return `${n(c.rate)}/s`;
+    if (what === 'rate') return c.passes > 0 ? `${n(c.rate)}/s` : `${n(c.rate)}/s (not confirmed)`;
     if (what === 'dps') return n(c.deliveriesPerSecondMedian);
     if (what === 'p99') return `${c.p99MsMedian} ms (p50 ${c.p50MsMedian})`;
     return `${c.passes}/${c.runs.length}`;
@@ -261,6 +277,8 @@ export function section(report: BenchReport): string[] {
       'r',
     ]),
     '',
+    ...(['odin', 'naive'] as const).filter((k) => f.confirmed[k] === null).map((k) => `${k === 'odin' ? 'odin' : 'The naive hub'}: ${outcome(f, k)}.`),
+    ...(f.confirmed.odin === null && f.confirmed.naive === null ? [] : ['']),
     `**odin / naive sustained deliveries/s: ${f.throughputRatio === null ? '—' : ratio(f.throughputRatio)}.** Search (events/s, ✓ pass, ✗ fail): odin ${searched('odin')}; naive ${searched('naive')}. ` +
       `A trial publishes for ${s.trialMs / 1000} s over HTTP and passes when every event reaches every subscriber, p99 ≤ ${s.search.p99MsMax} ms, the publisher never backs up and no connection drops; the found rate is then confirmed ${s.confirmRuns} times, alternating servers (medians shown).`,
     ...(['odin', 'naive'] as const)

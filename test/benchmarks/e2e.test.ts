@@ -6,8 +6,8 @@ import { parseBenchArgs } from '../../benchmarks/run.js';
 import { bench as burstBench, type runBursts, burstQuick } from '../../benchmarks/e2e/burst.bench.js';
 import { bench as memoryBench, type runMemory, memoryQuick } from '../../benchmarks/e2e/memory.bench.js';
 import { resultsMarkdown } from '../../benchmarks/e2e/results.js';
-import { searchRate, verdict } from '../../benchmarks/e2e/rig.js';
-import { fanout10k, type runSustained } from '../../benchmarks/e2e/sustained.bench.js';
+import { searchRate, verdict, type Trial } from '../../benchmarks/e2e/rig.js';
+import { fanout10k, outcome, type Confirmation, type runSustained, type SustainedFigures } from '../../benchmarks/e2e/sustained.bench.js';
 import type { PhaseResult } from '../../src/load/phases.js';
 import type { BenchReport } from '../../benchmarks/lib/report.js';
 
@@ -130,5 +130,33 @@ describe('RESULTS.md', () => {
       odinSet: ['gateway.heartbeatMs=60000'],
       problems: [],
     });
+  });
+});
+
+describe('sustained outcome in words', () => {
+  const trial = (rate: number, pass: boolean, p99Ms: number): Trial => ({ rate, pass, why: '', deliveriesPerSecond: rate * 100, p99Ms, p50Ms: p99Ms / 2 });
+  const confirmation = (passes: number): Confirmation => ({
+    server: 'odin',
+    rate: 4,
+    runs: [trial(4, passes > 0, 150), trial(4, false, 210), trial(4, false, 230)],
+    passes,
+    deliveriesPerSecondMedian: 39_000,
+    p50MsMedian: 90,
+    p99MsMedian: 210,
+  });
+  const figures = (odin: Confirmation | null, naiveTrials: Trial[]): SustainedFigures => ({
+    search: { odin: { best: null, trials: [trial(2, true, 180), trial(4, true, 140)] }, naive: { best: null, trials: naiveTrials } },
+    confirmed: { odin, naive: null },
+    odinAtNaiveRate: null,
+    throughputRatio: null,
+    openAtEnd: { odin: 20, naive: 20 },
+  });
+
+  it('says a rate was not confirmed, and what the lowest rate tried gave when none passed', () => {
+    const f = figures(confirmation(0), [trial(2, false, 257), trial(1, false, 232)]);
+    expect(outcome(f, 'odin')).toBe('39,000 deliveries/s (p99 210 ms), not confirmed (0 of 3 confirmations passed)');
+    expect(outcome(f, 'naive')).toBe('no rate passed (at 1 event/s, the lowest tried: p99 232 ms)');
+    expect(outcome(figures(confirmation(2), []), 'odin')).toBe('39,000 deliveries/s (p99 210 ms)');
+    expect(outcome(figures(null, []), 'naive')).toBe('not measured');
   });
 });
