@@ -8,8 +8,14 @@ export class SystemClock implements Clock {
   private pending: Array<() => void> = [];
   private scheduled = false;
 
+  /**
+   * Whole milliseconds: every deadline in the core is whole milliseconds anyway, and V8 keeps a whole
+   * number below 2^30 (12 days of uptime) inline, where a fraction takes a 16-byte box in every object that
+   * stores one — each session's open time, heartbeat due time and rate-limiter refill time: ~48 bytes per
+   * idle connection (docs/benchmarks.md, "A lighter connection").
+   */
   nowMs(): number {
-    return performance.now();
+    return Math.floor(performance.now());
   }
 
   wallMs(): number {

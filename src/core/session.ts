@@ -79,7 +79,7 @@ export class Session {
     readonly batch = false,
   ) {
     this.queue = new OutboundQueue(totals);
-    this.identity = ticket.peer.identity ?? null;
+    this.identity = ticket.identity;
   }
 
   /** The queue is within its bound again: the slow-consumer deadline no longer runs. */

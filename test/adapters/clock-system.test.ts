@@ -12,6 +12,13 @@ describe('SystemClock', () => {
     expect(Math.abs(clock.wallMs() - Date.now())).toBeLessThan(50);
   });
 
+  it('tells whole milliseconds, so the timestamps sessions keep stay small integers', () => {
+    const clock = new SystemClock();
+    const t = clock.nowMs();
+    expect(Number.isInteger(t)).toBe(true);
+    expect(Math.abs(t - performance.now())).toBeLessThan(1 + 50);
+  });
+
   it('fires timers once and cancels them', async () => {
     const clock = new SystemClock();
     const fired: string[] = [];

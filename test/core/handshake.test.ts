@@ -17,7 +17,7 @@ function admitter(answer: Admission): { admit: (p: PeerInfo) => Admission; asked
   return { admit: (p) => (asked.push(p), answer), asked };
 }
 
-const ticket = { peer, state: 'reserved' as const };
+const ticket = { ip: peer.ip, userId: peer.userId, identity: null, state: 'reserved' as const };
 
 describe('handshake decision', () => {
   it('refuses a malformed request before admission is asked, in production order', () => {
