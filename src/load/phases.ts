@@ -5,7 +5,7 @@ import { bump } from './failures.js';
 import { summarize, type LatencySummary } from './histogram.js';
 import type { Counts } from './messages.js';
 import { eventData, monotonicUs } from './payload.js';
-import type { Publisher } from './publishers.js';
+import type { Publisher, PublishStats } from './publishers.js';
 import { expectedDeliveries, sumTicks, type LoadSession, type Marks } from './session.js';
 
 /** Publishing steps: at 2,000 events/s, ten per step. */
@@ -43,16 +43,8 @@ export interface PhaseResult {
   readonly control: Readonly<Record<string, number>>;
 }
 
-function snapshotStats(p: Publisher): {
-  sent: number;
-  ok: number;
-  skipped: number;
-  retried: number;
-  failures: Record<string, number>;
-  okPerChannel: Record<string, number>;
-} {
-  const s = p.stats;
-  return { sent: s.sent, ok: s.ok, skipped: s.skipped, retried: s.retried, failures: { ...s.failures }, okPerChannel: { ...s.okPerChannel } };
+function snapshotStats(p: Publisher): PublishStats {
+  return { ...p.stats, failures: { ...p.stats.failures }, okPerChannel: { ...p.stats.okPerChannel } };
 }
 
 function since<T extends Record<string, number>>(now: Readonly<T>, before: Readonly<T>): Record<string, number> {

@@ -32,7 +32,7 @@ export interface Publisher {
   close(): Promise<void>;
 }
 
-function newStats(): PublishStats {
+export function newStats(): PublishStats {
   return { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0, retried: 0 };
 }
 

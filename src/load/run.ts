@@ -5,7 +5,7 @@
 import { summarize } from './histogram.js';
 import { burstPhase, steadyPhase, type PhaseResult, type Sequence } from './phases.js';
 import type { Progress } from './progress.js';
-import type { Publisher } from './publishers.js';
+import { newStats, type Publisher } from './publishers.js';
 import { intervalLine, type LoadReport } from './report.js';
 import { LoadSession, type SessionOptions, type Snapshot } from './session.js';
 
@@ -207,6 +207,6 @@ const nullPublisher: Publisher = {
   kind: 'none',
   publish: () => undefined,
   inFlight: 0,
-  stats: { sent: 0, ok: 0, okPerChannel: {}, failures: {}, skipped: 0, retried: 0 },
+  stats: newStats(),
   close: async () => undefined,
 };
