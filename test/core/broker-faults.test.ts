@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Gateway } from '../../src/core/gateway.js';
 import { gatewayOptions } from '../../src/core/options.js';
 import { retryHintOf } from '../../src/core/protocol.js';
-import { FakeConnection, RecordingTelemetry } from '../support/fakes.js';
+import { openClient } from '../support/core-harness.js';
+import { RecordingTelemetry } from '../support/fakes.js';
 import { SimClock } from '../../sim/adapters/clock-sim.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { ScriptedBroker } from '../support/scripted-broker.js';
@@ -14,17 +15,7 @@ function setup() {
   const broker = new ScriptedBroker();
   const gateway = new Gateway({ clock, random: seededRandom(3), broker, telemetry: new RecordingTelemetry() }, gatewayOptions());
   gateway.start();
-  const connect = () => {
-    const admission = gateway.admit({ ip: 'a', userId: null });
-    if (!admission.ok) throw new Error('refused');
-    const conn = new FakeConnection();
-    const session = gateway.open(conn, admission.ticket);
-    const send = (message: unknown) => {
-      gateway.onMessage(session, JSON.stringify(message));
-      clock.settle();
-    };
-    return { conn, session, send };
-  };
+  const connect = () => openClient(gateway, clock, { ip: 'a', userId: null });
   return { clock, broker, gateway, connect };
 }
 

@@ -7,7 +7,8 @@ import { M } from '../../src/core/metrics.js';
 import { gatewayOptions, type GatewayOptionsInput } from '../../src/core/options.js';
 import type { HistoryRequest, HistoryResult } from '../../src/core/ports.js';
 import { SimClock } from '../../sim/adapters/clock-sim.js';
-import { FakeConnection, RecordingTelemetry } from '../support/fakes.js';
+import { openClient } from '../support/core-harness.js';
+import { RecordingTelemetry } from '../support/fakes.js';
 import { ScriptedBroker } from '../support/scripted-broker.js';
 import { seededRandom } from '../support/seeded-random.js';
 
@@ -27,17 +28,7 @@ function setup(options: GatewayOptionsInput = {}) {
   const telemetry = new RecordingTelemetry();
   const gateway = new Gateway({ clock, random: seededRandom(5), broker, telemetry }, gatewayOptions(options));
   gateway.start();
-  const connect = () => {
-    const admission = gateway.admit({ ip: 'a', userId: null });
-    if (!admission.ok) throw new Error('refused');
-    const conn = new FakeConnection();
-    const session = gateway.open(conn, admission.ticket);
-    const send = (message: unknown) => {
-      gateway.onMessage(session, JSON.stringify(message));
-      clock.settle();
-    };
-    return { conn, session, send };
-  };
+  const connect = () => openClient(gateway, clock, { ip: 'a', userId: null });
   return { clock, broker, gateway, telemetry, connect };
 }
 

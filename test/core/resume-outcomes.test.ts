@@ -3,7 +3,18 @@
 // big enough — and refusals say exactly what was asked for.
 import { describe, expect, it } from 'vitest';
 import { M } from '../../src/core/metrics.js';
-import { harness } from '../support/core-harness.js';
+import { harness, type Harness } from '../support/core-harness.js';
+
+/** The history reads the gateway asks of the broker from now on (each still answered). */
+function brokerReads(h: Harness): unknown[] {
+  const reads: unknown[] = [];
+  const readHistory = h.broker.readHistory.bind(h.broker);
+  h.broker.readHistory = (request, done) => {
+    reads.push(request);
+    readHistory(request, done);
+  };
+  return reads;
+}
 
 const counted = (h: ReturnType<typeof harness>, name: string) =>
   Object.fromEntries([...h.telemetry.counts].filter(([key]) => key.startsWith(`${name}{`)).map(([key, n]) => [key.slice(name.length), n]));
@@ -34,12 +45,7 @@ describe('resumes', () => {
   it('resumes a client at the head from the ring, without asking the broker', () => {
     const h = harness();
     h.publish('ch', 1);
-    const reads: unknown[] = [];
-    const readHistory = h.broker.readHistory.bind(h.broker);
-    h.broker.readHistory = (request, done) => {
-      reads.push(request);
-      readHistory(request, done);
-    };
+    const reads = brokerReads(h);
     const c = h.connect();
     c.send({ type: 'subscribe', id: 1, channels: ['ch'], since: { ch: { epoch: h.broker.epoch(), offset: 1 } } });
     expect(c.conn.ofType('subscribed')[0]!.channels.ch).toMatchObject({ recovered: true, replayed: 0 });
@@ -86,12 +92,7 @@ describe('replays', () => {
   it('refuses from the ring alone a range the ring holds but that is longer than the bound', () => {
     const h = harness({ replayEventsMax: 2 });
     for (let i = 1; i <= 4; i++) h.publish('ch', i);
-    const reads: unknown[] = [];
-    const readHistory = h.broker.readHistory.bind(h.broker);
-    h.broker.readHistory = (request, done) => {
-      reads.push(request);
-      readHistory(request, done);
-    };
+    const reads = brokerReads(h);
     const c = h.connect();
     c.send({ type: 'subscribe', id: 1, channels: ['ch'] });
     c.send({ type: 'replay', id: 2, channel: 'ch', from: 0, to: 4 });

@@ -28,6 +28,32 @@ export interface Harness {
   publish(channel: string, data: unknown): PublishOutcome;
 }
 
+/**
+ * Admits `peer` and opens a fake connection for it on any gateway driven by `clock` (tests with a broker
+ * of their own use this; harness().connect adds addresses and the first settle). Does not settle.
+ */
+export function openClient(gateway: Gateway, clock: SimClock, peer: PeerInfo, batch = false): Client {
+  const admission = gateway.admit(peer);
+  if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
+  const conn = new FakeConnection();
+  const session = gateway.open(conn, admission.ticket, batch);
+  return {
+    conn,
+    session,
+    send(message) {
+      gateway.onMessage(session, JSON.stringify(message));
+      clock.settle();
+    },
+    sendRaw(text) {
+      gateway.onMessage(session, text);
+      clock.settle();
+    },
+    close(code = 1006) {
+      gateway.onClosed(session, code);
+    },
+  };
+}
+
 export function harness(
   options: GatewayOptionsInput = {},
   extra: { retention?: MemoryBrokerRetention; capacity?: CapacityInput; seed?: number; parts?: Partial<GatewayParts>; verifier?: TokenVerifier } = {},
@@ -47,28 +73,14 @@ export function harness(
     telemetry,
     connect(peer = {}, batch = false) {
       const ip = peer.ip ?? `10.0.0.${++ipCounter % 250}`;
-      const admission = gateway.admit(
+      const client = openClient(
+        gateway,
+        clock,
         peer.identity != null ? { ip, userId: peer.identity.user, identity: peer.identity } : { ip, userId: peer.userId ?? null },
+        batch,
       );
-      if (!admission.ok) throw new Error(`admission refused: ${admission.reason}`);
-      const conn = new FakeConnection();
-      const session = gateway.open(conn, admission.ticket, batch);
       clock.settle();
-      return {
-        conn,
-        session,
-        send(message) {
-          gateway.onMessage(session, JSON.stringify(message));
-          clock.settle();
-        },
-        sendRaw(text) {
-          gateway.onMessage(session, text);
-          clock.settle();
-        },
-        close(code = 1006) {
-          gateway.onClosed(session, code);
-        },
-      };
+      return client;
     },
     publish(channel, data) {
       let outcome: PublishOutcome | undefined;
